@@ -1,0 +1,222 @@
+package actions
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/flowglad-go/flowglad/flowgladapi"
+)
+
+// BillingCache stores customers' billing bodies between requests. Implementations must be
+// safe for concurrent use. Keys are customers' external ids; values are Flowglad's billing
+// JSON, byte for byte.
+type BillingCache interface {
+	// Get returns the body stored for key, if it has not expired.
+	Get(ctx context.Context, key string) ([]byte, bool)
+	// Set stores body under key for ttl.
+	Set(ctx context.Context, key string, body []byte, ttl time.Duration)
+	// Delete forgets key.
+	Delete(ctx context.Context, key string)
+}
+
+// billingLoader shares concurrent billing reads for one customer and, with a cache, keeps
+// them for a while.
+type billingLoader struct {
+	client *flowgladapi.Client
+	cache  BillingCache // nil: no caching
+	ttl    time.Duration
+
+	mu      sync.Mutex
+	flights map[string]*flight
+}
+
+// flight is one upstream billing read that several requests may be waiting for.
+type flight struct {
+	done    chan struct{}
+	billing *flowgladapi.Billing
+	err     error
+
+	// Guarded by billingLoader.mu.
+	waiters int
+	cancel  context.CancelFunc
+	stale   bool // invalidated while running: not cached, not joined by new readers
+}
+
+func newBillingLoader(client *flowgladapi.Client, cache BillingCache, ttl time.Duration) *billingLoader {
+	return &billingLoader{client: client, cache: cache, ttl: ttl, flights: map[string]*flight{}}
+}
+
+func (l *billingLoader) load(ctx context.Context, c Customer) (*flowgladapi.Billing, error) {
+	key := c.ExternalID
+	if l.cache != nil {
+		if body, ok := l.cache.Get(ctx, key); ok {
+			if b, err := flowgladapi.DecodeBilling(body); err == nil {
+				return b, nil
+			}
+			l.cache.Delete(ctx, key)
+		}
+	}
+
+	l.mu.Lock()
+	f := l.flights[key]
+	if f == nil {
+		// The read runs on its own context so that one impatient caller does not fail the
+		// others; it is cancelled when every caller has gone.
+		fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		f = &flight{done: make(chan struct{}), cancel: cancel}
+		l.flights[key] = f
+		go l.run(fctx, f, c)
+	}
+	f.waiters++
+	l.mu.Unlock()
+
+	select {
+	case <-f.done:
+		return f.billing, f.err
+	case <-ctx.Done():
+		l.mu.Lock()
+		f.waiters--
+		if f.waiters == 0 {
+			f.cancel()
+			if l.flights[key] == f {
+				delete(l.flights, key)
+			}
+		}
+		l.mu.Unlock()
+		return nil, ctx.Err()
+	}
+}
+
+func (l *billingLoader) run(ctx context.Context, f *flight, c Customer) {
+	b, err := fetchBilling(ctx, l.client, c)
+	l.mu.Lock()
+	if l.flights[c.ExternalID] == f {
+		delete(l.flights, c.ExternalID)
+	}
+	stale := f.stale
+	l.mu.Unlock()
+	if err == nil && !stale && l.cache != nil {
+		l.cache.Set(ctx, c.ExternalID, b.Raw, l.ttl)
+		// A mutation that landed while storing must not leave the old body behind.
+		l.mu.Lock()
+		stale = f.stale
+		l.mu.Unlock()
+		if stale {
+			l.cache.Delete(ctx, c.ExternalID)
+		}
+	}
+	f.cancel()
+	f.billing, f.err = b, err
+	close(f.done)
+}
+
+// invalidate makes the next read for the customer go to Flowglad: a read already running
+// still answers the callers waiting for it (they asked before the change), but no later
+// caller joins it and its answer is not cached.
+func (l *billingLoader) invalidate(externalID string) {
+	l.mu.Lock()
+	if f := l.flights[externalID]; f != nil {
+		f.stale = true
+		delete(l.flights, externalID)
+	}
+	l.mu.Unlock()
+	if l.cache != nil {
+		l.cache.Delete(context.Background(), externalID)
+	}
+}
+
+// fetchBilling reads billing, creating the customer when Flowglad does not know it yet: one
+// call in the steady state, three on a customer's first visit.
+func fetchBilling(ctx context.Context, client *flowgladapi.Client, c Customer) (*flowgladapi.Billing, error) {
+	b, err := client.GetBilling(ctx, c.ExternalID)
+	if !isCustomerNotFound(err) {
+		return b, err
+	}
+	if err := createCustomer(ctx, client, c); err != nil {
+		return nil, err
+	}
+	return client.GetBilling(ctx, c.ExternalID)
+}
+
+// createCustomer creates the Flowglad customer. When another request created it meanwhile,
+// Flowglad rejects the duplicate; that is success for us.
+func createCustomer(ctx context.Context, client *flowgladapi.Client, c Customer) error {
+	_, err := client.CreateCustomer(ctx, flowgladapi.CreateCustomerParams{
+		ExternalID: c.ExternalID,
+		Email:      c.Email,
+		Name:       c.Name,
+	})
+	var apiErr *flowgladapi.Error
+	if errors.As(err, &apiErr) && apiErr.StatusCode == 409 {
+		return nil
+	}
+	return err
+}
+
+// isCustomerNotFound reports whether Flowglad said the customer does not exist: a 404 with
+// code NOT_FOUND. A 404 without a code is an unknown route (a wrong base URL), not a
+// missing customer.
+func isCustomerNotFound(err error) bool {
+	var apiErr *flowgladapi.Error
+	return errors.As(err, &apiErr) && apiErr.StatusCode == 404 && apiErr.Code == "NOT_FOUND"
+}
+
+// memoryCache is the in-process BillingCache used when none is configured.
+type memoryCache struct {
+	now func() time.Time
+
+	mu        sync.Mutex
+	entries   map[string]memoryEntry
+	lastSweep time.Time
+}
+
+type memoryEntry struct {
+	body    []byte
+	expires time.Time
+}
+
+func newMemoryCache(now func() time.Time) *memoryCache {
+	if now == nil {
+		now = time.Now
+	}
+	return &memoryCache{now: now, entries: map[string]memoryEntry{}}
+}
+
+func (m *memoryCache) Get(_ context.Context, key string) ([]byte, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.entries[key]
+	if !ok {
+		return nil, false
+	}
+	if !m.now().Before(e.expires) {
+		delete(m.entries, key)
+		return nil, false
+	}
+	return e.body, true
+}
+
+func (m *memoryCache) Set(_ context.Context, key string, body []byte, ttl time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	// Expired entries are swept at most once per ttl, so the map stays bounded by the
+	// customers active within about two ttls without making every write O(n).
+	if now.Sub(m.lastSweep) >= ttl {
+		for k, e := range m.entries {
+			if !now.Before(e.expires) {
+				delete(m.entries, k)
+			}
+		}
+		m.lastSweep = now
+	}
+	m.entries[key] = memoryEntry{body: body, expires: now.Add(ttl)}
+}
+
+func (m *memoryCache) Delete(_ context.Context, key string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.entries, key)
+}

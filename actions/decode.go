@@ -1,0 +1,338 @@
+package actions
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// maxSafeInteger is JavaScript's Number.MAX_SAFE_INTEGER: Flowglad's integers are int53.
+const maxSafeInteger = 1<<53 - 1
+
+// fields reads a JSON object member by member and records every problem it finds, so that a
+// request learns all of them at once and no Flowglad call is made for a body with any.
+type fields struct {
+	m      map[string]json.RawMessage
+	prefix string
+	issues *[]Issue
+}
+
+// parseBody decodes a request body that must be a JSON object. An empty body means {} (the
+// React SDK sends none for resources/usages).
+func parseBody(body []byte) (*fields, error) {
+	issues := []Issue{}
+	f := &fields{issues: &issues}
+	if len(bytes.TrimSpace(body)) == 0 {
+		f.m = map[string]json.RawMessage{}
+		return f, nil
+	}
+	if err := json.Unmarshal(body, &f.m); err != nil || f.m == nil {
+		return nil, invalidBody([]Issue{{Message: "must be a JSON object"}})
+	}
+	return f, nil
+}
+
+func (f *fields) path(key string) string { return f.prefix + key }
+
+func (f *fields) add(key, msg string) {
+	*f.issues = append(*f.issues, Issue{Path: f.path(key), Message: msg})
+}
+
+// err reports the issues found so far, or nil.
+func (f *fields) err() error {
+	if len(*f.issues) == 0 {
+		return nil
+	}
+	return invalidBody(*f.issues)
+}
+
+// has reports whether key is present; an explicit null counts as present.
+func (f *fields) has(key string) bool {
+	_, ok := f.m[key]
+	return ok
+}
+
+// strict reports every member that is not one of known, as the reference's .strict()
+// validators do.
+func (f *fields) strict(known ...string) {
+	var unknown []string
+	for k := range f.m {
+		if !contains(known, k) {
+			unknown = append(unknown, k)
+		}
+	}
+	sort.Strings(unknown)
+	for _, k := range unknown {
+		f.add(k, "unknown field")
+	}
+}
+
+// str reads an optional string member. A present non-string (null included) is an issue.
+func (f *fields) str(key string) (string, bool) {
+	raw, ok := f.m[key]
+	if !ok {
+		return "", false
+	}
+	var s string
+	if raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
+		f.add(key, "must be a string")
+		return "", false
+	}
+	return s, true
+}
+
+// reqStr reads a required, non-empty string member.
+func (f *fields) reqStr(key string) string {
+	if !f.has(key) {
+		f.add(key, "is required")
+		return ""
+	}
+	s, ok := f.str(key)
+	if ok && strings.TrimSpace(s) == "" {
+		f.add(key, "must not be empty")
+		return ""
+	}
+	return s
+}
+
+// maxLen reads an optional string member of at most n characters.
+func (f *fields) maxLenStr(key string, n int) (string, bool) {
+	s, ok := f.str(key)
+	if ok && utf8.RuneCountInString(s) > n {
+		f.add(key, "must be at most "+strconv.Itoa(n)+" characters")
+		return "", false
+	}
+	return s, ok
+}
+
+// integer reads an optional integer member within [min, maxSafeInteger]. Integral floats such
+// as 2.0 are accepted, as JavaScript makes no difference.
+func (f *fields) integer(key string, min int64, msg string) (int64, bool) {
+	raw, ok := f.m[key]
+	if !ok {
+		return 0, false
+	}
+	n, valid := parseInteger(raw)
+	if !valid || n < min {
+		f.add(key, msg)
+		return 0, false
+	}
+	return n, true
+}
+
+// posInt reads an optional positive integer member.
+func (f *fields) posInt(key string) (int64, bool) {
+	return f.integer(key, 1, "must be a positive integer")
+}
+
+func parseInteger(raw json.RawMessage) (int64, bool) {
+	var num json.Number
+	if len(raw) == 0 || (raw[0] != '-' && (raw[0] < '0' || raw[0] > '9')) || json.Unmarshal(raw, &num) != nil {
+		return 0, false
+	}
+	if n, err := strconv.ParseInt(num.String(), 10, 64); err == nil {
+		return n, n >= -maxSafeInteger && n <= maxSafeInteger
+	}
+	fl, err := strconv.ParseFloat(num.String(), 64)
+	if err != nil || fl != math.Trunc(fl) || math.Abs(fl) > maxSafeInteger {
+		return 0, false
+	}
+	return int64(fl), true
+}
+
+// boolean reads an optional boolean member.
+func (f *fields) boolean(key string) (bool, bool) {
+	raw, ok := f.m[key]
+	if !ok {
+		return false, false
+	}
+	switch string(raw) {
+	case "true":
+		return true, true
+	case "false":
+		return false, true
+	}
+	f.add(key, "must be a boolean")
+	return false, false
+}
+
+// object reads an optional member that must be a JSON object, decoded generically.
+func (f *fields) object(key string) (map[string]any, bool) {
+	raw, ok := f.m[key]
+	if !ok {
+		return nil, false
+	}
+	// UseNumber keeps numbers exact on their way to Flowglad.
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var m map[string]any
+	if raw[0] != '{' || dec.Decode(&m) != nil {
+		f.add(key, "must be an object")
+		return nil, false
+	}
+	return m, true
+}
+
+// nested returns a reader for an object member, sharing this reader's issues; nil (with an
+// issue) when the member is absent or not an object.
+func (f *fields) nested(key string, required bool) *fields {
+	raw, ok := f.m[key]
+	if !ok {
+		if required {
+			f.add(key, "is required")
+		}
+		return nil
+	}
+	var m map[string]json.RawMessage
+	if raw[0] != '{' || json.Unmarshal(raw, &m) != nil {
+		f.add(key, "must be an object")
+		return nil
+	}
+	return &fields{m: m, prefix: f.path(key) + ".", issues: f.issues}
+}
+
+// array reads an optional array member; a present empty array is an issue when nonEmpty.
+func (f *fields) array(key string, nonEmpty bool) ([]json.RawMessage, bool) {
+	raw, ok := f.m[key]
+	if !ok {
+		return nil, false
+	}
+	var a []json.RawMessage
+	if raw[0] != '[' || json.Unmarshal(raw, &a) != nil {
+		f.add(key, "must be an array")
+		return nil, false
+	}
+	if nonEmpty && len(a) == 0 {
+		f.add(key, "must not be empty")
+		return nil, false
+	}
+	return a, true
+}
+
+// stringList reads an optional non-empty array of strings of at most maxLen characters each.
+func (f *fields) stringList(key string, maxLen int) ([]string, bool) {
+	items, ok := f.array(key, true)
+	if !ok {
+		return nil, false
+	}
+	out := make([]string, 0, len(items))
+	valid := true
+	for i, raw := range items {
+		var s string
+		at := key + "[" + strconv.Itoa(i) + "]"
+		switch {
+		case len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil:
+			f.add(at, "must be a string")
+			valid = false
+		case strings.TrimSpace(s) == "":
+			f.add(at, "must not be empty")
+			valid = false
+		case utf8.RuneCountInString(s) > maxLen:
+			f.add(at, "must be at most "+strconv.Itoa(maxLen)+" characters")
+			valid = false
+		}
+		out = append(out, s)
+	}
+	return out, valid
+}
+
+// exactlyOne checks that exactly one of keys is present and that one is a non-empty string
+// (unless nonString names it); it returns the key found, or "" after recording an issue.
+func (f *fields) exactlyOne(keys ...string) string {
+	var present []string
+	for _, k := range keys {
+		if f.has(k) {
+			present = append(present, k)
+		}
+	}
+	switch len(present) {
+	case 1:
+		return present[0]
+	case 0:
+		*f.issues = append(*f.issues, Issue{
+			Path:    f.prefix + strings.Join(keys, "|"),
+			Message: "exactly one of " + strings.Join(keys, ", ") + " is required",
+		})
+	default:
+		*f.issues = append(*f.issues, Issue{
+			Path:    f.prefix + strings.Join(present, "|"),
+			Message: "only one of " + strings.Join(keys, ", ") + " may be given",
+		})
+	}
+	return ""
+}
+
+// absoluteURL reads a required member that must be an absolute http or https URL.
+func (f *fields) absoluteURL(key string) string {
+	s := f.reqStr(key)
+	if s == "" {
+		return ""
+	}
+	if !isAbsoluteHTTPURL(s) {
+		f.add(key, "must be an absolute http(s) URL")
+		return ""
+	}
+	return s
+}
+
+func isAbsoluteHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// goFields returns an issue collector for inputs given by Go callers, whose issue paths are
+// Go field names.
+func goFields() *fields {
+	issues := []Issue{}
+	return &fields{m: map[string]json.RawMessage{}, issues: &issues}
+}
+
+// goURL records an issue unless v is an absolute http(s) URL.
+func (f *fields) goURL(name, v string) {
+	if !isAbsoluteHTTPURL(v) {
+		f.add(name, "must be an absolute http(s) URL")
+	}
+}
+
+// metadata reads an optional metadata object: values must be strings of at most 500
+// characters, numbers or booleans (Flowglad's Metadata schema).
+func (f *fields) metadata(key string) (map[string]any, bool) {
+	m, ok := f.object(key)
+	if !ok {
+		return nil, false
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	valid := true
+	for _, k := range keys {
+		switch v := m[k].(type) {
+		case string:
+			if utf8.RuneCountInString(v) > 500 {
+				f.add(key+"."+k, "must be at most 500 characters")
+				valid = false
+			}
+		case json.Number, bool:
+		default:
+			f.add(key+"."+k, "must be a string, number or boolean")
+			valid = false
+		}
+	}
+	return m, valid
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,77 @@
+package flowglad
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"runtime/debug"
+
+	"github.com/flowglad-go/flowglad/actions"
+)
+
+// ErrUnauthenticated is what an [Authenticator] returns (or wraps) when the request carries no
+// valid session. The handler answers 401 unauthenticated; the hybrid
+// pricing-models/retrieve action serves the default pricing model instead.
+var ErrUnauthenticated = errors.New("flowglad: unauthenticated")
+
+// Customer is the signed-in customer as the host application knows it.
+type Customer struct {
+	// ExternalID is the customer's id in your application: a user id when each user pays,
+	// an organization id when organizations do. It becomes the Flowglad customer's
+	// externalId; it is never Flowglad's own customer id. It must not be empty.
+	ExternalID string
+	// Name is the customer's name, used when the Flowglad customer is created. It may be
+	// empty.
+	Name string
+	// Email is the customer's email address, used when the Flowglad customer is created. It
+	// must be a valid address.
+	Email string
+}
+
+// An Authenticator derives the signed-in customer from a request, using the host
+// application's own sessions (a cookie, a bearer token, a context value set by earlier
+// middleware).
+//
+// Authenticate is called once per request, concurrently from many goroutines. It must not
+// read or close r.Body and must not modify r. It returns [ErrUnauthenticated] (or an error
+// wrapping it) when there is no session; any other error is a failure of the application
+// (a database outage, say) and makes the handler answer 500 and log it. A panic is recovered
+// and treated like such an error.
+type Authenticator interface {
+	Authenticate(r *http.Request) (Customer, error)
+}
+
+// AuthenticatorFunc adapts an ordinary function to the [Authenticator] interface.
+type AuthenticatorFunc func(r *http.Request) (Customer, error)
+
+// Authenticate calls f(r).
+func (f AuthenticatorFunc) Authenticate(r *http.Request) (Customer, error) { return f(r) }
+
+// authenticate calls the adapter, turning a panic into an error so one broken session lookup
+// cannot take the server down.
+func authenticate(a Authenticator, r *http.Request) (c Customer, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			err = &panicError{value: p, stack: debug.Stack()}
+		}
+	}()
+	return a.Authenticate(r)
+}
+
+// panicError is a recovered panic; the stack goes to the log, never to the browser.
+type panicError struct {
+	value any
+	stack []byte
+}
+
+func (e *panicError) Error() string {
+	return fmt.Sprintf("flowglad: recovered panic: %v", e.value)
+}
+
+// validateCustomer checks what the authenticator returned.
+func validateCustomer(c Customer) error {
+	return actions.ValidateCustomer(actions.Customer(c))
+}

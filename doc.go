@@ -1,0 +1,70 @@
+// Package flowglad serves Flowglad's React SDK from a Go backend.
+//
+// Flowglad's React SDK (@flowglad/react) talks to one server route,
+// /api/flowglad/<actionKey>: always POST, a JSON body, and an answer of the form
+// {"data": ...} or {"error": {...}}. [NewHandler] returns an [http.Handler] that serves all 24
+// action keys of that route ([ActionKeys]). It derives the signed-in customer from your own
+// sessions through an [Authenticator], calls Flowglad's REST API with your secret key, and
+// answers in the envelope the SDK reads.
+//
+// # Mounting
+//
+// With the standard library:
+//
+//	h, err := flowglad.NewHandler(flowglad.Config{Auth: auth}) // key from FLOWGLAD_SECRET_KEY
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	mux := http.NewServeMux()
+//	mux.Handle("/api/flowglad/", h)
+//
+// The handler finds the action key by removing [Config.BasePath] (default "/api/flowglad")
+// from the request path, so it also works as mux.Handle("POST /api/flowglad/{action...}", h),
+// behind http.StripPrefix, and with chi's r.Mount("/api/flowglad", h) or
+// r.Handle("/api/flowglad/*", h). It contains no router of its own.
+//
+// # Authentication
+//
+// Your [Authenticator] maps a request to a [Customer]: ExternalID is your user's (or
+// organization's) id, never Flowglad's. Return [ErrUnauthenticated] when there is no
+// session: the handler answers 401. The customer's Flowglad record is created on first use.
+// pricing-models/retrieve also serves anonymous visitors, with the default pricing model.
+//
+// # Security
+//
+// Only POST with Content-Type application/json is accepted, and browser requests from other
+// origins are refused ([http.CrossOriginProtection]) unless listed in
+// [Config.TrustedOrigins]: a cross-site form cannot forge an action. Every id a browser sends
+// (a subscription id, say) is checked to belong to the signed-in customer; another customer's
+// id and an unknown one get the same 403. Bodies are capped ([Config.MaxBodyBytes]), every
+// input is validated before any Flowglad call (all problems reported at once), and 5xx
+// answers carry a generic message: the detail goes to [Config.Logger], without secrets or the
+// customer's email and name.
+//
+// # Errors
+//
+// Failures answer {"error": {"code", "message", "json": {"message", ...}}} with no "data":
+// 400 invalid_json or invalid_body (json.issues lists every problem), 401 unauthenticated,
+// 403 forbidden or cross_origin_forbidden, 404 unknown_action or not_found, 405
+// method_not_allowed, 409 already_canceled, 413 body_too_large, 415 unsupported_media_type,
+// 501 not_implemented (subscriptions/create), 502 flowglad_unavailable or
+// flowglad_auth_failed, 503 flowglad_busy (with Retry-After), 504 flowglad_timeout. A
+// Flowglad rejection (400, 409, 422) keeps its status with code flowglad_rejected.
+//
+// # Performance
+//
+// A Flowglad round trip costs far more than anything else a request does, so each action
+// makes as few as its contract allows: billing is one call, ownership is decided from
+// billing, and concurrent billing reads for one customer share one call. Flowglad's answers
+// are relayed as raw bytes, never decoded and re-encoded.
+//
+// # Go code on the server
+//
+// [Handler.Service] exposes the same operations to Go code, with the same checks: billing
+// with its feature and usage helpers, usage events, subscription changes.
+//
+// # Testing
+//
+// Package flowgladapi/flowgladapitest is a stateful fake of Flowglad's API: point
+// [Config.BaseURL] at it to test your application end to end without the network.
+package flowglad

@@ -1,0 +1,488 @@
+package flowgladapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// Billing is a read-only view of a customer's billing payload (GET
+// /api/v1/customers/{externalId}/billing) with the React SDK's helpers
+// (CheckFeatureAccess, CheckUsageBalance, Product, Price, HasPurchased).
+//
+// Only the fields the helpers and typical Go callers need are typed; every
+// element keeps its bytes in Raw, and Raw holds the whole body, so relaying
+// to a browser never re-encodes Flowglad's JSON. A Billing is safe for
+// concurrent reads. Pointers returned by its methods point into it.
+type Billing struct {
+	// Raw is the body exactly as Flowglad sent it.
+	Raw      json.RawMessage `json:"-"`
+	Customer BillingCustomer `json:"customer"`
+	// Subscriptions are all of the customer's subscriptions, canceled ones
+	// included.
+	Subscriptions []Subscription `json:"subscriptions"`
+	// CurrentSubscriptions are the current (active, trialing, past due,
+	// cancellation scheduled) subscriptions, newest first; empty, not nil,
+	// when absent.
+	CurrentSubscriptions []Subscription `json:"currentSubscriptions"`
+	// CurrentSubscription is Flowglad's primary current subscription, nil
+	// when absent.
+	CurrentSubscription *Subscription `json:"currentSubscription"`
+	PricingModel        PricingModel  `json:"pricingModel"`
+	Purchases           []Purchase    `json:"purchases"`
+	Invoices            []Invoice     `json:"invoices"`
+	// PaymentMethods is the raw array, nil when absent or null.
+	PaymentMethods json.RawMessage `json:"paymentMethods"`
+	// BillingPortalURL is nil when absent or null.
+	BillingPortalURL *string `json:"billingPortalUrl"`
+}
+
+// BillingCustomer is the customer in a billing payload. Email and Name are
+// personal data: do not log them.
+type BillingCustomer struct {
+	ID         string `json:"id"`
+	ExternalID string `json:"externalId"`
+	Email      string `json:"email"`
+	Name       string `json:"name"`
+	Livemode   bool   `json:"livemode"`
+	// CreatedAt and UpdatedAt are as sent: epoch milliseconds today, kept raw
+	// in case a server version sends strings.
+	CreatedAt json.RawMessage `json:"createdAt"`
+	UpdatedAt json.RawMessage `json:"updatedAt"`
+	Raw       json.RawMessage `json:"-"`
+}
+
+// Subscription is a subscription as found in billing payloads and
+// subscription responses.
+type Subscription struct {
+	ID         string `json:"id"`
+	CustomerID string `json:"customerId"`
+	// Status is e.g. "active", "trialing", "past_due",
+	// "cancellation_scheduled", "canceled", "credit_trial".
+	Status  string `json:"status"`
+	PriceID string `json:"priceId"`
+	Current bool   `json:"current"`
+	// FeatureItems are the subscription's features: the top-level
+	// "featureItems" when present, else "experimental.featureItems" (as the
+	// React SDK reads them). Nil in plain subscription responses.
+	FeatureItems []FeatureItem `json:"-"`
+	// UsageMeterBalances come from "experimental.usageMeterBalances".
+	UsageMeterBalances []UsageMeterBalance `json:"-"`
+	Raw                json.RawMessage     `json:"-"`
+}
+
+// FeatureItem is a feature granted by a subscription item.
+type FeatureItem struct {
+	ID   string `json:"id"`
+	Slug string `json:"slug"`
+	Name string `json:"name"`
+	// Type is "toggle", "usage_credit_grant" or "resource".
+	Type     string          `json:"type"`
+	Livemode bool            `json:"livemode"`
+	Raw      json.RawMessage `json:"-"`
+}
+
+// UsageMeterBalance is the remaining balance of a usage meter for a
+// subscription.
+type UsageMeterBalance struct {
+	ID               string          `json:"id"`
+	Slug             string          `json:"slug"`
+	Name             string          `json:"name"`
+	SubscriptionID   string          `json:"subscriptionId"`
+	AvailableBalance float64         `json:"availableBalance"`
+	Raw              json.RawMessage `json:"-"`
+}
+
+// PricingModel is a pricing model with its products and usage meters.
+type PricingModel struct {
+	ID       string    `json:"id"`
+	Products []Product `json:"products"`
+	// UsageMeters carry the usage prices, which Price also searches.
+	UsageMeters []UsageMeter    `json:"usageMeters"`
+	Raw         json.RawMessage `json:"-"`
+}
+
+// Product is a product of a pricing model.
+type Product struct {
+	ID   string `json:"id"`
+	Slug string `json:"slug"`
+	Name string `json:"name"`
+	// Default marks the pricing model's default (free) product.
+	Default bool            `json:"default"`
+	Prices  []Price         `json:"prices"`
+	Raw     json.RawMessage `json:"-"`
+}
+
+// UsageMeter is a usage meter of a pricing model with its usage prices.
+type UsageMeter struct {
+	ID     string          `json:"id"`
+	Slug   string          `json:"slug"`
+	Name   string          `json:"name"`
+	Prices []Price         `json:"prices"`
+	Raw    json.RawMessage `json:"-"`
+}
+
+// Price is a price of a product or usage meter.
+type Price struct {
+	ID   string `json:"id"`
+	Slug string `json:"slug"`
+	// Type is "subscription", "single_payment" or "usage".
+	Type string `json:"type"`
+	// ProductID is empty for usage prices; UsageMeterID only set on them.
+	ProductID    string `json:"productId"`
+	UsageMeterID string `json:"usageMeterId"`
+	// UnitPrice is in the currency's minor unit (cents).
+	UnitPrice int64           `json:"unitPrice"`
+	Raw       json.RawMessage `json:"-"`
+}
+
+// Purchase is a purchase (of a subscription, single-payment or usage price).
+type Purchase struct {
+	ID      string          `json:"id"`
+	PriceID string          `json:"priceId"`
+	Name    string          `json:"name"`
+	Raw     json.RawMessage `json:"-"`
+}
+
+// Invoice is one {"invoice", "invoiceLineItems"} item of a billing payload.
+type Invoice struct {
+	// ID is invoice.id.
+	ID string `json:"-"`
+	// Raw is the whole item, line items included.
+	Raw json.RawMessage `json:"-"`
+}
+
+// DecodeBilling decodes a billing body (GET
+// /api/v1/customers/{externalId}/billing). Unknown fields are ignored and
+// missing ones left zero; a body that is not a JSON object, or a field we
+// read having the wrong JSON type, is an error wrapping ErrInvalidResponse.
+// The returned Billing keeps a copy of raw.
+func DecodeBilling(raw []byte) (*Billing, error) {
+	if err := checkObject(raw); err != nil {
+		return nil, fmt.Errorf("%w: billing: %v", ErrInvalidResponse, err)
+	}
+	b := &Billing{}
+	if err := json.Unmarshal(raw, b); err != nil {
+		return nil, fmt.Errorf("%w: billing: %v", ErrInvalidResponse, err)
+	}
+	b.Raw = bytes.Clone(raw)
+	if b.CurrentSubscriptions == nil {
+		b.CurrentSubscriptions = []Subscription{}
+	}
+	if string(b.PaymentMethods) == "null" {
+		b.PaymentMethods = nil
+	}
+	return b, nil
+}
+
+// DecodeSubscription decodes a {"subscription": {...}} body, as returned by
+// GetSubscription, CreateSubscription, CancelSubscription,
+// UncancelSubscription and AdjustSubscription. A missing subscription is an
+// error wrapping ErrInvalidResponse.
+func DecodeSubscription(body []byte) (*Subscription, error) {
+	if err := checkObject(body); err != nil {
+		return nil, fmt.Errorf("%w: subscription: %v", ErrInvalidResponse, err)
+	}
+	var env struct {
+		Subscription *Subscription `json:"subscription"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		return nil, fmt.Errorf("%w: subscription: %v", ErrInvalidResponse, err)
+	}
+	if env.Subscription == nil {
+		return nil, fmt.Errorf("%w: no \"subscription\" object", ErrInvalidResponse)
+	}
+	return env.Subscription, nil
+}
+
+func checkObject(raw []byte) error {
+	trimmed := bytes.TrimLeft(raw, " \t\r\n")
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return errors.New("not a JSON object")
+	}
+	return nil
+}
+
+// chosen returns the subscription the helpers look at, with the React SDK's
+// rule: the first current subscription by default, or the current one with
+// the given id (a non-current subscription is never chosen).
+func (b *Billing) chosen(subscriptionID []string) *Subscription {
+	if b == nil {
+		return nil
+	}
+	if len(subscriptionID) == 0 || subscriptionID[0] == "" {
+		if len(b.CurrentSubscriptions) == 0 {
+			return nil
+		}
+		return &b.CurrentSubscriptions[0]
+	}
+	for i := range b.CurrentSubscriptions {
+		if b.CurrentSubscriptions[i].ID == subscriptionID[0] {
+			return &b.CurrentSubscriptions[i]
+		}
+	}
+	return nil
+}
+
+// CheckFeatureAccess reports whether the chosen subscription grants the
+// toggle feature slug. The chosen subscription is CurrentSubscriptions[0], or,
+// when a subscriptionID is given (only the first is used), the current
+// subscription with that id; with none, access is false. Non-toggle features
+// (usage credit grants, resources) never grant access here.
+func (b *Billing) CheckFeatureAccess(slug string, subscriptionID ...string) bool {
+	s := b.chosen(subscriptionID)
+	if s == nil {
+		return false
+	}
+	for _, f := range s.FeatureItems {
+		if f.Type == "toggle" && f.Slug == slug {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckUsageBalance returns the chosen subscription's balance for the usage
+// meter slug, or nil. The subscription is chosen as in CheckFeatureAccess.
+func (b *Billing) CheckUsageBalance(slug string, subscriptionID ...string) *UsageMeterBalance {
+	s := b.chosen(subscriptionID)
+	if s == nil {
+		return nil
+	}
+	// Last match wins, as in the React SDK's slug map.
+	for i := len(s.UsageMeterBalances) - 1; i >= 0; i-- {
+		if s.UsageMeterBalances[i].Slug == slug {
+			return &s.UsageMeterBalances[i]
+		}
+	}
+	return nil
+}
+
+// Product returns the pricing model's product with slug, or nil.
+func (b *Billing) Product(slug string) *Product {
+	if b == nil || slug == "" {
+		return nil
+	}
+	ps := b.PricingModel.Products
+	for i := len(ps) - 1; i >= 0; i-- { // last wins, as in the React SDK
+		if ps[i].Slug == slug {
+			return &ps[i]
+		}
+	}
+	return nil
+}
+
+// Price returns the price with slug, searching the products' prices and the
+// usage meters' prices of the pricing model (a usage meter's price wins a slug
+// clash, as in the React SDK), or nil.
+func (b *Billing) Price(slug string) *Price {
+	if b == nil || slug == "" {
+		return nil // a price without a slug (null) must not match ""
+	}
+	ms := b.PricingModel.UsageMeters
+	for i := len(ms) - 1; i >= 0; i-- {
+		if p := lastPrice(ms[i].Prices, slug); p != nil {
+			return p
+		}
+	}
+	ps := b.PricingModel.Products
+	for i := len(ps) - 1; i >= 0; i-- {
+		if p := lastPrice(ps[i].Prices, slug); p != nil {
+			return p
+		}
+	}
+	return nil
+}
+
+func lastPrice(prices []Price, slug string) *Price {
+	for i := len(prices) - 1; i >= 0; i-- {
+		if prices[i].Slug == slug {
+			return &prices[i]
+		}
+	}
+	return nil
+}
+
+// HasPurchased reports whether any price of the product productSlug appears
+// among the customer's purchases (by priceId). It is customer-level: no
+// subscription is chosen.
+func (b *Billing) HasPurchased(productSlug string) bool {
+	p := b.Product(productSlug)
+	if p == nil {
+		return false
+	}
+	for _, price := range p.Prices {
+		for _, pu := range b.Purchases {
+			if pu.PriceID != "" && pu.PriceID == price.ID {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Subscription returns the customer's subscription with id, current or not,
+// or nil.
+func (b *Billing) Subscription(id string) *Subscription {
+	if b == nil || id == "" {
+		return nil
+	}
+	for i := range b.Subscriptions {
+		if b.Subscriptions[i].ID == id {
+			return &b.Subscriptions[i]
+		}
+	}
+	for i := range b.CurrentSubscriptions {
+		if b.CurrentSubscriptions[i].ID == id {
+			return &b.CurrentSubscriptions[i]
+		}
+	}
+	if b.CurrentSubscription != nil && b.CurrentSubscription.ID == id {
+		return b.CurrentSubscription
+	}
+	return nil
+}
+
+// The UnmarshalJSON methods below decode the typed fields and keep a copy of
+// the element's bytes in Raw. Each converts to a method-less local type to
+// avoid recursing into itself.
+
+// UnmarshalJSON implements json.Unmarshaler, keeping data in Raw.
+func (c *BillingCustomer) UnmarshalJSON(data []byte) error {
+	type plain BillingCustomer
+	var p plain
+	if err := json.Unmarshal(data, &p); err != nil {
+		return err
+	}
+	*c = BillingCustomer(p)
+	c.Raw = bytes.Clone(data)
+	return nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler, keeping data in Raw and
+// resolving FeatureItems and UsageMeterBalances.
+func (s *Subscription) UnmarshalJSON(data []byte) error {
+	type plain Subscription
+	var p struct {
+		plain
+		FeatureItems []FeatureItem `json:"featureItems"`
+		Experimental *struct {
+			FeatureItems       []FeatureItem       `json:"featureItems"`
+			UsageMeterBalances []UsageMeterBalance `json:"usageMeterBalances"`
+		} `json:"experimental"`
+	}
+	if err := json.Unmarshal(data, &p); err != nil {
+		return err
+	}
+	*s = Subscription(p.plain)
+	// A null or absent top-level list falls back, like JavaScript's "??".
+	s.FeatureItems = p.FeatureItems
+	if s.FeatureItems == nil && p.Experimental != nil {
+		s.FeatureItems = p.Experimental.FeatureItems
+	}
+	if p.Experimental != nil {
+		s.UsageMeterBalances = p.Experimental.UsageMeterBalances
+	}
+	s.Raw = bytes.Clone(data)
+	return nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler, keeping data in Raw.
+func (f *FeatureItem) UnmarshalJSON(data []byte) error {
+	type plain FeatureItem
+	var p plain
+	if err := json.Unmarshal(data, &p); err != nil {
+		return err
+	}
+	*f = FeatureItem(p)
+	f.Raw = bytes.Clone(data)
+	return nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler, keeping data in Raw.
+func (u *UsageMeterBalance) UnmarshalJSON(data []byte) error {
+	type plain UsageMeterBalance
+	var p plain
+	if err := json.Unmarshal(data, &p); err != nil {
+		return err
+	}
+	*u = UsageMeterBalance(p)
+	u.Raw = bytes.Clone(data)
+	return nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler, keeping data in Raw.
+func (m *PricingModel) UnmarshalJSON(data []byte) error {
+	type plain PricingModel
+	var p plain
+	if err := json.Unmarshal(data, &p); err != nil {
+		return err
+	}
+	*m = PricingModel(p)
+	m.Raw = bytes.Clone(data)
+	return nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler, keeping data in Raw.
+func (p *Product) UnmarshalJSON(data []byte) error {
+	type plain Product
+	var v plain
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	*p = Product(v)
+	p.Raw = bytes.Clone(data)
+	return nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler, keeping data in Raw.
+func (m *UsageMeter) UnmarshalJSON(data []byte) error {
+	type plain UsageMeter
+	var p plain
+	if err := json.Unmarshal(data, &p); err != nil {
+		return err
+	}
+	*m = UsageMeter(p)
+	m.Raw = bytes.Clone(data)
+	return nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler, keeping data in Raw.
+func (p *Price) UnmarshalJSON(data []byte) error {
+	type plain Price
+	var v plain
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	*p = Price(v)
+	p.Raw = bytes.Clone(data)
+	return nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler, keeping data in Raw.
+func (p *Purchase) UnmarshalJSON(data []byte) error {
+	type plain Purchase
+	var v plain
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	*p = Purchase(v)
+	p.Raw = bytes.Clone(data)
+	return nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler, keeping data in Raw.
+func (inv *Invoice) UnmarshalJSON(data []byte) error {
+	var v struct {
+		Invoice struct {
+			ID string `json:"id"`
+		} `json:"invoice"`
+	}
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	inv.ID = v.Invoice.ID
+	inv.Raw = bytes.Clone(data)
+	return nil
+}

@@ -1,0 +1,420 @@
+package flowgladapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// DefaultBaseURL is the Flowglad API origin used when WithBaseURL is not given.
+const DefaultBaseURL = "https://app.flowglad.com"
+
+// DefaultTimeout bounds one client call, all attempts and waits included, when
+// WithTimeout is not given.
+const DefaultTimeout = 30 * time.Second
+
+// userAgent identifies this library to Flowglad (useful in their request logs).
+const userAgent = "flowglad-go/0.1.0"
+
+const (
+	// maxErrorBody caps how much of an error response is read and kept in
+	// Error.Body: enough for any real Flowglad error, bounded against a
+	// misbehaving proxy.
+	maxErrorBody = 64 << 10
+	// maxSuccessBody caps a 2xx body. A billing payload for a large customer is
+	// well under a megabyte; the cap only guards memory against a broken peer.
+	maxSuccessBody = 32 << 20
+	// maxDrain is how much of an unread body is discarded so the connection
+	// can be reused; beyond it, closing the connection is cheaper.
+	maxDrain = 64 << 10
+)
+
+// Client calls Flowglad's REST API with a secret key. It is safe for
+// concurrent use by multiple goroutines; create one per key and reuse it, so
+// connections are pooled.
+//
+// Every method takes a context that bounds the whole call (all attempts and
+// the waits between them); the client's timeout (WithTimeout) is a backstop on
+// top of it.
+type Client struct {
+	apiKey  string
+	baseURL string // scheme://host[/prefix] with no trailing slash
+	hc      *http.Client
+	log     *slog.Logger
+	retry   RetryPolicy
+	timeout time.Duration // <= 0: none
+
+	// sleep waits d or until ctx is done; tests replace it to record waits.
+	sleep func(ctx context.Context, d time.Duration) error
+	// jitter returns a uniformly random duration in [0, d]; tests replace it
+	// to make backoff deterministic.
+	jitter func(d time.Duration) time.Duration
+	// now is the clock used to interpret an HTTP-date Retry-After.
+	now func() time.Time
+}
+
+// Option configures a Client in NewClient.
+type Option func(*Client) error
+
+// WithBaseURL sets the API origin, an absolute http or https URL such as
+// "https://app.flowglad.com" (a trailing "/" is ignored). A path prefix is
+// kept, which lets the client go through a proxy mounted under a path.
+func WithBaseURL(rawURL string) Option {
+	return func(c *Client) error {
+		base, err := parseBaseURL(rawURL)
+		if err != nil {
+			return err
+		}
+		c.baseURL = base
+		return nil
+	}
+}
+
+// WithHTTPClient sets the HTTP client used for every request. Its Timeout, if
+// any, applies per attempt; prefer WithTimeout, which covers retries too. nil
+// restores the default: a client with a pooled transport of its own.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *Client) error {
+		if hc == nil {
+			hc = defaultHTTPClient()
+		}
+		c.hc = hc
+		return nil
+	}
+}
+
+// WithLogger sets the logger for per-request Debug lines (method, path,
+// status, attempt, duration) and Warn lines for retries. The API key, the
+// Authorization header and bodies are never logged. nil discards logs, which
+// is also the default.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *Client) error {
+		if l == nil {
+			l = slog.New(slog.DiscardHandler)
+		}
+		c.log = l
+		return nil
+	}
+}
+
+// WithRetryPolicy sets how failed idempotent calls are retried. See
+// RetryPolicy for which calls and failures qualify.
+func WithRetryPolicy(p RetryPolicy) Option {
+	return func(c *Client) error {
+		if p.MaxRetries < 0 || p.MinBackoff < 0 || p.MaxBackoff < 0 || p.MaxRetryAfter < 0 {
+			return errors.New("flowgladapi: retry policy values must not be negative")
+		}
+		c.retry = p
+		return nil
+	}
+}
+
+// WithTimeout bounds each client call, all attempts and backoff waits
+// included. 0 means DefaultTimeout; a negative value disables the client's own
+// bound, leaving only the caller's context.
+func WithTimeout(d time.Duration) Option {
+	return func(c *Client) error {
+		if d == 0 {
+			d = DefaultTimeout
+		}
+		c.timeout = d
+		return nil
+	}
+}
+
+// NewClient returns a client authenticating with apiKey, a Flowglad secret key
+// (sk_test_… or sk_live_…), sent raw in the Authorization header as
+// Flowglad's own SDKs do. It fails on an empty key, an invalid base URL or an
+// option that reports an error; nil options are skipped.
+func NewClient(apiKey string, opts ...Option) (*Client, error) {
+	if strings.TrimSpace(apiKey) == "" {
+		return nil, errors.New("flowgladapi: empty API key")
+	}
+	if strings.ContainsAny(apiKey, "\r\n") {
+		// Never echo the key: it is a secret even when malformed.
+		return nil, errors.New("flowgladapi: API key contains a line break")
+	}
+	c := &Client{
+		apiKey:  apiKey,
+		baseURL: DefaultBaseURL,
+		hc:      defaultHTTPClient(),
+		log:     slog.New(slog.DiscardHandler),
+		retry:   DefaultRetryPolicy(),
+		timeout: DefaultTimeout,
+		sleep:   sleepContext,
+		jitter:  fullJitter,
+		now:     time.Now,
+	}
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(c); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// defaultHTTPClient clones http.DefaultTransport so our pool settings do not
+// leak into (or depend on) the process-wide default. No http.Client.Timeout:
+// the per-call context deadline bounds every attempt, including retries.
+func defaultHTTPClient() *http.Client {
+	var rt http.RoundTripper
+	if t, ok := http.DefaultTransport.(*http.Transport); ok {
+		t = t.Clone()
+		// Every request goes to one host; the stdlib default of 2 idle
+		// connections per host forces new TLS handshakes under load.
+		t.MaxIdleConnsPerHost = 32
+		t.MaxIdleConns = 64
+		rt = t
+	} else {
+		rt = http.DefaultTransport
+	}
+	return &http.Client{Transport: rt}
+}
+
+func parseBaseURL(rawURL string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(rawURL))
+	if err != nil {
+		return "", fmt.Errorf("flowgladapi: invalid base URL: %w", err)
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "", fmt.Errorf("flowgladapi: base URL %q: scheme must be http or https", u.Redacted())
+	case u.Host == "":
+		return "", fmt.Errorf("flowgladapi: base URL %q: missing host", u.Redacted())
+	case u.User != nil:
+		// Credentials belong in the API key; a userinfo would also end up in
+		// logs and errors.
+		return "", fmt.Errorf("flowgladapi: base URL %q: must not contain credentials", u.Redacted())
+	case u.RawQuery != "" || u.Fragment != "":
+		return "", fmt.Errorf("flowgladapi: base URL %q: must not have a query or fragment", u.Redacted())
+	}
+	return strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"), nil
+}
+
+// request describes one logical API call; do turns it into one or more
+// attempts.
+type request struct {
+	op     string // Flowglad operationId, logged at Warn instead of the path (which holds ids)
+	method string
+	path   string // already escaped, starting with "/api/v1/"
+	query  url.Values
+	body   any // marshalled once, before the first attempt; nil = no body
+	// idempotent marks a call safe to repeat: a GET, or a POST whose dedupe
+	// key was fixed before the first attempt.
+	idempotent bool
+	// want is the first byte a 2xx body must start with ('{' or '['); it
+	// catches an HTML page or a wrong shape early as ErrInvalidResponse.
+	want byte
+}
+
+// pathf joins escaped segments: every argument is url.PathEscape'd, so an
+// external id like "a b/c?d" stays one segment.
+func pathf(segments ...string) string {
+	var b strings.Builder
+	b.WriteString("/api/v1")
+	for _, s := range segments {
+		b.WriteByte('/')
+		// Literal segments from our code escape to themselves; ids from
+		// callers must stay one segment whatever they contain.
+		b.WriteString(url.PathEscape(s))
+	}
+	return b.String()
+}
+
+// do performs r with retries and returns the 2xx body.
+func (c *Client) do(ctx context.Context, r request) ([]byte, error) {
+	if ctx == nil {
+		return nil, errors.New("flowgladapi: nil context")
+	}
+	if c.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+	}
+	var payload []byte
+	if r.body != nil {
+		var err error
+		if payload, err = json.Marshal(r.body); err != nil {
+			return nil, fmt.Errorf("flowgladapi: %s %s: encode request: %w", r.method, r.path, err)
+		}
+	}
+	target := c.baseURL + r.path
+	if len(r.query) > 0 {
+		target += "?" + r.query.Encode()
+	}
+
+	maxRetries := 0
+	if r.idempotent {
+		maxRetries = c.retry.MaxRetries
+	}
+	for attempt := 0; ; attempt++ {
+		body, err := c.attempt(ctx, r, target, payload, attempt)
+		if err == nil {
+			return body, nil
+		}
+		if ctx.Err() != nil {
+			return nil, c.ctxError(ctx, r, err)
+		}
+		if attempt >= maxRetries {
+			return nil, err
+		}
+		retry, reason := shouldRetry(err)
+		if !retry {
+			return nil, err
+		}
+		wait := c.retry.backoff(attempt, c.jitter)
+		var apiErr *Error
+		if errors.As(err, &apiErr) && apiErr.RetryAfter > 0 {
+			// Honour the server's hint, but never hang a user request on it.
+			wait = min(apiErr.RetryAfter, c.retry.maxRetryAfter())
+		}
+		c.log.LogAttrs(ctx, slog.LevelWarn, "flowglad request retrying",
+			slog.String("operation", r.op),
+			slog.String("method", r.method),
+			slog.Int("attempt", attempt+1),
+			slog.String("reason", reason),
+			slog.Duration("wait", wait))
+		if err := c.sleep(ctx, wait); err != nil {
+			return nil, c.ctxError(ctx, r, err)
+		}
+	}
+}
+
+// ctxError reports that the caller's context (or the per-call timeout) ended
+// the call. It wraps ctx.Err() only, so errors.Is(err,
+// context.DeadlineExceeded) is true and no stale API sentinel leaks through;
+// the last failure is kept as text.
+func (c *Client) ctxError(ctx context.Context, r request, last error) error {
+	cerr := ctx.Err()
+	if cerr == nil {
+		return last
+	}
+	if last == nil || errors.Is(last, cerr) {
+		return fmt.Errorf("flowgladapi: %s %s: %w", r.method, r.path, cerr)
+	}
+	var apiErr *Error
+	if errors.As(last, &apiErr) {
+		return fmt.Errorf("flowgladapi: %s %s: %w (last response: %d)", r.method, r.path, cerr, apiErr.StatusCode)
+	}
+	return fmt.Errorf("flowgladapi: %s %s: %w", r.method, r.path, cerr)
+}
+
+// attempt sends one HTTP request and classifies its outcome.
+func (c *Client) attempt(ctx context.Context, r request, target string, payload []byte, attempt int) ([]byte, error) {
+	var body io.Reader
+	if payload != nil {
+		body = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, target, body)
+	if err != nil {
+		return nil, fmt.Errorf("flowgladapi: %s %s: %w", r.method, r.path, err)
+	}
+	req.Header.Set("Authorization", c.apiKey)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", userAgent)
+	if payload != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+
+	start := time.Now()
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		c.log.LogAttrs(ctx, slog.LevelDebug, "flowglad request",
+			slog.String("method", r.method),
+			slog.String("path", r.path),
+			slog.Int("attempt", attempt+1),
+			slog.Duration("duration", time.Since(start)),
+			slog.String("err", "transport error"))
+		return nil, &transportError{method: r.method, path: r.path, err: unwrapURLError(err)}
+	}
+	defer closeBody(resp.Body)
+	c.log.LogAttrs(ctx, slog.LevelDebug, "flowglad request",
+		slog.String("method", r.method),
+		slog.String("path", r.path),
+		slog.Int("status", resp.StatusCode),
+		slog.Int("attempt", attempt+1),
+		slog.Duration("duration", time.Since(start)))
+
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		return nil, c.newError(r, resp, raw)
+	}
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxSuccessBody+1))
+	if err != nil {
+		return nil, &transportError{method: r.method, path: r.path, err: fmt.Errorf("read response: %w", err)}
+	}
+	if len(raw) > maxSuccessBody {
+		return nil, fmt.Errorf("flowgladapi: %s %s: %w: body larger than %d bytes", r.method, r.path, ErrInvalidResponse, maxSuccessBody)
+	}
+	if err := checkJSON(raw, r.want); err != nil {
+		return nil, fmt.Errorf("flowgladapi: %s %s: %w: %d response: %v", r.method, r.path, ErrInvalidResponse, resp.StatusCode, err)
+	}
+	return raw, nil
+}
+
+// checkJSON reports whether raw is valid JSON starting with want (when set).
+func checkJSON(raw []byte, want byte) error {
+	trimmed := bytes.TrimLeft(raw, " \t\r\n")
+	if len(trimmed) == 0 {
+		return errors.New("empty body")
+	}
+	if want != 0 && trimmed[0] != want {
+		if want == '{' {
+			return errors.New("body is not a JSON object")
+		}
+		return errors.New("body is not a JSON array")
+	}
+	if !json.Valid(trimmed) {
+		return errors.New("body is not valid JSON")
+	}
+	return nil
+}
+
+// closeBody discards a bounded remainder so the connection can be reused,
+// then closes.
+func closeBody(rc io.ReadCloser) {
+	_, _ = io.CopyN(io.Discard, rc, maxDrain)
+	_ = rc.Close()
+}
+
+// unwrapURLError drops *url.Error's "Get \"https://…\":" prefix: our own
+// prefix already names the method and path, and the query could be long.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) && ue.Err != nil {
+		return ue.Err
+	}
+	return err
+}
+
+// transportError is a failure to get a response at all (connection refused,
+// reset, TLS failure, truncated body). It wraps the cause.
+type transportError struct {
+	method, path string
+	err          error
+}
+
+func (e *transportError) Error() string {
+	return fmt.Sprintf("flowgladapi: %s %s: %v", e.method, e.path, e.err)
+}
+
+func (e *transportError) Unwrap() error { return e.err }
+
+// decodeInto unmarshals a 2xx body, reporting failures as ErrInvalidResponse.
+func decodeInto(r request, raw []byte, v any) error {
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("flowgladapi: %s %s: %w: %v", r.method, r.path, ErrInvalidResponse, err)
+	}
+	return nil
+}

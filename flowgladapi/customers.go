@@ -1,0 +1,155 @@
+package flowgladapi
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+)
+
+// CreateCustomerParams are the fields of a new Flowglad customer. All three
+// are required by Flowglad.
+type CreateCustomerParams struct {
+	// ExternalID is your application's id for the customer (e.g. a user or
+	// organization id); later calls address the customer by it.
+	ExternalID string `json:"externalId"`
+	Email      string `json:"email"`
+	Name       string `json:"name"`
+}
+
+// UpdateCustomerParams are the customer fields to change. A nil pointer or
+// empty BillingAddress leaves the field unchanged (it is not sent).
+type UpdateCustomerParams struct {
+	Name  *string `json:"name,omitempty"`
+	Email *string `json:"email,omitempty"`
+	Phone *string `json:"phone,omitempty"`
+	// BillingAddress is relayed as is: {name?, firstName?, lastName?, email?,
+	// phone?, address: {line1, line2, city, state, postal_code, country}}.
+	BillingAddress json.RawMessage `json:"billingAddress,omitempty"`
+}
+
+// GetCustomer calls GET /api/v1/customers/{externalId} and returns the body,
+// {"customer": {...}}. An unknown customer is an error matching ErrNotFound.
+func (c *Client) GetCustomer(ctx context.Context, externalID string) (json.RawMessage, error) {
+	if err := checkID("customers-get", "externalID", externalID); err != nil {
+		return nil, err
+	}
+	return c.do(ctx, request{
+		op: "customers-get", method: http.MethodGet, idempotent: true, want: '{',
+		path: pathf("customers", externalID),
+	})
+}
+
+// CreateCustomer calls POST /api/v1/customers with {"customer": p} and
+// returns the body's "data" member: {"customer", "subscription"?,
+// "subscriptionItems"?} (the subscription is the default-product plan Flowglad
+// may start for a new customer). It is never retried: a repeat could fail
+// with a conflict after a success whose response was lost.
+func (c *Client) CreateCustomer(ctx context.Context, p CreateCustomerParams) (json.RawMessage, error) {
+	r := request{
+		op: "customers-create", method: http.MethodPost, want: '{',
+		path: pathf("customers"),
+		body: struct {
+			Customer CreateCustomerParams `json:"customer"`
+		}{p},
+	}
+	raw, err := c.do(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	var env struct {
+		Data json.RawMessage `json:"data"`
+	}
+	if err := decodeInto(r, raw, &env); err != nil {
+		return nil, err
+	}
+	if len(env.Data) == 0 || env.Data[0] != '{' {
+		return nil, fmt.Errorf("flowgladapi: %s %s: %w: no \"data\" object", r.method, r.path, ErrInvalidResponse)
+	}
+	return env.Data, nil
+}
+
+// UpdateCustomer calls PUT /api/v1/customers/{externalId} with
+// {"customer": {...set fields}} and returns the body, {"customer": {...}}. It
+// is never retried.
+func (c *Client) UpdateCustomer(ctx context.Context, externalID string, p UpdateCustomerParams) (json.RawMessage, error) {
+	if err := checkID("customers-update", "externalID", externalID); err != nil {
+		return nil, err
+	}
+	return c.do(ctx, request{
+		op: "customers-update", method: http.MethodPut, want: '{',
+		path: pathf("customers", externalID),
+		body: struct {
+			Customer UpdateCustomerParams `json:"customer"`
+		}{p},
+	})
+}
+
+// ArchiveCustomer calls POST /api/v1/customers/{externalId}/archive (with
+// the body {}, which Flowglad requires) and returns the body,
+// {"customer": {...}} with "archived": true. Archiving cancels the customer's
+// active subscriptions and frees the external id. It is never retried.
+func (c *Client) ArchiveCustomer(ctx context.Context, externalID string) (json.RawMessage, error) {
+	if err := checkID("customers-archive", "externalID", externalID); err != nil {
+		return nil, err
+	}
+	return c.do(ctx, request{
+		op: "customers-archive", method: http.MethodPost, want: '{',
+		path: pathf("customers", externalID, "archive"),
+		body: struct{}{},
+	})
+}
+
+// GetBilling calls GET /api/v1/customers/{externalId}/billing and decodes the
+// body with DecodeBilling; Billing.Raw holds the body unchanged, for relaying
+// to the React SDK.
+func (c *Client) GetBilling(ctx context.Context, externalID string) (*Billing, error) {
+	if err := checkID("customers-getBilling", "externalID", externalID); err != nil {
+		return nil, err
+	}
+	r := request{
+		op: "customers-getBilling", method: http.MethodGet, idempotent: true, want: '{',
+		path: pathf("customers", externalID, "billing"),
+	}
+	raw, err := c.do(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	b, err := DecodeBilling(raw)
+	if err != nil {
+		return nil, fmt.Errorf("flowgladapi: %s %s: %w", r.method, r.path, err)
+	}
+	return b, nil
+}
+
+// GetUsageBalances calls GET /api/v1/customers/{externalId}/usage-balances
+// (with ?subscriptionId= when subscriptionID is not empty) and returns the
+// body, {"usageMeterBalances": [...]}.
+func (c *Client) GetUsageBalances(ctx context.Context, externalID, subscriptionID string) (json.RawMessage, error) {
+	if err := checkID("customers-getUsageBalances", "externalID", externalID); err != nil {
+		return nil, err
+	}
+	var q url.Values
+	if subscriptionID != "" {
+		q = url.Values{"subscriptionId": {subscriptionID}}
+	}
+	return c.do(ctx, request{
+		op: "customers-getUsageBalances", method: http.MethodGet, idempotent: true, want: '{',
+		path:  pathf("customers", externalID, "usage-balances"),
+		query: q,
+	})
+}
+
+// checkID rejects ids that would change which endpoint a path reaches: ""
+// (".../customers/" is another route) and dot segments, which servers and
+// proxies normalise away.
+func checkID(op, name, id string) error {
+	switch id {
+	case "":
+		return fmt.Errorf("flowgladapi: %s: empty %s", op, name)
+	case ".", "..":
+		return fmt.Errorf("flowgladapi: %s: invalid %s %q", op, name, id)
+	}
+	return nil
+}

@@ -1,0 +1,219 @@
+package flowgladapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Sentinel errors for branching with errors.Is. An *Error matches the one
+// for its status class; ErrInvalidResponse is wrapped by other errors.
+var (
+	// ErrNotFound: Flowglad answered 404 (unknown customer, subscription,
+	// pricing model, or route).
+	ErrNotFound = errors.New("flowgladapi: not found")
+	// ErrUnauthorized: Flowglad answered 401, i.e. the API key is missing,
+	// wrong or expired. It is the operator's problem, not the end user's.
+	ErrUnauthorized = errors.New("flowgladapi: unauthorized")
+	// ErrForbidden: Flowglad answered 403, i.e. the key may not do this.
+	ErrForbidden = errors.New("flowgladapi: forbidden")
+	// ErrBadRequest: Flowglad rejected the request (400, 409, 422, and any
+	// other 4xx without a more specific sentinel, except 408). The message is
+	// usually fit to show to the user.
+	ErrBadRequest = errors.New("flowgladapi: bad request")
+	// ErrRateLimited: Flowglad answered 429 (after any retries).
+	ErrRateLimited = errors.New("flowgladapi: rate limited")
+	// ErrServer: Flowglad answered 5xx or 408 (after any retries): try later.
+	ErrServer = errors.New("flowgladapi: server error")
+	// ErrInvalidResponse: a 2xx response whose body is not the JSON the call
+	// needs. It is wrapped, never returned as an *Error.
+	ErrInvalidResponse = errors.New("flowgladapi: invalid response")
+)
+
+// maxMessage caps Error.Message: a text/plain error page can be long, and the
+// message ends up in logs and user-facing errors.
+const maxMessage = 1024
+
+// Error is a non-2xx response from Flowglad. Use errors.As to read it and
+// errors.Is with the sentinels to branch on its status class.
+//
+// Flowglad's error bodies vary: the live server sends {"error", "code",
+// "request_id"} (where "error" may be a string, an object or an array), the
+// OpenAPI spec documents {"code", "message", "issues"}, and 401s and unknown
+// routes are plain text. Error decodes all of them and keeps the raw body.
+type Error struct {
+	// StatusCode is the HTTP status.
+	StatusCode int
+	// Code is Flowglad's error code ("NOT_FOUND", "BAD_REQUEST", …), "" when
+	// absent.
+	Code string
+	// Message is the human-readable message: the body's "message", else its
+	// "error" (a string as is, an object or array re-marshalled compactly),
+	// else the trimmed text body, capped at 1 KiB. Occurrences of the API key
+	// are redacted.
+	Message string
+	// RequestID is Flowglad's request id (X-Request-Id header, else the body's
+	// request_id), for support tickets.
+	RequestID string
+	// RetryAfter is the parsed Retry-After header, 0 when absent.
+	RetryAfter time.Duration
+	// Method and Path are the request's method and escaped path (no host, no
+	// query).
+	Method string
+	Path   string
+	// Body is the raw response body, capped at 64 KiB.
+	Body []byte
+}
+
+// Error returns e.g. "flowgladapi: GET /api/v1/customers/x: 404 NOT_FOUND:
+// Customer not found".
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("flowgladapi: ")
+	b.WriteString(e.Method)
+	b.WriteByte(' ')
+	b.WriteString(e.Path)
+	b.WriteString(": ")
+	b.WriteString(strconv.Itoa(e.StatusCode))
+	if e.Code != "" {
+		b.WriteByte(' ')
+		b.WriteString(e.Code)
+	} else if t := http.StatusText(e.StatusCode); t != "" {
+		b.WriteByte(' ')
+		b.WriteString(t)
+	}
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	}
+	return b.String()
+}
+
+// Is reports whether target is the sentinel for e's status class, so
+// errors.Is(err, ErrNotFound) works through any wrapping.
+func (e *Error) Is(target error) bool {
+	switch target {
+	case ErrNotFound:
+		return e.StatusCode == http.StatusNotFound
+	case ErrUnauthorized:
+		return e.StatusCode == http.StatusUnauthorized
+	case ErrForbidden:
+		return e.StatusCode == http.StatusForbidden
+	case ErrRateLimited:
+		return e.StatusCode == http.StatusTooManyRequests
+	case ErrServer:
+		return e.StatusCode >= 500 || e.StatusCode == http.StatusRequestTimeout
+	case ErrBadRequest:
+		switch e.StatusCode {
+		case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound,
+			http.StatusRequestTimeout, http.StatusTooManyRequests:
+			return false
+		}
+		return e.StatusCode >= 400 && e.StatusCode < 500
+	}
+	return false
+}
+
+// newError builds an *Error from a non-2xx response whose body (already
+// capped) is raw.
+func (c *Client) newError(r request, resp *http.Response, raw []byte) *Error {
+	e := &Error{
+		StatusCode: resp.StatusCode,
+		Method:     r.method,
+		Path:       r.path,
+		Body:       raw,
+		RequestID:  resp.Header.Get("X-Request-Id"),
+		RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), c.now()),
+	}
+	code, msg, reqID := parseErrorBody(raw)
+	e.Code = code
+	if e.RequestID == "" {
+		e.RequestID = reqID
+	}
+	e.Message = c.redact(capMessage(msg))
+	return e
+}
+
+// parseErrorBody extracts code, message and request id from any of
+// Flowglad's error shapes; a non-JSON body becomes the message.
+func parseErrorBody(raw []byte) (code, msg, reqID string) {
+	trimmed := bytes.TrimSpace(raw)
+	if len(trimmed) == 0 {
+		return "", "", ""
+	}
+	switch trimmed[0] {
+	case '{':
+		var body struct {
+			Code      json.RawMessage `json:"code"`
+			Message   json.RawMessage `json:"message"`
+			Error     json.RawMessage `json:"error"`
+			RequestID json.RawMessage `json:"request_id"`
+		}
+		if json.Unmarshal(trimmed, &body) == nil {
+			code = jsonString(body.Code)
+			reqID = jsonString(body.RequestID)
+			if m := jsonString(body.Message); m != "" {
+				return code, m, reqID
+			}
+			return code, jsonText(body.Error), reqID
+		}
+	case '"':
+		var s string
+		if json.Unmarshal(trimmed, &s) == nil {
+			return "", s, ""
+		}
+	}
+	return "", string(trimmed), ""
+}
+
+// jsonString returns raw's value when it is a JSON string, else "".
+func jsonString(raw json.RawMessage) string {
+	var s string
+	if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
+		return ""
+	}
+	return s
+}
+
+// jsonText renders any JSON value as a message: a string as is, null as "",
+// anything else (object, array, number) compacted.
+func jsonText(raw json.RawMessage) string {
+	if len(raw) == 0 || string(raw) == "null" {
+		return ""
+	}
+	if raw[0] == '"' {
+		return jsonString(raw)
+	}
+	var b bytes.Buffer
+	if json.Compact(&b, raw) != nil {
+		return string(raw)
+	}
+	return b.String()
+}
+
+// capMessage trims s and cuts it to maxMessage bytes on a rune boundary.
+func capMessage(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) <= maxMessage {
+		return s
+	}
+	cut := maxMessage
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+// redact removes the API key from s, in case a proxy or server echoes the
+// Authorization header back into an error body.
+func (c *Client) redact(s string) string {
+	if c.apiKey == "" || !strings.Contains(s, c.apiKey) {
+		return s
+	}
+	return strings.ReplaceAll(s, c.apiKey, "[REDACTED]")
+}
