@@ -63,6 +63,11 @@ type Config struct {
 	TrustedOrigins []string
 	// Timeout bounds each call to Flowglad, retries included. Zero means 30 seconds.
 	Timeout time.Duration
+	// RetryPolicy says how reads (and usage events, which carry an idempotency key) are
+	// retried on 408, 429, 5xx and connection errors. Nil means
+	// flowgladapi.DefaultRetryPolicy(): at most 2 retries with jittered backoff. Other
+	// writes are never retried.
+	RetryPolicy *flowgladapi.RetryPolicy
 	// BillingCacheTTL keeps a customer's billing for this long after reading it. Zero (the
 	// default) disables caching; concurrent reads for one customer are shared either way,
 	// and every mutation made through the handler forgets the customer's billing.
@@ -142,6 +147,9 @@ func NewHandler(cfg Config) (*Handler, error) {
 	}
 	if cfg.Timeout > 0 {
 		opts = append(opts, flowgladapi.WithTimeout(cfg.Timeout))
+	}
+	if cfg.RetryPolicy != nil {
+		opts = append(opts, flowgladapi.WithRetryPolicy(*cfg.RetryPolicy))
 	}
 	client, err := flowgladapi.NewClient(apiKey, opts...)
 	if err != nil {
