@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 )
 
 // Billing is a read-only view of a customer's billing payload (GET
@@ -160,11 +159,11 @@ type Invoice struct {
 // The returned Billing keeps a copy of raw.
 func DecodeBilling(raw []byte) (*Billing, error) {
 	if err := checkObject(raw); err != nil {
-		return nil, fmt.Errorf("%w: billing: %v", ErrInvalidResponse, err)
+		return nil, invalidResponse("", "billing: "+err.Error())
 	}
 	b := &Billing{}
 	if err := json.Unmarshal(raw, b); err != nil {
-		return nil, fmt.Errorf("%w: billing: %v", ErrInvalidResponse, err)
+		return nil, invalidResponse("", "billing: "+err.Error())
 	}
 	b.Raw = bytes.Clone(raw)
 	if b.CurrentSubscriptions == nil {
@@ -182,16 +181,16 @@ func DecodeBilling(raw []byte) (*Billing, error) {
 // error wrapping ErrInvalidResponse.
 func DecodeSubscription(body []byte) (*Subscription, error) {
 	if err := checkObject(body); err != nil {
-		return nil, fmt.Errorf("%w: subscription: %v", ErrInvalidResponse, err)
+		return nil, invalidResponse("", "subscription: "+err.Error())
 	}
 	var env struct {
 		Subscription *Subscription `json:"subscription"`
 	}
 	if err := json.Unmarshal(body, &env); err != nil {
-		return nil, fmt.Errorf("%w: subscription: %v", ErrInvalidResponse, err)
+		return nil, invalidResponse("", "subscription: "+err.Error())
 	}
 	if env.Subscription == nil {
-		return nil, fmt.Errorf("%w: no \"subscription\" object", ErrInvalidResponse)
+		return nil, invalidResponse("", `no "subscription" object`)
 	}
 	return env.Subscription, nil
 }

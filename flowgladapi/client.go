@@ -218,6 +218,9 @@ type request struct {
 	want byte
 }
 
+// where names the call in error messages: "GET /api/v1/...".
+func (r request) where() string { return r.method + " " + r.path }
+
 // pathf joins escaped segments: every argument is url.PathEscape'd, so an
 // external id like "a b/c?d" stays one segment.
 func pathf(segments ...string) string {
@@ -285,7 +288,7 @@ func (c *Client) do(ctx context.Context, r request) ([]byte, error) {
 			slog.Int("attempt", attempt+1),
 			slog.String("reason", reason),
 			slog.Duration("wait", wait))
-		if err := c.sleep(ctx, wait); err != nil {
+		if serr := c.sleep(ctx, wait); serr != nil {
 			return nil, c.ctxError(ctx, r, err)
 		}
 	}
@@ -355,10 +358,10 @@ func (c *Client) attempt(ctx context.Context, r request, target string, payload 
 		return nil, &transportError{method: r.method, path: r.path, err: fmt.Errorf("read response: %w", err)}
 	}
 	if len(raw) > maxSuccessBody {
-		return nil, fmt.Errorf("flowgladapi: %s %s: %w: body larger than %d bytes", r.method, r.path, ErrInvalidResponse, maxSuccessBody)
+		return nil, invalidResponse(r.where(), fmt.Sprintf("body larger than %d bytes", maxSuccessBody))
 	}
 	if err := checkJSON(raw, r.want); err != nil {
-		return nil, fmt.Errorf("flowgladapi: %s %s: %w: %d response: %v", r.method, r.path, ErrInvalidResponse, resp.StatusCode, err)
+		return nil, invalidResponse(r.where(), fmt.Sprintf("%d response: %v", resp.StatusCode, err))
 	}
 	return raw, nil
 }
@@ -414,7 +417,7 @@ func (e *transportError) Unwrap() error { return e.err }
 // decodeInto unmarshals a 2xx body, reporting failures as ErrInvalidResponse.
 func decodeInto(r request, raw []byte, v any) error {
 	if err := json.Unmarshal(raw, v); err != nil {
-		return fmt.Errorf("flowgladapi: %s %s: %w: %v", r.method, r.path, ErrInvalidResponse, err)
+		return invalidResponse(r.where(), err.Error())
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package flowgladapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -65,7 +66,7 @@ func (c *Client) CreateCustomer(ctx context.Context, p CreateCustomerParams) (js
 		return nil, err
 	}
 	if len(env.Data) == 0 || env.Data[0] != '{' {
-		return nil, fmt.Errorf("flowgladapi: %s %s: %w: no \"data\" object", r.method, r.path, ErrInvalidResponse)
+		return nil, invalidResponse(r.where(), `no "data" object`)
 	}
 	return env.Data, nil
 }
@@ -118,7 +119,11 @@ func (c *Client) GetBilling(ctx context.Context, externalID string) (*Billing, e
 	}
 	b, err := DecodeBilling(raw)
 	if err != nil {
-		return nil, fmt.Errorf("flowgladapi: %s %s: %w", r.method, r.path, err)
+		var ie *invalidResponseError
+		if errors.As(err, &ie) {
+			ie.where = r.where()
+		}
+		return nil, err
 	}
 	return b, nil
 }

@@ -35,6 +35,26 @@ var (
 	ErrInvalidResponse = errors.New("flowgladapi: invalid response")
 )
 
+// invalidResponseError is a 2xx body that is not the JSON a call needs. It
+// matches ErrInvalidResponse without repeating the sentinel's prefix.
+type invalidResponseError struct {
+	where  string // "GET /api/v1/...", "" outside a call (DecodeBilling)
+	detail string
+}
+
+func invalidResponse(where, detail string) error {
+	return &invalidResponseError{where: where, detail: detail}
+}
+
+func (e *invalidResponseError) Error() string {
+	if e.where == "" {
+		return "flowgladapi: invalid response: " + e.detail
+	}
+	return "flowgladapi: " + e.where + ": invalid response: " + e.detail
+}
+
+func (e *invalidResponseError) Unwrap() error { return ErrInvalidResponse }
+
 // maxMessage caps Error.Message: a text/plain error page can be long, and the
 // message ends up in logs and user-facing errors.
 const maxMessage = 1024

@@ -38,7 +38,6 @@ type recorded struct {
 // stub is an httptest server that records every request and answers with
 // respond.
 type stub struct {
-	srv     *httptest.Server
 	mu      sync.Mutex
 	reqs    []recorded
 	respond http.HandlerFunc
@@ -65,12 +64,19 @@ func (s *stub) requests() []recorded {
 func newStub(t *testing.T, respond http.HandlerFunc, opts ...flowgladapi.Option) (*flowgladapi.Client, *stub) {
 	t.Helper()
 	s := &stub{respond: respond}
-	s.srv = httptest.NewServer(s)
-	t.Cleanup(s.srv.Close)
-	all := append([]flowgladapi.Option{flowgladapi.WithBaseURL(s.srv.URL + "/")}, opts...)
+	all := append([]flowgladapi.Option{flowgladapi.WithBaseURL(newServer(t, s) + "/")}, opts...)
 	c, err := flowgladapi.NewClient(testKey, all...)
 	require.NoError(t, err)
 	return c, s
+}
+
+// newServer starts an httptest server closed at the end of the test and
+// returns its URL.
+func newServer(t *testing.T, h http.Handler) string {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
 
 // jsonReply answers status with body as JSON.
