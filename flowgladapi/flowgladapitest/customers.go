@@ -1,0 +1,227 @@
+package flowgladapitest
+
+import (
+	"encoding/json"
+	"net/http"
+)
+
+// customerOr404 finds the live customer with external id ext.
+func (f *Fake) customerOr404(ext string) (*customer, *apiError) {
+	if c := f.customerByExternalID(ext); c != nil {
+		return c, nil
+	}
+	return nil, notFound("Customer not found")
+}
+
+// GET /api/v1/customers/{externalId}
+func (f *Fake) getCustomer(w http.ResponseWriter, r *http.Request) {
+	f.handle(w, r, func(int64) (any, *apiError) {
+		c, err := f.customerOr404(r.PathValue("externalId"))
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"customer": f.customerJSON(c)}, nil
+	})
+}
+
+// POST /api/v1/customers. A duplicate externalId is 409 CONFLICT. When the
+// pricing model has a default product, the new customer is subscribed to
+// its default price and the answer carries that subscription, as Flowglad
+// does for a free plan.
+func (f *Fake) createCustomer(w http.ResponseWriter, r *http.Request) {
+	f.handle(w, r, func(now int64) (any, *apiError) {
+		body, err := parseBody(r, false)
+		if err != nil {
+			return nil, err
+		}
+		in, _, err := body.object("customer", true)
+		if err != nil {
+			return nil, err
+		}
+		ext, _, err := in.str("externalId", true)
+		if err != nil {
+			return nil, err
+		}
+		email, _, err := in.str("email", true)
+		if err != nil {
+			return nil, err
+		}
+		name, _, err := in.str("name", true)
+		if err != nil {
+			return nil, err
+		}
+		if f.customerByExternalID(ext) != nil {
+			return nil, conflict("Customer with externalId %s already exists", ext)
+		}
+		c := &customer{id: f.newIDLocked("cus"), externalID: ext, email: email, name: name, createdAt: now, updatedAt: now}
+		if err := c.applyOptional(in); err != nil {
+			return nil, err
+		}
+		f.st.customers = append(f.st.customers, c)
+		data := map[string]any{"customer": f.customerJSON(c)}
+		if s := f.subscribeToDefaultLocked(c, now); s != nil {
+			data["subscription"] = f.subscriptionJSON(s)
+			data["subscriptionItems"] = f.itemsJSON(s.activeItems())
+		}
+		return map[string]any{"data": data}, nil
+	})
+}
+
+// subscribeToDefaultLocked gives c a subscription to the default product's
+// default price, when there is one and it is a subscription price.
+func (f *Fake) subscribeToDefaultLocked(c *customer, now int64) *subscription {
+	for _, p := range f.st.pm.products {
+		if !p.isDefault {
+			continue
+		}
+		for _, pr := range p.prices {
+			if pr.isDefault && pr.typ == PriceSubscription {
+				return f.newSubscriptionLocked(f.newIDLocked("sub"), c, []itemSpec{{price: pr, quantity: 1}}, now)
+			}
+		}
+	}
+	return nil
+}
+
+// applyOptional copies the optional, nullable customer fields of in.
+func (c *customer) applyOptional(in obj) *apiError {
+	for key, dst := range map[string]**string{"logoURL": &c.logoURL, "iconURL": &c.iconURL, "domain": &c.domain, "userId": &c.userID} {
+		v, ok, err := in.nullableStr(key)
+		if err != nil {
+			return err
+		}
+		if ok {
+			*dst = v
+		}
+	}
+	if v, ok := in.m["billingAddress"]; ok {
+		if v == nil {
+			c.billingAddress = nil
+			return nil
+		}
+		addr, _, err := in.object("billingAddress", false)
+		if err != nil {
+			return err
+		}
+		a, _, err := addr.object("address", true)
+		if err != nil {
+			return err
+		}
+		if _, _, err := a.str("country", true); err != nil {
+			return err
+		}
+		raw, merr := json.Marshal(v)
+		if merr != nil {
+			return badRequest("billingAddress: %v", merr)
+		}
+		c.billingAddress = raw
+	}
+	return nil
+}
+
+// PUT /api/v1/customers/{externalId}
+func (f *Fake) updateCustomer(w http.ResponseWriter, r *http.Request) {
+	f.handle(w, r, func(now int64) (any, *apiError) {
+		body, err := parseBody(r, false)
+		if err != nil {
+			return nil, err
+		}
+		in, _, err := body.object("customer", true)
+		if err != nil {
+			return nil, err
+		}
+		c, err := f.customerOr404(r.PathValue("externalId"))
+		if err != nil {
+			return nil, err
+		}
+		email, hasEmail, err := in.str("email", false)
+		if err != nil {
+			return nil, err
+		}
+		name, hasName, err := in.str("name", false)
+		if err != nil {
+			return nil, err
+		}
+		if hasEmail && email == "" {
+			return nil, badRequest("customer.email: Invalid email")
+		}
+		if err := c.applyOptional(in); err != nil {
+			return nil, err
+		}
+		if hasEmail {
+			c.email = email
+		}
+		if hasName {
+			c.name = name
+		}
+		c.updatedAt = now
+		return map[string]any{"customer": f.customerJSON(c)}, nil
+	})
+}
+
+// POST /api/v1/customers/{externalId}/archive: cancels the customer's
+// current subscriptions and frees the externalId. The body must be JSON
+// ({}), as on the live server.
+func (f *Fake) archiveCustomer(w http.ResponseWriter, r *http.Request) {
+	f.handle(w, r, func(now int64) (any, *apiError) {
+		if _, err := parseBody(r, false); err != nil {
+			return nil, err
+		}
+		c, err := f.customerOr404(r.PathValue("externalId"))
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range f.currentSubsOf(c) {
+			s.cancel(now, "customer_archived")
+		}
+		c.archived = true
+		c.updatedAt = now
+		return map[string]any{"customer": f.customerJSON(c)}, nil
+	})
+}
+
+// GET /api/v1/customers/{externalId}/billing
+func (f *Fake) getBilling(w http.ResponseWriter, r *http.Request) {
+	base := callOf(r).base
+	f.handle(w, r, func(int64) (any, *apiError) {
+		c, err := f.customerOr404(r.PathValue("externalId"))
+		if err != nil {
+			return nil, err
+		}
+		return f.billingJSON(c, base), nil
+	})
+}
+
+// GET /api/v1/customers/{externalId}/usage-balances[?subscriptionId=]:
+// the balances of the customer's current subscriptions; an unknown or
+// foreign subscriptionId simply matches nothing.
+func (f *Fake) getUsageBalances(w http.ResponseWriter, r *http.Request) {
+	f.handle(w, r, func(int64) (any, *apiError) {
+		c, err := f.customerOr404(r.PathValue("externalId"))
+		if err != nil {
+			return nil, err
+		}
+		only := r.URL.Query().Get("subscriptionId")
+		out := []usageMeterBalanceJSON{}
+		for _, s := range f.currentSubsOf(c) {
+			if only == "" || s.id == only {
+				out = append(out, f.balancesJSON(s)...)
+			}
+		}
+		return map[string]any{"usageMeterBalances": out}, nil
+	})
+}
+
+// billingPortalPage stands in for Flowglad's hosted billing portal, so the
+// billingPortalUrl in billing leads somewhere.
+func (f *Fake) billingPortalPage(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	c := f.customerByID(r.PathValue("customerId"))
+	f.mu.Unlock()
+	if c == nil {
+		writeText(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = w.Write([]byte("<!doctype html><title>Billing portal</title><h1>Billing portal (Flowglad fake)</h1><p>Nothing to manage here: this page stands in for Flowglad's hosted portal.</p>"))
+}

@@ -1,0 +1,94 @@
+// Package flowgladapitest provides a stateful fake of Flowglad's REST API,
+// for exercising code that talks to Flowglad without the network: this
+// module's own tests, your application's tests, and local development (the
+// React example runs on it when no API key is set).
+//
+// The fake serves the /api/v1 routes the Go library uses, on Flowglad's real
+// paths: customers (get, create, update, archive, billing, usage balances),
+// checkout sessions, subscriptions (get, create, cancel, uncancel, adjust),
+// usage events (single and bulk), pricing models (default and by id) and
+// resource claims (claim, release, usage, usages, claims). Answers have the
+// shapes of Flowglad's OpenAPI document, closed schemas included (every
+// 2xx body the fake produces is validated against it in this package's
+// tests); errors have the live server's shape: {"error", "code",
+// "request_id"} JSON, plain-text 401s, and a plain-text 404 "Not Found" for
+// unknown routes. Every response carries X-Request-Id.
+//
+// The state behaves like Flowglad's: a customer created through the API is
+// subscribed to the default product; billing is computed from the state
+// (current subscriptions with their feature items and usage meter
+// balances, invoices, payment methods, purchases, the catalog); usage
+// events are idempotent on transactionId and lower balances; resource
+// claims are bounded by the capacity the subscription's features grant;
+// cancel, uncancel and adjust move subscriptions through their statuses.
+// Checkout sessions point at a small hosted page on the fake itself
+// (GET /checkout/{id}) whose "Complete checkout" button (id
+// "complete-checkout") applies the purchase and redirects to the session's
+// successUrl; see Fake.CompleteCheckout for what each kind of session does.
+//
+// Deliberate choices where Flowglad's behaviour is not documented: creating
+// a customer whose externalId is taken answers 409 CONFLICT; balances are
+// the credit grants of the subscription's current items (amount × item
+// quantity) minus all usage recorded on the subscription, with no billing
+// period rollover; ids are prefix + counter ("cus_1", "sub_2").
+//
+// # Seeding
+//
+// A Fake starts from a Seed: one pricing model (products with prices and
+// features, usage meters, resources) and customers with their
+// subscriptions, payment methods, purchases and invoices. DemoSeed is a
+// ready-made one (Free, Pro and Team plans, credits, an "api-calls" meter,
+// "seats"; customers "user_alice" on Pro and "user_bob" on Free) whose ids
+// and slugs are exported as Demo* constants. Records can also be added
+// while the fake runs (AddCustomer, AddSubscription, AddPaymentMethod,
+// AddPurchase, AddInvoice, SetSubscriptionStatus), and read back as copies
+// (Customer, Subscription, UsageEvents, UsageBalance, Claims,
+// CheckoutSessions). With a fixed clock (WithClock) the same seed always
+// gives the same bytes, so golden files stay stable.
+//
+// # Faults
+//
+// FailNext makes the next n matching requests fail with a status (and
+// Retry-After), or drops their connection, before they reach the state;
+// SetLatency delays every response, giving up when the client does. Both
+// exist to test retries, timeouts and error paths.
+//
+// # Request log
+//
+// Requests returns every request received (method, escaped path, raw query,
+// body), faulted and unauthorized ones included, so tests can assert on
+// exactly what a client sent and how many calls it made; ResetRequests
+// clears it.
+//
+// # Testing your own app
+//
+// Point the Flowglad client of the code under test at a Server's URL and
+// key, drive your handler, then assert on the fake's state:
+//
+//	func TestUpgradeButton(t *testing.T) {
+//		fake := flowgladapitest.NewServer(t, flowgladapitest.WithSeed(flowgladapitest.DemoSeed()))
+//		client, err := flowgladapi.NewClient(fake.APIKey(), flowgladapi.WithBaseURL(fake.URL))
+//		if err != nil {
+//			t.Fatal(err)
+//		}
+//		app := myapp.NewHandler(client) // your http.Handler
+//
+//		rec := httptest.NewRecorder()
+//		req := httptest.NewRequest("POST", "/api/usage", strings.NewReader(`{"calls":3}`))
+//		req = myapp.WithUser(req, flowgladapitest.DemoCustomerAlice)
+//		app.ServeHTTP(rec, req)
+//
+//		balance, _ := fake.UsageBalance(flowgladapitest.DemoAliceSubscriptionID, flowgladapitest.DemoUsageMeterAPICalls)
+//		if balance != 997 {
+//			t.Errorf("balance = %v, want 997", balance)
+//		}
+//		if n := len(fake.Requests()); n > 2 {
+//			t.Errorf("%d Flowglad calls, want at most 2", n)
+//		}
+//	}
+//
+// New returns a Fake without a server: it is an http.Handler that can be
+// mounted anywhere (on a loopback listener for a local demo, say). Checkout
+// and billing-portal URLs then follow each request's Host unless
+// WithCheckoutBaseURL is given.
+package flowgladapitest

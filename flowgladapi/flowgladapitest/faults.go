@@ -1,0 +1,148 @@
+package flowgladapitest
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"slices"
+	"time"
+)
+
+// Request is one request the fake received, as recorded in its log.
+type Request struct {
+	Method string
+	Path   string // r.URL.EscapedPath(): percent-encoding as sent
+	Query  string // raw query, without "?"
+	Body   []byte // nil when the request had no body
+}
+
+// Requests returns a copy of every request received since the fake started
+// or since the last ResetRequests, oldest first. Faulted requests and
+// rejected ones (401, 404) are included.
+func (f *Fake) Requests() []Request {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]Request, len(f.requests))
+	for i, r := range f.requests {
+		r.Body = bytes.Clone(r.Body)
+		out[i] = r
+	}
+	return out
+}
+
+// ResetRequests empties the request log.
+func (f *Fake) ResetRequests() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.requests = nil
+}
+
+// Fault describes an injected failure.
+type Fault struct {
+	// Method and Path restrict the fault to matching requests (exact match
+	// on the method and on the escaped path, without query). Empty matches
+	// any.
+	Method string
+	Path   string
+	// Status is the HTTP status to answer with (default 500).
+	Status int
+	// Code and Message fill the JSON error body; they default to the tRPC
+	// code for Status and to the status text.
+	Code    string
+	Message string
+	// RetryAfter, when positive, is sent as a Retry-After header in whole
+	// seconds (rounded up).
+	RetryAfter time.Duration
+	// CloseConnection drops the connection without any response, as a
+	// network failure would; Status, Code and Message are then unused.
+	CloseConnection bool
+}
+
+type queuedFault struct {
+	left  int
+	fault Fault
+}
+
+// FailNext makes the next n requests that match fault fail as it
+// describes, instead of reaching their route. Calls queue up: a request
+// takes the first queued fault it matches. The failed requests are still
+// recorded in the request log, and state is not touched.
+func (f *Fake) FailNext(n int, fault Fault) {
+	if n <= 0 {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.faults = append(f.faults, queuedFault{left: n, fault: fault})
+}
+
+// SetLatency delays every response by d (0 turns it off). The wait ends
+// early, with no response, when the client gives up on the request.
+func (f *Fake) SetLatency(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.latency = d
+}
+
+// takeFaultLocked consumes and returns the first queued fault that r
+// matches.
+func (f *Fake) takeFaultLocked(r *http.Request) (Fault, bool) {
+	for i := range f.faults {
+		q := &f.faults[i]
+		if q.fault.Method != "" && q.fault.Method != r.Method {
+			continue
+		}
+		if q.fault.Path != "" && q.fault.Path != r.URL.EscapedPath() {
+			continue
+		}
+		fault := q.fault
+		q.left--
+		if q.left == 0 {
+			f.faults = slices.Delete(f.faults, i, i+1)
+		}
+		return fault, true
+	}
+	return Fault{}, false
+}
+
+func (f *Fake) writeFault(w http.ResponseWriter, fault Fault, reqID string) {
+	if fault.CloseConnection {
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				_ = conn.Close()
+				return
+			}
+		}
+		// No hijacking (e.g. an httptest.ResponseRecorder): abort the
+		// handler, which net/http turns into a dropped connection.
+		panic(http.ErrAbortHandler)
+	}
+	status := fault.Status
+	if status == 0 {
+		status = http.StatusInternalServerError
+	}
+	code := fault.Code
+	if code == "" {
+		code = codeForStatus(status)
+	}
+	msg := fault.Message
+	if msg == "" {
+		msg = http.StatusText(status)
+	}
+	if fault.RetryAfter > 0 {
+		w.Header().Set("Retry-After", retryAfterSeconds(fault.RetryAfter))
+	}
+	writeError(w, reqID, status, code, msg)
+}
+
+// readAll reads the request body; nil when there is none.
+func readAll(r *http.Request) ([]byte, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
+	}
+	b, err := io.ReadAll(r.Body)
+	if len(b) == 0 {
+		b = nil
+	}
+	return b, err
+}
