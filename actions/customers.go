@@ -105,6 +105,9 @@ func DecodeUpdateCustomer(body []byte) (UpdateCustomerInput, error) {
 	}
 	in.ExternalID, _ = f.str("externalId")
 	if cust := f.nested("customer", true); cust != nil {
+		// "Nothing to change" is only news when no member of customer was faulty; issues
+		// elsewhere in the body do not hide it.
+		before := len(*f.issues)
 		in.ID, _ = cust.str("id")
 		if v, ok := cust.str("name"); ok {
 			in.Name = &v
@@ -121,7 +124,7 @@ func DecodeUpdateCustomer(body []byte) (UpdateCustomerInput, error) {
 		if _, ok := cust.object("billingAddress"); ok {
 			in.BillingAddress = cust.m["billingAddress"]
 		}
-		if in.Name == nil && in.Email == nil && in.Phone == nil && in.BillingAddress == nil && len(*f.issues) == 0 {
+		if in.Name == nil && in.Email == nil && in.Phone == nil && in.BillingAddress == nil && len(*f.issues) == before {
 			f.add("customer", "must change at least one of name, email, phone, billingAddress")
 		}
 	}

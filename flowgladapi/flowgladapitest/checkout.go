@@ -277,7 +277,7 @@ func (f *Fake) paidInvoiceLocked(c *customer, s *subscription, pu *purchase, now
 
 var checkoutTemplate = template.Must(template.New("checkout").Parse(`<!doctype html>
 <html lang="en">
-<head><meta charset="utf-8"><title>Checkout</title>
+<head><meta charset="utf-8"><title>Checkout</title><link rel="icon" href="data:,">
 <style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}
 button{font-size:1rem;padding:.6rem 1.2rem}</style></head>
 <body>
