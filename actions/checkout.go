@@ -53,7 +53,11 @@ func DecodeCheckoutSession(body []byte) (CheckoutSessionInput, error) {
 		in.PriceSlug = f.reqStr("priceSlug")
 	}
 	in.Quantity = 1
-	if q, ok := f.posInt("quantity"); ok {
+	// Flowglad stores a checkout quantity as a 32-bit integer.
+	if q, ok := f.integer("quantity", 1, "must be a positive integer"); ok {
+		if q > maxInt32 {
+			f.add("quantity", "must be at most 2147483647")
+		}
 		in.Quantity = q
 	}
 	in.OutputMetadata, _ = f.metadata("outputMetadata")
@@ -121,8 +125,8 @@ func (in CheckoutSessionInput) validate() error {
 	if (in.PriceID == "") == (in.PriceSlug == "") {
 		f.add("PriceID|PriceSlug", "exactly one of PriceID, PriceSlug is required")
 	}
-	if in.Quantity < 0 {
-		f.add("Quantity", "must be a positive integer")
+	if in.Quantity < 0 || in.Quantity > maxInt32 {
+		f.add("Quantity", "must be a positive integer of at most 2147483647")
 	}
 	return f.err()
 }

@@ -67,6 +67,15 @@ func (s *Service) FindOrCreateCustomer(ctx context.Context, c Customer) (*Custom
 		Email:      c.Email,
 		Name:       c.Name,
 	})
+	var apiErr *flowgladapi.Error
+	if errors.As(err, &apiErr) && apiErr.StatusCode == 409 {
+		// Another request created the customer meanwhile: read what it created.
+		body, err := s.client.GetCustomer(ctx, c.ExternalID)
+		if err != nil {
+			return nil, err
+		}
+		return unwrapCustomer(body)
+	}
 	if err != nil {
 		return nil, err
 	}

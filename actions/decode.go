@@ -14,6 +14,9 @@ import (
 // maxSafeInteger is JavaScript's Number.MAX_SAFE_INTEGER: Flowglad's integers are int53.
 const maxSafeInteger = 1<<53 - 1
 
+// maxInt32 bounds the few quantities Flowglad stores as 32-bit integers.
+const maxInt32 = 1<<31 - 1
+
 // fields reads a JSON object member by member and records every problem it finds, so that a
 // request learns all of them at once and no Flowglad call is made for a body with any.
 type fields struct {

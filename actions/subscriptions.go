@@ -126,7 +126,7 @@ func DecodeAdjust(body []byte) (AdjustInput, error) {
 	if err != nil {
 		return in, err
 	}
-	in.SubscriptionID, _ = f.str("subscriptionId")
+	in.SubscriptionID = optionalID(f, "subscriptionId")
 	switch f.exactlyOne("priceSlug", "priceId", "subscriptionItems") {
 	case "priceSlug":
 		in.PriceSlug = f.reqStr("priceSlug")

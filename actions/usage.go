@@ -3,6 +3,7 @@ package actions
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 
 	"github.com/flowglad-go/flowglad/flowgladapi"
 )
@@ -50,9 +51,11 @@ func DecodeUsageEvent(body []byte) (UsageEventInput, error) {
 		in.SubscriptionID = f.reqStr("subscriptionId")
 	}
 	if f.has("transactionId") {
-		in.TransactionID, _ = f.maxLenStr("transactionId", 255)
-		if in.TransactionID == "" && len(*f.issues) == 0 {
+		// An empty id is reported whatever else is wrong with the body (every issue at once).
+		if tx, ok := f.maxLenStr("transactionId", 255); ok && tx == "" {
 			f.add("transactionId", "must not be empty")
+		} else {
+			in.TransactionID = tx
 		}
 	}
 	in.Properties, _ = f.object("properties")
@@ -94,7 +97,13 @@ func (s *Service) CreateUsageEvent(ctx context.Context, c Customer, in UsageEven
 		subID = b.CurrentSubscription.ID
 	}
 	if !isCurrent(b, subID) {
-		return nil, errForbidden("subscription " + subID + " (not a current subscription)")
+		// Another customer's subscription, an unknown one and one of this customer's that
+		// has ended get the same answer.
+		return nil, &Error{
+			Status:  http.StatusForbidden,
+			Code:    CodeForbidden,
+			Message: "subscription " + subID + " is not a current subscription of the signed-in customer",
+		}
 	}
 	amount := in.Amount
 	if amount == 0 {

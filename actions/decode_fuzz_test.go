@@ -1,0 +1,289 @@
+package actions
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/flowglad-go/flowglad/flowgladapi"
+)
+
+// The decoders turn untrusted browser bodies into action inputs. Whatever the body, they must
+// not panic; a refusal is always a 400 invalid_body *Error listing at least one issue; an
+// acceptance yields an input that keeps the documented invariants, which the actions'
+// own Go-side checks accept too. Seeds live in testdata/fuzz/<FuzzName>/.
+
+// checkDecoded checks what every decoder promises and reports whether the body was accepted
+// (after which body is known to be empty or one JSON object). Decoding is deterministic, so
+// the second decode must fail or succeed the same way, with the same issues.
+func checkDecoded[T any](t *testing.T, body []byte, decode func([]byte) (T, error)) (T, map[string]json.RawMessage, bool) {
+	t.Helper()
+	in, err := decode(body)
+	_, err2 := decode(body)
+	if (err == nil) != (err2 == nil) || (err != nil && err.Error() != err2.Error()) {
+		t.Fatalf("not deterministic: %v then %v", err, err2)
+	}
+	if err != nil {
+		var ae *Error
+		if !errors.As(err, &ae) {
+			t.Fatalf("error %T is not an *actions.Error: %v", err, err)
+		}
+		if ae.Status != http.StatusBadRequest || ae.Code != CodeInvalidBody || ae.Message == "" {
+			t.Fatalf("refusal is %d %q %q, want 400 invalid_body with a message", ae.Status, ae.Code, ae.Message)
+		}
+		issues, _ := ae.Details["issues"].([]Issue)
+		if len(issues) == 0 {
+			t.Fatalf("refusal without issues: %v", err)
+		}
+		for _, is := range issues {
+			if is.Message == "" {
+				t.Fatalf("issue %q without a message", is.Path)
+			}
+		}
+		var zero T
+		return zero, nil, false
+	}
+	members := map[string]json.RawMessage{}
+	if trimmed := bytes.TrimSpace(body); len(trimmed) > 0 {
+		if trimmed[0] != '{' || json.Unmarshal(trimmed, &members) != nil {
+			t.Fatalf("accepted a body that is not one JSON object: %q", body)
+		}
+	}
+	return in, members, true
+}
+
+// absoluteHTTP is the URL rule, checked independently of the decoder's helper.
+func absoluteHTTP(t *testing.T, name, s string) {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		t.Fatalf("%s %q accepted but is not an absolute http(s) URL", name, s)
+	}
+}
+
+func nonBlank(t *testing.T, name, s string) {
+	t.Helper()
+	if strings.TrimSpace(s) == "" {
+		t.Fatalf("%s accepted blank", name)
+	}
+}
+
+func positive(t *testing.T, name string, n int64) {
+	t.Helper()
+	if n < 1 || n > maxSafeInteger {
+		t.Fatalf("%s = %d accepted; want a positive int53", name, n)
+	}
+}
+
+// exactlyOneSet checks that exactly one of vals is non-blank and that the members with the
+// other names are absent from the body.
+func exactlyOneSet(t *testing.T, members map[string]json.RawMessage, names []string, vals ...string) {
+	t.Helper()
+	set := 0
+	for i, v := range vals {
+		if strings.TrimSpace(v) != "" {
+			set++
+			continue
+		}
+		if _, ok := members[names[i]]; ok {
+			t.Fatalf("%s present beside another identifier", names[i])
+		}
+	}
+	if set != 1 {
+		t.Fatalf("%d of %v set, want exactly one: %v", set, names, vals)
+	}
+}
+
+func metadataValues(t *testing.T, m map[string]any) {
+	t.Helper()
+	for k, v := range m {
+		switch s := v.(type) {
+		case string:
+			if utf8.RuneCountInString(s) > 500 {
+				t.Fatalf("metadata %q longer than 500 characters accepted", k)
+			}
+		case json.Number, bool:
+		default:
+			t.Fatalf("metadata %q of type %T accepted", k, v)
+		}
+	}
+}
+
+func FuzzDecodeCheckoutSession(f *testing.F) {
+	f.Fuzz(func(t *testing.T, body []byte) {
+		in, m, ok := checkDecoded(t, body, DecodeCheckoutSession)
+		if !ok {
+			return
+		}
+		absoluteHTTP(t, "successUrl", in.SuccessURL)
+		absoluteHTTP(t, "cancelUrl", in.CancelURL)
+		exactlyOneSet(t, m, []string{"priceId", "priceSlug"}, in.PriceID, in.PriceSlug)
+		positive(t, "quantity", in.Quantity)
+		if _, has := m["quantity"]; !has && in.Quantity != 1 {
+			t.Fatalf("quantity defaults to %d, want 1", in.Quantity)
+		}
+		metadataValues(t, in.OutputMetadata)
+		if err := in.validate(); err != nil {
+			t.Fatalf("decoded input fails the Go-side check: %v", err)
+		}
+	})
+}
+
+func fuzzPaymentMethodCheckout(f *testing.F, decode func([]byte) (PaymentMethodCheckoutInput, error), targetRequired bool) {
+	f.Fuzz(func(t *testing.T, body []byte) {
+		in, m, ok := checkDecoded(t, body, decode)
+		if !ok {
+			return
+		}
+		absoluteHTTP(t, "successUrl", in.SuccessURL)
+		absoluteHTTP(t, "cancelUrl", in.CancelURL)
+		if _, has := m["targetSubscriptionId"]; has || targetRequired {
+			nonBlank(t, "targetSubscriptionId", in.TargetSubscriptionID)
+		} else if in.TargetSubscriptionID != "" {
+			t.Fatalf("target %q out of nowhere", in.TargetSubscriptionID)
+		}
+		metadataValues(t, in.OutputMetadata)
+	})
+}
+
+func FuzzDecodeAddPaymentMethodCheckout(f *testing.F) {
+	fuzzPaymentMethodCheckout(f, DecodeAddPaymentMethodCheckout, false)
+}
+
+func FuzzDecodeActivateSubscriptionCheckout(f *testing.F) {
+	fuzzPaymentMethodCheckout(f, DecodeActivateSubscriptionCheckout, true)
+}
+
+func FuzzDecodeCancel(f *testing.F) {
+	f.Fuzz(func(t *testing.T, body []byte) {
+		in, _, ok := checkDecoded(t, body, DecodeCancel)
+		if !ok {
+			return
+		}
+		nonBlank(t, "id", in.ID)
+		if in.Timing != flowgladapi.CancelAtEndOfPeriod && in.Timing != flowgladapi.CancelImmediately {
+			t.Fatalf("timing %q accepted", in.Timing)
+		}
+	})
+}
+
+func FuzzDecodeUncancel(f *testing.F) {
+	f.Fuzz(func(t *testing.T, body []byte) {
+		id, _, ok := checkDecoded(t, body, DecodeUncancel)
+		if ok {
+			nonBlank(t, "id", id)
+		}
+	})
+}
+
+func FuzzDecodeAdjust(f *testing.F) {
+	f.Fuzz(func(t *testing.T, body []byte) {
+		in, m, ok := checkDecoded(t, body, DecodeAdjust)
+		if !ok {
+			return
+		}
+		switch in.Timing {
+		case flowgladapi.AdjustAuto, flowgladapi.AdjustImmediately, flowgladapi.AdjustAtEndOfPeriod:
+		default:
+			t.Fatalf("timing %q accepted", in.Timing)
+		}
+		if _, has := m["timing"]; !has && in.Timing != flowgladapi.AdjustAuto {
+			t.Fatalf("timing defaults to %q, want auto", in.Timing)
+		}
+		if _, has := m["prorate"]; has != (in.Prorate != nil) {
+			t.Fatalf("prorate given: %v, decoded: %v", has, in.Prorate)
+		}
+		if len(in.Items) > 0 {
+			if in.PriceSlug != "" || in.PriceID != "" {
+				t.Fatal("items beside a price")
+			}
+			if _, has := m["quantity"]; has {
+				t.Fatal("a top-level quantity accepted with subscriptionItems")
+			}
+			for _, it := range in.Items {
+				exactlyOneSet(t, nil, []string{"priceId", "priceSlug"}, it.PriceID, it.PriceSlug)
+				positive(t, "item quantity", it.Quantity)
+			}
+		} else {
+			exactlyOneSet(t, m, []string{"priceSlug", "priceId", "subscriptionItems"}, in.PriceSlug, in.PriceID, "")
+			positive(t, "quantity", in.Quantity)
+		}
+		items, err := in.items()
+		if err != nil {
+			t.Fatalf("decoded input fails the Go-side check: %v", err)
+		}
+		if len(items) == 0 {
+			t.Fatal("no new subscription items")
+		}
+	})
+}
+
+func FuzzDecodeListSubscriptions(f *testing.F) {
+	f.Fuzz(func(t *testing.T, body []byte) {
+		in, m, ok := checkDecoded(t, body, DecodeListSubscriptions)
+		if !ok {
+			return
+		}
+		for k := range m {
+			if k != "includeHistorical" {
+				t.Fatalf("unknown member %q accepted by a strict action", k)
+			}
+		}
+		if want := string(m["includeHistorical"]) == "true"; in.IncludeHistorical != want {
+			t.Fatalf("includeHistorical = %v, body says %s", in.IncludeHistorical, m["includeHistorical"])
+		}
+	})
+}
+
+func FuzzDecodeUsageEvent(f *testing.F) {
+	f.Fuzz(func(t *testing.T, body []byte) {
+		in, m, ok := checkDecoded(t, body, DecodeUsageEvent)
+		if !ok {
+			return
+		}
+		exactlyOneSet(t, m, []string{"priceId", "priceSlug", "usageMeterId", "usageMeterSlug"},
+			in.PriceID, in.PriceSlug, in.UsageMeterID, in.UsageMeterSlug)
+		positive(t, "amount", in.Amount)
+		if _, has := m["transactionId"]; has {
+			if in.TransactionID == "" || utf8.RuneCountInString(in.TransactionID) > 255 {
+				t.Fatalf("transactionId %q accepted", in.TransactionID)
+			}
+		} else if in.TransactionID != "" {
+			t.Fatalf("transactionId %q out of nowhere", in.TransactionID)
+		}
+		if _, has := m["subscriptionId"]; has {
+			nonBlank(t, "subscriptionId", in.SubscriptionID)
+		}
+		if in.UsageDate != nil && (*in.UsageDate < 0 || *in.UsageDate > maxSafeInteger) {
+			t.Fatalf("usageDate %d accepted", *in.UsageDate)
+		}
+	})
+}
+
+func FuzzDecodeUpdateCustomer(f *testing.F) {
+	f.Fuzz(func(t *testing.T, body []byte) {
+		in, _, ok := checkDecoded(t, body, DecodeUpdateCustomer)
+		if !ok {
+			return
+		}
+		if in.Name == nil && in.Email == nil && in.Phone == nil && in.BillingAddress == nil {
+			t.Fatal("an update that changes nothing accepted")
+		}
+		if in.Email != nil {
+			if !strings.Contains(*in.Email, "@") || !validEmail(*in.Email) {
+				t.Fatalf("email %q accepted", *in.Email)
+			}
+		}
+		if in.BillingAddress != nil {
+			var addr map[string]any
+			if json.Unmarshal(in.BillingAddress, &addr) != nil || addr == nil {
+				t.Fatalf("billingAddress %s is not an object", in.BillingAddress)
+			}
+		}
+	})
+}
