@@ -322,7 +322,13 @@ func (f *fields) metadata(key string) (map[string]any, bool) {
 				f.add(key+"."+k, "must be at most 500 characters")
 				valid = false
 			}
-		case json.Number, bool:
+		case json.Number:
+			// 1e400 is valid JSON but not a finite number: Flowglad refuses it.
+			if _, err := v.Float64(); err != nil {
+				f.add(key+"."+k, "must be a finite number")
+				valid = false
+			}
+		case bool:
 		default:
 			f.add(key+"."+k, "must be a string, number or boolean")
 			valid = false

@@ -162,7 +162,8 @@ func isoTime(v json.RawMessage) any {
 		return time.UnixMilli(ms).UTC().Format("2006-01-02T15:04:05.000Z")
 	}
 	var s string
-	if json.Unmarshal(v, &s) == nil {
+	// Only a JSON string passes through: null would otherwise decode as "".
+	if len(v) > 0 && v[0] == '"' && json.Unmarshal(v, &s) == nil {
 		return s
 	}
 	return nil
@@ -186,8 +187,9 @@ func DecodePage(body []byte) (PageInput, error) {
 	}
 	f.strict("limit", "startingAfter")
 	if n, ok := f.integer("limit", 0, "must be a non-negative integer"); ok {
-		if n > 1<<31 {
-			n = 1 << 31
+		// Clamped to what an int holds on every platform: 1<<31 overflows a 32-bit int.
+		if n > 1<<31-1 {
+			n = 1<<31 - 1
 		}
 		l := int(n)
 		in.Limit = &l

@@ -1,0 +1,486 @@
+package actions
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/flowglad-go/flowglad/flowgladapi"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// blPending is one billing read the stub received and holds until the test releases it.
+type blPending struct {
+	version int // the billing version when the read arrived
+	release chan struct{}
+	// canceled is closed when the client gave up on the read before its release.
+	canceled chan struct{}
+}
+
+// blServer is a stand-in for Flowglad's billing endpoint that the test controls: in gated
+// mode every read waits for the test's release; the body tells which version of billing it
+// is (the version current when the read arrived).
+type blServer struct {
+	srv      *httptest.Server
+	arrivals chan *blPending
+
+	mu      sync.Mutex
+	gated   bool
+	version int
+	gets    int
+	posts   int
+	missing bool // the customer does not exist until created
+}
+
+func newBLServer(t *testing.T, gated bool) *blServer {
+	t.Helper()
+	s := &blServer{arrivals: make(chan *blPending, 100), gated: gated, version: 1}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+func (s *blServer) serve(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	if r.Method == http.MethodPost && r.URL.Path == "/api/v1/customers" {
+		s.posts++
+		s.missing = false
+		s.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"data": {"customer": {"id": "cus_1", "externalId": "u1"}}}`))
+		return
+	}
+	if r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, "/billing") {
+		s.mu.Unlock()
+		http.NotFound(w, r)
+		return
+	}
+	s.gets++
+	p := &blPending{version: s.version, release: make(chan struct{}), canceled: make(chan struct{})}
+	gated, missing := s.gated, s.missing
+	s.mu.Unlock()
+	if gated {
+		s.arrivals <- p
+		select {
+		case <-p.release:
+		case <-r.Context().Done():
+			close(p.canceled)
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if missing {
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte(`{"error": "Customer not found", "code": "NOT_FOUND"}`))
+		return
+	}
+	_, _ = fmt.Fprintf(w, `{"customer": {"id": "cus_1", "externalId": "u1", "name": "v%d"}, "currentSubscriptions": []}`, p.version)
+}
+
+func (s *blServer) counts() (gets, posts int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.gets, s.posts
+}
+
+func (s *blServer) bump() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.version++
+}
+
+// arrival waits for the next read to reach the stub.
+func (s *blServer) arrival(t *testing.T) *blPending {
+	t.Helper()
+	select {
+	case p := <-s.arrivals:
+		return p
+	case <-time.After(10 * time.Second):
+		t.Fatal("no billing read reached Flowglad")
+		return nil
+	}
+}
+
+// noArrival checks that no further read reached the stub (reads that would arrive do so
+// within the wait given, as nothing else is running).
+func (s *blServer) noArrival(t *testing.T) {
+	t.Helper()
+	select {
+	case p := <-s.arrivals:
+		t.Fatalf("an unexpected billing read reached Flowglad (version %d)", p.version)
+	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+func newBLService(t *testing.T, s *blServer, opts Options) *Service {
+	t.Helper()
+	client, err := flowgladapi.NewClient("sk_test_bl",
+		flowgladapi.WithBaseURL(s.srv.URL),
+		flowgladapi.WithRetryPolicy(flowgladapi.RetryPolicy{MaxRetries: 0}))
+	require.NoError(t, err)
+	svc, err := New(client, opts)
+	require.NoError(t, err)
+	return svc
+}
+
+var blCustomer = Customer{ExternalID: "u1", Name: "User One", Email: "u1@example.com"}
+
+// waiters returns how many callers wait on the customer's current flight (0 when none).
+func waiters(svc *Service, ext string) int {
+	svc.billing.mu.Lock()
+	defer svc.billing.mu.Unlock()
+	if f := svc.billing.flights[ext]; f != nil {
+		return f.waiters
+	}
+	return 0
+}
+
+// blResult is what one Billing call returned.
+type blResult struct {
+	name string
+	err  error
+}
+
+func (r blResult) version(t *testing.T) string {
+	t.Helper()
+	require.NoError(t, r.err)
+	return r.name
+}
+
+// goBilling starts a Billing call and returns where its result will arrive.
+func goBilling(ctx context.Context, svc *Service) <-chan blResult {
+	out := make(chan blResult, 1)
+	go func() {
+		b, err := svc.Billing(ctx, blCustomer)
+		if err != nil {
+			out <- blResult{err: err}
+			return
+		}
+		out <- blResult{name: b.Customer.Name}
+	}()
+	return out
+}
+
+func receive(t *testing.T, ch <-chan blResult) blResult {
+	t.Helper()
+	select {
+	case r := <-ch:
+		return r
+	case <-time.After(10 * time.Second):
+		t.Fatal("Billing did not return")
+		return blResult{}
+	}
+}
+
+func TestBillingLoaderSharesConcurrentReads(t *testing.T) {
+	s := newBLServer(t, true)
+	svc := newBLService(t, s, Options{})
+	const n = 20
+	results := make([]<-chan blResult, n)
+	for i := range results {
+		results[i] = goBilling(t.Context(), svc)
+	}
+	p := s.arrival(t)
+	require.Eventually(t, func() bool { return waiters(svc, "u1") == n }, 10*time.Second, time.Millisecond,
+		"every caller joins the one read")
+	close(p.release)
+	for _, ch := range results {
+		assert.Equal(t, "v1", receive(t, ch).version(t))
+	}
+	s.noArrival(t)
+	gets, _ := s.counts()
+	assert.Equal(t, 1, gets)
+
+	// Without a cache the next read, after the shared one finished, asks again.
+	next := goBilling(t.Context(), svc)
+	close(s.arrival(t).release)
+	assert.Equal(t, "v1", receive(t, next).version(t))
+}
+
+func TestBillingLoaderSeparateCustomers(t *testing.T) {
+	s := newBLServer(t, true)
+	svc := newBLService(t, s, Options{})
+	a := goBilling(t.Context(), svc)
+	first := s.arrival(t)
+	b := make(chan error, 1)
+	go func() {
+		_, err := svc.Billing(t.Context(), Customer{ExternalID: "u2", Email: "u2@example.com"})
+		b <- err
+	}()
+	second := s.arrival(t)
+	close(first.release)
+	close(second.release)
+	require.NoError(t, receive(t, a).err)
+	require.NoError(t, <-b)
+}
+
+// TestBillingLoaderInvalidationInFlight: a mutation while a read is running leaves that read
+// to the callers already waiting (they asked before the change), but later callers start a
+// new read, and the old answer is not cached.
+func TestBillingLoaderInvalidationInFlight(t *testing.T) {
+	for _, ttl := range []time.Duration{0, time.Hour} {
+		t.Run(fmt.Sprintf("ttl=%v", ttl), func(t *testing.T) {
+			s := newBLServer(t, true)
+			svc := newBLService(t, s, Options{BillingCacheTTL: ttl})
+			before := goBilling(t.Context(), svc)
+			old := s.arrival(t)
+			require.Eventually(t, func() bool { return waiters(svc, "u1") == 1 }, 10*time.Second, time.Millisecond)
+
+			s.bump() // the mutation happened at Flowglad
+			svc.InvalidateBilling("u1")
+			assert.Equal(t, 0, waiters(svc, "u1"), "the running read is no longer joinable")
+
+			after := goBilling(t.Context(), svc)
+			fresh := s.arrival(t)
+			assert.Equal(t, 2, fresh.version)
+
+			// The old read finishes last: it must not overwrite what the new one stored.
+			close(fresh.release)
+			assert.Equal(t, "v2", receive(t, after).version(t))
+			close(old.release)
+			assert.Equal(t, "v1", receive(t, before).version(t), "callers that asked before the change get the read they joined")
+
+			later := goBilling(t.Context(), svc)
+			if ttl > 0 {
+				assert.Equal(t, "v2", receive(t, later).version(t), "the cache holds the fresh read, not the stale one")
+				s.noArrival(t)
+			} else {
+				p := s.arrival(t)
+				close(p.release)
+				assert.Equal(t, "v2", receive(t, later).version(t))
+			}
+		})
+	}
+}
+
+// TestBillingLoaderStaleReadNotCached: a read invalidated while running is not cached, so
+// the next read asks Flowglad.
+func TestBillingLoaderStaleReadNotCached(t *testing.T) {
+	s := newBLServer(t, true)
+	svc := newBLService(t, s, Options{BillingCacheTTL: time.Hour})
+	first := goBilling(t.Context(), svc)
+	p := s.arrival(t)
+	s.bump()
+	svc.InvalidateBilling("u1")
+	close(p.release)
+	assert.Equal(t, "v1", receive(t, first).version(t))
+
+	second := goBilling(t.Context(), svc)
+	p = s.arrival(t)
+	assert.Equal(t, 2, p.version, "the stale answer was not cached")
+	close(p.release)
+	assert.Equal(t, "v2", receive(t, second).version(t))
+
+	third := goBilling(t.Context(), svc)
+	assert.Equal(t, "v2", receive(t, third).version(t), "the fresh answer was cached")
+	s.noArrival(t)
+}
+
+// TestBillingLoaderCancellation: one impatient caller does not fail the others; when every
+// caller has gone, the upstream read is cancelled, and a new caller starts afresh.
+func TestBillingLoaderCancellation(t *testing.T) {
+	s := newBLServer(t, true)
+	svc := newBLService(t, s, Options{})
+	ctx1, cancel1 := context.WithCancel(t.Context())
+	ctx2, cancel2 := context.WithCancel(t.Context())
+	defer cancel2()
+	r1 := goBilling(ctx1, svc)
+	p := s.arrival(t)
+	r2 := goBilling(ctx2, svc)
+	require.Eventually(t, func() bool { return waiters(svc, "u1") == 2 }, 10*time.Second, time.Millisecond)
+
+	cancel1()
+	assert.ErrorIs(t, receive(t, r1).err, context.Canceled)
+	select {
+	case <-p.canceled:
+		t.Fatal("the read was cancelled while a caller still waited")
+	case <-time.After(50 * time.Millisecond):
+	}
+	assert.Equal(t, 1, waiters(svc, "u1"))
+
+	cancel2()
+	assert.ErrorIs(t, receive(t, r2).err, context.Canceled)
+	select {
+	case <-p.canceled:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the upstream read was not cancelled when every caller had gone")
+	}
+	assert.Equal(t, 0, waiters(svc, "u1"))
+
+	r3 := goBilling(t.Context(), svc)
+	p3 := s.arrival(t)
+	close(p3.release)
+	assert.Equal(t, "v1", receive(t, r3).version(t))
+	gets, _ := s.counts()
+	assert.Equal(t, 2, gets)
+}
+
+func TestBillingLoaderOneCallerLeavesOthersServed(t *testing.T) {
+	s := newBLServer(t, true)
+	svc := newBLService(t, s, Options{})
+	ctx, cancel := context.WithCancel(t.Context())
+	leaving := goBilling(ctx, svc)
+	p := s.arrival(t)
+	staying := goBilling(t.Context(), svc)
+	require.Eventually(t, func() bool { return waiters(svc, "u1") == 2 }, 10*time.Second, time.Millisecond)
+	cancel()
+	assert.ErrorIs(t, receive(t, leaving).err, context.Canceled)
+	close(p.release)
+	assert.Equal(t, "v1", receive(t, staying).version(t))
+}
+
+// blClock is an injected clock for the cache's TTL.
+type blClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *blClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *blClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func TestBillingLoaderTTLCache(t *testing.T) {
+	s := newBLServer(t, false)
+	clock := &blClock{now: time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC)}
+	svc := newBLService(t, s, Options{BillingCacheTTL: time.Minute, Now: clock.Now})
+	read := func() string {
+		t.Helper()
+		b, err := svc.Billing(t.Context(), blCustomer)
+		require.NoError(t, err)
+		return b.Customer.Name
+	}
+	gets := func() int {
+		g, _ := s.counts()
+		return g
+	}
+
+	assert.Equal(t, "v1", read())
+	assert.Equal(t, 1, gets())
+	s.bump()
+	clock.advance(59 * time.Second)
+	assert.Equal(t, "v1", read(), "cached within the TTL")
+	assert.Equal(t, 1, gets())
+
+	clock.advance(time.Second)
+	assert.Equal(t, "v2", read(), "expired at the TTL")
+	assert.Equal(t, 2, gets())
+
+	s.bump()
+	svc.InvalidateBilling("u1")
+	assert.Equal(t, "v3", read(), "invalidation forgets the cached body")
+	assert.Equal(t, 3, gets())
+	assert.Equal(t, "v3", read())
+	assert.Equal(t, 3, gets())
+
+	// Another customer has an entry of its own.
+	_, err := svc.Billing(t.Context(), Customer{ExternalID: "u2", Email: "u2@example.com"})
+	require.NoError(t, err)
+	assert.Equal(t, 4, gets())
+	assert.Equal(t, "v3", read())
+	assert.Equal(t, 4, gets())
+}
+
+func TestBillingLoaderErrorsAreNotCached(t *testing.T) {
+	var fail sync.Mutex
+	failing := true
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fail.Lock()
+		defer fail.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		if failing {
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = w.Write([]byte(`{"error": "boom"}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"customer": {"id": "cus_1"}}`))
+	}))
+	t.Cleanup(srv.Close)
+	client, err := flowgladapi.NewClient("sk_test_bl", flowgladapi.WithBaseURL(srv.URL), flowgladapi.WithRetryPolicy(flowgladapi.RetryPolicy{}))
+	require.NoError(t, err)
+	svc, err := New(client, Options{BillingCacheTTL: time.Hour})
+	require.NoError(t, err)
+
+	_, err = svc.Billing(t.Context(), blCustomer)
+	assert.ErrorIs(t, err, flowgladapi.ErrServer)
+	fail.Lock()
+	failing = false
+	fail.Unlock()
+	b, err := svc.Billing(t.Context(), blCustomer)
+	require.NoError(t, err)
+	assert.Equal(t, "cus_1", b.Customer.ID)
+}
+
+// TestBillingLoaderFirstVisit: a missing customer is created and billing read again; the
+// customer's creation is shared like the read.
+func TestBillingLoaderFirstVisit(t *testing.T) {
+	s := newBLServer(t, false)
+	s.missing = true
+	svc := newBLService(t, s, Options{})
+	var wg sync.WaitGroup
+	errs := make(chan error, 10)
+	for range 10 {
+		wg.Go(func() {
+			_, err := svc.Billing(t.Context(), blCustomer)
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		assert.NoError(t, err)
+	}
+	gets, posts := s.counts()
+	assert.Equal(t, 1, posts, "the customer is created once")
+	assert.GreaterOrEqual(t, gets, 2)
+}
+
+// TestMemoryCacheBoundedBySweeps: expired entries are dropped as new ones are written.
+func TestMemoryCacheBoundedBySweeps(t *testing.T) {
+	clock := &blClock{now: time.Unix(0, 0)}
+	c := newMemoryCache(clock.Now)
+	for i := range 100 {
+		c.Set(t.Context(), fmt.Sprintf("k%d", i), []byte("{}"), time.Minute)
+	}
+	clock.advance(2 * time.Minute)
+	c.Set(t.Context(), "fresh", []byte(`{"a":1}`), time.Minute)
+	c.mu.Lock()
+	n := len(c.entries)
+	c.mu.Unlock()
+	assert.Equal(t, 1, n)
+	body, ok := c.Get(t.Context(), "fresh")
+	assert.True(t, ok)
+	assert.JSONEq(t, `{"a":1}`, string(body))
+	_, ok = c.Get(t.Context(), "k1")
+	assert.False(t, ok)
+}
+
+// TestBillingCacheCorruptEntry: a cached body that no longer decodes is dropped and billing
+// read again.
+func TestBillingCacheCorruptEntry(t *testing.T) {
+	s := newBLServer(t, false)
+	cache := newMemoryCache(nil)
+	cache.Set(t.Context(), "u1", []byte(`not json`), time.Hour)
+	svc := newBLService(t, s, Options{BillingCacheTTL: time.Hour, BillingCache: cache})
+	b, err := svc.Billing(t.Context(), blCustomer)
+	require.NoError(t, err)
+	assert.Equal(t, "v1", b.Customer.Name)
+	got, ok := cache.Get(t.Context(), "u1")
+	require.True(t, ok)
+	var v map[string]any
+	assert.NoError(t, json.Unmarshal(got, &v), "the corrupt entry was replaced")
+}
