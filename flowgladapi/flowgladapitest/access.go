@@ -34,14 +34,34 @@ func (f *Fake) PricingModelID() string {
 	return f.st.pm.id
 }
 
+// checkpointLocked returns a function that puts back the records and the
+// id bookkeeping as they are now. An Add* call that fails half-way (a
+// customer whose third record is invalid, an id taken before a later check
+// fails) uses it, so a refused call leaves no trace and the same call,
+// corrected, can be made again with the same explicit ids.
+func (f *Fake) checkpointLocked() (restore func()) {
+	customers, subs, invoiceNumber := len(f.st.customers), len(f.st.subs), f.st.invoiceNumber
+	seq, used := maps.Clone(f.seq), maps.Clone(f.used)
+	return func() {
+		clear(f.st.customers[customers:])
+		f.st.customers = f.st.customers[:customers]
+		clear(f.st.subs[subs:])
+		f.st.subs = f.st.subs[:subs]
+		f.st.invoiceNumber = invoiceNumber
+		f.seq, f.used = seq, used
+	}
+}
+
 // AddCustomer adds a customer with the records it lists, as in a Seed. It
 // fails if the external id is taken or a record is invalid. Unlike POST
 // /customers it subscribes the customer to nothing it does not list.
 func (f *Fake) AddCustomer(c Customer) (Customer, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	restore := f.checkpointLocked()
 	cu, err := f.addCustomerLocked(c, f.now())
 	if err != nil {
+		restore()
 		return Customer{}, fmt.Errorf("flowgladapitest: %w", err)
 	}
 	return f.customerOut(cu), nil
@@ -72,8 +92,10 @@ func (f *Fake) AddPaymentMethod(customerExternalID string, pm PaymentMethod) (Pa
 	if c == nil {
 		return PaymentMethod{}, fmt.Errorf("flowgladapitest: customer %q not found", customerExternalID)
 	}
+	restore := f.checkpointLocked()
 	p, err := f.addPaymentMethodLocked(c, pm, f.now())
 	if err != nil {
+		restore()
 		return PaymentMethod{}, fmt.Errorf("flowgladapitest: %w", err)
 	}
 	return paymentMethodOut(p), nil
@@ -102,8 +124,10 @@ func (f *Fake) AddInvoice(customerExternalID string, inv Invoice) (Invoice, erro
 	if c == nil {
 		return Invoice{}, fmt.Errorf("flowgladapitest: customer %q not found", customerExternalID)
 	}
+	restore := f.checkpointLocked()
 	in, err := f.addInvoiceLocked(c, inv, f.now())
 	if err != nil {
+		restore()
 		return Invoice{}, fmt.Errorf("flowgladapitest: %w", err)
 	}
 	return invoiceOut(in), nil
@@ -130,8 +154,17 @@ func (f *Fake) SetSubscriptionStatus(id, status string) error {
 		s.cancel(now, "")
 		return nil
 	case StatusCancellationScheduled:
-		s.statusBeforeCancel = s.status
-		s.cancelScheduledAt = s.periodEnd
+		// Uncancel goes back to the status before the first scheduling; a
+		// subscription that was not current (canceled, say) goes back to
+		// active, and is no longer canceled.
+		switch {
+		case s.status == StatusCancellationScheduled:
+		case isCurrent(s.status):
+			s.statusBeforeCancel = s.status
+		default:
+			s.statusBeforeCancel = StatusActive
+		}
+		s.cancelScheduledAt, s.canceledAt = s.periodEnd, nil
 	default:
 		s.cancelScheduledAt, s.canceledAt = nil, nil
 	}

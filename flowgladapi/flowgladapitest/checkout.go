@@ -133,7 +133,9 @@ func (f *Fake) newCheckoutSessionLocked(in obj, now int64) (*checkoutSession, *a
 			cs.autoUpdate = ptr(false)
 		}
 		if typ == CheckoutActivateSubscription {
-			cs.price = cs.target.items[0].price
+			// The subscription's priceId: its current first item's price,
+			// not the price it started on.
+			cs.price = f.priceByID(cs.target.priceID())
 		}
 	}
 	cs.id = f.newIDLocked("cs")

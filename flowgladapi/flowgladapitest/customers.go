@@ -83,22 +83,25 @@ func (f *Fake) subscribeToDefaultLocked(c *customer, now int64) *subscription {
 	return nil
 }
 
-// applyOptional copies the optional, nullable customer fields of in.
+// applyOptional copies the optional, nullable customer fields of in. Every
+// field is validated before any is copied, so a 400 leaves c as it was.
 func (c *customer) applyOptional(in obj) *apiError {
-	for key, dst := range map[string]**string{"logoURL": &c.logoURL, "iconURL": &c.iconURL, "domain": &c.domain, "userId": &c.userID} {
-		v, ok, err := in.nullableStr(key)
+	fields := []struct {
+		key string
+		dst **string
+	}{{"logoURL", &c.logoURL}, {"iconURL", &c.iconURL}, {"domain", &c.domain}, {"userId", &c.userID}}
+	values := make([]*string, len(fields))
+	given := make([]bool, len(fields))
+	for i, fd := range fields {
+		v, ok, err := in.nullableStr(fd.key)
 		if err != nil {
 			return err
 		}
-		if ok {
-			*dst = v
-		}
+		values[i], given[i] = v, ok
 	}
-	if v, ok := in.m["billingAddress"]; ok {
-		if v == nil {
-			c.billingAddress = nil
-			return nil
-		}
+	v, hasAddr := in.m["billingAddress"]
+	var billingAddress json.RawMessage // stays nil for null
+	if hasAddr && v != nil {
 		addr, _, err := in.object("billingAddress", false)
 		if err != nil {
 			return err
@@ -114,7 +117,15 @@ func (c *customer) applyOptional(in obj) *apiError {
 		if merr != nil {
 			return badRequest("billingAddress: %v", merr)
 		}
-		c.billingAddress = raw
+		billingAddress = raw
+	}
+	for i, fd := range fields {
+		if given[i] {
+			*fd.dst = values[i]
+		}
+	}
+	if hasAddr {
+		c.billingAddress = billingAddress
 	}
 	return nil
 }
