@@ -179,6 +179,17 @@ func NewHandler(cfg Config) (*Handler, error) {
 // its helpers, usage events, subscription changes, with the same checks as the HTTP route.
 func (h *Handler) Service() *actions.Service { return h.svc }
 
+// Billing returns the customer's billing with its helpers (CheckFeatureAccess,
+// CheckUsageBalance, Product, Price, HasPurchased), creating the Flowglad customer on first
+// use. It shares concurrent reads with the route's, so calling it from middleware adds no
+// Flowglad call to a page load that reads billing anyway. The result must not be modified.
+func (h *Handler) Billing(ctx context.Context, c Customer) (*flowgladapi.Billing, error) {
+	if err := validateCustomer(c); err != nil {
+		return nil, err
+	}
+	return h.svc.Billing(ctx, actions.Customer(c))
+}
+
 // Client returns the Flowglad REST client the handler uses.
 func (h *Handler) Client() *flowgladapi.Client { return h.client }
 

@@ -176,3 +176,19 @@ func TestPanicIsRecoveredAndLogged(t *testing.T) {
 	assert.Contains(t, logs, `"request_id":"req-123"`)
 	assert.Contains(t, logs, `"action":"customers/billing"`)
 }
+
+// TestHandlerBillingFromGo: server code gets the same customer checks as the route, and the
+// same single Flowglad call.
+func TestHandlerBillingFromGo(t *testing.T) {
+	env := newEnv(t)
+	_, err := env.h.Billing(t.Context(), flowglad.Customer{ExternalID: " ", Email: "x@example.com"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "ExternalID")
+	assert.Empty(t, env.calls(), "an invalid customer makes no Flowglad call")
+
+	b, err := env.h.Billing(t.Context(), testUsers["user_bob"])
+	require.NoError(t, err)
+	assert.True(t, b.CheckFeatureAccess("basic"))
+	assert.False(t, b.CheckFeatureAccess("premium"))
+	assert.Equal(t, []string{bobBilling}, env.calls())
+}
