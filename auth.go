@@ -50,15 +50,19 @@ func (f AuthenticatorFunc) Authenticate(r *http.Request) (Customer, error) { ret
 // authenticate calls the adapter, turning a panic into an error so one broken session lookup
 // cannot take the server down.
 func authenticate(a Authenticator, r *http.Request) (c Customer, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			if p == http.ErrAbortHandler {
-				panic(p)
-			}
-			err = &panicError{value: p, stack: debug.Stack()}
-		}
-	}()
+	defer recoverInto(&err)
 	return a.Authenticate(r)
+}
+
+// recoverInto, deferred, turns a panic into a *panicError in *err. http.ErrAbortHandler is
+// re-panicked: it is net/http's way to abort a response on purpose.
+func recoverInto(err *error) {
+	if p := recover(); p != nil {
+		if p == http.ErrAbortHandler {
+			panic(p)
+		}
+		*err = &panicError{value: p, stack: debug.Stack()}
+	}
 }
 
 // panicError is a recovered panic; the stack goes to the log, never to the browser.

@@ -9,13 +9,10 @@ import (
 	"io"
 	"log/slog"
 	"mime"
-	"net"
 	"net/http"
 	"os"
-	"runtime/debug"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/flowglad-go/flowglad/actions"
@@ -305,14 +302,7 @@ type request struct {
 
 // run calls the action, turning a panic into an error (logged with its stack).
 func (rq *request) run(rt route, c *actions.Customer, body []byte) (data any, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			if p == http.ErrAbortHandler {
-				panic(p)
-			}
-			err = &panicError{value: p, stack: debugStack()}
-		}
-	}()
+	defer recoverInto(&err)
 	return rt.run(rq.r.Context(), rq.h.svc, c, body)
 }
 
@@ -495,17 +485,8 @@ func classify(ctx context.Context, err error) *statusError {
 		return &statusError{Status: http.StatusServiceUnavailable, Code: "canceled", Message: "the request was canceled"}
 	case errors.Is(err, context.DeadlineExceeded):
 		return &statusError{Status: http.StatusGatewayTimeout, Code: "flowglad_timeout", Message: "Flowglad did not answer in time"}
-	case errors.Is(err, flowgladapi.ErrInvalidResponse), isNetworkError(err):
+	case errors.Is(err, flowgladapi.ErrInvalidResponse), errors.Is(err, flowgladapi.ErrUnavailable):
 		return &statusError{Status: http.StatusBadGateway, Code: "flowglad_unavailable", Message: "Flowglad is unavailable"}
 	}
 	return &statusError{Status: http.StatusInternalServerError, Code: "internal_error", Message: "internal error"}
 }
-
-// isNetworkError reports a failure to reach Flowglad or to read its answer.
-func isNetworkError(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
-		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
-}
-
-func debugStack() []byte { return debug.Stack() }

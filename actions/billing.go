@@ -3,6 +3,7 @@ package actions
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"time"
 
@@ -130,14 +131,25 @@ func (l *billingLoader) invalidate(externalID string) {
 // fetchBilling reads billing, creating the customer when Flowglad does not know it yet: one
 // call in the steady state, three on a customer's first visit.
 func fetchBilling(ctx context.Context, client *flowgladapi.Client, c Customer) (*flowgladapi.Billing, error) {
-	b, err := client.GetBilling(ctx, c.ExternalID)
-	if !isCustomerNotFound(err) {
-		return b, err
+	return withCustomer(ctx, client, c, isCustomerNotFound, func() (*flowgladapi.Billing, error) {
+		return client.GetBilling(ctx, c.ExternalID)
+	})
+}
+
+// withCustomer runs call; when Flowglad answers that the customer does not exist (as missing
+// tells), it creates the customer and runs call once more. That is the only way a customer
+// comes into being on a first visit, whichever action the visit starts with. A definite "no
+// such customer" means call changed nothing, so running a write twice cannot duplicate it.
+func withCustomer[T any](ctx context.Context, client *flowgladapi.Client, c Customer, missing func(error) bool, call func() (T, error)) (T, error) {
+	v, err := call()
+	if err == nil || !missing(err) {
+		return v, err
 	}
 	if err := createCustomer(ctx, client, c); err != nil {
-		return nil, err
+		var zero T
+		return zero, err
 	}
-	return client.GetBilling(ctx, c.ExternalID)
+	return call()
 }
 
 // createCustomer creates the Flowglad customer. When another request created it meanwhile,
@@ -155,12 +167,26 @@ func createCustomer(ctx context.Context, client *flowgladapi.Client, c Customer)
 	return err
 }
 
-// isCustomerNotFound reports whether Flowglad said the customer does not exist: a 404 with
-// code NOT_FOUND. A 404 without a code is an unknown route (a wrong base URL), not a
-// missing customer.
+// isCustomerNotFound reports whether Flowglad said the customer does not exist, for a read on
+// the customer's own path: a 404 with code NOT_FOUND. A 404 without a code is an unknown
+// route (a wrong base URL), not a missing customer.
 func isCustomerNotFound(err error) bool {
 	var apiErr *flowgladapi.Error
 	return errors.As(err, &apiErr) && apiErr.StatusCode == 404 && apiErr.Code == "NOT_FOUND"
+}
+
+// isUnknownCustomer reports whether Flowglad refused a write that names the customer in its
+// body because the customer does not exist: a 404 or 400 whose message is about a customer
+// not found. The code alone cannot tell: such a 404 may be about the price, and creating the
+// customer would not help.
+func isUnknownCustomer(err error) bool {
+	var apiErr *flowgladapi.Error
+	if !errors.As(err, &apiErr) || (apiErr.StatusCode != 404 && apiErr.StatusCode != 400) {
+		return false
+	}
+	msg := strings.ToLower(apiErr.Message)
+	return strings.Contains(msg, "customer") &&
+		(strings.Contains(msg, "not found") || strings.Contains(msg, "does not exist"))
 }
 
 // memoryCache is the in-process BillingCache used when none is configured.

@@ -3,8 +3,6 @@ package actions
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"strings"
 
 	"github.com/flowglad-go/flowglad/flowgladapi"
 )
@@ -176,29 +174,10 @@ func (s *Service) paymentMethodCheckout(ctx context.Context, c Customer, in Paym
 	})
 }
 
-// checkout creates the session; a definite "no such customer" means nothing was created, so
-// creating the customer and asking once more cannot produce two sessions.
+// checkout creates the session (creating the customer first when Flowglad does not know it:
+// a user who never loaded billing).
 func (s *Service) checkout(ctx context.Context, c Customer, p flowgladapi.CheckoutSessionParams) (json.RawMessage, error) {
-	body, err := s.client.CreateCheckoutSession(ctx, p)
-	if err == nil || !isUnknownCustomer(err) {
-		return body, err
-	}
-	if err := createCustomer(ctx, s.client, c); err != nil {
-		return nil, err
-	}
-	s.billing.invalidate(c.ExternalID)
-	return s.client.CreateCheckoutSession(ctx, p)
-}
-
-// isUnknownCustomer reports whether Flowglad refused a request because the customer does not
-// exist: a 404 or 400 whose message is about a customer not found. (A 404 about a price is
-// not: creating the customer would not help.)
-func isUnknownCustomer(err error) bool {
-	var apiErr *flowgladapi.Error
-	if !errors.As(err, &apiErr) || (apiErr.StatusCode != 404 && apiErr.StatusCode != 400) {
-		return false
-	}
-	msg := strings.ToLower(apiErr.Message)
-	return strings.Contains(msg, "customer") &&
-		(strings.Contains(msg, "not found") || strings.Contains(msg, "does not exist"))
+	return withCustomer(ctx, s.client, c, isUnknownCustomer, func() (json.RawMessage, error) {
+		return s.client.CreateCheckoutSession(ctx, p)
+	})
 }

@@ -267,6 +267,7 @@ func (s *Service) ReleaseResource(ctx context.Context, c Customer, in ReleaseInp
 	})
 }
 
+// modes counts how many of several mutually exclusive inputs are set.
 func modes(set ...bool) int {
 	n := 0
 	for _, s := range set {

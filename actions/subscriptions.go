@@ -218,13 +218,7 @@ func (s *Service) AdjustSubscription(ctx context.Context, c Customer, in AdjustI
 // items checks the input and returns the new subscription items with quantities filled in.
 func (in AdjustInput) items() ([]flowgladapi.SubscriptionItemParams, error) {
 	f := goFields()
-	forms := 0
-	for _, set := range []bool{in.PriceSlug != "", in.PriceID != "", len(in.Items) > 0} {
-		if set {
-			forms++
-		}
-	}
-	if forms != 1 {
+	if modes(in.PriceSlug != "", in.PriceID != "", len(in.Items) > 0) != 1 {
 		f.add("PriceSlug|PriceID|Items", "exactly one of PriceSlug, PriceID, Items is required")
 	}
 	if in.Quantity < 0 {
@@ -331,12 +325,7 @@ func (s *Service) CreateSubscription(ctx context.Context, c Customer, p flowglad
 	}
 	p.CustomerID, p.CustomerExternalID = "", c.ExternalID
 	defer s.billing.invalidate(c.ExternalID)
-	body, err := s.client.CreateSubscription(ctx, p)
-	if err == nil || !isUnknownCustomer(err) {
-		return body, err
-	}
-	if err := createCustomer(ctx, s.client, c); err != nil {
-		return nil, err
-	}
-	return s.client.CreateSubscription(ctx, p)
+	return withCustomer(ctx, s.client, c, isUnknownCustomer, func() (json.RawMessage, error) {
+		return s.client.CreateSubscription(ctx, p)
+	})
 }

@@ -70,13 +70,7 @@ func DecodeUsageEvent(body []byte) (UsageEventInput, error) {
 // /api/v1/usage-events, which is retried safely because the transaction id is fixed first.
 func (s *Service) CreateUsageEvent(ctx context.Context, c Customer, in UsageEventInput) (json.RawMessage, error) {
 	f := goFields()
-	ids := 0
-	for _, v := range []string{in.PriceID, in.PriceSlug, in.UsageMeterID, in.UsageMeterSlug} {
-		if v != "" {
-			ids++
-		}
-	}
-	if ids != 1 {
+	if modes(in.PriceID != "", in.PriceSlug != "", in.UsageMeterID != "", in.UsageMeterSlug != "") != 1 {
 		f.add("PriceID|PriceSlug|UsageMeterID|UsageMeterSlug", "exactly one of PriceID, PriceSlug, UsageMeterID, UsageMeterSlug is required")
 	}
 	if in.Amount < 0 {
@@ -157,13 +151,7 @@ func DecodeSubscriptionFilter(body []byte) (string, error) {
 // /api/v1/customers/{externalId}/usage-balances, creating the customer first when Flowglad
 // does not know it.
 func (s *Service) UsageBalances(ctx context.Context, c Customer, subscriptionID string) (json.RawMessage, error) {
-	body, err := s.client.GetUsageBalances(ctx, c.ExternalID, subscriptionID)
-	if !isCustomerNotFound(err) {
-		return body, err
-	}
-	if err := createCustomer(ctx, s.client, c); err != nil {
-		return nil, err
-	}
-	s.billing.invalidate(c.ExternalID)
-	return s.client.GetUsageBalances(ctx, c.ExternalID, subscriptionID)
+	return withCustomer(ctx, s.client, c, isCustomerNotFound, func() (json.RawMessage, error) {
+		return s.client.GetUsageBalances(ctx, c.ExternalID, subscriptionID)
+	})
 }

@@ -414,6 +414,9 @@ func (e *transportError) Error() string {
 
 func (e *transportError) Unwrap() error { return e.err }
 
+// Is makes every transport failure match ErrUnavailable.
+func (e *transportError) Is(target error) bool { return target == ErrUnavailable }
+
 // decodeInto unmarshals a 2xx body, reporting failures as ErrInvalidResponse.
 func decodeInto(r request, raw []byte, v any) error {
 	if err := json.Unmarshal(raw, v); err != nil {

@@ -33,6 +33,11 @@ var (
 	// ErrInvalidResponse: a 2xx response whose body is not the JSON the call
 	// needs. It is wrapped, never returned as an *Error.
 	ErrInvalidResponse = errors.New("flowgladapi: invalid response")
+	// ErrUnavailable: no response could be had at all (connection refused or
+	// reset, DNS or TLS failure, a body cut short), after any retries. The
+	// error also wraps the cause. A call ended by its context reports the
+	// context's error instead.
+	ErrUnavailable = errors.New("flowgladapi: unavailable")
 )
 
 // invalidResponseError is a 2xx body that is not the JSON a call needs. It

@@ -371,6 +371,8 @@ func TestConnectionErrors(t *testing.T) {
 		assert.EqualValues(t, 3, counter.n.Load())
 		assert.Len(t, w.all(), 2)
 		assert.ErrorIs(t, err, syscall.ECONNREFUSED)
+		assert.ErrorIs(t, err, flowgladapi.ErrUnavailable, "a transport failure is ErrUnavailable")
+		assert.NotErrorIs(t, err, flowgladapi.ErrServer)
 		var apiErr *flowgladapi.Error
 		assert.False(t, errors.As(err, &apiErr))
 		assert.Regexp(t, `^flowgladapi: GET /api/v1/customers/u1: `, err.Error())

@@ -91,11 +91,7 @@ func (f *Fake) newCheckoutSessionLocked(in obj, now int64) (*checkoutSession, *a
 		if err != nil {
 			return nil, err
 		}
-		if key == "priceId" {
-			cs.price, err = f.resolvePrice(ref, "")
-		} else {
-			cs.price, err = f.resolvePrice("", ref)
-		}
+		cs.price, err = f.resolvePriceRef(key, ref)
 		if err != nil {
 			return nil, err
 		}

@@ -609,6 +609,14 @@ func (f *Fake) priceByID(id string) *price {
 
 // resolvePrice finds a price by id or slug (exactly one given by the
 // caller).
+// resolvePriceRef resolves ref as a price id when key is "priceId", else as a slug.
+func (f *Fake) resolvePriceRef(key, ref string) (*price, *apiError) {
+	if key == "priceId" {
+		return f.resolvePrice(ref, "")
+	}
+	return f.resolvePrice("", ref)
+}
+
 func (f *Fake) resolvePrice(id, slug string) (*price, *apiError) {
 	if slug != "" {
 		if p := f.priceBySlug(slug); p != nil {

@@ -369,12 +369,7 @@ func (f *Fake) newItemSpecs(in obj) ([]itemSpec, *apiError) {
 		if !hasQ {
 			q = 1
 		}
-		var p *price
-		if key == "priceId" {
-			p, err = f.resolvePrice(ref, "")
-		} else {
-			p, err = f.resolvePrice("", ref)
-		}
+		p, err := f.resolvePriceRef(key, ref)
 		if err != nil {
 			return nil, err
 		}

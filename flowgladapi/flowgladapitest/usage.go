@@ -107,12 +107,7 @@ func (f *Fake) usageEventInput(in obj, now int64) (*usageEvent, *apiError) {
 	}
 	switch key {
 	case "priceId", "priceSlug":
-		var p *price
-		if key == "priceId" {
-			p, err = f.resolvePrice(ref, "")
-		} else {
-			p, err = f.resolvePrice("", ref)
-		}
+		p, err := f.resolvePriceRef(key, ref)
 		if err != nil {
 			return nil, err
 		}
