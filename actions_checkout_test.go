@@ -371,9 +371,11 @@ func TestCheckoutTargetOwnership(t *testing.T) {
 			}
 		})
 	}
-	env := newEnv(t)
-	res := env.post(userBob, keys[0], `{`+urlsJSON+`, "targetSubscriptionId": "sub_alice_pro"}`)
-	assertGolden(t, "checkout-sessions/create-activate-subscription/forbidden", res)
+	for _, key := range keys {
+		env := newEnv(t)
+		res := env.post(userBob, key, `{`+urlsJSON+`, "targetSubscriptionId": "sub_alice_pro"}`)
+		assertGolden(t, key+"/forbidden", res)
+	}
 }
 
 func TestPaymentMethodCheckoutInvalidBody(t *testing.T) {

@@ -456,8 +456,10 @@ func TestResourcesClaims(t *testing.T) {
 		{
 			name: "unknown resource", body: `{"resourceSlug": "rockets"}`,
 			status: http.StatusNotFound, code: "not_found", calls: []string{aliceBilling, aliceClaims + "?resourceSlug=rockets"},
+			golden: "resources/claims/unknown-resource",
 		},
-		{name: "empty slug", body: `{"resourceSlug": ""}`, status: http.StatusBadRequest, code: "invalid_body", issues: []string{"resourceSlug"}},
+		{name: "empty slug", body: `{"resourceSlug": ""}`, status: http.StatusBadRequest, code: "invalid_body", issues: []string{"resourceSlug"},
+			golden: "resources/claims/invalid-body"},
 		{name: "slug not a string", body: `{"resourceSlug": {}}`, status: http.StatusBadRequest, code: "invalid_body", issues: []string{"resourceSlug"}},
 		{name: "unknown fields are ignored", body: `{"resourceSlug": "seats", "limit": 3}`, calls: []string{aliceBilling, aliceClaims + "?resourceSlug=seats"}},
 	}

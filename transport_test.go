@@ -192,3 +192,13 @@ func TestHandlerBillingFromGo(t *testing.T) {
 	assert.False(t, b.CheckFeatureAccess("premium"))
 	assert.Equal(t, []string{bobBilling}, env.calls())
 }
+
+// TestSubscriptionsCreateGolden pins the one answer browsers get from subscriptions/create.
+func TestSubscriptionsCreateGolden(t *testing.T) {
+	env := newEnv(t)
+	res := env.do(request{user: "user_alice", key: "subscriptions/create", body: `{"priceSlug": "pro-monthly"}`,
+		headers: map[string]string{"X-Request-Id": "req-golden"}})
+	res.assertError(t, http.StatusNotImplemented, "not_implemented")
+	assert.Empty(t, env.calls())
+	assertGolden(t, "subscriptions/create/not-implemented", res)
+}
