@@ -3,6 +3,8 @@ package actions
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -13,13 +15,20 @@ import (
 // BillingCache stores customers' billing bodies between requests. Implementations must be
 // safe for concurrent use. Keys are customers' external ids; values are Flowglad's billing
 // JSON, byte for byte.
+//
+// A store shared by several instances (Redis, say) may fail: an error from Get or Set makes
+// the read go to Flowglad (and is logged), never fails the caller. An error from Delete is
+// returned by InvalidateBilling, and until a later Delete of the key succeeds this process
+// reads that customer's billing from Flowglad, never from the cache.
 type BillingCache interface {
-	// Get returns the body stored for key, if it has not expired.
-	Get(ctx context.Context, key string) ([]byte, bool)
-	// Set stores body under key for ttl.
-	Set(ctx context.Context, key string, body []byte, ttl time.Duration)
-	// Delete forgets key.
-	Delete(ctx context.Context, key string)
+	// Get returns the body stored for key and true, or false when there is none (or it
+	// has expired).
+	Get(ctx context.Context, key string) (body []byte, found bool, err error)
+	// Set stores body under key for ttl. The cache must not keep a reference to body
+	// that it later modifies; body must not be modified by the caller afterwards either.
+	Set(ctx context.Context, key string, body []byte, ttl time.Duration) error
+	// Delete forgets key. Deleting a key that is not stored is not an error.
+	Delete(ctx context.Context, key string) error
 }
 
 // billingLoader shares concurrent billing reads for one customer and, with a cache, keeps
@@ -28,9 +37,13 @@ type billingLoader struct {
 	client *flowgladapi.Client
 	cache  BillingCache // nil: no caching
 	ttl    time.Duration
+	logger *slog.Logger
 
 	mu      sync.Mutex
 	flights map[string]*flight
+	// dirty holds customers whose cached billing could not be deleted after a change: until
+	// a Delete succeeds, their billing is read from Flowglad, never from the cache.
+	dirty map[string]bool
 }
 
 // flight is one upstream billing read that several requests may be waiting for.
@@ -45,19 +58,15 @@ type flight struct {
 	stale   bool // invalidated while running: not cached, not joined by new readers
 }
 
-func newBillingLoader(client *flowgladapi.Client, cache BillingCache, ttl time.Duration) *billingLoader {
-	return &billingLoader{client: client, cache: cache, ttl: ttl, flights: map[string]*flight{}}
+func newBillingLoader(client *flowgladapi.Client, cache BillingCache, ttl time.Duration, logger *slog.Logger) *billingLoader {
+	return &billingLoader{client: client, cache: cache, ttl: ttl, logger: logger,
+		flights: map[string]*flight{}, dirty: map[string]bool{}}
 }
 
 func (l *billingLoader) load(ctx context.Context, c Customer) (*flowgladapi.Billing, error) {
 	key := c.ExternalID
-	if l.cache != nil {
-		if body, ok := l.cache.Get(ctx, key); ok {
-			if b, err := flowgladapi.DecodeBilling(body); err == nil {
-				return b, nil
-			}
-			l.cache.Delete(ctx, key)
-		}
+	if b := l.cached(ctx, key); b != nil {
+		return b, nil
 	}
 
 	l.mu.Lock()
@@ -90,22 +99,63 @@ func (l *billingLoader) load(ctx context.Context, c Customer) (*flowgladapi.Bill
 	}
 }
 
+// cached returns the cached billing of key, or nil. A failing cache is a miss.
+func (l *billingLoader) cached(ctx context.Context, key string) *flowgladapi.Billing {
+	if l.cache == nil || !l.clean(ctx, key) {
+		return nil
+	}
+	body, ok, err := l.cache.Get(ctx, key)
+	if err != nil {
+		l.warn(ctx, "reading the billing cache failed; reading Flowglad", err)
+		return nil
+	}
+	if !ok {
+		return nil
+	}
+	b, err := flowgladapi.DecodeBilling(body)
+	if err != nil {
+		_ = l.cache.Delete(ctx, key)
+		return nil
+	}
+	return b
+}
+
+// clean reports whether the cache may be used for key: true unless an earlier Delete of key
+// failed and retrying it fails again.
+func (l *billingLoader) clean(ctx context.Context, key string) bool {
+	l.mu.Lock()
+	dirty := l.dirty[key]
+	l.mu.Unlock()
+	if !dirty {
+		return true
+	}
+	if err := l.cache.Delete(ctx, key); err != nil {
+		return false
+	}
+	l.mu.Lock()
+	delete(l.dirty, key)
+	l.mu.Unlock()
+	return true
+}
+
 func (l *billingLoader) run(ctx context.Context, f *flight, c Customer) {
 	b, err := fetchBilling(ctx, l.client, c)
 	l.mu.Lock()
 	if l.flights[c.ExternalID] == f {
 		delete(l.flights, c.ExternalID)
 	}
-	stale := f.stale
+	stale := f.stale || l.dirty[c.ExternalID]
 	l.mu.Unlock()
 	if err == nil && !stale && l.cache != nil {
-		l.cache.Set(ctx, c.ExternalID, b.Raw, l.ttl)
+		if err := l.cache.Set(ctx, c.ExternalID, b.Raw, l.ttl); err != nil {
+			l.warn(ctx, "writing the billing cache failed", err)
+		}
 		// A mutation that landed while storing must not leave the old body behind.
 		l.mu.Lock()
 		stale = f.stale
 		l.mu.Unlock()
 		if stale {
-			l.cache.Delete(ctx, c.ExternalID)
+			l.forget(ctx, c.ExternalID)
 		}
 	}
 	f.cancel()
@@ -115,17 +165,42 @@ func (l *billingLoader) run(ctx context.Context, f *flight, c Customer) {
 
 // invalidate makes the next read for the customer go to Flowglad: a read already running
 // still answers the callers waiting for it (they asked before the change), but no later
-// caller joins it and its answer is not cached.
-func (l *billingLoader) invalidate(externalID string) {
+// caller joins it and its answer is not cached. The error is the cache's: the customer's
+// billing is then read from Flowglad until a later Delete succeeds.
+func (l *billingLoader) invalidate(ctx context.Context, externalID string) error {
 	l.mu.Lock()
 	if f := l.flights[externalID]; f != nil {
 		f.stale = true
 		delete(l.flights, externalID)
 	}
 	l.mu.Unlock()
-	if l.cache != nil {
-		l.cache.Delete(context.Background(), externalID)
+	if l.cache == nil {
+		return nil
 	}
+	return l.forget(ctx, externalID)
+}
+
+// forget deletes the customer's cached billing, remembering a failure so the cache is not
+// read for the customer until a Delete succeeds.
+func (l *billingLoader) forget(ctx context.Context, key string) error {
+	// A caller's cancellation must not leave a stale entry behind.
+	err := l.cache.Delete(context.WithoutCancel(ctx), key)
+	l.mu.Lock()
+	if err != nil {
+		l.dirty[key] = true
+	} else {
+		delete(l.dirty, key)
+	}
+	l.mu.Unlock()
+	if err != nil {
+		l.warn(ctx, "deleting from the billing cache failed; reading Flowglad for this customer until it succeeds", err)
+		return fmt.Errorf("actions: forgetting cached billing: %w", err)
+	}
+	return nil
+}
+
+func (l *billingLoader) warn(ctx context.Context, msg string, err error) {
+	l.logger.LogAttrs(ctx, slog.LevelWarn, "flowglad: "+msg, slog.String("error", err.Error()))
 }
 
 // fetchBilling reads billing, creating the customer when Flowglad does not know it yet: one
@@ -210,21 +285,21 @@ func newMemoryCache(now func() time.Time) *memoryCache {
 	return &memoryCache{now: now, entries: map[string]memoryEntry{}}
 }
 
-func (m *memoryCache) Get(_ context.Context, key string) ([]byte, bool) {
+func (m *memoryCache) Get(_ context.Context, key string) ([]byte, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	e, ok := m.entries[key]
 	if !ok {
-		return nil, false
+		return nil, false, nil
 	}
 	if !m.now().Before(e.expires) {
 		delete(m.entries, key)
-		return nil, false
+		return nil, false, nil
 	}
-	return e.body, true
+	return e.body, true, nil
 }
 
-func (m *memoryCache) Set(_ context.Context, key string, body []byte, ttl time.Duration) {
+func (m *memoryCache) Set(_ context.Context, key string, body []byte, ttl time.Duration) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now()
@@ -239,10 +314,12 @@ func (m *memoryCache) Set(_ context.Context, key string, body []byte, ttl time.D
 		m.lastSweep = now
 	}
 	m.entries[key] = memoryEntry{body: body, expires: now.Add(ttl)}
+	return nil
 }
 
-func (m *memoryCache) Delete(_ context.Context, key string) {
+func (m *memoryCache) Delete(_ context.Context, key string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.entries, key)
+	return nil
 }

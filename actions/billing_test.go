@@ -234,7 +234,7 @@ func TestBillingLoaderInvalidationInFlight(t *testing.T) {
 			require.Eventually(t, func() bool { return waiters(svc, "u1") == 1 }, 10*time.Second, time.Millisecond)
 
 			s.bump() // the mutation happened at Flowglad
-			svc.InvalidateBilling("u1")
+			require.NoError(t, svc.InvalidateBilling(t.Context(), "u1"))
 			assert.Equal(t, 0, waiters(svc, "u1"), "the running read is no longer joinable")
 
 			after := goBilling(t.Context(), svc)
@@ -268,7 +268,7 @@ func TestBillingLoaderStaleReadNotCached(t *testing.T) {
 	first := goBilling(t.Context(), svc)
 	p := s.arrival(t)
 	s.bump()
-	svc.InvalidateBilling("u1")
+	require.NoError(t, svc.InvalidateBilling(t.Context(), "u1"))
 	close(p.release)
 	assert.Equal(t, "v1", receive(t, first).version(t))
 
@@ -381,7 +381,7 @@ func TestBillingLoaderTTLCache(t *testing.T) {
 	assert.Equal(t, 2, gets())
 
 	s.bump()
-	svc.InvalidateBilling("u1")
+	require.NoError(t, svc.InvalidateBilling(t.Context(), "u1"))
 	assert.Equal(t, "v3", read(), "invalidation forgets the cached body")
 	assert.Equal(t, 3, gets())
 	assert.Equal(t, "v3", read())
@@ -454,18 +454,19 @@ func TestMemoryCacheBoundedBySweeps(t *testing.T) {
 	clock := &blClock{now: time.Unix(0, 0)}
 	c := newMemoryCache(clock.Now)
 	for i := range 100 {
-		c.Set(t.Context(), fmt.Sprintf("k%d", i), []byte("{}"), time.Minute)
+		require.NoError(t, c.Set(t.Context(), fmt.Sprintf("k%d", i), []byte("{}"), time.Minute))
 	}
 	clock.advance(2 * time.Minute)
-	c.Set(t.Context(), "fresh", []byte(`{"a":1}`), time.Minute)
+	require.NoError(t, c.Set(t.Context(), "fresh", []byte(`{"a":1}`), time.Minute))
 	c.mu.Lock()
 	n := len(c.entries)
 	c.mu.Unlock()
 	assert.Equal(t, 1, n)
-	body, ok := c.Get(t.Context(), "fresh")
+	body, ok, err := c.Get(t.Context(), "fresh")
+	require.NoError(t, err)
 	assert.True(t, ok)
 	assert.JSONEq(t, `{"a":1}`, string(body))
-	_, ok = c.Get(t.Context(), "k1")
+	_, ok, _ = c.Get(t.Context(), "k1")
 	assert.False(t, ok)
 }
 
@@ -474,13 +475,91 @@ func TestMemoryCacheBoundedBySweeps(t *testing.T) {
 func TestBillingCacheCorruptEntry(t *testing.T) {
 	s := newBLServer(t, false)
 	cache := newMemoryCache(nil)
-	cache.Set(t.Context(), "u1", []byte(`not json`), time.Hour)
+	require.NoError(t, cache.Set(t.Context(), "u1", []byte(`not json`), time.Hour))
 	svc := newBLService(t, s, Options{BillingCacheTTL: time.Hour, BillingCache: cache})
 	b, err := svc.Billing(t.Context(), blCustomer)
 	require.NoError(t, err)
 	assert.Equal(t, "v1", b.Customer.Name)
-	got, ok := cache.Get(t.Context(), "u1")
+	got, ok, err := cache.Get(t.Context(), "u1")
+	require.NoError(t, err)
 	require.True(t, ok)
 	var v map[string]any
 	assert.NoError(t, json.Unmarshal(got, &v), "the corrupt entry was replaced")
+}
+
+// flakyCache is a BillingCache whose store can be taken down, as a shared cache can be.
+type flakyCache struct {
+	*memoryCache
+	mu   sync.Mutex
+	down bool
+}
+
+var errCacheDown = fmt.Errorf("cache down")
+
+func (c *flakyCache) setDown(down bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.down = down
+}
+
+func (c *flakyCache) isDown() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.down
+}
+
+func (c *flakyCache) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	if c.isDown() {
+		return nil, false, errCacheDown
+	}
+	return c.memoryCache.Get(ctx, key)
+}
+
+func (c *flakyCache) Set(ctx context.Context, key string, body []byte, ttl time.Duration) error {
+	if c.isDown() {
+		return errCacheDown
+	}
+	return c.memoryCache.Set(ctx, key, body, ttl)
+}
+
+func (c *flakyCache) Delete(ctx context.Context, key string) error {
+	if c.isDown() {
+		return errCacheDown
+	}
+	return c.memoryCache.Delete(ctx, key)
+}
+
+// TestBillingCacheOutage: a failing cache degrades to reading Flowglad, never to an error;
+// and a change whose invalidation could not reach the cache is never hidden by the entry the
+// cache still holds once it is back.
+func TestBillingCacheOutage(t *testing.T) {
+	s := newBLServer(t, false)
+	cache := &flakyCache{memoryCache: newMemoryCache(nil)}
+	svc := newBLService(t, s, Options{BillingCacheTTL: time.Hour, BillingCache: cache})
+	read := func() string {
+		t.Helper()
+		b, err := svc.Billing(t.Context(), blCustomer)
+		require.NoError(t, err)
+		return b.Customer.Name
+	}
+	assert.Equal(t, "v1", read())
+	assert.Equal(t, "v1", read(), "cached")
+	gets, _ := s.counts()
+	assert.Equal(t, 1, gets)
+
+	cache.setDown(true)
+	assert.Equal(t, "v1", read(), "an unreachable cache means reading Flowglad")
+	gets, _ = s.counts()
+	assert.Equal(t, 2, gets)
+
+	s.bump() // a mutation while the cache is down: its delete fails
+	assert.ErrorIs(t, svc.InvalidateBilling(t.Context(), "u1"), errCacheDown)
+
+	cache.setDown(false) // back, still holding v1
+	assert.Equal(t, "v2", read(), "the entry the failed delete left behind is not served")
+	gets, _ = s.counts()
+	assert.Equal(t, 3, gets)
+	assert.Equal(t, "v2", read(), "once the delete went through, the cache is used again")
+	gets, _ = s.counts()
+	assert.Equal(t, 3, gets)
 }

@@ -79,7 +79,7 @@ func (s *Service) FindOrCreateCustomer(ctx context.Context, c Customer) (*Custom
 	if err != nil {
 		return nil, err
 	}
-	s.billing.invalidate(c.ExternalID)
+	s.changed(ctx, c.ExternalID)
 	return unwrapCustomer(created)
 }
 
@@ -162,7 +162,7 @@ func (s *Service) UpdateCustomer(ctx context.Context, c Customer, in UpdateCusto
 		Phone:          in.Phone,
 		BillingAddress: in.BillingAddress,
 	})
-	s.billing.invalidate(c.ExternalID)
+	s.changed(ctx, c.ExternalID)
 	if err != nil {
 		return nil, err
 	}

@@ -83,7 +83,7 @@ func New(client *flowgladapi.Client, opts Options) (*Service, error) {
 	return &Service{
 		client:  client,
 		logger:  logger,
-		billing: newBillingLoader(client, cache, opts.BillingCacheTTL),
+		billing: newBillingLoader(client, cache, opts.BillingCacheTTL, logger),
 		newTxID: newTxID,
 	}, nil
 }
@@ -102,8 +102,19 @@ func (s *Service) Billing(ctx context.Context, c Customer) (*flowgladapi.Billing
 
 // InvalidateBilling forgets what is shared or cached of the customer's billing, so the next
 // read asks Flowglad. Mutations made through the Service do it themselves; call it after
-// changing the customer some other way (a webhook, say).
-func (s *Service) InvalidateBilling(externalID string) { s.billing.invalidate(externalID) }
+// changing the customer some other way (a webhook, say). An error means the billing cache
+// could not delete the entry: this process then reads the customer's billing from Flowglad
+// until a later delete succeeds, but other instances sharing the cache may not know.
+func (s *Service) InvalidateBilling(ctx context.Context, externalID string) error {
+	return s.billing.invalidate(ctx, externalID)
+}
 
 // raw is a JSON value relayed unchanged; it marshals as itself.
 type raw = json.RawMessage
+
+// changed forgets the customer's billing after a mutation. A cache failure is logged by the
+// loader, and the loader then stops trusting the cache for the customer; the mutation itself
+// succeeded, so its caller is not failed for it.
+func (s *Service) changed(ctx context.Context, externalID string) {
+	_ = s.billing.invalidate(ctx, externalID)
+}

@@ -62,7 +62,7 @@ func (s *Service) CancelSubscription(ctx context.Context, c Customer, in CancelI
 	if sub.Status == "canceled" {
 		return nil, errAlreadyCanceled()
 	}
-	defer s.billing.invalidate(c.ExternalID)
+	defer s.changed(ctx, c.ExternalID)
 	return s.client.CancelSubscription(ctx, in.ID, in.Timing)
 }
 
@@ -97,7 +97,7 @@ func (s *Service) UncancelSubscription(ctx context.Context, c Customer, id strin
 			Subscription json.RawMessage `json:"subscription"`
 		}{sub.Raw})
 	}
-	defer s.billing.invalidate(c.ExternalID)
+	defer s.changed(ctx, c.ExternalID)
 	return s.client.UncancelSubscription(ctx, id)
 }
 
@@ -211,7 +211,7 @@ func (s *Service) AdjustSubscription(ctx context.Context, c Customer, in AdjustI
 		}
 		p.Prorate = &prorate
 	}
-	defer s.billing.invalidate(c.ExternalID)
+	defer s.changed(ctx, c.ExternalID)
 	return s.client.AdjustSubscription(ctx, sub.ID, p)
 }
 
@@ -324,7 +324,7 @@ func (s *Service) CreateSubscription(ctx context.Context, c Customer, p flowglad
 		return nil, invalidBody([]Issue{{Path: "PriceID|PriceSlug", Message: "exactly one of PriceID, PriceSlug is required"}})
 	}
 	p.CustomerID, p.CustomerExternalID = "", c.ExternalID
-	defer s.billing.invalidate(c.ExternalID)
+	defer s.changed(ctx, c.ExternalID)
 	return withCustomer(ctx, s.client, c, isUnknownCustomer, func() (json.RawMessage, error) {
 		return s.client.CreateSubscription(ctx, p)
 	})

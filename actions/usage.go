@@ -107,7 +107,7 @@ func (s *Service) CreateUsageEvent(ctx context.Context, c Customer, in UsageEven
 	if txID == "" {
 		txID = s.newTxID()
 	}
-	defer s.billing.invalidate(c.ExternalID)
+	defer s.changed(ctx, c.ExternalID)
 	return s.client.CreateUsageEvent(ctx, flowgladapi.UsageEventParams{
 		SubscriptionID: subID,
 		Amount:         amount,
