@@ -3,6 +3,7 @@ package flowglad_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"sort"
 	"strings"
@@ -39,7 +40,8 @@ func runInvalidBodyCases(t *testing.T, user, key string, cases []invalidBodyCase
 }
 
 // assertInvalidBody checks a 400 invalid_body answer whose json.issues have exactly the given
-// paths (in any order), each named in the message too.
+// paths (in any order). The list is sent once: the message names the first issue (by path
+// order) and counts the others.
 func assertInvalidBody(t *testing.T, res *response, paths ...string) {
 	t.Helper()
 	j := res.assertError(t, http.StatusBadRequest, "invalid_body")
@@ -58,10 +60,16 @@ func assertInvalidBody(t *testing.T, res *response, paths ...string) {
 	sort.Strings(want)
 	sort.Strings(got)
 	assert.Equal(t, want, got, "issue paths; body: %s", res.Body)
-	for _, p := range paths {
-		if p != "" {
-			assert.Contains(t, j["message"], p+": ", "the message lists every issue")
-		}
+	if len(want) > 0 && want[0] != "" {
+		assert.Contains(t, j["message"], want[0]+": ", "the message names the first issue")
+	}
+	switch n := len(want) - 1; n {
+	case 0:
+		assert.NotContains(t, j["message"], "more issue")
+	case 1:
+		assert.Contains(t, j["message"], "(and 1 more issue)")
+	default:
+		assert.Contains(t, j["message"], fmt.Sprintf("(and %d more issues)", n))
 	}
 }
 

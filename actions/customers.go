@@ -116,7 +116,7 @@ func DecodeUpdateCustomer(body []byte) (UpdateCustomerInput, error) {
 	if cust := f.nested("customer", true); cust != nil {
 		// "Nothing to change" is only news when no member of customer was faulty; issues
 		// elsewhere in the body do not hide it.
-		before := len(*f.issues)
+		before := f.issues.len()
 		in.ID, _ = cust.str("id")
 		if v, ok := cust.str("name"); ok {
 			in.Name = &v
@@ -133,7 +133,7 @@ func DecodeUpdateCustomer(body []byte) (UpdateCustomerInput, error) {
 		if _, ok := cust.object("billingAddress"); ok {
 			in.BillingAddress = cust.m["billingAddress"]
 		}
-		if in.Name == nil && in.Email == nil && in.Phone == nil && in.BillingAddress == nil && len(*f.issues) == before {
+		if in.Name == nil && in.Email == nil && in.Phone == nil && in.BillingAddress == nil && f.issues.len() == before {
 			f.add("customer", "must change at least one of name, email, phone, billingAddress")
 		}
 	}

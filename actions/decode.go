@@ -22,14 +22,13 @@ const maxInt32 = 1<<31 - 1
 type fields struct {
 	m      map[string]json.RawMessage
 	prefix string
-	issues *[]Issue
+	issues *issueList
 }
 
 // parseBody decodes a request body that must be a JSON object. An empty body means {} (the
 // React SDK sends none for resources/usages).
 func parseBody(body []byte) (*fields, error) {
-	issues := []Issue{}
-	f := &fields{issues: &issues}
+	f := &fields{issues: &issueList{}}
 	if len(bytes.TrimSpace(body)) == 0 {
 		f.m = map[string]json.RawMessage{}
 		return f, nil
@@ -43,16 +42,11 @@ func parseBody(body []byte) (*fields, error) {
 func (f *fields) path(key string) string { return f.prefix + key }
 
 func (f *fields) add(key, msg string) {
-	*f.issues = append(*f.issues, Issue{Path: f.path(key), Message: msg})
+	f.issues.add(f.path(key), msg)
 }
 
 // err reports the issues found so far, or nil.
-func (f *fields) err() error {
-	if len(*f.issues) == 0 {
-		return nil
-	}
-	return invalidBody(*f.issues)
-}
+func (f *fields) err() error { return f.issues.err() }
 
 // has reports whether key is present; an explicit null counts as present.
 func (f *fields) has(key string) bool {
@@ -89,15 +83,24 @@ func (f *fields) str(key string) (string, bool) {
 	return s, true
 }
 
-// reqStr reads a required, non-empty string member.
+// maxIDLength bounds every id and slug a body names (Flowglad's own ids are far shorter).
+const maxIDLength = 255
+
+// reqStr reads a required, non-empty id or slug of at most maxIDLength characters.
 func (f *fields) reqStr(key string) string {
 	if !f.has(key) {
 		f.add(key, "is required")
 		return ""
 	}
 	s, ok := f.str(key)
-	if ok && strings.TrimSpace(s) == "" {
+	switch {
+	case !ok:
+		return ""
+	case strings.TrimSpace(s) == "":
 		f.add(key, "must not be empty")
+		return ""
+	case utf8.RuneCountInString(s) > maxIDLength:
+		f.add(key, "must be at most "+strconv.Itoa(maxIDLength)+" characters")
 		return ""
 	}
 	return s
@@ -257,15 +260,9 @@ func (f *fields) exactlyOne(keys ...string) string {
 	case 1:
 		return present[0]
 	case 0:
-		*f.issues = append(*f.issues, Issue{
-			Path:    f.prefix + strings.Join(keys, "|"),
-			Message: "exactly one of " + strings.Join(keys, ", ") + " is required",
-		})
+		f.issues.add(f.prefix+strings.Join(keys, "|"), "exactly one of "+strings.Join(keys, ", ")+" is required")
 	default:
-		*f.issues = append(*f.issues, Issue{
-			Path:    f.prefix + strings.Join(present, "|"),
-			Message: "only one of " + strings.Join(keys, ", ") + " may be given",
-		})
+		f.issues.add(f.prefix+strings.Join(present, "|"), "only one of "+strings.Join(keys, ", ")+" may be given")
 	}
 	return ""
 }
@@ -291,8 +288,7 @@ func isAbsoluteHTTPURL(s string) bool {
 // goFields returns an issue collector for inputs given by Go callers, whose issue paths are
 // Go field names.
 func goFields() *fields {
-	issues := []Issue{}
-	return &fields{m: map[string]json.RawMessage{}, issues: &issues}
+	return &fields{m: map[string]json.RawMessage{}, issues: &issueList{}}
 }
 
 // goURL records an issue unless v is an absolute http(s) URL.

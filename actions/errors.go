@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
-	"strings"
+	"strconv"
 )
 
 // Error is an action failure that knows how it should reach the browser: an HTTP status, a
@@ -56,27 +56,91 @@ const (
 	CodeInvalidCustomer        = "invalid_customer"
 )
 
+// Bounds of what an invalid_body answer echoes, so that its size does not grow with the
+// request: a body of a million bad items gets the first few and a count.
+const (
+	// MaxIssues is how many issues an invalid_body answer lists; the rest are counted in
+	// error.json.omittedIssues.
+	MaxIssues = 20
+	// maxEcho caps the characters of a value (a path, an id) repeated in an answer.
+	maxEcho = 100
+)
+
+// issueList collects the issues of one body, keeping the first MaxIssues.
+type issueList struct {
+	items   []Issue
+	omitted int
+}
+
+func (l *issueList) add(path, msg string) {
+	if len(l.items) >= MaxIssues {
+		l.omitted++
+		return
+	}
+	l.items = append(l.items, Issue{Path: clip(path), Message: msg})
+}
+
+func (l *issueList) len() int { return len(l.items) + l.omitted }
+
+// err reports the issues collected, or nil.
+func (l *issueList) err() error {
+	if l.len() == 0 {
+		return nil
+	}
+	return invalidBodyOmitted(l.items, l.omitted)
+}
+
 // invalidBody reports every issue at once as a 400.
 func invalidBody(issues []Issue) *Error {
+	return invalidBodyOmitted(issues, 0)
+}
+
+// invalidBodyOmitted reports issues (and how many more were found but not listed) as a 400.
+// The list is sent once, in json.issues; the message names the first issue and counts the
+// others, so the answer stays small however many there are.
+func invalidBodyOmitted(issues []Issue, omitted int) *Error {
 	sort.SliceStable(issues, func(i, j int) bool { return issues[i].Path < issues[j].Path })
 	msg := "invalid request body"
 	if len(issues) > 0 {
-		parts := make([]string, 0, len(issues))
-		for _, is := range issues {
-			if is.Path == "" {
-				parts = append(parts, is.Message)
-				continue
-			}
-			parts = append(parts, is.Path+": "+is.Message)
+		first := issues[0].Message
+		if issues[0].Path != "" {
+			first = issues[0].Path + ": " + first
 		}
-		msg = "invalid request body: " + strings.Join(parts, "; ")
+		msg += ": " + first
+		switch more := len(issues) - 1 + omitted; more {
+		case 0:
+		case 1:
+			msg += " (and 1 more issue)"
+		default:
+			msg += " (and " + strconv.Itoa(more) + " more issues)"
+		}
+	}
+	details := map[string]any{"issues": issues}
+	if omitted > 0 {
+		details["omittedIssues"] = omitted
 	}
 	return &Error{
 		Status:  http.StatusBadRequest,
 		Code:    CodeInvalidBody,
 		Message: msg,
-		Details: map[string]any{"issues": issues},
+		Details: details,
 	}
+}
+
+// clip cuts s to maxEcho characters (runes), marking the cut, so a hostile value repeated
+// in an answer or a log line stays small.
+func clip(s string) string {
+	if len(s) <= maxEcho {
+		return s
+	}
+	n := 0
+	for i := range s {
+		if n == maxEcho {
+			return s[:i] + "..."
+		}
+		n++
+	}
+	return s
 }
 
 // errForbidden is the one answer for an id that is not the customer's or does not exist, so
@@ -85,7 +149,7 @@ func errForbidden(what string) *Error {
 	return &Error{
 		Status:  http.StatusForbidden,
 		Code:    CodeForbidden,
-		Message: what + " does not belong to the signed-in customer",
+		Message: clip(what) + " does not belong to the signed-in customer",
 	}
 }
 
