@@ -106,4 +106,3 @@ func metadataObject(n int) string {
 	b.WriteString("}")
 	return b.String()
 }
-
