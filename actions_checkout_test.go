@@ -95,12 +95,13 @@ func TestCreateCheckoutSession(t *testing.T) {
 }
 
 // TestCreateCheckoutSessionFirstVisit: a user who never loaded billing has no Flowglad
-// customer; the checkout creates it and tries once more (3 calls), instead of failing.
+// customer; the checkout confirms that with a customer lookup (never from the message's
+// text alone), creates it and tries once more (4 calls), instead of failing.
 func TestCreateCheckoutSessionFirstVisit(t *testing.T) {
 	env := newEnv(t, withFixedCheckoutURLs())
 	res := env.post(userCarol, "checkout-sessions/create", `{`+urlsJSON+`, "priceSlug": "pro-monthly"}`)
 	assertCheckoutAnswer(t, res)
-	assert.Equal(t, []string{checkoutPost, "POST /api/v1/customers", checkoutPost}, env.calls())
+	assert.Equal(t, []string{checkoutPost, "GET /api/v1/customers/user_carol", "POST /api/v1/customers", checkoutPost}, env.calls())
 	cust, ok := env.fake.Customer(userCarol)
 	require.True(t, ok)
 	sessions := env.fake.CheckoutSessions()
@@ -286,7 +287,7 @@ func TestCreateAddPaymentMethodCheckout(t *testing.T) {
 			name:      "first visit",
 			user:      userCarol,
 			body:      `{` + urlsJSON + `}`,
-			wantCalls: []string{checkoutPost, "POST /api/v1/customers", checkoutPost},
+			wantCalls: []string{checkoutPost, "GET /api/v1/customers/user_carol", "POST /api/v1/customers", checkoutPost},
 			wantSent:  `{"type": "add_payment_method", "customerExternalId": "user_carol", ` + urlsJSON + `}`,
 		},
 	}
@@ -418,6 +419,18 @@ func TestCreateCheckoutSessionUnknownCustomerAs400(t *testing.T) {
 	env.fake.FailNext(1, flowgladapitest.Fault{Method: "POST", Path: "/api/v1/checkout-sessions", Status: 400,
 		Message: "Customer with externalId user_carol does not exist"})
 	assertCheckoutAnswer(t, env.post(userCarol, "checkout-sessions/create", `{`+urlsJSON+`, "priceSlug": "pro-monthly"}`))
-	assert.Equal(t, []string{checkoutPost, "POST /api/v1/customers", checkoutPost}, env.calls())
+	assert.Equal(t, []string{checkoutPost, "GET /api/v1/customers/user_carol", "POST /api/v1/customers", checkoutPost}, env.calls())
 	assert.Len(t, env.fake.CheckoutSessions(), 1)
+}
+
+// TestCheckoutPriceSlugCannotSteerCustomerCreation: a price slug that makes Flowglad's
+// message mention a customer ("Price with slug customer not found") does not make the
+// handler create the customer or post the checkout twice: a lookup shows the customer
+// exists, and the refusal is answered as it is.
+func TestCheckoutPriceSlugCannotSteerCustomerCreation(t *testing.T) {
+	env := newEnv(t)
+	res := env.post(userAlice, "checkout-sessions/create", `{`+urlsJSON+`, "priceSlug": "customer"}`)
+	res.assertError(t, 404, "not_found")
+	assert.Equal(t, []string{checkoutPost, "GET /api/v1/customers/user_alice"}, env.calls())
+	assert.Empty(t, env.fake.CheckoutSessions())
 }

@@ -208,7 +208,7 @@ func TestUsageMetersBalances(t *testing.T) {
 		},
 		{
 			name: "first visit: create the customer, then read again", user: "user_carol", body: `{}`,
-			calls: []string{"GET /api/v1/customers/user_carol/usage-balances", "POST /api/v1/customers", "GET /api/v1/customers/user_carol/usage-balances"},
+			calls: []string{"GET /api/v1/customers/user_carol/usage-balances", "GET /api/v1/customers/user_carol", "POST /api/v1/customers", "GET /api/v1/customers/user_carol/usage-balances"},
 			check: func(t *testing.T, env *testEnv, res *response) {
 				_, ok := env.fake.Customer("user_carol")
 				assert.True(t, ok)
@@ -524,7 +524,7 @@ func TestCustomerDetailsTimeForms(t *testing.T) {
 	}{
 		{"epoch ms", `"createdAt": 1700000000123, "updatedAt": 0`, `"createdAt": "2023-11-14T22:13:20.123Z", "updatedAt": "1970-01-01T00:00:00.000Z"`},
 		{"integral float", `"createdAt": 1.7e12, "updatedAt": 1700000000000.0`, `"createdAt": "2023-11-14T22:13:20.000Z", "updatedAt": "2023-11-14T22:13:20.000Z"`},
-		{"strings", `"createdAt": "2024-01-01T00:00:00Z", "updatedAt": ""`, `"createdAt": "2024-01-01T00:00:00Z", "updatedAt": ""`},
+		{"strings, normalised; unreadable is null", `"createdAt": "2024-01-01T00:00:00Z", "updatedAt": ""`, `"createdAt": "2024-01-01T00:00:00.000Z", "updatedAt": null`},
 		{"null and absent", `"createdAt": null`, `"createdAt": null, "updatedAt": null`},
 	}
 	for _, tc := range tests {

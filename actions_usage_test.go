@@ -182,6 +182,20 @@ func TestUsageEventTransactionIDGenerated(t *testing.T) {
 		assert.Empty(t, env.fake.UsageEvents())
 		assertGolden(t, "usage-events/create/flowglad-unavailable", res)
 	})
+	t.Run("answers lost: the error names the transactionId, a retry with it counts once", func(t *testing.T) {
+		env := newEnv(t)
+		// Flowglad records the event every time, but no answer comes back.
+		env.fake.FailNext(3, flowgladapitest.Fault{Method: "POST", Path: "/api/v1/usage-events", Status: 502, AfterApply: true})
+		res := env.post(userAlice, "usage-events/create", `{"usageMeterSlug": "api-calls", "amount": 6}`)
+		j := res.assertError(t, http.StatusBadGateway, "flowglad_unavailable")
+		tx, _ := j["transactionId"].(string)
+		require.NotEmpty(t, tx, "the generated transactionId is returned, so the browser can retry with it")
+		require.Len(t, env.fake.UsageEvents(), 1, "recorded once despite three attempts")
+
+		env.post(userAlice, "usage-events/create", `{"usageMeterSlug": "api-calls", "amount": 6, "transactionId": "`+tx+`"}`).data(t)
+		assert.Len(t, env.fake.UsageEvents(), 1, "the browser's retry is the same event")
+		assert.Equal(t, float64(aliceCredits-6), aliceBalance(t, env), "counted once")
+	})
 }
 
 // TestUsageEventExplicitTransactionID: the same transactionId twice is one event.

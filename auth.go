@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"runtime/debug"
-
-	"github.com/flowglad-go/flowglad/actions"
 )
 
 // ErrUnauthenticated is what an [Authenticator] returns (or wraps) when the request carries no
@@ -14,18 +12,46 @@ import (
 // pricing-models/retrieve action serves the default pricing model instead.
 var ErrUnauthenticated = errors.New("flowglad: unauthenticated")
 
-// Customer is the signed-in customer as the host application knows it.
+// Customer is a customer of your application, as the Service and the handler's
+// [Authenticator] name it.
 type Customer struct {
 	// ExternalID is the customer's id in your application: a user id when each user pays,
 	// an organization id when organizations do. It becomes the Flowglad customer's
-	// externalId; it is never Flowglad's own customer id. It must not be empty.
+	// externalId; it is never Flowglad's own customer id. It is required: not empty or
+	// blank, not "." or "..", at most 255 characters.
 	ExternalID string
 	// Name is the customer's name, used when the Flowglad customer is created. It may be
 	// empty.
 	Name string
-	// Email is the customer's email address, used when the Flowglad customer is created. It
-	// must be a valid address.
+	// Email is the customer's email address, used when the Flowglad customer is created.
+	// It may be empty when Flowglad already knows the customer, or when
+	// Config.LookupCustomer supplies it; when given, it must be a valid address.
 	Email string
+}
+
+// validate checks a Customer before it is used. The error names the faulty field but never
+// repeats its value, which may be personal data.
+func (c Customer) validate() error {
+	var problems []string
+	switch id := c.ExternalID; {
+	case blank(id):
+		problems = append(problems, "ExternalID is empty")
+	case id == "." || id == "..":
+		problems = append(problems, `ExternalID must not be "." or ".."`)
+	case len([]rune(id)) > maxIDLength:
+		problems = append(problems, "ExternalID is longer than 255 characters")
+	}
+	if c.Email != "" && !validEmail(c.Email) {
+		problems = append(problems, "Email is not a valid address")
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return &Error{
+		Status:  500,
+		Code:    CodeInvalidCustomer,
+		Message: "invalid customer: " + joinProblems(problems),
+	}
 }
 
 // An Authenticator derives the signed-in customer from a request, using the host
@@ -73,9 +99,4 @@ type panicError struct {
 
 func (e *panicError) Error() string {
 	return fmt.Sprintf("flowglad: recovered panic: %v", e.value)
-}
-
-// validateCustomer checks what the authenticator returned.
-func validateCustomer(c Customer) error {
-	return actions.ValidateCustomer(actions.Customer(c))
 }

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/flowglad-go/flowglad"
-	"github.com/flowglad-go/flowglad/actions"
 	"github.com/flowglad-go/flowglad/flowgladapi/flowgladapitest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -229,17 +228,4 @@ func BenchmarkPageLoadBurst(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(len(fake.Requests()))/float64(b.N), "flowglad-calls/op")
-}
-
-func BenchmarkDecodeCheckoutBody(b *testing.B) {
-	body := []byte(`{"successUrl": "https://app.example.com/ok", "cancelUrl": "https://app.example.com/cancel",
-		"priceSlug": "pro-monthly", "quantity": 3, "type": "product", "autoRedirect": true,
-		"outputMetadata": {"plan": "pro", "seats": 3, "trial": false}, "outputName": "Pro for Alice"}`)
-	b.ReportAllocs()
-	b.SetBytes(int64(len(body)))
-	for b.Loop() {
-		if _, err := actions.DecodeCheckoutSession(body); err != nil {
-			b.Fatal(err)
-		}
-	}
 }

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/flowglad-go/flowglad"
-	"github.com/flowglad-go/flowglad/actions"
 	"github.com/flowglad-go/flowglad/flowgladapi/flowgladapitest"
 )
 
@@ -128,10 +127,10 @@ func ExampleHandler_Service() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	alice := actions.Customer{ExternalID: "user_alice", Name: "Alice Example", Email: "alice@example.com"}
+	alice := flowglad.Customer{ExternalID: "user_alice", Name: "Alice Example", Email: "alice@example.com"}
 	ctx := context.Background()
 	for range 2 { // a retried job sends the same event twice: it counts once
-		if _, err := h.Service().CreateUsageEvent(ctx, alice, actions.UsageEventInput{
+		if _, err := h.Service().CreateUsageEvent(ctx, alice, flowglad.UsageEventParams{
 			UsageMeterSlug: "api-calls",
 			Amount:         10,
 			TransactionID:  "job-42",
@@ -139,7 +138,7 @@ func ExampleHandler_Service() {
 			log.Fatal(err)
 		}
 	}
-	b, err := h.Billing(ctx, flowglad.Customer(alice))
+	b, err := h.Billing(ctx, alice)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -10,76 +10,14 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"os"
-	"strconv"
 	"strings"
-	"time"
 
-	"github.com/flowglad-go/flowglad/actions"
 	"github.com/flowglad-go/flowglad/flowgladapi"
-	"github.com/google/uuid"
 )
-
-// Defaults of [Config].
-const (
-	// DefaultBasePath is where the React SDK looks for the route.
-	DefaultBasePath = "/api/flowglad"
-	// DefaultMaxBodyBytes caps request bodies.
-	DefaultMaxBodyBytes = 1 << 20
-)
-
-// Config configures a [Handler]. Only Auth is required (and an API key, which may come from
-// the environment); every other zero value is a documented default.
-type Config struct {
-	// APIKey is your Flowglad secret key (sk_test_... or sk_live_...). Empty means the
-	// FLOWGLAD_SECRET_KEY environment variable; if both are empty, NewHandler fails.
-	APIKey string
-	// BaseURL is Flowglad's API origin. Empty means the FLOWGLAD_BASE_URL environment
-	// variable, else https://app.flowglad.com.
-	BaseURL string
-	// BasePath is the path the handler is mounted at; the action key is the rest of the
-	// request path. Empty means "/api/flowglad", the React SDK's default. The handler also
-	// works behind http.StripPrefix and chi's Mount, which hide or keep this prefix.
-	BasePath string
-	// Auth derives the signed-in customer from a request. Required.
-	Auth Authenticator
-	// HTTPClient makes the calls to Flowglad. Nil means a client with a pooled transport of
-	// its own. Its Timeout, if any, bounds each attempt.
-	HTTPClient *http.Client
-	// Logger receives one line per failed request (5xx at Error, 4xx at Debug) with the
-	// action key and a request id; never a secret or a customer's email or name. Nil means
-	// slog.Default().
-	Logger *slog.Logger
-	// MaxBodyBytes caps request bodies; larger ones get 413. Zero means 1 MiB.
-	MaxBodyBytes int64
-	// TrustedOrigins are origins (scheme://host[:port]) allowed to call the handler from a
-	// browser on another origin, such as a frontend served from another domain. Empty means
-	// same-origin browser requests only. Requests that are not from a browser (no Origin or
-	// Sec-Fetch-Site header) always pass. CORS itself (answering preflights) is the job of a
-	// CORS middleware around the handler.
-	TrustedOrigins []string
-	// Timeout bounds each call to Flowglad, retries included. Zero means 30 seconds.
-	Timeout time.Duration
-	// RetryPolicy says how reads (and usage events, which carry an idempotency key) are
-	// retried on 408, 429, 5xx and connection errors. Nil means
-	// flowgladapi.DefaultRetryPolicy(): at most 2 retries with jittered backoff. Other
-	// writes are never retried.
-	RetryPolicy *flowgladapi.RetryPolicy
-	// BillingCacheTTL keeps a customer's billing for this long after reading it. Zero (the
-	// default) disables caching; concurrent reads for one customer are shared either way,
-	// and every mutation made through the handler forgets the customer's billing.
-	BillingCacheTTL time.Duration
-	// BillingCache stores billing when BillingCacheTTL > 0. Nil means in-process memory.
-	BillingCache BillingCache
-}
-
-// BillingCache stores customers' billing between requests, for Config.BillingCacheTTL. Plug
-// a shared store (Redis, memcached) when running several instances.
-type BillingCache = actions.BillingCache
 
 // Handler serves the /api/flowglad/<actionKey> route of Flowglad's React SDK. It is an
-// [http.Handler] and is safe for concurrent use. It also exposes the same operations to Go
-// code on the server through [Handler.Service].
+// [http.Handler] and is safe for concurrent use. Its [Service] gives Go code on the server
+// the same operations, on the same billing state.
 type Handler struct {
 	basePath string
 	auth     Authenticator
@@ -87,28 +25,18 @@ type Handler struct {
 	maxBody  int64
 	cop      *http.CrossOriginProtection
 	routes   map[ActionKey]route
-	svc      *actions.Service
-	client   *flowgladapi.Client
+	svc      *Service
 }
 
-// NewHandler validates cfg and returns a Handler. It never panics on a bad configuration.
+// NewHandler validates cfg and returns a Handler. Config.Auth is required. It never panics
+// on a bad configuration.
 func NewHandler(cfg Config) (*Handler, error) {
 	if cfg.Auth == nil {
 		return nil, errors.New("flowglad: Config.Auth is required")
 	}
-	apiKey := cfg.APIKey
-	if apiKey == "" {
-		apiKey = os.Getenv("FLOWGLAD_SECRET_KEY")
-	}
-	if apiKey == "" {
-		return nil, errors.New("flowglad: no API key: set Config.APIKey or FLOWGLAD_SECRET_KEY")
-	}
-	baseURL := cfg.BaseURL
-	if baseURL == "" {
-		baseURL = os.Getenv("FLOWGLAD_BASE_URL")
-	}
-	if baseURL == "" {
-		baseURL = flowgladapi.DefaultBaseURL
+	st, err := cfg.resolve()
+	if err != nil {
+		return nil, err
 	}
 	basePath := cfg.BasePath
 	if basePath == "" {
@@ -125,70 +53,70 @@ func NewHandler(cfg Config) (*Handler, error) {
 	if maxBody == 0 {
 		maxBody = DefaultMaxBodyBytes
 	}
-	if cfg.Timeout < 0 {
-		return nil, errors.New("flowglad: Config.Timeout must not be negative")
-	}
-	logger := cfg.Logger
-	if logger == nil {
-		logger = slog.Default()
-	}
 	cop := http.NewCrossOriginProtection()
 	for _, o := range cfg.TrustedOrigins {
 		if err := cop.AddTrustedOrigin(o); err != nil {
 			return nil, fmt.Errorf("flowglad: Config.TrustedOrigins: %w", err)
 		}
 	}
-	opts := []flowgladapi.Option{flowgladapi.WithBaseURL(baseURL), flowgladapi.WithLogger(logger)}
-	if cfg.HTTPClient != nil {
-		opts = append(opts, flowgladapi.WithHTTPClient(cfg.HTTPClient))
-	}
-	if cfg.Timeout > 0 {
-		opts = append(opts, flowgladapi.WithTimeout(cfg.Timeout))
-	}
-	if cfg.RetryPolicy != nil {
-		opts = append(opts, flowgladapi.WithRetryPolicy(*cfg.RetryPolicy))
-	}
-	client, err := flowgladapi.NewClient(apiKey, opts...)
+	client, err := cfg.client(st)
 	if err != nil {
-		return nil, fmt.Errorf("flowglad: %w", err)
-	}
-	svc, err := actions.New(client, actions.Options{
-		Logger:          logger,
-		BillingCacheTTL: cfg.BillingCacheTTL,
-		BillingCache:    cfg.BillingCache,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("flowglad: %w", err)
+		return nil, err
 	}
 	return &Handler{
 		basePath: basePath,
 		auth:     cfg.Auth,
-		logger:   logger,
+		logger:   st.logger,
 		maxBody:  maxBody,
 		cop:      cop,
 		routes:   routeTable(),
-		svc:      svc,
-		client:   client,
+		svc:      newService(client, cfg.serviceOptions(st)),
 	}, nil
 }
 
-// Service returns the actions behind the handler, for Go code on the server: billing with
-// its helpers, usage events, subscription changes, with the same checks as the HTTP route.
-func (h *Handler) Service() *actions.Service { return h.svc }
+// Service returns the Service behind the handler, for Go code on the server: billing with
+// its helpers, checkouts, usage events, subscription changes and resources, with the same
+// checks as the route and the same billing state (reads shared, mutations seen by both).
+func (h *Handler) Service() *Service { return h.svc }
 
-// Billing returns the customer's billing with its helpers (CheckFeatureAccess,
-// CheckUsageBalance, Product, Price, HasPurchased), creating the Flowglad customer on first
-// use. It shares concurrent reads with the route's, so calling it from middleware adds no
-// Flowglad call to a page load that reads billing anyway. The result must not be modified.
+// Billing is h.Service().Billing: the customer's billing with its helpers, creating the
+// Flowglad customer on first use, sharing concurrent reads with the route's.
 func (h *Handler) Billing(ctx context.Context, c Customer) (*flowgladapi.Billing, error) {
-	if err := validateCustomer(c); err != nil {
-		return nil, err
-	}
-	return h.svc.Billing(ctx, actions.Customer(c))
+	return h.svc.Billing(ctx, c)
 }
 
 // Client returns the Flowglad REST client the handler uses.
-func (h *Handler) Client() *flowgladapi.Client { return h.client }
+func (h *Handler) Client() *flowgladapi.Client { return h.svc.client }
+
+// Authenticate runs Config.Auth on r as the route does, for middleware that gates other
+// endpoints on billing: a panic in the authenticator is recovered into an error, and the
+// Customer it returns is checked (an external id, a valid email when given; an invalid one
+// is a 500 invalid_customer *Error). Errors wrapping [ErrUnauthenticated] mean no session.
+// [WriteError] answers any of them as the route would.
+func (h *Handler) Authenticate(r *http.Request) (Customer, error) {
+	c, err := authenticate(h.auth, r)
+	if err != nil {
+		return Customer{}, authError(err)
+	}
+	if err := c.validate(); err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			e.Message = "the authenticator returned an " + e.Message
+		}
+		return Customer{}, err
+	}
+	return c, nil
+}
+
+// authError turns an authenticator's error into what it answers: 401 for no session, 500
+// for anything else (the host application failed; logged, never shown).
+func authError(err error) error {
+	if errors.Is(err, ErrUnauthenticated) {
+		return &Error{Status: http.StatusUnauthorized, Code: "unauthenticated", Message: "sign in to continue", Err: err}
+	}
+	return &Error{Status: http.StatusInternalServerError, Code: "internal_error", Message: "internal error",
+		Err: fmt.Errorf("authenticator: %w", err)}
+}
 
 // actionKey derives the action key from the request path: the path after the base path, or,
 // when a router already removed the prefix (http.StripPrefix), the path without its leading
@@ -208,50 +136,40 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rq := &request{h: h, w: w, r: r, key: key}
 	rt, ok := h.routes[key]
 	if !ok {
-		rq.fail(&actions.Error{Status: http.StatusNotFound, Code: "unknown_action",
-			Message: fmt.Sprintf("%q is not a Flowglad action", truncate(string(key), 100))})
+		rq.fail(&Error{Status: http.StatusNotFound, Code: "unknown_action",
+			Message: fmt.Sprintf("%q is not a Flowglad action", clip(string(key)))})
 		return
 	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		rq.fail(&actions.Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
+		rq.fail(&Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
 			Message: "only POST is allowed"})
 		return
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		rq.fail(&actions.Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
+		rq.fail(&Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
 			Message: "the request body must be application/json"})
 		return
 	}
 	if err := h.cop.Check(r); err != nil {
-		rq.fail(&actions.Error{Status: http.StatusForbidden, Code: "cross_origin_forbidden",
+		rq.fail(&Error{Status: http.StatusForbidden, Code: "cross_origin_forbidden",
 			Message: "cross-origin requests are not allowed from this origin"})
 		return
 	}
 
-	var cust *actions.Customer
-	c, err := authenticate(h.auth, r)
+	var cust *Customer
+	c, err := h.Authenticate(r)
 	switch {
 	case err == nil:
-		if err := validateCustomer(c); err != nil {
-			rq.fail(err)
-			return
-		}
-		ac := actions.Customer(c)
-		cust = &ac
+		cust = &c
 		rq.cust = cust
-	case rt.hybrid:
+	case rt.hybrid && !isInvalidCustomer(err):
 		if !errors.Is(err, ErrUnauthenticated) {
 			h.logger.LogAttrs(r.Context(), slog.LevelWarn, "flowglad: authentication failed; serving as anonymous",
 				slog.String("action", string(key)), slog.String("error", err.Error()))
 		}
-	case errors.Is(err, ErrUnauthenticated):
-		rq.fail(&actions.Error{Status: http.StatusUnauthorized, Code: "unauthenticated",
-			Message: "sign in to continue", Err: err})
-		return
 	default:
-		rq.fail(&actions.Error{Status: http.StatusInternalServerError, Code: "internal_error",
-			Message: "internal error", Err: fmt.Errorf("authenticator: %w", err)})
+		rq.fail(err)
 		return
 	}
 
@@ -259,16 +177,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			rq.fail(&actions.Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
+			rq.fail(&Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
 				Message: fmt.Sprintf("the request body exceeds %d bytes", h.maxBody)})
 			return
 		}
-		rq.fail(&actions.Error{Status: http.StatusBadRequest, Code: "invalid_json",
+		rq.fail(&Error{Status: http.StatusBadRequest, Code: "invalid_json",
 			Message: "the request body could not be read", Err: err})
 		return
 	}
 	if !isJSONObject(body) {
-		rq.fail(&actions.Error{Status: http.StatusBadRequest, Code: "invalid_json",
+		rq.fail(&Error{Status: http.StatusBadRequest, Code: "invalid_json",
 			Message: "the request body must be a JSON object"})
 		return
 	}
@@ -297,11 +215,11 @@ type request struct {
 	w    http.ResponseWriter
 	r    *http.Request
 	key  ActionKey
-	cust *actions.Customer
+	cust *Customer
 }
 
 // run calls the action, turning a panic into an error (logged with its stack).
-func (rq *request) run(rt route, c *actions.Customer, body []byte) (data any, err error) {
+func (rq *request) run(rt route, c *Customer, body []byte) (data any, err error) {
 	defer recoverInto(&err)
 	return rt.run(rq.r.Context(), rq.h.svc, c, body)
 }
@@ -327,46 +245,18 @@ func (rq *request) succeed(data any) {
 	buf = append(buf, `{"data":`...)
 	buf = append(buf, payload...)
 	buf = append(buf, '}')
-	rq.write(http.StatusOK, buf)
+	writeJSON(rq.w, http.StatusOK, buf)
 }
 
-// fail maps err to a status and writes the error envelope: the one place errors become
-// statuses.
+// fail maps err to a status, writes the error envelope and logs the failure.
 func (rq *request) fail(err error) {
 	e := classify(rq.r.Context(), err)
-	if e.RetryAfter > 0 {
-		rq.w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
-	}
-	jsonPart := map[string]any{"message": e.Message}
-	for k, v := range e.Details {
-		jsonPart[k] = v
-	}
+	id := writeError(rq.w, rq.r, e)
 	if e.Status >= 500 {
-		id := requestID(rq.r)
-		jsonPart["requestId"] = id
 		rq.log(slog.LevelError, e, err, id)
 	} else {
 		rq.log(slog.LevelDebug, e, err, "")
 	}
-	body, mErr := json.Marshal(map[string]any{"error": map[string]any{
-		"code":    e.Code,
-		"message": e.Message,
-		"json":    jsonPart,
-	}})
-	if mErr != nil {
-		body = []byte(`{"error":{"code":"internal_error","message":"internal error","json":{"message":"internal error"}}}`)
-	}
-	rq.write(e.Status, body)
-}
-
-func (rq *request) write(status int, body []byte) {
-	h := rq.w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	rq.w.WriteHeader(status)
-	_, _ = rq.w.Write(body)
 }
 
 // log writes one line about a failed request. Error texts can quote Flowglad's messages,
@@ -407,86 +297,4 @@ func (rq *request) redact(s string) string {
 		}
 	}
 	return s
-}
-
-// requestID returns the request's X-Request-Id when it looks like an id, else a new one.
-func requestID(r *http.Request) string {
-	if id := r.Header.Get("X-Request-Id"); id != "" && len(id) <= 64 && isToken(id) {
-		return id
-	}
-	return uuid.NewString()
-}
-
-func isToken(s string) bool {
-	for _, c := range s {
-		if !(c == '-' || c == '_' || c == '.' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
-			return false
-		}
-	}
-	return true
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
-}
-
-// statusError is an error as it reaches the browser.
-type statusError struct {
-	Status     int
-	Code       string
-	Message    string
-	Details    map[string]any
-	RetryAfter time.Duration
-}
-
-// classify maps an error to what the browser sees (CONTRACT.md §1 and §3). Messages of 5xx
-// answers are generic: the real error goes to the log.
-func classify(ctx context.Context, err error) *statusError {
-	var ae *actions.Error
-	if errors.As(err, &ae) {
-		return &statusError{Status: ae.Status, Code: ae.Code, Message: ae.Message, Details: ae.Details}
-	}
-	var api *flowgladapi.Error
-	if errors.As(err, &api) {
-		switch api.StatusCode {
-		case http.StatusBadRequest, http.StatusConflict, http.StatusUnprocessableEntity:
-			msg := api.Message
-			if msg == "" {
-				msg = "Flowglad rejected the request"
-			}
-			return &statusError{Status: api.StatusCode, Code: "flowglad_rejected", Message: msg,
-				Details: map[string]any{"flowgladCode": api.Code}}
-		case http.StatusNotFound:
-			msg := api.Message
-			if msg == "" {
-				msg = "not found"
-			}
-			return &statusError{Status: http.StatusNotFound, Code: "not_found", Message: msg}
-		case http.StatusUnauthorized, http.StatusForbidden:
-			// Our API key is wrong or lacks access: the operator's problem, not the user's.
-			return &statusError{Status: http.StatusBadGateway, Code: "flowglad_auth_failed",
-				Message: "billing is unavailable: the server's Flowglad credentials were refused"}
-		case http.StatusTooManyRequests:
-			wait := api.RetryAfter
-			if wait <= 0 {
-				wait = time.Second
-			}
-			return &statusError{Status: http.StatusServiceUnavailable, Code: "flowglad_busy",
-				Message: "Flowglad is busy; try again shortly", RetryAfter: wait}
-		}
-		return &statusError{Status: http.StatusBadGateway, Code: "flowglad_unavailable", Message: "Flowglad is unavailable"}
-	}
-	switch {
-	case ctx.Err() != nil:
-		// The browser went away; nobody reads this answer.
-		return &statusError{Status: http.StatusServiceUnavailable, Code: "canceled", Message: "the request was canceled"}
-	case errors.Is(err, context.DeadlineExceeded):
-		return &statusError{Status: http.StatusGatewayTimeout, Code: "flowglad_timeout", Message: "Flowglad did not answer in time"}
-	case errors.Is(err, flowgladapi.ErrInvalidResponse), errors.Is(err, flowgladapi.ErrUnavailable):
-		return &statusError{Status: http.StatusBadGateway, Code: "flowglad_unavailable", Message: "Flowglad is unavailable"}
-	}
-	return &statusError{Status: http.StatusInternalServerError, Code: "internal_error", Message: "internal error"}
 }

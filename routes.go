@@ -3,7 +3,7 @@ package flowglad
 import (
 	"context"
 
-	"github.com/flowglad-go/flowglad/actions"
+	"github.com/flowglad-go/flowglad/flowgladapi"
 )
 
 // ActionKey names one action of the /api/flowglad route: the request path after the base
@@ -53,9 +53,9 @@ func ActionKeys() []ActionKey {
 	}
 }
 
-// runFunc decodes a browser body and runs an action. c is nil only for an anonymous visitor
-// of a hybrid route.
-type runFunc func(ctx context.Context, s *actions.Service, c *actions.Customer, body []byte) (any, error)
+// runFunc decodes a browser body and runs an action, returning the data of the answer. c is
+// nil only for an anonymous visitor of a hybrid route.
+type runFunc func(ctx context.Context, s *Service, c *Customer, body []byte) (any, error)
 
 // route is what the handler knows of an action key.
 type route struct {
@@ -65,77 +65,145 @@ type route struct {
 	hybrid bool
 }
 
-// bind composes a decoder and an action into a runFunc: the body is validated completely
-// before the action can make any Flowglad call.
-func bind[In any, Out any](decode func([]byte) (In, error), do func(*actions.Service, context.Context, actions.Customer, In) (Out, error)) runFunc {
-	return func(ctx context.Context, s *actions.Service, c *actions.Customer, body []byte) (any, error) {
+// bind composes a decoder, a Service operation and the shape of the route's answer into a
+// runFunc: the body is validated completely before the operation can make any Flowglad
+// call.
+func bind[In, Out any](decode func([]byte) (In, error), do func(*Service, context.Context, Customer, In) (Out, error), data func(Out) any) runFunc {
+	return func(ctx context.Context, s *Service, c *Customer, body []byte) (any, error) {
 		in, err := decode(body)
 		if err != nil {
 			return nil, err
 		}
-		return do(s, ctx, *c, in)
+		out, err := do(s, ctx, *c, in)
+		if err != nil {
+			return nil, err
+		}
+		return data(out), nil
 	}
 }
 
+// same is the answer shape of operations whose result is the route's data as it is.
+func same[T any](v T) any { return v }
+
+// noInput is the input of actions without any; ignoreBody and empty decode it.
+type noInput struct{}
+
 // ignoreBody is the decoder of actions whose body carries nothing (the reference ignores it).
-func ignoreBody([]byte) (struct{}, error) { return struct{}{}, nil }
+func ignoreBody([]byte) (noInput, error) { return noInput{}, nil }
 
 // empty is the decoder of strict actions that take no input: the body must be {}.
-func empty(body []byte) (struct{}, error) { return struct{}{}, actions.DecodeEmpty(body) }
+func empty(body []byte) (noInput, error) { return noInput{}, decodeEmpty(body) }
+
+// withoutInput adapts an operation that takes no input to bind.
+func withoutInput[Out any](do func(*Service, context.Context, Customer) (Out, error)) func(*Service, context.Context, Customer, noInput) (Out, error) {
+	return func(s *Service, ctx context.Context, c Customer, _ noInput) (Out, error) { return do(s, ctx, c) }
+}
+
+// The shapes of the route's answers that differ from the Service's typed results: Flowglad's
+// envelopes, which the React SDK reads.
+
+func customerData(c *flowgladapi.Customer) any {
+	return struct {
+		Customer *flowgladapi.Customer `json:"customer"`
+	}{c}
+}
+
+func checkoutData(cs *flowgladapi.CheckoutSession) any {
+	return struct {
+		CheckoutSession *flowgladapi.CheckoutSession `json:"checkoutSession"`
+		URL             string                       `json:"url"`
+	}{cs, cs.URL}
+}
+
+func subscriptionData(sub *flowgladapi.Subscription) any {
+	return struct {
+		Subscription *flowgladapi.Subscription `json:"subscription"`
+	}{sub}
+}
+
+func usageEventData(ev *flowgladapi.UsageEvent) any {
+	return struct {
+		UsageEvent *flowgladapi.UsageEvent `json:"usageEvent"`
+	}{ev}
+}
+
+func resourcesData(us []flowgladapi.ResourceUsage) any {
+	return struct {
+		Resources []flowgladapi.ResourceUsage `json:"resources"`
+	}{us}
+}
+
+func claimsData(rc *flowgladapi.ResourceClaims) any {
+	return struct {
+		Claims []flowgladapi.ResourceClaim `json:"claims"`
+		Usage  flowgladapi.ResourceUsage   `json:"usage"`
+	}{rc.Claims, rc.Usage}
+}
+
+func releasedData(rc *flowgladapi.ResourceClaims) any {
+	return struct {
+		ReleasedClaims []flowgladapi.ResourceClaim `json:"releasedClaims"`
+		Usage          flowgladapi.ResourceUsage   `json:"usage"`
+	}{rc.Claims, rc.Usage}
+}
+
+func claimListData(cs []flowgladapi.ResourceClaim) any {
+	return struct {
+		Claims []flowgladapi.ResourceClaim `json:"claims"`
+	}{cs}
+}
+
+func balancesData(bs []flowgladapi.UsageMeterBalance) any {
+	return struct {
+		UsageMeterBalances []flowgladapi.UsageMeterBalance `json:"usageMeterBalances"`
+	}{bs}
+}
 
 // routeTable maps every action key to its route.
 func routeTable() map[ActionKey]route {
 	return map[ActionKey]route{
-		ActionCustomersBilling: {run: bind(ignoreBody, func(s *actions.Service, ctx context.Context, c actions.Customer, _ struct{}) (any, error) {
-			b, err := s.Billing(ctx, c)
-			if err != nil {
-				return nil, err
-			}
-			return b.Raw, nil
-		})},
-		ActionCustomersFindOrCreate: {run: bind(ignoreBody, func(s *actions.Service, ctx context.Context, c actions.Customer, _ struct{}) (*actions.CustomerResult, error) {
-			return s.FindOrCreateCustomer(ctx, c)
-		})},
-		ActionCustomersUpdate:                      {run: bind(actions.DecodeUpdateCustomer, (*actions.Service).UpdateCustomer)},
-		ActionCheckoutSessionsCreate:               {run: bind(actions.DecodeCheckoutSession, (*actions.Service).CreateCheckoutSession)},
-		ActionCheckoutSessionsAddPaymentMethod:     {run: bind(actions.DecodeAddPaymentMethodCheckout, (*actions.Service).CreateAddPaymentMethodCheckoutSession)},
-		ActionCheckoutSessionsActivateSubscription: {run: bind(actions.DecodeActivateSubscriptionCheckout, (*actions.Service).CreateActivateSubscriptionCheckoutSession)},
-		ActionSubscriptionsCancel:                  {run: bind(actions.DecodeCancel, (*actions.Service).CancelSubscription)},
-		ActionSubscriptionsUncancel:                {run: bind(actions.DecodeUncancel, (*actions.Service).UncancelSubscription)},
-		ActionSubscriptionsAdjust:                  {run: bind(actions.DecodeAdjust, (*actions.Service).AdjustSubscription)},
-		ActionSubscriptionsCreate:                  {run: notImplemented},
-		ActionSubscriptionsList:                    {run: bind(actions.DecodeListSubscriptions, (*actions.Service).ListSubscriptions)},
-		ActionUsageEventsCreate:                    {run: bind(actions.DecodeUsageEvent, (*actions.Service).CreateUsageEvent)},
-		ActionResourcesUsages: {run: bind(actions.DecodeResourceUsages, func(s *actions.Service, ctx context.Context, c actions.Customer, in actions.ResourceInput) (*actions.ResourceList, error) {
-			return s.ResourceUsages(ctx, c, in.SubscriptionID)
-		})},
-		ActionResourcesUsage:   {run: bind(actions.DecodeResourceUsage, (*actions.Service).ResourceUsage)},
-		ActionResourcesClaim:   {run: bind(actions.DecodeClaim, (*actions.Service).ClaimResource)},
-		ActionResourcesRelease: {run: bind(actions.DecodeRelease, (*actions.Service).ReleaseResource)},
-		ActionResourcesClaims:  {run: bind(actions.DecodeResourceClaims, (*actions.Service).ResourceClaims)},
-		ActionPricingModelsRetrieve: {hybrid: true, run: func(ctx context.Context, s *actions.Service, c *actions.Customer, body []byte) (any, error) {
-			if err := actions.DecodeEmpty(body); err != nil {
-				return nil, err
-			}
-			return s.PricingModel(ctx, c)
-		}},
-		ActionUsageMetersBalances: {run: bind(actions.DecodeSubscriptionFilter, (*actions.Service).UsageBalances)},
-		ActionFeaturesAccess:      {run: bind(actions.DecodeSubscriptionFilter, (*actions.Service).Features)},
-		ActionPaymentMethodsList: {run: bind(empty, func(s *actions.Service, ctx context.Context, c actions.Customer, _ struct{}) (*actions.PaymentMethodList, error) {
-			return s.PaymentMethods(ctx, c)
-		})},
-		ActionCustomerDetails: {run: bind(empty, func(s *actions.Service, ctx context.Context, c actions.Customer, _ struct{}) (*actions.CustomerDetailsResult, error) {
-			return s.CustomerDetails(ctx, c)
-		})},
-		ActionInvoicesList:  {run: bind(actions.DecodePage, (*actions.Service).Invoices)},
-		ActionPurchasesList: {run: bind(actions.DecodePage, (*actions.Service).Purchases)},
+		ActionCustomersBilling: {run: bind(ignoreBody, withoutInput((*Service).Billing),
+			func(b *flowgladapi.Billing) any { return b.Raw })},
+		ActionCustomersFindOrCreate:                {run: bind(ignoreBody, withoutInput((*Service).FindOrCreateCustomer), customerData)},
+		ActionCustomersUpdate:                      {run: bind(decodeUpdateCustomer, (*Service).UpdateCustomer, customerData)},
+		ActionCheckoutSessionsCreate:               {run: bind(decodeCheckoutSession, (*Service).CreateCheckoutSession, checkoutData)},
+		ActionCheckoutSessionsAddPaymentMethod:     {run: bind(decodeAddPaymentMethodCheckout, (*Service).CreateAddPaymentMethodCheckoutSession, checkoutData)},
+		ActionCheckoutSessionsActivateSubscription: {run: bind(decodeActivateSubscriptionCheckout, (*Service).CreateActivateSubscriptionCheckoutSession, checkoutData)},
+		ActionSubscriptionsCancel:                  {run: bind(decodeCancel, (*Service).CancelSubscription, subscriptionData)},
+		ActionSubscriptionsUncancel:                {run: bind(decodeUncancel, (*Service).UncancelSubscription, subscriptionData)},
+		ActionSubscriptionsAdjust: {run: bind(decodeAdjust, (*Service).AdjustSubscription,
+			func(a *SubscriptionAdjustment) any { return a.Raw })},
+		ActionSubscriptionsCreate:   {run: notImplemented},
+		ActionSubscriptionsList:     {run: bind(decodeListSubscriptions, (*Service).ListSubscriptions, same)},
+		ActionUsageEventsCreate:     {run: bind(decodeUsageEvent, (*Service).CreateUsageEvent, usageEventData)},
+		ActionResourcesUsages:       {run: bind(decodeResourceUsages, (*Service).ResourceUsages, resourcesData)},
+		ActionResourcesUsage:        {run: bind(decodeResourceUsage, (*Service).ResourceUsage, same)},
+		ActionResourcesClaim:        {run: bind(decodeClaim, (*Service).ClaimResource, claimsData)},
+		ActionResourcesRelease:      {run: bind(decodeRelease, (*Service).ReleaseResource, releasedData)},
+		ActionResourcesClaims:       {run: bind(decodeResourceClaims, (*Service).ResourceClaims, claimListData)},
+		ActionPricingModelsRetrieve: {hybrid: true, run: pricingModel},
+		ActionUsageMetersBalances:   {run: bind(decodeUsageMeterBalances, (*Service).UsageMeterBalances, balancesData)},
+		ActionFeaturesAccess:        {run: bind(decodeSubscriptionFilter, (*Service).features, same)},
+		ActionPaymentMethodsList:    {run: bind(empty, withoutInput((*Service).paymentMethods), same)},
+		ActionCustomerDetails:       {run: bind(empty, withoutInput((*Service).customerDetails), same)},
+		ActionInvoicesList:          {run: bind(decodePage, (*Service).invoices, same)},
+		ActionPurchasesList:         {run: bind(decodePage, (*Service).purchases, same)},
 	}
 }
 
+// pricingModel answers the hybrid pricing-models/retrieve: the customer's pricing model, or
+// the default one for an anonymous visitor.
+func pricingModel(ctx context.Context, s *Service, c *Customer, body []byte) (any, error) {
+	if err := decodeEmpty(body); err != nil {
+		return nil, err
+	}
+	return s.pricingModelFor(ctx, c)
+}
+
 // notImplemented answers subscriptions/create: creating subscriptions is not offered to
-// browsers (the reference answers the same); server code calls the Go API instead.
-func notImplemented(context.Context, *actions.Service, *actions.Customer, []byte) (any, error) {
-	return nil, &actions.Error{
+// browsers (the reference answers the same); server code calls Service.CreateSubscription.
+func notImplemented(context.Context, *Service, *Customer, []byte) (any, error) {
+	return nil, &Error{
 		Status:  501,
 		Code:    "not_implemented",
 		Message: "subscriptions/create is not available to browsers; create subscriptions from server code",

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"time"
 )
 
 // Billing is a read-only view of a customer's billing payload (GET
@@ -17,7 +18,7 @@ import (
 type Billing struct {
 	// Raw is the body exactly as Flowglad sent it.
 	Raw      json.RawMessage `json:"-"`
-	Customer BillingCustomer `json:"customer"`
+	Customer Customer        `json:"customer"`
 	// Subscriptions are all of the customer's subscriptions, canceled ones
 	// included.
 	Subscriptions []Subscription `json:"subscriptions"`
@@ -37,31 +38,33 @@ type Billing struct {
 	BillingPortalURL *string `json:"billingPortalUrl"`
 }
 
-// BillingCustomer is the customer in a billing payload. Email and Name are
-// personal data: do not log them.
-type BillingCustomer struct {
-	ID         string `json:"id"`
-	ExternalID string `json:"externalId"`
-	Email      string `json:"email"`
-	Name       string `json:"name"`
-	Livemode   bool   `json:"livemode"`
-	// CreatedAt and UpdatedAt are as sent: epoch milliseconds today, kept raw
-	// in case a server version sends strings.
-	CreatedAt json.RawMessage `json:"createdAt"`
-	UpdatedAt json.RawMessage `json:"updatedAt"`
-	Raw       json.RawMessage `json:"-"`
-}
-
 // Subscription is a subscription as found in billing payloads and
-// subscription responses.
+// subscription responses. Times are zero when Flowglad sent none (null).
 type Subscription struct {
 	ID         string `json:"id"`
 	CustomerID string `json:"customerId"`
+	// Name is the subscription's name, often the product's; may be empty.
+	Name string `json:"name"`
 	// Status is e.g. "active", "trialing", "past_due",
 	// "cancellation_scheduled", "canceled", "credit_trial".
 	Status  string `json:"status"`
 	PriceID string `json:"priceId"`
 	Current bool   `json:"current"`
+	// Renews is false for subscriptions that end without renewal.
+	Renews bool `json:"renews"`
+	// Livemode is false for test-mode subscriptions.
+	Livemode bool `json:"livemode"`
+
+	StartDate                 time.Time `json:"startDate"`
+	CurrentBillingPeriodStart time.Time `json:"currentBillingPeriodStart"`
+	CurrentBillingPeriodEnd   time.Time `json:"currentBillingPeriodEnd"`
+	TrialEnd                  time.Time `json:"trialEnd"`
+	// CancelScheduledAt is when a scheduled cancellation takes effect.
+	CancelScheduledAt time.Time `json:"cancelScheduledAt"`
+	CanceledAt        time.Time `json:"canceledAt"`
+	CreatedAt         time.Time `json:"createdAt"`
+	UpdatedAt         time.Time `json:"updatedAt"`
+
 	// FeatureItems are the subscription's features: the top-level
 	// "featureItems" when present, else "experimental.featureItems" (as the
 	// React SDK reads them). Nil in plain subscription responses.
@@ -203,34 +206,60 @@ func checkObject(raw []byte) error {
 	return nil
 }
 
-// chosen returns the subscription the helpers look at, with the React SDK's
-// rule: the first current subscription by default, or the current one with
-// the given id (a non-current subscription is never chosen).
-func (b *Billing) chosen(subscriptionID []string) *Subscription {
-	if b == nil {
+// firstCurrent returns the subscription the helpers look at by default, as
+// the React SDK does: the first current subscription, or nil.
+func (b *Billing) firstCurrent() *Subscription {
+	if b == nil || len(b.CurrentSubscriptions) == 0 {
 		return nil
 	}
-	if len(subscriptionID) == 0 || subscriptionID[0] == "" {
-		if len(b.CurrentSubscriptions) == 0 {
-			return nil
-		}
-		return &b.CurrentSubscriptions[0]
+	return &b.CurrentSubscriptions[0]
+}
+
+// CurrentSubscriptionByID returns the current subscription with id, or nil
+// (also for a subscription of the customer that is no longer current).
+func (b *Billing) CurrentSubscriptionByID(id string) *Subscription {
+	if b == nil || id == "" {
+		return nil
 	}
 	for i := range b.CurrentSubscriptions {
-		if b.CurrentSubscriptions[i].ID == subscriptionID[0] {
+		if b.CurrentSubscriptions[i].ID == id {
 			return &b.CurrentSubscriptions[i]
 		}
 	}
 	return nil
 }
 
-// CheckFeatureAccess reports whether the chosen subscription grants the
-// toggle feature slug. The chosen subscription is CurrentSubscriptions[0], or,
-// when a subscriptionID is given (only the first is used), the current
-// subscription with that id; with none, access is false. Non-toggle features
-// (usage credit grants, resources) never grant access here.
-func (b *Billing) CheckFeatureAccess(slug string, subscriptionID ...string) bool {
-	s := b.chosen(subscriptionID)
+// CheckFeatureAccess reports whether the customer's first current
+// subscription (CurrentSubscriptions[0], as the React SDK chooses) grants the
+// toggle feature slug; false without a current subscription. Non-toggle
+// features (usage credit grants, resources) never grant access here. For
+// another current subscription use CheckFeatureAccessFor.
+func (b *Billing) CheckFeatureAccess(slug string) bool {
+	return b.firstCurrent().HasFeature(slug)
+}
+
+// CheckFeatureAccessFor is CheckFeatureAccess for the current subscription
+// with subscriptionID; false when no current subscription has that id.
+func (b *Billing) CheckFeatureAccessFor(subscriptionID, slug string) bool {
+	return b.CurrentSubscriptionByID(subscriptionID).HasFeature(slug)
+}
+
+// CheckUsageBalance returns the first current subscription's balance for the
+// usage meter slug, or nil (no current subscription, or no such meter). For
+// another current subscription use CheckUsageBalanceFor.
+func (b *Billing) CheckUsageBalance(slug string) *UsageMeterBalance {
+	return b.firstCurrent().UsageBalance(slug)
+}
+
+// CheckUsageBalanceFor is CheckUsageBalance for the current subscription with
+// subscriptionID; nil when no current subscription has that id.
+func (b *Billing) CheckUsageBalanceFor(subscriptionID, slug string) *UsageMeterBalance {
+	return b.CurrentSubscriptionByID(subscriptionID).UsageBalance(slug)
+}
+
+// HasFeature reports whether the subscription grants the toggle feature
+// slug. A nil subscription grants nothing.
+func (s *Subscription) HasFeature(slug string) bool {
 	if s == nil {
 		return false
 	}
@@ -242,14 +271,12 @@ func (b *Billing) CheckFeatureAccess(slug string, subscriptionID ...string) bool
 	return false
 }
 
-// CheckUsageBalance returns the chosen subscription's balance for the usage
-// meter slug, or nil. The subscription is chosen as in CheckFeatureAccess.
-func (b *Billing) CheckUsageBalance(slug string, subscriptionID ...string) *UsageMeterBalance {
-	s := b.chosen(subscriptionID)
+// UsageBalance returns the subscription's balance for the usage meter slug,
+// or nil. When a meter is listed twice the last wins, as in the React SDK.
+func (s *Subscription) UsageBalance(slug string) *UsageMeterBalance {
 	if s == nil {
 		return nil
 	}
-	// Last match wins, as in the React SDK's slug map.
 	for i := len(s.UsageMeterBalances) - 1; i >= 0; i-- {
 		if s.UsageMeterBalances[i].Slug == slug {
 			return &s.UsageMeterBalances[i]
@@ -343,30 +370,27 @@ func (b *Billing) Subscription(id string) *Subscription {
 	return nil
 }
 
-// The UnmarshalJSON methods below decode the typed fields and keep a copy of
-// the element's bytes in Raw. Each converts to a method-less local type to
-// avoid recursing into itself.
-
-// UnmarshalJSON implements json.Unmarshaler, keeping data in Raw.
-func (c *BillingCustomer) UnmarshalJSON(data []byte) error {
-	type plain BillingCustomer
-	var p plain
-	if err := json.Unmarshal(data, &p); err != nil {
-		return err
-	}
-	*c = BillingCustomer(p)
-	c.Raw = bytes.Clone(data)
-	return nil
-}
+// The methods below decode the typed fields and keep a copy of the element's
+// bytes in Raw (unmarshalKeepingRaw), and marshal an element as its Raw when it
+// has one (marshalRaw), so a decoded value relays Flowglad's JSON unchanged.
+// Each converts to a method-less local type to avoid recursing into itself.
 
 // UnmarshalJSON implements json.Unmarshaler, keeping data in Raw and
-// resolving FeatureItems and UsageMeterBalances.
+// resolving FeatureItems, UsageMeterBalances and the times.
 func (s *Subscription) UnmarshalJSON(data []byte) error {
 	type plain Subscription
 	var p struct {
 		plain
-		FeatureItems []FeatureItem `json:"featureItems"`
-		Experimental *struct {
+		StartDate                 millis        `json:"startDate"`
+		CurrentBillingPeriodStart millis        `json:"currentBillingPeriodStart"`
+		CurrentBillingPeriodEnd   millis        `json:"currentBillingPeriodEnd"`
+		TrialEnd                  millis        `json:"trialEnd"`
+		CancelScheduledAt         millis        `json:"cancelScheduledAt"`
+		CanceledAt                millis        `json:"canceledAt"`
+		CreatedAt                 millis        `json:"createdAt"`
+		UpdatedAt                 millis        `json:"updatedAt"`
+		FeatureItems              []FeatureItem `json:"featureItems"`
+		Experimental              *struct {
 			FeatureItems       []FeatureItem       `json:"featureItems"`
 			UsageMeterBalances []UsageMeterBalance `json:"usageMeterBalances"`
 		} `json:"experimental"`
@@ -375,6 +399,9 @@ func (s *Subscription) UnmarshalJSON(data []byte) error {
 		return err
 	}
 	*s = Subscription(p.plain)
+	s.StartDate, s.CurrentBillingPeriodStart, s.CurrentBillingPeriodEnd = p.StartDate.t, p.CurrentBillingPeriodStart.t, p.CurrentBillingPeriodEnd.t
+	s.TrialEnd, s.CancelScheduledAt, s.CanceledAt = p.TrialEnd.t, p.CancelScheduledAt.t, p.CanceledAt.t
+	s.CreatedAt, s.UpdatedAt = p.CreatedAt.t, p.UpdatedAt.t
 	// A null or absent top-level list falls back, like JavaScript's "??".
 	s.FeatureItems = p.FeatureItems
 	if s.FeatureItems == nil && p.Experimental != nil {
@@ -387,88 +414,94 @@ func (s *Subscription) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
+// MarshalJSON implements json.Marshaler: Raw when set, else the typed fields.
+func (s Subscription) MarshalJSON() ([]byte, error) {
+	type plain Subscription
+	return marshalRaw(s.Raw, plain(s))
+}
+
 // UnmarshalJSON implements json.Unmarshaler, keeping data in Raw.
 func (f *FeatureItem) UnmarshalJSON(data []byte) error {
 	type plain FeatureItem
-	var p plain
-	if err := json.Unmarshal(data, &p); err != nil {
-		return err
-	}
-	*f = FeatureItem(p)
-	f.Raw = bytes.Clone(data)
-	return nil
+	return unmarshalKeepingRaw(data, (*plain)(f), &f.Raw)
+}
+
+// MarshalJSON implements json.Marshaler: Raw when set, else the typed fields.
+func (f FeatureItem) MarshalJSON() ([]byte, error) {
+	type plain FeatureItem
+	return marshalRaw(f.Raw, plain(f))
 }
 
 // UnmarshalJSON implements json.Unmarshaler, keeping data in Raw.
 func (u *UsageMeterBalance) UnmarshalJSON(data []byte) error {
 	type plain UsageMeterBalance
-	var p plain
-	if err := json.Unmarshal(data, &p); err != nil {
-		return err
-	}
-	*u = UsageMeterBalance(p)
-	u.Raw = bytes.Clone(data)
-	return nil
+	return unmarshalKeepingRaw(data, (*plain)(u), &u.Raw)
+}
+
+// MarshalJSON implements json.Marshaler: Raw when set, else the typed fields.
+func (u UsageMeterBalance) MarshalJSON() ([]byte, error) {
+	type plain UsageMeterBalance
+	return marshalRaw(u.Raw, plain(u))
 }
 
 // UnmarshalJSON implements json.Unmarshaler, keeping data in Raw.
 func (m *PricingModel) UnmarshalJSON(data []byte) error {
 	type plain PricingModel
-	var p plain
-	if err := json.Unmarshal(data, &p); err != nil {
-		return err
-	}
-	*m = PricingModel(p)
-	m.Raw = bytes.Clone(data)
-	return nil
+	return unmarshalKeepingRaw(data, (*plain)(m), &m.Raw)
+}
+
+// MarshalJSON implements json.Marshaler: Raw when set, else the typed fields.
+func (m PricingModel) MarshalJSON() ([]byte, error) {
+	type plain PricingModel
+	return marshalRaw(m.Raw, plain(m))
 }
 
 // UnmarshalJSON implements json.Unmarshaler, keeping data in Raw.
 func (p *Product) UnmarshalJSON(data []byte) error {
 	type plain Product
-	var v plain
-	if err := json.Unmarshal(data, &v); err != nil {
-		return err
-	}
-	*p = Product(v)
-	p.Raw = bytes.Clone(data)
-	return nil
+	return unmarshalKeepingRaw(data, (*plain)(p), &p.Raw)
+}
+
+// MarshalJSON implements json.Marshaler: Raw when set, else the typed fields.
+func (p Product) MarshalJSON() ([]byte, error) {
+	type plain Product
+	return marshalRaw(p.Raw, plain(p))
 }
 
 // UnmarshalJSON implements json.Unmarshaler, keeping data in Raw.
 func (m *UsageMeter) UnmarshalJSON(data []byte) error {
 	type plain UsageMeter
-	var p plain
-	if err := json.Unmarshal(data, &p); err != nil {
-		return err
-	}
-	*m = UsageMeter(p)
-	m.Raw = bytes.Clone(data)
-	return nil
+	return unmarshalKeepingRaw(data, (*plain)(m), &m.Raw)
+}
+
+// MarshalJSON implements json.Marshaler: Raw when set, else the typed fields.
+func (m UsageMeter) MarshalJSON() ([]byte, error) {
+	type plain UsageMeter
+	return marshalRaw(m.Raw, plain(m))
 }
 
 // UnmarshalJSON implements json.Unmarshaler, keeping data in Raw.
 func (p *Price) UnmarshalJSON(data []byte) error {
 	type plain Price
-	var v plain
-	if err := json.Unmarshal(data, &v); err != nil {
-		return err
-	}
-	*p = Price(v)
-	p.Raw = bytes.Clone(data)
-	return nil
+	return unmarshalKeepingRaw(data, (*plain)(p), &p.Raw)
+}
+
+// MarshalJSON implements json.Marshaler: Raw when set, else the typed fields.
+func (p Price) MarshalJSON() ([]byte, error) {
+	type plain Price
+	return marshalRaw(p.Raw, plain(p))
 }
 
 // UnmarshalJSON implements json.Unmarshaler, keeping data in Raw.
 func (p *Purchase) UnmarshalJSON(data []byte) error {
 	type plain Purchase
-	var v plain
-	if err := json.Unmarshal(data, &v); err != nil {
-		return err
-	}
-	*p = Purchase(v)
-	p.Raw = bytes.Clone(data)
-	return nil
+	return unmarshalKeepingRaw(data, (*plain)(p), &p.Raw)
+}
+
+// MarshalJSON implements json.Marshaler: Raw when set, else the typed fields.
+func (p Purchase) MarshalJSON() ([]byte, error) {
+	type plain Purchase
+	return marshalRaw(p.Raw, plain(p))
 }
 
 // UnmarshalJSON implements json.Unmarshaler, keeping data in Raw.
@@ -484,4 +517,15 @@ func (inv *Invoice) UnmarshalJSON(data []byte) error {
 	inv.ID = v.Invoice.ID
 	inv.Raw = bytes.Clone(data)
 	return nil
+}
+
+// MarshalJSON implements json.Marshaler: the item as Flowglad sent it.
+func (inv Invoice) MarshalJSON() ([]byte, error) {
+	return marshalRaw(inv.Raw, struct {
+		Invoice struct {
+			ID string `json:"id"`
+		} `json:"invoice"`
+	}{Invoice: struct {
+		ID string `json:"id"`
+	}{inv.ID}})
 }

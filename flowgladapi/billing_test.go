@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/flowglad-go/flowglad/flowgladapi"
 	"github.com/stretchr/testify/assert"
@@ -35,8 +36,8 @@ func TestDecodeBillingFixture(t *testing.T) {
 	assert.Equal(t, "ada@example.com", b.Customer.Email)
 	assert.Equal(t, "Ada Lovelace", b.Customer.Name)
 	assert.False(t, b.Customer.Livemode)
-	assert.JSONEq(t, "1767225600000", string(b.Customer.CreatedAt))
-	assert.JSONEq(t, "1767312000000", string(b.Customer.UpdatedAt))
+	assert.Equal(t, time.UnixMilli(1767225600000).UTC(), b.Customer.CreatedAt)
+	assert.Equal(t, time.UnixMilli(1767312000000).UTC(), b.Customer.UpdatedAt)
 
 	require.Len(t, b.Subscriptions, 2)
 	require.Len(t, b.CurrentSubscriptions, 1)
@@ -93,10 +94,10 @@ func TestBillingHelpersOnFixture(t *testing.T) {
 	require.NoError(t, err)
 
 	assert.True(t, b.CheckFeatureAccess("advanced_reports"))
-	assert.True(t, b.CheckFeatureAccess("csv_export", "sub_pro_2"))
+	assert.True(t, b.CheckFeatureAccessFor("sub_pro_2", "csv_export"))
 	assert.False(t, b.CheckFeatureAccess("sso"), "an enterprise feature")
 	assert.False(t, b.CheckFeatureAccess("api_credits"), "a usage credit grant is not a toggle")
-	assert.False(t, b.CheckFeatureAccess("csv_export", "sub_free_1"), "a canceled subscription is never chosen")
+	assert.False(t, b.CheckFeatureAccessFor("sub_free_1", "csv_export"), "a canceled subscription is never chosen")
 
 	bal := b.CheckUsageBalance("api_calls")
 	require.NotNil(t, bal)
@@ -146,9 +147,8 @@ func TestBillingHelpers(t *testing.T) {
 		{"experimental ignored when top-level present", twoSubs, "exp", nil, false, nil},
 		{"experimental used as fallback", twoSubs, "exp_b", []string{"sub_b"}, true, nil},
 		{"non-toggle never grants", twoSubs, "seats", []string{"sub_b"}, false, nil},
-		{"empty id means default", twoSubs, "top", []string{""}, true, nil},
+		{"an empty id names no subscription", twoSubs, "top", []string{""}, false, nil},
 		{"unknown subscription id", twoSubs, "top", []string{"sub_zzz"}, false, nil},
-		{"only the first id is used", twoSubs, "exp_b", []string{"sub_b", "sub_a"}, true, nil},
 		{"balance: last match wins", twoSubs, "m", nil, false, ptr(2.0)},
 		{"balance of chosen subscription", twoSubs, "m", []string{"sub_b"}, false, ptr(9.0)},
 		{"balance: unknown subscription", twoSubs, "m", []string{"sub_zzz"}, false, nil},
@@ -164,8 +164,14 @@ func TestBillingHelpers(t *testing.T) {
 			b, err := flowgladapi.DecodeBilling([]byte(tt.billing))
 			require.NoError(t, err)
 			assert.NotNil(t, b.CurrentSubscriptions)
-			assert.Equal(t, tt.access, b.CheckFeatureAccess(tt.slug, tt.sub...))
-			got := b.CheckUsageBalance(tt.slug, tt.sub...)
+			var got *flowgladapi.UsageMeterBalance
+			if tt.sub == nil {
+				assert.Equal(t, tt.access, b.CheckFeatureAccess(tt.slug))
+				got = b.CheckUsageBalance(tt.slug)
+			} else {
+				assert.Equal(t, tt.access, b.CheckFeatureAccessFor(tt.sub[0], tt.slug))
+				got = b.CheckUsageBalanceFor(tt.sub[0], tt.slug)
+			}
 			if tt.balance == nil {
 				assert.Nil(t, got)
 				return
@@ -256,8 +262,14 @@ func TestDecodeBillingLenient(t *testing.T) {
 			assert.Nil(t, b.CurrentSubscription)
 			assert.NotNil(t, b.CurrentSubscriptions)
 		}},
-		{name: "string timestamps kept as sent", body: `{"customer": {"createdAt": "2026-01-01T00:00:00Z"}}`, check: func(t *testing.T, b *flowgladapi.Billing) {
-			assert.Equal(t, `"2026-01-01T00:00:00Z"`, string(b.Customer.CreatedAt))
+		{name: "string timestamps read as RFC 3339", body: `{"customer": {"createdAt": "2026-01-01T00:00:00Z"}}`, check: func(t *testing.T, b *flowgladapi.Billing) {
+			assert.Equal(t, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), b.Customer.CreatedAt)
+		}},
+		{name: "odd times are zero, not an error", body: `{"customer": {"createdAt": true, "updatedAt": "yesterday"}, "currentSubscriptions": [{"id": "s", "canceledAt": null, "trialEnd": 1.5e12}]}`, check: func(t *testing.T, b *flowgladapi.Billing) {
+			assert.True(t, b.Customer.CreatedAt.IsZero())
+			assert.True(t, b.Customer.UpdatedAt.IsZero())
+			assert.True(t, b.CurrentSubscriptions[0].CanceledAt.IsZero())
+			assert.Equal(t, time.UnixMilli(1.5e12).UTC(), b.CurrentSubscriptions[0].TrialEnd)
 		}},
 		{name: "leading whitespace", body: " \n{}", check: func(t *testing.T, b *flowgladapi.Billing) {}},
 		{name: "array", body: `[]`, wantErr: true},

@@ -121,8 +121,8 @@ func ExampleDecodeBilling() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(b.CheckFeatureAccess("sso"))          // the first current subscription
-	fmt.Println(b.CheckFeatureAccess("sso", "sub_b")) // a chosen one
+	fmt.Println(b.CheckFeatureAccess("sso"))             // the first current subscription
+	fmt.Println(b.CheckFeatureAccessFor("sub_b", "sso")) // a chosen one
 	// Output:
 	// true
 	// false

@@ -46,9 +46,13 @@ func (f *Fake) createCustomer(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
-		name, _, err := in.str("name", true)
+		// The name is required but may be empty, as the spec (and the live server) allow.
+		name, hasName, err := in.str("name", false)
 		if err != nil {
 			return nil, err
+		}
+		if !hasName {
+			return nil, badRequest("%sname: Required", in.path)
 		}
 		if f.customerByExternalID(ext) != nil {
 			return nil, conflict("Customer with externalId %s already exists", ext)

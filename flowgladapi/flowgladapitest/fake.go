@@ -190,7 +190,7 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if faulted {
+	if faulted && !fault.AfterApply {
 		f.writeFault(w, fault, reqID)
 		return
 	}
@@ -202,8 +202,21 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := context.WithValue(r.Context(), callKey{}, &reqCtx{reqID: reqID, body: body, base: f.baseURL(r)})
+	if faulted {
+		// The request takes effect, then its answer is lost.
+		f.routes.ServeHTTP(discardResponse{}, r.WithContext(ctx))
+		f.writeFault(w, fault, reqID)
+		return
+	}
 	f.routes.ServeHTTP(w, r.WithContext(ctx))
 }
+
+// discardResponse swallows the answer of a request whose answer a fault replaces.
+type discardResponse struct{}
+
+func (discardResponse) Header() http.Header         { return http.Header{} }
+func (discardResponse) Write(b []byte) (int, error) { return len(b), nil }
+func (discardResponse) WriteHeader(int)             {}
 
 // authorized checks the Authorization header the way Flowglad does: the
 // raw key, or "Bearer <key>" with the scheme in any case. A refusal is

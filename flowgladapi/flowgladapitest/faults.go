@@ -56,6 +56,10 @@ type Fault struct {
 	// CloseConnection drops the connection without any response, as a
 	// network failure would; Status, Code and Message are then unused.
 	CloseConnection bool
+	// AfterApply lets the request take effect (a usage event is recorded, a
+	// subscription canceled) before its answer is replaced by the fault: an
+	// answer lost on the way back.
+	AfterApply bool
 }
 
 type queuedFault struct {
@@ -66,7 +70,8 @@ type queuedFault struct {
 // FailNext makes the next n requests that match fault fail as it
 // describes, instead of reaching their route. Calls queue up: a request
 // takes the first queued fault it matches. The failed requests are still
-// recorded in the request log, and state is not touched.
+// recorded in the request log, and state is not touched unless the fault
+// says AfterApply.
 func (f *Fake) FailNext(n int, fault Fault) {
 	if n <= 0 {
 		return

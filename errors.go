@@ -1,18 +1,24 @@
-package actions
+package flowglad
 
 import (
 	"fmt"
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 )
 
-// Error is an action failure that knows how it should reach the browser: an HTTP status, a
-// snake_case code and a message that is safe to show. The root package turns it into the
-// {"error": {...}} envelope; Go callers can inspect it with errors.As.
+// Error is a failure that knows how it reaches a browser: an HTTP status, a snake_case code
+// and a message that is safe to show. The handler, the middleware and [WriteError] turn it
+// into the {"error": {...}} envelope; Go callers inspect it with errors.As, or branch on
+// Code.
+//
+// Validation failures are Errors with Code "invalid_body" and the problems in
+// Details["issues"] ([]Issue), whether the input came from a browser or from Go: an issue's
+// Path is the JSON name of the field (successUrl for CheckoutSessionParams.SuccessURL).
 //
 // Errors that come from Flowglad itself are returned as *flowgladapi.Error (wrapped), not as
-// *Error: the handler maps those in one place.
+// *Error; [WriteError] maps those too.
 type Error struct {
 	// Status is the HTTP status the handler answers with.
 	Status int
@@ -29,9 +35,9 @@ type Error struct {
 // Error implements error.
 func (e *Error) Error() string {
 	if e.Err != nil {
-		return fmt.Sprintf("actions: %s: %s: %v", e.Code, e.Message, e.Err)
+		return fmt.Sprintf("flowglad: %s: %s: %v", e.Code, e.Message, e.Err)
 	}
-	return fmt.Sprintf("actions: %s: %s", e.Code, e.Message)
+	return fmt.Sprintf("flowglad: %s: %s", e.Code, e.Message)
 }
 
 // Unwrap returns the cause.
@@ -46,14 +52,29 @@ type Issue struct {
 	Message string `json:"message"`
 }
 
-// Codes of the errors actions produce.
+// Codes of the errors this package produces (Error.Code).
 const (
-	CodeInvalidBody            = "invalid_body"
-	CodeForbidden              = "forbidden"
-	CodeNoActiveSubscription   = "no_active_subscription"
+	// CodeInvalidBody: 400, the input has problems, listed in Details["issues"].
+	CodeInvalidBody = "invalid_body"
+	// CodeForbidden: 403, an id that is not the customer's (or does not exist).
+	CodeForbidden = "forbidden"
+	// CodeNoActiveSubscription: 400, the action needs a current subscription.
+	CodeNoActiveSubscription = "no_active_subscription"
+	// CodeSubscriptionIDRequired: 400, several current subscriptions and none named.
 	CodeSubscriptionIDRequired = "subscription_id_required"
-	CodeAlreadyCanceled        = "already_canceled"
-	CodeInvalidCustomer        = "invalid_customer"
+	// CodeAlreadyCanceled: 409, cancelling a canceled subscription.
+	CodeAlreadyCanceled = "already_canceled"
+	// CodeInvalidCustomer: 500, the Customer cannot be used: no external id, an invalid
+	// email, or no email when the Flowglad customer must be created. A server bug, never
+	// the end user's.
+	CodeInvalidCustomer = "invalid_customer"
+	// CodeFeatureRequired: 403, the customer's plan lacks a feature (middleware).
+	CodeFeatureRequired = "feature_required"
+	// CodeUsageBalanceExhausted: 402, a usage meter's balance is below what the work
+	// needs (middleware).
+	CodeUsageBalanceExhausted = "usage_balance_exhausted"
+	// CodeBillingUnavailable: 503, billing could not be read to decide (middleware).
+	CodeBillingUnavailable = "billing_unavailable"
 )
 
 // Bounds of what an invalid_body answer echoes, so that its size does not grow with the
@@ -81,6 +102,26 @@ func (l *issueList) add(path, msg string) {
 }
 
 func (l *issueList) len() int { return len(l.items) + l.omitted }
+
+// has reports whether an issue was recorded at path or at a field containing it (among
+// those listed): a faulty subscriptionItems[1] covers subscriptionItems[1].quantity.
+func (l *issueList) has(path string) bool {
+	for _, is := range l.items {
+		if is.Path == path || is.Path == "" ||
+			strings.HasPrefix(path, is.Path) && (path[len(is.Path)] == '.' || path[len(is.Path)] == '[') {
+			return true
+		}
+	}
+	return false
+}
+
+// rule records a problem found by a validation rule, unless the field already has one (the
+// browser decoder found it first, with a more precise message).
+func (l *issueList) rule(path, msg string) {
+	if !l.has(path) {
+		l.add(path, msg)
+	}
+}
 
 // err reports the issues collected, or nil.
 func (l *issueList) err() error {

@@ -1,4 +1,4 @@
-package actions
+package flowglad
 
 import (
 	"context"
@@ -119,15 +119,13 @@ func (s *blServer) noArrival(t *testing.T) {
 	}
 }
 
-func newBLService(t *testing.T, s *blServer, opts Options) *Service {
+func newBLService(t *testing.T, s *blServer, opts serviceOptions) *Service {
 	t.Helper()
 	client, err := flowgladapi.NewClient("sk_test_bl",
 		flowgladapi.WithBaseURL(s.srv.URL),
 		flowgladapi.WithRetryPolicy(flowgladapi.RetryPolicy{MaxRetries: 0}))
 	require.NoError(t, err)
-	svc, err := New(client, opts)
-	require.NoError(t, err)
-	return svc
+	return newService(client, opts)
 }
 
 var blCustomer = Customer{ExternalID: "u1", Name: "User One", Email: "u1@example.com"}
@@ -181,7 +179,7 @@ func receive(t *testing.T, ch <-chan blResult) blResult {
 
 func TestBillingLoaderSharesConcurrentReads(t *testing.T) {
 	s := newBLServer(t, true)
-	svc := newBLService(t, s, Options{})
+	svc := newBLService(t, s, serviceOptions{})
 	const n = 20
 	results := make([]<-chan blResult, n)
 	for i := range results {
@@ -206,7 +204,7 @@ func TestBillingLoaderSharesConcurrentReads(t *testing.T) {
 
 func TestBillingLoaderSeparateCustomers(t *testing.T) {
 	s := newBLServer(t, true)
-	svc := newBLService(t, s, Options{})
+	svc := newBLService(t, s, serviceOptions{})
 	a := goBilling(t.Context(), svc)
 	first := s.arrival(t)
 	b := make(chan error, 1)
@@ -228,7 +226,7 @@ func TestBillingLoaderInvalidationInFlight(t *testing.T) {
 	for _, ttl := range []time.Duration{0, time.Hour} {
 		t.Run(fmt.Sprintf("ttl=%v", ttl), func(t *testing.T) {
 			s := newBLServer(t, true)
-			svc := newBLService(t, s, Options{BillingCacheTTL: ttl})
+			svc := newBLService(t, s, serviceOptions{cacheTTL: ttl})
 			before := goBilling(t.Context(), svc)
 			old := s.arrival(t)
 			require.Eventually(t, func() bool { return waiters(svc, "u1") == 1 }, 10*time.Second, time.Millisecond)
@@ -264,7 +262,7 @@ func TestBillingLoaderInvalidationInFlight(t *testing.T) {
 // the next read asks Flowglad.
 func TestBillingLoaderStaleReadNotCached(t *testing.T) {
 	s := newBLServer(t, true)
-	svc := newBLService(t, s, Options{BillingCacheTTL: time.Hour})
+	svc := newBLService(t, s, serviceOptions{cacheTTL: time.Hour})
 	first := goBilling(t.Context(), svc)
 	p := s.arrival(t)
 	s.bump()
@@ -287,7 +285,7 @@ func TestBillingLoaderStaleReadNotCached(t *testing.T) {
 // caller has gone, the upstream read is cancelled, and a new caller starts afresh.
 func TestBillingLoaderCancellation(t *testing.T) {
 	s := newBLServer(t, true)
-	svc := newBLService(t, s, Options{})
+	svc := newBLService(t, s, serviceOptions{})
 	ctx1, cancel1 := context.WithCancel(t.Context())
 	ctx2, cancel2 := context.WithCancel(t.Context())
 	defer cancel2()
@@ -324,7 +322,7 @@ func TestBillingLoaderCancellation(t *testing.T) {
 
 func TestBillingLoaderOneCallerLeavesOthersServed(t *testing.T) {
 	s := newBLServer(t, true)
-	svc := newBLService(t, s, Options{})
+	svc := newBLService(t, s, serviceOptions{})
 	ctx, cancel := context.WithCancel(t.Context())
 	leaving := goBilling(ctx, svc)
 	p := s.arrival(t)
@@ -357,7 +355,7 @@ func (c *blClock) advance(d time.Duration) {
 func TestBillingLoaderTTLCache(t *testing.T) {
 	s := newBLServer(t, false)
 	clock := &blClock{now: time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC)}
-	svc := newBLService(t, s, Options{BillingCacheTTL: time.Minute, Now: clock.Now})
+	svc := newBLService(t, s, serviceOptions{cacheTTL: time.Minute, now: clock.Now})
 	read := func() string {
 		t.Helper()
 		b, err := svc.Billing(t.Context(), blCustomer)
@@ -412,8 +410,7 @@ func TestBillingLoaderErrorsAreNotCached(t *testing.T) {
 	t.Cleanup(srv.Close)
 	client, err := flowgladapi.NewClient("sk_test_bl", flowgladapi.WithBaseURL(srv.URL), flowgladapi.WithRetryPolicy(flowgladapi.RetryPolicy{}))
 	require.NoError(t, err)
-	svc, err := New(client, Options{BillingCacheTTL: time.Hour})
-	require.NoError(t, err)
+	svc := newService(client, serviceOptions{cacheTTL: time.Hour})
 
 	_, err = svc.Billing(t.Context(), blCustomer)
 	assert.ErrorIs(t, err, flowgladapi.ErrServer)
@@ -430,7 +427,7 @@ func TestBillingLoaderErrorsAreNotCached(t *testing.T) {
 func TestBillingLoaderFirstVisit(t *testing.T) {
 	s := newBLServer(t, false)
 	s.missing = true
-	svc := newBLService(t, s, Options{})
+	svc := newBLService(t, s, serviceOptions{})
 	var wg sync.WaitGroup
 	errs := make(chan error, 10)
 	for range 10 {
@@ -476,7 +473,7 @@ func TestBillingCacheCorruptEntry(t *testing.T) {
 	s := newBLServer(t, false)
 	cache := newMemoryCache(nil)
 	require.NoError(t, cache.Set(t.Context(), "u1", []byte(`not json`), time.Hour))
-	svc := newBLService(t, s, Options{BillingCacheTTL: time.Hour, BillingCache: cache})
+	svc := newBLService(t, s, serviceOptions{cacheTTL: time.Hour, cache: cache})
 	b, err := svc.Billing(t.Context(), blCustomer)
 	require.NoError(t, err)
 	assert.Equal(t, "v1", b.Customer.Name)
@@ -535,7 +532,7 @@ func (c *flakyCache) Delete(ctx context.Context, key string) error {
 func TestBillingCacheOutage(t *testing.T) {
 	s := newBLServer(t, false)
 	cache := &flakyCache{memoryCache: newMemoryCache(nil)}
-	svc := newBLService(t, s, Options{BillingCacheTTL: time.Hour, BillingCache: cache})
+	svc := newBLService(t, s, serviceOptions{cacheTTL: time.Hour, cache: cache})
 	read := func() string {
 		t.Helper()
 		b, err := svc.Billing(t.Context(), blCustomer)

@@ -1,11 +1,9 @@
-package actions
+package flowglad
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -34,7 +32,8 @@ type BillingCache interface {
 // billingLoader shares concurrent billing reads for one customer and, with a cache, keeps
 // them for a while.
 type billingLoader struct {
-	client *flowgladapi.Client
+	// fetch reads the customer's billing from Flowglad (creating the customer if need be).
+	fetch  func(ctx context.Context, c Customer) (*flowgladapi.Billing, error)
 	cache  BillingCache // nil: no caching
 	ttl    time.Duration
 	logger *slog.Logger
@@ -58,8 +57,8 @@ type flight struct {
 	stale   bool // invalidated while running: not cached, not joined by new readers
 }
 
-func newBillingLoader(client *flowgladapi.Client, cache BillingCache, ttl time.Duration, logger *slog.Logger) *billingLoader {
-	return &billingLoader{client: client, cache: cache, ttl: ttl, logger: logger,
+func newBillingLoader(fetch func(context.Context, Customer) (*flowgladapi.Billing, error), cache BillingCache, ttl time.Duration, logger *slog.Logger) *billingLoader {
+	return &billingLoader{fetch: fetch, cache: cache, ttl: ttl, logger: logger,
 		flights: map[string]*flight{}, dirty: map[string]bool{}}
 }
 
@@ -139,7 +138,7 @@ func (l *billingLoader) clean(ctx context.Context, key string) bool {
 }
 
 func (l *billingLoader) run(ctx context.Context, f *flight, c Customer) {
-	b, err := fetchBilling(ctx, l.client, c)
+	b, err := l.fetch(ctx, c)
 	l.mu.Lock()
 	if l.flights[c.ExternalID] == f {
 		delete(l.flights, c.ExternalID)
@@ -205,63 +204,10 @@ func (l *billingLoader) warn(ctx context.Context, msg string, err error) {
 
 // fetchBilling reads billing, creating the customer when Flowglad does not know it yet: one
 // call in the steady state, three on a customer's first visit.
-func fetchBilling(ctx context.Context, client *flowgladapi.Client, c Customer) (*flowgladapi.Billing, error) {
-	return withCustomer(ctx, client, c, isCustomerNotFound, func() (*flowgladapi.Billing, error) {
-		return client.GetBilling(ctx, c.ExternalID)
+func (s *Service) fetchBilling(ctx context.Context, c Customer) (*flowgladapi.Billing, error) {
+	return withCustomer(ctx, s, c, true, func() (*flowgladapi.Billing, error) {
+		return s.client.GetBilling(ctx, c.ExternalID)
 	})
-}
-
-// withCustomer runs call; when Flowglad answers that the customer does not exist (as missing
-// tells), it creates the customer and runs call once more. That is the only way a customer
-// comes into being on a first visit, whichever action the visit starts with. A definite "no
-// such customer" means call changed nothing, so running a write twice cannot duplicate it.
-func withCustomer[T any](ctx context.Context, client *flowgladapi.Client, c Customer, missing func(error) bool, call func() (T, error)) (T, error) {
-	v, err := call()
-	if err == nil || !missing(err) {
-		return v, err
-	}
-	if err := createCustomer(ctx, client, c); err != nil {
-		var zero T
-		return zero, err
-	}
-	return call()
-}
-
-// createCustomer creates the Flowglad customer. When another request created it meanwhile,
-// Flowglad rejects the duplicate; that is success for us.
-func createCustomer(ctx context.Context, client *flowgladapi.Client, c Customer) error {
-	_, err := client.CreateCustomer(ctx, flowgladapi.CreateCustomerParams{
-		ExternalID: c.ExternalID,
-		Email:      c.Email,
-		Name:       c.Name,
-	})
-	var apiErr *flowgladapi.Error
-	if errors.As(err, &apiErr) && apiErr.StatusCode == 409 {
-		return nil
-	}
-	return err
-}
-
-// isCustomerNotFound reports whether Flowglad said the customer does not exist, for a read on
-// the customer's own path: a 404 with code NOT_FOUND. A 404 without a code is an unknown
-// route (a wrong base URL), not a missing customer.
-func isCustomerNotFound(err error) bool {
-	var apiErr *flowgladapi.Error
-	return errors.As(err, &apiErr) && apiErr.StatusCode == 404 && apiErr.Code == "NOT_FOUND"
-}
-
-// isUnknownCustomer reports whether Flowglad refused a write that names the customer in its
-// body because the customer does not exist: a 404 or 400 whose message is about a customer
-// not found. The code alone cannot tell: such a 404 may be about the price, and creating the
-// customer would not help.
-func isUnknownCustomer(err error) bool {
-	var apiErr *flowgladapi.Error
-	if !errors.As(err, &apiErr) || (apiErr.StatusCode != 404 && apiErr.StatusCode != 400) {
-		return false
-	}
-	msg := strings.ToLower(apiErr.Message)
-	return strings.Contains(msg, "customer") &&
-		(strings.Contains(msg, "not found") || strings.Contains(msg, "does not exist"))
 }
 
 // memoryCache is the in-process BillingCache used when none is configured.

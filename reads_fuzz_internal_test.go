@@ -1,4 +1,4 @@
-package actions_test
+package flowglad
 
 import (
 	"bytes"
@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
-
-	"github.com/flowglad-go/flowglad/actions"
 )
 
 // The decoders turn browser bodies into inputs. Whatever the bytes, they must not panic,
@@ -29,14 +27,14 @@ func checkRefusal(t *testing.T, body []byte, err error) bool {
 	if err == nil {
 		return false
 	}
-	var ae *actions.Error
+	var ae *Error
 	if !errors.As(err, &ae) {
-		t.Fatalf("%q: error %T is not *actions.Error: %v", body, err, err)
+		t.Fatalf("%q: error %T is not *Error: %v", body, err, err)
 	}
-	if ae.Status != http.StatusBadRequest || ae.Code != actions.CodeInvalidBody {
+	if ae.Status != http.StatusBadRequest || ae.Code != CodeInvalidBody {
 		t.Fatalf("%q: refused with %d %s", body, ae.Status, ae.Code)
 	}
-	issues, _ := ae.Details["issues"].([]actions.Issue)
+	issues, _ := ae.Details["issues"].([]Issue)
 	if len(issues) == 0 {
 		t.Fatalf("%q: refused without issues", body)
 	}
@@ -92,7 +90,7 @@ func decodeTwice[T any](t *testing.T, body []byte, decode func([]byte) (T, error
 	return in, err
 }
 
-func nonBlank(s string) bool { return strings.TrimSpace(s) != "" }
+func notBlank(s string) bool { return strings.TrimSpace(s) != "" }
 
 func addSeeds(f *testing.F) {
 	for _, s := range seedBodies {
@@ -100,8 +98,8 @@ func addSeeds(f *testing.F) {
 	}
 }
 
-// optionalID checks a member that, when present, must have been a non-blank string.
-func optionalID(t *testing.T, body []byte, m map[string]json.RawMessage, key, got string) {
+// checkOptionalID checks a member that, when present, must have been a non-blank string.
+func checkOptionalID(t *testing.T, body []byte, m map[string]json.RawMessage, key, got string) {
 	t.Helper()
 	raw, ok := m[key]
 	if !ok {
@@ -111,7 +109,7 @@ func optionalID(t *testing.T, body []byte, m map[string]json.RawMessage, key, go
 		return
 	}
 	var s string
-	if json.Unmarshal(raw, &s) != nil || !nonBlank(s) || s != got {
+	if json.Unmarshal(raw, &s) != nil || !notBlank(s) || s != got {
 		t.Fatalf("%q: %s accepted as %q from %s", body, key, got, raw)
 	}
 }
@@ -119,12 +117,13 @@ func optionalID(t *testing.T, body []byte, m map[string]json.RawMessage, key, go
 func FuzzDecodeResourceUsages(f *testing.F) {
 	addSeeds(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
-		in, err := decodeTwice(t, body, actions.DecodeResourceUsages)
+		in, err := decodeTwice(t, body, decodeResourceUsages)
 		if checkRefusal(t, body, err) {
 			return
 		}
 		m := members(t, body)
-		optionalID(t, body, m, "subscriptionId", in.SubscriptionID)
+		checkOptionalID(t, body, m, "subscriptionId", in.SubscriptionID)
+		goAccepts(t, in)
 	})
 }
 
@@ -133,17 +132,18 @@ func FuzzDecodeResourceUsage(f *testing.F) {
 	f.Add([]byte(`{"resourceId": "res_1", "subscriptionId": "sub_1"}`))
 	f.Add([]byte(`{"resourceSlug": "seats", "resourceId": null}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		in, err := decodeTwice(t, body, actions.DecodeResourceUsage)
+		in, err := decodeTwice(t, body, decodeResourceUsage)
 		if checkRefusal(t, body, err) {
 			return
 		}
 		m := members(t, body)
-		optionalID(t, body, m, "subscriptionId", in.SubscriptionID)
+		checkOptionalID(t, body, m, "subscriptionId", in.SubscriptionID)
 		_, hasSlug := m["resourceSlug"]
 		_, hasID := m["resourceId"]
-		if hasSlug == hasID || nonBlank(in.ResourceSlug) == nonBlank(in.ResourceID) {
+		if hasSlug == hasID || notBlank(in.ResourceSlug) == notBlank(in.ResourceID) {
 			t.Fatalf("%q: accepted without exactly one of resourceSlug and resourceId: %+v", body, in)
 		}
+		goAccepts(t, in)
 	})
 }
 
@@ -151,13 +151,14 @@ func FuzzDecodeResourceClaims(f *testing.F) {
 	addSeeds(f)
 	f.Add([]byte(`{"resourceSlug": ""}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		in, err := decodeTwice(t, body, actions.DecodeResourceClaims)
+		in, err := decodeTwice(t, body, decodeResourceClaims)
 		if checkRefusal(t, body, err) {
 			return
 		}
 		m := members(t, body)
-		optionalID(t, body, m, "subscriptionId", in.SubscriptionID)
-		optionalID(t, body, m, "resourceSlug", in.ResourceSlug)
+		checkOptionalID(t, body, m, "subscriptionId", in.SubscriptionID)
+		checkOptionalID(t, body, m, "resourceSlug", in.ResourceSlug)
+		goAccepts(t, in)
 	})
 }
 
@@ -204,7 +205,7 @@ func checkModes(t *testing.T, body []byte, m map[string]json.RawMessage, set map
 func checkIDs(t *testing.T, body []byte, ids []string, max int) {
 	t.Helper()
 	for _, id := range ids {
-		if !nonBlank(id) || utf8.RuneCountInString(id) > max {
+		if !notBlank(id) || utf8.RuneCountInString(id) > max {
 			t.Fatalf("%q: id %q accepted", body, id)
 		}
 	}
@@ -215,13 +216,13 @@ func FuzzDecodeClaim(f *testing.F) {
 	f.Add([]byte(`{"resourceSlug": "seats", "externalIds": ["a", "b"], "metadata": {"n": 1e3, "ok": true}}`))
 	f.Add([]byte(`{"resourceSlug": "seats", "externalId": "a", "metadata": {"x": {}}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		in, err := decodeTwice(t, body, actions.DecodeClaim)
+		in, err := decodeTwice(t, body, decodeClaim)
 		if checkRefusal(t, body, err) {
 			return
 		}
 		m := members(t, body)
-		optionalID(t, body, m, "subscriptionId", in.SubscriptionID)
-		if !nonBlank(in.ResourceSlug) {
+		checkOptionalID(t, body, m, "subscriptionId", in.SubscriptionID)
+		if !notBlank(in.ResourceSlug) {
 			t.Fatalf("%q: accepted without a resourceSlug", body)
 		}
 		checkModes(t, body, m, map[string]bool{"quantity": in.Quantity != 0, "externalId": in.ExternalID != "", "externalIds": len(in.ExternalIDs) > 0})
@@ -236,6 +237,7 @@ func FuzzDecodeClaim(f *testing.F) {
 			t.Fatalf("%q: metadata present=%v decoded=%v", body, ok, in.Metadata != nil)
 		}
 		checkMetadata(t, body, in.Metadata)
+		goAccepts(t, in)
 	})
 }
 
@@ -244,13 +246,13 @@ func FuzzDecodeRelease(f *testing.F) {
 	f.Add([]byte(`{"resourceSlug": "seats", "claimIds": ["claim_1"]}`))
 	f.Add([]byte(`{"resourceSlug": "seats", "externalId": "a", "claimIds": []}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		in, err := decodeTwice(t, body, actions.DecodeRelease)
+		in, err := decodeTwice(t, body, decodeRelease)
 		if checkRefusal(t, body, err) {
 			return
 		}
 		m := members(t, body)
-		optionalID(t, body, m, "subscriptionId", in.SubscriptionID)
-		if !nonBlank(in.ResourceSlug) {
+		checkOptionalID(t, body, m, "subscriptionId", in.SubscriptionID)
+		if !notBlank(in.ResourceSlug) {
 			t.Fatalf("%q: accepted without a resourceSlug", body)
 		}
 		checkModes(t, body, m, map[string]bool{"quantity": in.Quantity != 0, "externalId": in.ExternalID != "",
@@ -263,6 +265,7 @@ func FuzzDecodeRelease(f *testing.F) {
 		if in.ExternalID != "" {
 			checkIDs(t, body, []string{in.ExternalID}, 255)
 		}
+		goAccepts(t, in)
 	})
 }
 
@@ -270,20 +273,20 @@ func FuzzDecodeSubscriptionFilter(f *testing.F) {
 	addSeeds(f)
 	f.Add([]byte(`{"subscriptionId": "sub_1", "x": 1}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		id, err := decodeTwice(t, body, actions.DecodeSubscriptionFilter)
+		id, err := decodeTwice(t, body, decodeSubscriptionFilter)
 		if checkRefusal(t, body, err) {
 			return
 		}
 		m := members(t, body)
 		onlyKeys(t, body, m, "subscriptionId")
-		optionalID(t, body, m, "subscriptionId", id)
+		checkOptionalID(t, body, m, "subscriptionId", id)
 	})
 }
 
 func FuzzDecodeEmpty(f *testing.F) {
 	addSeeds(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
-		_, err := decodeTwice(t, body, func(b []byte) (struct{}, error) { return struct{}{}, actions.DecodeEmpty(b) })
+		_, err := decodeTwice(t, body, func(b []byte) (struct{}, error) { return struct{}{}, decodeEmpty(b) })
 		if checkRefusal(t, body, err) {
 			return
 		}
@@ -298,7 +301,7 @@ func FuzzDecodePage(f *testing.F) {
 	f.Add([]byte(`{"limit": 1e2}`))
 	f.Add([]byte(`{"limit": -0}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		in, err := decodeTwice(t, body, actions.DecodePage)
+		in, err := decodeTwice(t, body, decodePage)
 		if checkRefusal(t, body, err) {
 			return
 		}

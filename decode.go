@@ -1,10 +1,11 @@
-package actions
+package flowglad
 
 import (
 	"bytes"
 	"encoding/json"
 	"math"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -59,7 +60,7 @@ func (f *fields) has(key string) bool {
 func (f *fields) strict(known ...string) {
 	var unknown []string
 	for k := range f.m {
-		if !contains(known, k) {
+		if !slices.Contains(known, k) {
 			unknown = append(unknown, k)
 		}
 	}
@@ -285,59 +286,148 @@ func isAbsoluteHTTPURL(s string) bool {
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
-// goFields returns an issue collector for inputs given by Go callers, whose issue paths are
-// Go field names.
-func goFields() *fields {
-	return &fields{m: map[string]json.RawMessage{}, issues: &issueList{}}
-}
-
-// goURL records an issue unless v is an absolute http(s) URL.
-func (f *fields) goURL(name, v string) {
-	if !isAbsoluteHTTPURL(v) {
-		f.add(name, "must be an absolute http(s) URL")
-	}
-}
-
-// metadata reads an optional metadata object: values must be strings of at most 500
-// characters, numbers or booleans (Flowglad's Metadata schema).
+// metadata reads an optional metadata object; its values are checked by the params' rules.
 func (f *fields) metadata(key string) (map[string]any, bool) {
-	m, ok := f.object(key)
-	if !ok {
-		return nil, false
+	return f.object(key)
+}
+
+// A checker states the rules of one kind of input (the params of an operation) in terms of
+// its Go fields, reporting problems under the fields' JSON names. The browser decoders run
+// the same rules after checking JSON types, so a Go caller and a browser get the same
+// issues for the same input.
+type checker interface {
+	check(is *issueList)
+}
+
+// validate runs c's rules and returns a 400 invalid_body *Error listing every problem, or
+// nil.
+func validate(c checker) error {
+	is := &issueList{}
+	c.check(is)
+	return is.err()
+}
+
+// checked runs c's rules on the issues the decoder has already found; a field the decoder
+// already reported keeps its more precise issue.
+func (f *fields) checked(c checker) error {
+	c.check(f.issues)
+	return f.err()
+}
+
+// id checks an id or slug: required ones must be given, and none may be blank or longer
+// than maxIDLength characters.
+func (l *issueList) id(path, v string, required bool) {
+	switch {
+	case v == "":
+		if required {
+			l.rule(path, "is required")
+		}
+	case blank(v):
+		l.rule(path, "must not be empty")
+	case utf8.RuneCountInString(v) > maxIDLength:
+		l.rule(path, "must be at most "+strconv.Itoa(maxIDLength)+" characters")
 	}
+}
+
+// ids checks a list of ids: when given (non-nil), not empty, each non-blank and at most
+// maxIDLength characters.
+func (l *issueList) ids(path string, vs []string) {
+	if vs == nil {
+		return
+	}
+	if len(vs) == 0 {
+		l.rule(path, "must not be empty")
+		return
+	}
+	for i, v := range vs {
+		l.id(path+"["+strconv.Itoa(i)+"]", v, true)
+	}
+}
+
+// exactlyOne checks that exactly one of several alternatives is set (set[i] for paths[i]),
+// unless one of them was already reported, alone or as a choice ("a|b").
+func (l *issueList) exactlyOne(paths []string, set ...bool) {
+	for _, is := range l.items {
+		for _, p := range strings.Split(is.Path, "|") {
+			if slices.Contains(paths, p) {
+				return
+			}
+		}
+	}
+	var given []string
+	for i, p := range paths {
+		if l.has(p) {
+			return
+		}
+		if set[i] {
+			given = append(given, p)
+		}
+	}
+	switch len(given) {
+	case 1:
+	case 0:
+		l.rule(strings.Join(paths, "|"), "exactly one of "+strings.Join(paths, ", ")+" is required")
+	default:
+		l.rule(strings.Join(given, "|"), "only one of "+strings.Join(paths, ", ")+" may be given")
+	}
+}
+
+// url checks a required absolute http(s) URL.
+func (l *issueList) url(path, v string) {
+	switch {
+	case v == "":
+		l.rule(path, "is required")
+	case !isAbsoluteHTTPURL(v):
+		l.rule(path, "must be an absolute http(s) URL")
+	}
+}
+
+// count checks an optional count: 0 means the default, negative is refused, and so is more
+// than max.
+func (l *issueList) count(path string, v, max int64) {
+	switch {
+	case v < 0:
+		l.rule(path, "must be a positive integer")
+	case v > max:
+		l.rule(path, "must be at most "+strconv.FormatInt(max, 10))
+	}
+}
+
+// metadata checks metadata values: strings of at most 500 characters, finite numbers or
+// booleans (Flowglad's Metadata schema).
+func (l *issueList) metadata(path string, m map[string]any) {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	valid := true
 	for _, k := range keys {
+		at := path + "." + k
 		switch v := m[k].(type) {
 		case string:
 			if utf8.RuneCountInString(v) > 500 {
-				f.add(key+"."+k, "must be at most 500 characters")
-				valid = false
+				l.rule(at, "must be at most 500 characters")
 			}
 		case json.Number:
 			// 1e400 is valid JSON but not a finite number: Flowglad refuses it.
-			if _, err := v.Float64(); err != nil {
-				f.add(key+"."+k, "must be a finite number")
-				valid = false
+			if f, err := v.Float64(); err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+				l.rule(at, "must be a finite number")
 			}
-		case bool:
+		case float64:
+			if math.IsInf(v, 0) || math.IsNaN(v) {
+				l.rule(at, "must be a finite number")
+			}
+		case float32:
+			if math.IsInf(float64(v), 0) || math.IsNaN(float64(v)) {
+				l.rule(at, "must be a finite number")
+			}
+		case bool, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
 		default:
-			f.add(key+"."+k, "must be a string, number or boolean")
-			valid = false
+			l.rule(at, "must be a string, number or boolean")
 		}
 	}
-	return m, valid
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
+func blank(s string) bool { return strings.TrimSpace(s) == "" }
+
+func joinProblems(problems []string) string { return strings.Join(problems, ", ") }

@@ -1,0 +1,158 @@
+package flowglad
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/flowglad-go/flowglad/flowgladapi"
+	"github.com/google/uuid"
+)
+
+// WriteError answers err as the route would: the status, the {"error": {"code", "message",
+// "json": {"message", ...}}} envelope and the route's headers. An *Error answers its own
+// status and code (a 400 with its issues, a 403, a 402 from the middleware); a Flowglad
+// failure (*flowgladapi.Error, a timeout, an outage) the route's 4xx, 502, 503 or 504 with a
+// generic message; anything else 500 "internal error". The message of a 5xx never says more
+// than that; log err yourself (WriteError does not log). Use it to answer errors of
+// [Service] methods from your own handlers.
+func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	writeError(w, r, classify(r.Context(), err))
+}
+
+// writeError writes e as the error envelope. A 5xx carries a request id (the request's
+// X-Request-Id when it looks like one) so a user's report can be found in the logs.
+func writeError(w http.ResponseWriter, r *http.Request, e *statusError) (requestID string) {
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
+	}
+	jsonPart := make(map[string]any, len(e.Details)+2)
+	for k, v := range e.Details {
+		jsonPart[k] = v
+	}
+	jsonPart["message"] = e.Message
+	if e.Status >= 500 {
+		requestID = requestIDOf(r)
+		jsonPart["requestId"] = requestID
+	}
+	body, err := json.Marshal(map[string]any{"error": map[string]any{
+		"code":    e.Code,
+		"message": e.Message,
+		"json":    jsonPart,
+	}})
+	if err != nil {
+		body = []byte(`{"error":{"code":"internal_error","message":"internal error","json":{"message":"internal error"}}}`)
+	}
+	writeJSON(w, e.Status, body)
+	return requestID
+}
+
+// writeJSON writes a JSON answer with the route's headers.
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// requestIDOf returns the request's X-Request-Id when it looks like an id, else a new one.
+func requestIDOf(r *http.Request) string {
+	if id := r.Header.Get("X-Request-Id"); id != "" && len(id) <= 64 && isToken(id) {
+		return id
+	}
+	return uuid.NewString()
+}
+
+func isToken(s string) bool {
+	for _, c := range s {
+		if !(c == '-' || c == '_' || c == '.' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// isInvalidCustomer reports whether err says the Customer itself is unusable.
+func isInvalidCustomer(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == CodeInvalidCustomer
+}
+
+// statusError is an error as it reaches the browser.
+type statusError struct {
+	Status     int
+	Code       string
+	Message    string
+	Details    map[string]any
+	RetryAfter time.Duration
+}
+
+// classify maps an error to what the browser sees (CONTRACT.md §1 and §3). Messages of 5xx
+// answers are generic: the real error goes to the log.
+func classify(ctx context.Context, err error) *statusError {
+	e := classifyCause(ctx, err)
+	var ue *UsageEventError
+	if errors.As(err, &ue) {
+		// The event may have been recorded: the browser retries with this id to count it once.
+		details := make(map[string]any, len(e.Details)+1)
+		for k, v := range e.Details {
+			details[k] = v
+		}
+		details["transactionId"] = ue.TransactionID
+		e.Details = details
+	}
+	return e
+}
+
+func classifyCause(ctx context.Context, err error) *statusError {
+	var ae *Error
+	if errors.As(err, &ae) {
+		return &statusError{Status: ae.Status, Code: ae.Code, Message: ae.Message, Details: ae.Details}
+	}
+	var api *flowgladapi.Error
+	if errors.As(err, &api) {
+		switch api.StatusCode {
+		case http.StatusBadRequest, http.StatusConflict, http.StatusUnprocessableEntity:
+			msg := api.Message
+			if msg == "" {
+				msg = "Flowglad rejected the request"
+			}
+			return &statusError{Status: api.StatusCode, Code: "flowglad_rejected", Message: msg,
+				Details: map[string]any{"flowgladCode": api.Code}}
+		case http.StatusNotFound:
+			msg := api.Message
+			if msg == "" {
+				msg = "not found"
+			}
+			return &statusError{Status: http.StatusNotFound, Code: "not_found", Message: msg}
+		case http.StatusUnauthorized, http.StatusForbidden:
+			// Our API key is wrong or lacks access: the operator's problem, not the user's.
+			return &statusError{Status: http.StatusBadGateway, Code: "flowglad_auth_failed",
+				Message: "billing is unavailable: the server's Flowglad credentials were refused"}
+		case http.StatusTooManyRequests:
+			wait := api.RetryAfter
+			if wait <= 0 {
+				wait = time.Second
+			}
+			return &statusError{Status: http.StatusServiceUnavailable, Code: "flowglad_busy",
+				Message: "Flowglad is busy; try again shortly", RetryAfter: wait}
+		}
+		return &statusError{Status: http.StatusBadGateway, Code: "flowglad_unavailable", Message: "Flowglad is unavailable"}
+	}
+	switch {
+	case ctx.Err() != nil:
+		// The browser went away; nobody reads this answer.
+		return &statusError{Status: http.StatusServiceUnavailable, Code: "canceled", Message: "the request was canceled"}
+	case errors.Is(err, context.DeadlineExceeded):
+		return &statusError{Status: http.StatusGatewayTimeout, Code: "flowglad_timeout", Message: "Flowglad did not answer in time"}
+	case errors.Is(err, flowgladapi.ErrInvalidResponse), errors.Is(err, flowgladapi.ErrUnavailable):
+		return &statusError{Status: http.StatusBadGateway, Code: "flowglad_unavailable", Message: "Flowglad is unavailable"}
+	}
+	return &statusError{Status: http.StatusInternalServerError, Code: "internal_error", Message: "internal error"}
+}

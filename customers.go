@@ -1,0 +1,265 @@
+package flowglad
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/mail"
+	"strings"
+
+	"github.com/flowglad-go/flowglad/flowgladapi"
+)
+
+// FindOrCreateCustomer returns the Flowglad customer, creating it when Flowglad does not
+// know it yet (with the Customer's name and email, or Config.LookupCustomer's). It calls
+// GET /api/v1/customers/{externalId}, and on 404 NOT_FOUND POST /api/v1/customers.
+func (s *Service) FindOrCreateCustomer(ctx context.Context, c Customer) (*flowgladapi.Customer, error) {
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	body, err := s.client.GetCustomer(ctx, c.ExternalID)
+	if err == nil {
+		return flowgladapi.DecodeCustomer(body)
+	}
+	if !isCustomerNotFound(err) {
+		return nil, err
+	}
+	created, err := s.createCustomer(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	if created != nil {
+		return created, nil
+	}
+	// Another request created the customer meanwhile: read what it created.
+	body, err = s.client.GetCustomer(ctx, c.ExternalID)
+	if err != nil {
+		return nil, err
+	}
+	return flowgladapi.DecodeCustomer(body)
+}
+
+// UpdateCustomerParams are the changes customers/update makes; nil fields are left as they
+// are, and at least one must be set.
+type UpdateCustomerParams struct {
+	// Name, Email and Phone are changed when non-nil. Email must be a valid address.
+	Name, Email, Phone *string
+	// BillingAddress, a JSON object, replaces the billing address when set: {name?,
+	// firstName?, lastName?, email?, phone?, address: {line1, line2, city, state,
+	// postal_code, country}}.
+	BillingAddress json.RawMessage
+
+	// id and externalID are what a browser's body named (customer.id, externalId): they
+	// must be the signed-in customer's. Go callers name the customer by argument.
+	id, externalID string
+}
+
+func (p UpdateCustomerParams) check(is *issueList) {
+	if p.Email != nil && !validEmail(*p.Email) {
+		is.rule("customer.email", "must be a valid email address")
+	}
+	if len(p.BillingAddress) > 0 && p.BillingAddress[0] != '{' {
+		is.rule("customer.billingAddress", "must be an object")
+	}
+	if p.Name == nil && p.Email == nil && p.Phone == nil && len(p.BillingAddress) == 0 && is.len() == 0 {
+		is.rule("customer", "must change at least one of name, email, phone, billingAddress")
+	}
+}
+
+// decodeUpdateCustomer decodes and validates a customers/update body:
+// {customer: {id?, name?, email?, phone?, billingAddress?}, externalId?}.
+func decodeUpdateCustomer(body []byte) (UpdateCustomerParams, error) {
+	var p UpdateCustomerParams
+	f, err := parseBody(body)
+	if err != nil {
+		return p, err
+	}
+	p.externalID, _ = f.str("externalId")
+	cust := f.nested("customer", true)
+	if cust == nil {
+		return p, f.err()
+	}
+	// "Nothing to change" is only news when no member of customer was faulty; issues
+	// elsewhere in the body do not hide it.
+	before := f.issues.len()
+	p.id, _ = cust.str("id")
+	if v, ok := cust.str("name"); ok {
+		p.Name = &v
+	}
+	if v, ok := cust.str("email"); ok {
+		p.Email = &v
+	}
+	if v, ok := cust.str("phone"); ok {
+		p.Phone = &v
+	}
+	if _, ok := cust.object("billingAddress"); ok {
+		p.BillingAddress = cust.m["billingAddress"]
+	}
+	fieldIssues := &issueList{}
+	p.check(fieldIssues)
+	for _, is := range fieldIssues.items {
+		if is.Path != "customer" || f.issues.len() == before {
+			f.issues.rule(is.Path, is.Message)
+		}
+	}
+	return p, f.err()
+}
+
+// UpdateCustomer changes the customer's name, email, phone or billing address. It calls
+// PUT /api/v1/customers/{externalId} (never retried).
+func (s *Service) UpdateCustomer(ctx context.Context, c Customer, p UpdateCustomerParams) (*flowgladapi.Customer, error) {
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	if err := validate(p); err != nil {
+		return nil, err
+	}
+	// A browser may name the customer it means; it must be the signed-in one.
+	if p.externalID != "" && p.externalID != c.ExternalID {
+		return nil, errForbidden("customer " + p.externalID)
+	}
+	if p.id != "" {
+		b, err := s.Billing(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		if b.Customer.ID != p.id {
+			return nil, errForbidden("customer " + p.id)
+		}
+	}
+	body, err := s.client.UpdateCustomer(ctx, c.ExternalID, flowgladapi.UpdateCustomerParams{
+		Name:           p.Name,
+		Email:          p.Email,
+		Phone:          p.Phone,
+		BillingAddress: p.BillingAddress,
+	})
+	s.changed(ctx, c.ExternalID)
+	if err != nil {
+		return nil, err
+	}
+	return flowgladapi.DecodeCustomer(body)
+}
+
+// ArchiveCustomer archives the customer: Flowglad cancels its subscriptions and frees the
+// external id. Only c is archived; there is no way to name another customer. It calls
+// POST /api/v1/customers/{externalId}/archive (never retried).
+func (s *Service) ArchiveCustomer(ctx context.Context, c Customer) (*flowgladapi.Customer, error) {
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	body, err := s.client.ArchiveCustomer(ctx, c.ExternalID)
+	s.changed(ctx, c.ExternalID)
+	if err != nil {
+		return nil, err
+	}
+	return flowgladapi.DecodeCustomer(body)
+}
+
+// withCustomer runs call, an operation on the customer; when it fails because Flowglad does
+// not know the customer, it creates the customer and runs call once more. That is how a
+// customer comes into being on a first visit, whichever operation the visit starts with.
+// Flowglad refusing an operation for a missing customer changed nothing, so running a
+// write twice cannot duplicate it.
+//
+// "Flowglad does not know the customer" is never read from text a user can influence (a
+// price slug echoed in a message, say): on the customer's own path (billing) a 404
+// NOT_FOUND says it; elsewhere a 400 or 404 that mentions a customer is confirmed with GET
+// /api/v1/customers/{externalId} before anything is created.
+func withCustomer[T any](ctx context.Context, s *Service, c Customer, onCustomerPath bool, call func() (T, error)) (T, error) {
+	v, err := call()
+	if err == nil || !s.customerMissing(ctx, c, err, onCustomerPath) {
+		return v, err
+	}
+	if _, err := s.createCustomer(ctx, c); err != nil {
+		var zero T
+		return zero, err
+	}
+	return call()
+}
+
+// customerMissing decides whether err, from an operation on c, means Flowglad does not know
+// the customer.
+func (s *Service) customerMissing(ctx context.Context, c Customer, err error, onCustomerPath bool) bool {
+	if onCustomerPath {
+		return isCustomerNotFound(err)
+	}
+	var apiErr *flowgladapi.Error
+	if !errors.As(err, &apiErr) || (apiErr.StatusCode != http.StatusNotFound && apiErr.StatusCode != http.StatusBadRequest) ||
+		!strings.Contains(strings.ToLower(apiErr.Message), "customer") {
+		return false
+	}
+	_, getErr := s.client.GetCustomer(ctx, c.ExternalID)
+	return isCustomerNotFound(getErr)
+}
+
+// createCustomer creates the Flowglad customer, with an email from c or, when c has none,
+// from Config.LookupCustomer. Concurrent creations of one customer share one request (and
+// one lookup). It returns the customer created, or nil when another request (here or on
+// another instance) created it first: Flowglad refuses the duplicate, which is success.
+func (s *Service) createCustomer(ctx context.Context, c Customer) (*flowgladapi.Customer, error) {
+	v, err := s.creating.do(ctx, c.ExternalID, func(ctx context.Context) (any, error) {
+		profile, err := s.profile(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		body, err := s.client.CreateCustomer(ctx, flowgladapi.CreateCustomerParams{
+			ExternalID: c.ExternalID,
+			Email:      profile.Email,
+			Name:       profile.Name,
+		})
+		var apiErr *flowgladapi.Error
+		if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusConflict {
+			return (*flowgladapi.Customer)(nil), nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		s.changed(ctx, c.ExternalID)
+		return flowgladapi.DecodeCustomer(body)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*flowgladapi.Customer), nil
+}
+
+// profile returns the name and email the customer is created with.
+func (s *Service) profile(ctx context.Context, c Customer) (Customer, error) {
+	if c.Email != "" {
+		return c, nil
+	}
+	if s.lookup == nil {
+		return c, errNoEmail(c.ExternalID)
+	}
+	found, err := s.lookup(ctx, c.ExternalID)
+	if err != nil {
+		return c, errLookup(err)
+	}
+	if !validEmail(found.Email) {
+		return c, &Error{Status: 500, Code: CodeInvalidCustomer,
+			Message: "Config.LookupCustomer returned no valid email, so the Flowglad customer could not be created"}
+	}
+	return Customer{ExternalID: c.ExternalID, Name: found.Name, Email: found.Email}, nil
+}
+
+// isCustomerNotFound reports whether Flowglad said the customer does not exist, for a read on
+// the customer's own path: a 404 with code NOT_FOUND. A 404 without a code is an unknown
+// route (a wrong base URL), not a missing customer.
+func isCustomerNotFound(err error) bool {
+	var apiErr *flowgladapi.Error
+	return errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusNotFound && apiErr.Code == "NOT_FOUND"
+}
+
+// validEmail accepts a bare address (no display name) whose domain has a dot and a top-level
+// domain of at least two letters, as Flowglad's validation does.
+func validEmail(s string) bool {
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || a.Name != "" {
+		return false
+	}
+	at := strings.LastIndexByte(s, '@')
+	domain := s[at+1:]
+	dot := strings.LastIndexByte(domain, '.')
+	return dot > 0 && len(domain)-dot-1 >= 2
+}

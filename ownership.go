@@ -1,0 +1,87 @@
+package flowglad
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/flowglad-go/flowglad/flowgladapi"
+)
+
+// ownedSubscription returns the customer's subscription with id, deciding ownership from
+// billing. Billing lists all of a customer's subscriptions, so Flowglad is asked
+// (GET /api/v1/subscriptions/{id}) only when billing does not list the id, which happens
+// when billing was read before the subscription was created. A subscription of another
+// customer and one that does not exist get the same 403, so ids cannot be probed.
+func (s *Service) ownedSubscription(ctx context.Context, b *flowgladapi.Billing, id string) (*flowgladapi.Subscription, error) {
+	if sub := b.Subscription(id); sub != nil {
+		return sub, nil
+	}
+	body, err := s.client.GetSubscription(ctx, id)
+	if errors.Is(err, flowgladapi.ErrNotFound) {
+		return nil, errForbidden("subscription " + id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	sub, err := flowgladapi.DecodeSubscription(body)
+	if err != nil {
+		return nil, err
+	}
+	if sub.CustomerID == "" || sub.CustomerID != b.Customer.ID {
+		return nil, errForbidden("subscription " + id)
+	}
+	return sub, nil
+}
+
+// resolveSubscription picks the subscription an action works on: the given id when there is
+// one (which must be the customer's), else the customer's only current subscription.
+func (s *Service) resolveSubscription(ctx context.Context, b *flowgladapi.Billing, id string) (*flowgladapi.Subscription, error) {
+	if id != "" {
+		return s.ownedSubscription(ctx, b, id)
+	}
+	switch len(b.CurrentSubscriptions) {
+	case 0:
+		return nil, errNoActiveSubscription()
+	case 1:
+		return &b.CurrentSubscriptions[0], nil
+	default:
+		return nil, errSubscriptionIDRequired()
+	}
+}
+
+// subscriptionFor reads billing and returns the id of the subscription an action works on:
+// the given one (which must be the customer's) or the customer's only current one.
+func (s *Service) subscriptionFor(ctx context.Context, c Customer, id string) (string, error) {
+	b, err := s.Billing(ctx, c)
+	if err != nil {
+		return "", err
+	}
+	sub, err := s.resolveSubscription(ctx, b, id)
+	if err != nil {
+		return "", err
+	}
+	return sub.ID, nil
+}
+
+// currentSubscription picks the subscription a usage event is recorded on: the given id,
+// which must be one of the customer's current subscriptions, else billing's primary current
+// subscription.
+func currentSubscription(b *flowgladapi.Billing, id string) (string, error) {
+	if id == "" {
+		if b.CurrentSubscription == nil {
+			return "", errNoActiveSubscription()
+		}
+		return b.CurrentSubscription.ID, nil
+	}
+	if b.CurrentSubscriptionByID(id) == nil {
+		// Another customer's subscription, an unknown one and one of this customer's that
+		// has ended get the same answer.
+		return "", &Error{
+			Status:  http.StatusForbidden,
+			Code:    CodeForbidden,
+			Message: "subscription " + clip(id) + " is not a current subscription of the signed-in customer",
+		}
+	}
+	return id, nil
+}

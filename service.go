@@ -1,0 +1,154 @@
+package flowglad
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/flowglad-go/flowglad/flowgladapi"
+	"github.com/google/uuid"
+)
+
+// Service is Flowglad billing for Go code on the server: billing with its helpers,
+// checkouts, usage events, subscriptions and resources, for one customer at a time, with
+// typed results. The route's actions run on the same Service, so a Go caller gets the same
+// defaults, validation (the same invalid_body issues), ownership checks and errors as a
+// browser, and both share one billing state: a mutation through either is seen by the next
+// read through the other.
+//
+// Every method takes the customer it acts for: only Customer.ExternalID is needed, and a
+// name and email only when Flowglad does not know the customer yet (see
+// Config.LookupCustomer). Errors are *Error for what the Service refuses and
+// *flowgladapi.Error for what Flowglad refuses; [WriteError] answers either as the route
+// would. A Service is safe for concurrent use.
+type Service struct {
+	client  *flowgladapi.Client
+	logger  *slog.Logger
+	billing *billingLoader
+	// creating shares the creation of a Flowglad customer among concurrent first visits.
+	creating flightGroup
+	lookup   func(ctx context.Context, externalID string) (Customer, error)
+	newTxID  func() string
+}
+
+// serviceOptions are the Service's settings, with test hooks that Config does not offer.
+type serviceOptions struct {
+	logger         *slog.Logger
+	cacheTTL       time.Duration
+	cache          BillingCache
+	lookupCustomer func(ctx context.Context, externalID string) (Customer, error)
+	// newTxID returns the idempotency key of a usage event created without one.
+	newTxID func() string
+	// now is the in-process cache's clock.
+	now func() time.Time
+}
+
+// NewService returns a Service for Go code that has no HTTP route to serve (a worker, a
+// cron job, a webhook consumer). It validates cfg as NewHandler does but needs no Auth: the
+// Service takes the customer as an argument. A Handler has a Service of its own
+// ([Handler.Service]); use that one in a program that serves the route, so both share
+// billing reads and invalidations.
+func NewService(cfg Config) (*Service, error) {
+	st, err := cfg.resolve()
+	if err != nil {
+		return nil, err
+	}
+	client, err := cfg.client(st)
+	if err != nil {
+		return nil, err
+	}
+	return newService(client, cfg.serviceOptions(st)), nil
+}
+
+func (cfg Config) serviceOptions(st settings) serviceOptions {
+	return serviceOptions{
+		logger:         st.logger,
+		cacheTTL:       cfg.BillingCacheTTL,
+		cache:          cfg.BillingCache,
+		lookupCustomer: cfg.LookupCustomer,
+	}
+}
+
+func newService(client *flowgladapi.Client, opts serviceOptions) *Service {
+	logger := opts.logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	newTxID := opts.newTxID
+	if newTxID == nil {
+		newTxID = uuid.NewString
+	}
+	cache := opts.cache
+	if cache == nil && opts.cacheTTL > 0 {
+		cache = newMemoryCache(opts.now)
+	}
+	if opts.cacheTTL <= 0 {
+		cache = nil
+	}
+	s := &Service{
+		client:  client,
+		logger:  logger,
+		lookup:  opts.lookupCustomer,
+		newTxID: newTxID,
+	}
+	s.billing = newBillingLoader(s.fetchBilling, cache, opts.cacheTTL, logger)
+	return s
+}
+
+// Client returns the Flowglad REST client the Service uses, for endpoints the Service does
+// not wrap.
+func (s *Service) Client() *flowgladapi.Client { return s.client }
+
+// Billing returns the customer's billing with the React SDK's helpers (CheckFeatureAccess,
+// CheckUsageBalance, Product, Price, HasPurchased), creating the Flowglad customer on first
+// use. Concurrent reads for one customer, the route's included, share one Flowglad request,
+// so gating an endpoint on billing adds no call to a page that reads billing anyway. The
+// result is shared: do not modify it.
+//
+// It calls GET /api/v1/customers/{externalId}/billing, and when Flowglad answers
+// 404 NOT_FOUND, POST /api/v1/customers followed by the same GET.
+func (s *Service) Billing(ctx context.Context, c Customer) (*flowgladapi.Billing, error) {
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return s.billing.load(ctx, c)
+}
+
+// InvalidateBilling forgets what is shared or cached of the customer's billing, so the next
+// read asks Flowglad. Mutations made through the Service do it themselves; call it after
+// the customer changed some other way (a webhook, say). An error means the billing cache
+// could not delete the entry: this process then reads the customer's billing from Flowglad
+// until a later delete succeeds, but other instances sharing the cache may not know.
+func (s *Service) InvalidateBilling(ctx context.Context, externalID string) error {
+	return s.billing.invalidate(ctx, externalID)
+}
+
+// changed forgets the customer's billing after a mutation. A cache failure is logged by the
+// loader, and the loader then stops trusting the cache for the customer; the mutation itself
+// succeeded, so its caller is not failed for it.
+func (s *Service) changed(ctx context.Context, externalID string) {
+	_ = s.billing.invalidate(ctx, externalID)
+}
+
+// errNoEmail is the answer when a customer must be created and there is no email to create
+// it with. It names the fix; the external id is the host's id, not personal data.
+func errNoEmail(externalID string) *Error {
+	return &Error{
+		Status: 500,
+		Code:   CodeInvalidCustomer,
+		Message: fmt.Sprintf("Flowglad has no customer %q yet and it cannot be created without an email: "+
+			"give Customer.Email, or set Config.LookupCustomer", clip(externalID)),
+	}
+}
+
+// errLookup wraps a failure of Config.LookupCustomer; its text may hold personal data, so
+// it stays in Err (logs redact what they can), never in the message.
+func errLookup(err error) *Error {
+	return &Error{
+		Status:  500,
+		Code:    CodeInvalidCustomer,
+		Message: "Config.LookupCustomer failed, so the Flowglad customer could not be created",
+		Err:     err,
+	}
+}

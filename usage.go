@@ -1,0 +1,280 @@
+package flowglad
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/flowglad-go/flowglad/flowgladapi"
+)
+
+// maxBulkUsageEvents bounds one BulkCreateUsageEvents call.
+const maxBulkUsageEvents = 1000
+
+// UsageEventParams record usage for the customer: usage-events/create.
+type UsageEventParams struct {
+	// Exactly one of UsageMeterSlug, UsageMeterID, PriceSlug and PriceID says what was
+	// used.
+	UsageMeterSlug, UsageMeterID, PriceSlug, PriceID string
+	// Amount defaults to 1.
+	Amount int64
+	// TransactionID makes the event idempotent: Flowglad records one event per id, so a
+	// retried job (or a retried request) cannot count twice. Derive it from the work (a job
+	// id, a request id you stored) to make retries safe end to end. Empty means a new
+	// random id, fixed before the first attempt so the library's own retries cannot count
+	// twice. At most 255 characters.
+	TransactionID string
+	// SubscriptionID must be one of the customer's current subscriptions (403 otherwise);
+	// empty means the customer's current subscription (400 no_active_subscription when
+	// there is none).
+	SubscriptionID string
+	// Properties are the event's properties (for count_distinct_properties meters).
+	Properties map[string]any
+	// UsageDate is when the usage happened; zero means now.
+	UsageDate time.Time
+}
+
+func (p UsageEventParams) check(is *issueList) { p.checkAt(is, "") }
+
+func (p UsageEventParams) checkAt(is *issueList, at string) {
+	is.exactlyOne([]string{at + "priceId", at + "priceSlug", at + "usageMeterId", at + "usageMeterSlug"},
+		p.PriceID != "", p.PriceSlug != "", p.UsageMeterID != "", p.UsageMeterSlug != "")
+	is.id(at+"priceId", p.PriceID, false)
+	is.id(at+"priceSlug", p.PriceSlug, false)
+	is.id(at+"usageMeterId", p.UsageMeterID, false)
+	is.id(at+"usageMeterSlug", p.UsageMeterSlug, false)
+	is.count(at+"amount", p.Amount, maxSafeInteger)
+	is.id(at+"subscriptionId", p.SubscriptionID, false)
+	is.id(at+"transactionId", p.TransactionID, false)
+	if !p.UsageDate.IsZero() && p.UsageDate.Before(time.UnixMilli(0)) {
+		is.rule(at+"usageDate", "must be a time in epoch milliseconds")
+	}
+}
+
+// decodeUsageEvent decodes and validates a usage-events/create body.
+func decodeUsageEvent(body []byte) (UsageEventParams, error) {
+	var p UsageEventParams
+	f, err := parseBody(body)
+	if err != nil {
+		return p, err
+	}
+	switch f.exactlyOne("priceId", "priceSlug", "usageMeterId", "usageMeterSlug") {
+	case "priceId":
+		p.PriceID = f.reqStr("priceId")
+	case "priceSlug":
+		p.PriceSlug = f.reqStr("priceSlug")
+	case "usageMeterId":
+		p.UsageMeterID = f.reqStr("usageMeterId")
+	case "usageMeterSlug":
+		p.UsageMeterSlug = f.reqStr("usageMeterSlug")
+	}
+	if a, ok := f.posInt("amount"); ok {
+		p.Amount = a
+	}
+	if f.has("subscriptionId") {
+		p.SubscriptionID = f.reqStr("subscriptionId")
+	}
+	if f.has("transactionId") {
+		// An empty id is reported whatever else is wrong with the body (every issue at once).
+		if tx, ok := f.maxLenStr("transactionId", maxIDLength); ok && tx == "" {
+			f.add("transactionId", "must not be empty")
+		} else {
+			p.TransactionID = tx
+		}
+	}
+	p.Properties, _ = f.object("properties")
+	if d, ok := f.integer("usageDate", 0, "must be a time in epoch milliseconds"); ok {
+		p.UsageDate = time.UnixMilli(d)
+	}
+	return p, f.checked(p)
+}
+
+// CreateUsageEvent records usage for the customer. It reads billing (to default and check
+// the subscription), then calls POST /api/v1/usage-events, which is retried safely on
+// failures because the transaction id is fixed first. When every attempt fails, the error
+// is a *UsageEventError that carries the transaction id: retry with it and Flowglad counts
+// the event once, whether or not an attempt had reached it.
+func (s *Service) CreateUsageEvent(ctx context.Context, c Customer, p UsageEventParams) (*flowgladapi.UsageEvent, error) {
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	if err := validate(p); err != nil {
+		return nil, err
+	}
+	b, err := s.Billing(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	ev, err := s.usageEvent(b, p)
+	if err != nil {
+		return nil, err
+	}
+	defer s.changed(ctx, c.ExternalID)
+	body, err := s.client.CreateUsageEvent(ctx, ev)
+	if err == nil {
+		var out *flowgladapi.UsageEvent
+		if out, err = flowgladapi.DecodeUsageEvent(body); err == nil {
+			return out, nil
+		}
+	}
+	return nil, usageEventError(ev.TransactionID, err)
+}
+
+// usageEventError wraps the failure of a usage event in a *UsageEventError when its outcome
+// is unknown; a refusal by Flowglad (a 4xx) recorded nothing and is returned as it is.
+func usageEventError(txID string, err error) error {
+	var apiErr *flowgladapi.Error
+	if errors.As(err, &apiErr) && apiErr.StatusCode < 500 && apiErr.StatusCode != http.StatusRequestTimeout &&
+		apiErr.StatusCode != http.StatusTooManyRequests {
+		return err
+	}
+	return &UsageEventError{TransactionID: txID, Err: err}
+}
+
+// usageEvent turns p into the event sent: the subscription checked against billing (or
+// defaulted), the amount defaulted, the transaction id fixed.
+func (s *Service) usageEvent(b *flowgladapi.Billing, p UsageEventParams) (flowgladapi.UsageEventParams, error) {
+	subID, err := currentSubscription(b, p.SubscriptionID)
+	if err != nil {
+		return flowgladapi.UsageEventParams{}, err
+	}
+	ev := flowgladapi.UsageEventParams{
+		SubscriptionID: subID,
+		Amount:         max(p.Amount, 1),
+		TransactionID:  p.TransactionID,
+		Properties:     p.Properties,
+		PriceID:        p.PriceID,
+		PriceSlug:      p.PriceSlug,
+		UsageMeterID:   p.UsageMeterID,
+		UsageMeterSlug: p.UsageMeterSlug,
+	}
+	if ev.TransactionID == "" {
+		ev.TransactionID = s.newTxID()
+	}
+	if !p.UsageDate.IsZero() {
+		ms := p.UsageDate.UnixMilli()
+		ev.UsageDate = &ms
+	}
+	return ev, nil
+}
+
+// UsageEventError is the failure of a usage event whose outcome is unknown: every attempt
+// failed (an outage, a timeout, an unreadable answer), but one may have reached Flowglad.
+// Retrying with TransactionID counts the event once either way. It unwraps to the last
+// attempt's error. The route answers it with json.transactionId beside the usual error.
+type UsageEventError struct {
+	// TransactionID is the event's idempotency key (several, comma-separated, for a bulk
+	// call).
+	TransactionID string
+	// Err is why the last attempt failed.
+	Err error
+}
+
+// Error implements error.
+func (e *UsageEventError) Error() string {
+	return "flowglad: recording usage (transactionId " + e.TransactionID + "): " + e.Err.Error()
+}
+
+// Unwrap returns the cause.
+func (e *UsageEventError) Unwrap() error { return e.Err }
+
+// BulkCreateUsageEvents records several usage events for the customer in one call (at
+// most 1000): each subscription id must be one of the customer's current subscriptions,
+// and each event is defaulted as in CreateUsageEvent. Issues name the event
+// (usageEvents[2].amount). It reads billing, then calls POST /api/v1/usage-events/bulk,
+// retried safely because every transaction id is fixed first.
+func (s *Service) BulkCreateUsageEvents(ctx context.Context, c Customer, events []UsageEventParams) ([]flowgladapi.UsageEvent, error) {
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	is := &issueList{}
+	switch {
+	case len(events) == 0:
+		is.rule("usageEvents", "must not be empty")
+	case len(events) > maxBulkUsageEvents:
+		is.rule("usageEvents", "must have at most "+strconv.Itoa(maxBulkUsageEvents)+" events")
+	}
+	for i, p := range events {
+		p.checkAt(is, "usageEvents["+strconv.Itoa(i)+"].")
+	}
+	if err := is.err(); err != nil {
+		return nil, err
+	}
+	b, err := s.Billing(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	sent := make([]flowgladapi.UsageEventParams, len(events))
+	txIDs := ""
+	for i, p := range events {
+		if sent[i], err = s.usageEvent(b, p); err != nil {
+			return nil, err
+		}
+		if i > 0 {
+			txIDs += ","
+		}
+		txIDs += sent[i].TransactionID
+	}
+	defer s.changed(ctx, c.ExternalID)
+	body, err := s.client.BulkCreateUsageEvents(ctx, sent)
+	if err == nil {
+		var out []flowgladapi.UsageEvent
+		if out, err = flowgladapi.DecodeUsageEvents(body); err == nil {
+			return out, nil
+		}
+	}
+	return nil, usageEventError(txIDs, err)
+}
+
+// UsageMeterBalancesParams filter UsageMeterBalances.
+type UsageMeterBalancesParams struct {
+	// SubscriptionID keeps the balances of one subscription; another customer's id simply
+	// matches nothing.
+	SubscriptionID string
+}
+
+func (p UsageMeterBalancesParams) check(is *issueList) {
+	is.id("subscriptionId", p.SubscriptionID, false)
+}
+
+// decodeUsageMeterBalances decodes a strict {subscriptionId?} body, the input of
+// usage-meters/balances.
+func decodeUsageMeterBalances(body []byte) (UsageMeterBalancesParams, error) {
+	id, err := decodeSubscriptionFilter(body)
+	return UsageMeterBalancesParams{SubscriptionID: id}, err
+}
+
+// decodeSubscriptionFilter decodes a strict {subscriptionId?} body.
+func decodeSubscriptionFilter(body []byte) (string, error) {
+	f, err := parseBody(body)
+	if err != nil {
+		return "", err
+	}
+	f.strict("subscriptionId")
+	var id string
+	if f.has("subscriptionId") {
+		id = f.reqStr("subscriptionId")
+	}
+	return id, f.err()
+}
+
+// UsageMeterBalances returns the customer's usage meter balances, optionally of one
+// subscription. It calls GET /api/v1/customers/{externalId}/usage-balances, creating the
+// customer first when Flowglad does not know it.
+func (s *Service) UsageMeterBalances(ctx context.Context, c Customer, p UsageMeterBalancesParams) ([]flowgladapi.UsageMeterBalance, error) {
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	if err := validate(p); err != nil {
+		return nil, err
+	}
+	body, err := withCustomer(ctx, s, c, false, func() ([]byte, error) {
+		return s.client.GetUsageBalances(ctx, c.ExternalID, p.SubscriptionID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return flowgladapi.DecodeUsageMeterBalances(body)
+}
