@@ -25,7 +25,7 @@ type CheckoutSessionParams struct {
 func (p CheckoutSessionParams) check(is *issueList) {
 	is.url("successUrl", p.SuccessURL)
 	is.url("cancelUrl", p.CancelURL)
-	is.exactlyOne([]string{"priceId", "priceSlug"}, p.PriceID != "", p.PriceSlug != "")
+	is.exactlyOne("", []string{"priceId", "priceSlug"}, p.PriceID != "", p.PriceSlug != "")
 	is.id("priceId", p.PriceID, false)
 	is.id("priceSlug", p.PriceSlug, false)
 	is.count("quantity", p.Quantity, maxInt32)

@@ -344,31 +344,36 @@ func (l *issueList) ids(path string, vs []string) {
 	}
 }
 
-// exactlyOne checks that exactly one of several alternatives is set (set[i] for paths[i]),
-// unless one of them was already reported, alone or as a choice ("a|b").
-func (l *issueList) exactlyOne(paths []string, set ...bool) {
+// exactlyOne checks that exactly one of several alternatives is set (set[i] for
+// names[i], members of the object at prefix), unless one of them was already reported,
+// alone or as a choice ("a|b").
+func (l *issueList) exactlyOne(prefix string, names []string, set ...bool) {
 	for _, is := range l.items {
-		for _, p := range strings.Split(is.Path, "|") {
-			if slices.Contains(paths, p) {
+		rest, ok := strings.CutPrefix(is.Path, prefix)
+		if !ok {
+			continue
+		}
+		for _, p := range strings.Split(rest, "|") {
+			if slices.Contains(names, p) {
 				return
 			}
 		}
 	}
 	var given []string
-	for i, p := range paths {
-		if l.has(p) {
+	for i, name := range names {
+		if l.has(prefix + name) {
 			return
 		}
 		if set[i] {
-			given = append(given, p)
+			given = append(given, name)
 		}
 	}
 	switch len(given) {
 	case 1:
 	case 0:
-		l.rule(strings.Join(paths, "|"), "exactly one of "+strings.Join(paths, ", ")+" is required")
+		l.rule(prefix+strings.Join(names, "|"), "exactly one of "+strings.Join(names, ", ")+" is required")
 	default:
-		l.rule(strings.Join(given, "|"), "only one of "+strings.Join(paths, ", ")+" may be given")
+		l.rule(prefix+strings.Join(given, "|"), "only one of "+strings.Join(names, ", ")+" may be given")
 	}
 }
 

@@ -66,7 +66,7 @@ type ResourceUsageParams struct {
 
 func (p ResourceUsageParams) check(is *issueList) {
 	is.id("subscriptionId", p.SubscriptionID, false)
-	is.exactlyOne([]string{"resourceSlug", "resourceId"}, p.ResourceSlug != "", p.ResourceID != "")
+	is.exactlyOne("", []string{"resourceSlug", "resourceId"}, p.ResourceSlug != "", p.ResourceID != "")
 	is.id("resourceSlug", p.ResourceSlug, false)
 	is.id("resourceId", p.ResourceID, false)
 }
@@ -171,7 +171,7 @@ type ClaimResourceParams struct {
 func (p ClaimResourceParams) check(is *issueList) {
 	is.id("subscriptionId", p.SubscriptionID, false)
 	is.id("resourceSlug", p.ResourceSlug, true)
-	is.exactlyOne([]string{"quantity", "externalId", "externalIds"}, p.Quantity != 0, p.ExternalID != "", p.ExternalIDs != nil)
+	is.exactlyOne("", []string{"quantity", "externalId", "externalIds"}, p.Quantity != 0, p.ExternalID != "", p.ExternalIDs != nil)
 	is.count("quantity", p.Quantity, maxSafeInteger)
 	is.id("externalId", p.ExternalID, false)
 	is.ids("externalIds", p.ExternalIDs)
@@ -241,7 +241,7 @@ type ReleaseResourceParams struct {
 func (p ReleaseResourceParams) check(is *issueList) {
 	is.id("subscriptionId", p.SubscriptionID, false)
 	is.id("resourceSlug", p.ResourceSlug, true)
-	is.exactlyOne([]string{"quantity", "externalId", "externalIds", "claimIds"},
+	is.exactlyOne("", []string{"quantity", "externalId", "externalIds", "claimIds"},
 		p.Quantity != 0, p.ExternalID != "", p.ExternalIDs != nil, p.ClaimIDs != nil)
 	is.count("quantity", p.Quantity, maxSafeInteger)
 	is.id("externalId", p.ExternalID, false)

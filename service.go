@@ -96,6 +96,10 @@ func newService(client *flowgladapi.Client, opts serviceOptions) *Service {
 	return s
 }
 
+// Logger returns the logger the Service reports recovered failures to (Config.Logger), for
+// code built on the Service, such as the middleware package.
+func (s *Service) Logger() *slog.Logger { return s.logger }
+
 // Client returns the Flowglad REST client the Service uses, for endpoints the Service does
 // not wrap.
 func (s *Service) Client() *flowgladapi.Client { return s.client }

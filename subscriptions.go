@@ -153,7 +153,7 @@ type AdjustSubscriptionParams struct {
 
 func (p AdjustSubscriptionParams) check(is *issueList) {
 	is.id("subscriptionId", p.SubscriptionID, false)
-	is.exactlyOne([]string{"priceSlug", "priceId", "subscriptionItems"}, p.PriceSlug != "", p.PriceID != "", p.Items != nil)
+	is.exactlyOne("", []string{"priceSlug", "priceId", "subscriptionItems"}, p.PriceSlug != "", p.PriceID != "", p.Items != nil)
 	is.id("priceSlug", p.PriceSlug, false)
 	is.id("priceId", p.PriceID, false)
 	if p.Items != nil && len(p.Items) == 0 {
@@ -165,7 +165,7 @@ func (p AdjustSubscriptionParams) check(is *issueList) {
 	is.count("quantity", p.Quantity, maxSafeInteger)
 	for i, it := range p.Items {
 		at := "subscriptionItems[" + strconv.Itoa(i) + "]."
-		is.exactlyOne([]string{at + "priceSlug", at + "priceId"}, it.PriceSlug != "", it.PriceID != "")
+		is.exactlyOne(at, []string{"priceSlug", "priceId"}, it.PriceSlug != "", it.PriceID != "")
 		is.id(at+"priceSlug", it.PriceSlug, false)
 		is.id(at+"priceId", it.PriceID, false)
 		is.count(at+"quantity", it.Quantity, maxSafeInteger)
@@ -384,7 +384,7 @@ type CreateSubscriptionParams struct {
 }
 
 func (p CreateSubscriptionParams) check(is *issueList) {
-	is.exactlyOne([]string{"priceId", "priceSlug"}, p.PriceID != "", p.PriceSlug != "")
+	is.exactlyOne("", []string{"priceId", "priceSlug"}, p.PriceID != "", p.PriceSlug != "")
 	is.id("priceId", p.PriceID, false)
 	is.id("priceSlug", p.PriceSlug, false)
 	is.count("quantity", p.Quantity, maxSafeInteger)

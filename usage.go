@@ -39,7 +39,7 @@ type UsageEventParams struct {
 func (p UsageEventParams) check(is *issueList) { p.checkAt(is, "") }
 
 func (p UsageEventParams) checkAt(is *issueList, at string) {
-	is.exactlyOne([]string{at + "priceId", at + "priceSlug", at + "usageMeterId", at + "usageMeterSlug"},
+	is.exactlyOne(at, []string{"priceId", "priceSlug", "usageMeterId", "usageMeterSlug"},
 		p.PriceID != "", p.PriceSlug != "", p.UsageMeterID != "", p.UsageMeterSlug != "")
 	is.id(at+"priceId", p.PriceID, false)
 	is.id(at+"priceSlug", p.PriceSlug, false)
