@@ -20,7 +20,9 @@ func TestValidationSameFromGoAndHTTP(t *testing.T) {
 	long := strings.Repeat("x", 256)
 	longMeta := strings.Repeat("m", 501)
 	const urls = `"successUrl": "https://app.example/ok", "cancelUrl": "https://app.example/no"`
-	okURLs := func(p *flowglad.CheckoutSessionParams) { p.SuccessURL, p.CancelURL = "https://app.example/ok", "https://app.example/no" }
+	okURLs := func(p *flowglad.CheckoutSessionParams) {
+		p.SuccessURL, p.CancelURL = "https://app.example/ok", "https://app.example/no"
+	}
 	checkout := func(edit func(*flowglad.CheckoutSessionParams)) func(*flowglad.Service) error {
 		return func(s *flowglad.Service) error {
 			var p flowglad.CheckoutSessionParams
@@ -36,7 +38,9 @@ func TestValidationSameFromGoAndHTTP(t *testing.T) {
 		{"checkout: nothing", "checkout-sessions/create", `{}`, checkout(func(*flowglad.CheckoutSessionParams) {})},
 		{"checkout: relative URLs, two prices", "checkout-sessions/create",
 			`{"successUrl": "/ok", "cancelUrl": "ftp://x", "priceId": "p", "priceSlug": "s"}`,
-			checkout(func(p *flowglad.CheckoutSessionParams) { p.SuccessURL, p.CancelURL, p.PriceID, p.PriceSlug = "/ok", "ftp://x", "p", "s" })},
+			checkout(func(p *flowglad.CheckoutSessionParams) {
+				p.SuccessURL, p.CancelURL, p.PriceID, p.PriceSlug = "/ok", "ftp://x", "p", "s"
+			})},
 		{"checkout: limits", "checkout-sessions/create",
 			`{` + urls + `, "priceSlug": "` + long + `", "quantity": 2147483648, "outputMetadata": {"a": "` + longMeta + `"}}`,
 			checkout(func(p *flowglad.CheckoutSessionParams) {
