@@ -140,6 +140,7 @@ func (f *Fake) AddInvoice(customerExternalID string, inv Invoice) (Invoice, erro
 func (f *Fake) SetSubscriptionStatus(id, status string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	defer f.notifyLocked(f.snapshotLocked())
 	s := f.subByID(id)
 	if s == nil {
 		return fmt.Errorf("flowgladapitest: subscription %q not found", id)

@@ -157,6 +157,7 @@ func (f *Fake) newCheckoutSessionLocked(in obj, now int64) (*checkoutSession, *a
 func (f *Fake) CompleteCheckout(id string) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	defer f.notifyLocked(f.snapshotLocked())
 	cs := f.sessionByID(id)
 	if cs == nil {
 		return "", fmt.Errorf("flowgladapitest: checkout session %q not found", id)

@@ -6,8 +6,9 @@
 // The fake serves the /api/v1 routes the Go library uses, on Flowglad's real
 // paths: customers (get, create, update, archive, billing, usage balances),
 // checkout sessions, subscriptions (get, create, cancel, uncancel, adjust),
-// usage events (single and bulk), pricing models (default and by id) and
-// resource claims (claim, release, usage, usages, claims). Answers have the
+// usage events (single and bulk), pricing models (default and by id),
+// resource claims (claim, release, usage, usages, claims) and webhooks
+// (create, get, update; see Webhooks below). Answers have the
 // shapes of Flowglad's OpenAPI document, closed schemas included (every
 // 2xx body the fake produces is validated against it in this package's
 // tests); errors have the live server's shape: {"error", "code",
@@ -59,6 +60,36 @@
 // body), faulted and unauthorized ones included, so tests can assert on
 // exactly what a client sent and how many calls it made; ResetRequests
 // clears it.
+//
+// # Webhooks
+//
+// Endpoints are registered as on Flowglad (POST /api/v1/webhooks with url,
+// filterTypes, name and pricingModelId; GET and PUT /api/v1/webhooks/{id})
+// or with AddWebhook, which returns the endpoint with its signing secret.
+// When the state changes through the API, CompleteCheckout or
+// SetSubscriptionStatus, the fake delivers the events Flowglad's server
+// sends for that change to every active endpoint subscribed to their type,
+// with Flowglad's thin body and Svix's headers, signed with the endpoint's
+// secret at the fake's clock (verify with the same clock under WithClock):
+//
+//   - customer.created: a customer created through the API;
+//   - subscription.created: any new subscription (a new customer's default
+//     plan, POST /subscriptions, a checkout);
+//   - subscription.canceled: a subscription ending (immediate cancel, an
+//     archived customer, SetSubscriptionStatus), but not a free plan
+//     replaced by a paid subscription, which Flowglad cancels silently;
+//   - purchase.completed: a paid purchase made by a checkout.
+//
+// customer.updated and subscription.updated are sent only with
+// WithWebhookUpdates, since Flowglad's server does not send them; payment
+// events are never sent, as the fake keeps no payments. Records added with
+// Add* are seed data and send nothing.
+//
+// Deliveries run in the background, each message with one svix-id across
+// its attempts, retried on failure a few times with a short backoff
+// (WithWebhookRetries). WaitWebhookDeliveries waits for them and
+// WebhookDeliveries lists them; CloseWebhooks (called by NewServer's
+// cleanup) stops them.
 //
 // # Testing your own app
 //

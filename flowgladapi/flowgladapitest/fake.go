@@ -44,6 +44,7 @@ type Fake struct {
 	faults   []queuedFault
 	latency  time.Duration
 	st       state
+	hooks    hooks // webhook endpoints and deliveries (webhooks.go)
 }
 
 // Option configures a Fake.
@@ -55,6 +56,7 @@ type config struct {
 	clock           func() time.Time
 	middleware      []func(http.Handler) http.Handler
 	checkoutBaseURL string
+	hooks           hookConfig
 }
 
 // WithSeed loads s into the fake before it serves anything. Without it the
@@ -102,7 +104,8 @@ func New(opts ...Option) *Fake {
 }
 
 func newFake(opts ...Option) (*Fake, error) {
-	cfg := config{apiKey: DefaultAPIKey, clock: time.Now}
+	cfg := config{apiKey: DefaultAPIKey, clock: time.Now,
+		hooks: hookConfig{retries: defaultWebhookRetries, backoff: defaultWebhookBackoff}}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -112,6 +115,7 @@ func newFake(opts ...Option) (*Fake, error) {
 		checkoutBaseURL: cfg.checkoutBaseURL,
 		seq:             map[string]int{},
 		used:            map[string]bool{},
+		hooks:           newHooks(cfg.hooks),
 	}
 	seed := Seed{}
 	if cfg.seed != nil {
@@ -140,8 +144,8 @@ type Server struct {
 	HTTPServer *httptest.Server
 }
 
-// NewServer starts a Fake on an httptest server that is closed by
-// tb.Cleanup. An invalid seed fails tb.
+// NewServer starts a Fake on an httptest server that tb.Cleanup closes,
+// after stopping its webhook deliveries. An invalid seed fails tb.
 func NewServer(tb testing.TB, opts ...Option) *Server {
 	tb.Helper()
 	f, err := newFake(opts...)
@@ -153,7 +157,10 @@ func NewServer(tb testing.TB, opts ...Option) *Server {
 	f.mu.Lock()
 	f.publicURL = srv.URL
 	f.mu.Unlock()
-	tb.Cleanup(srv.Close)
+	tb.Cleanup(func() {
+		f.CloseWebhooks() // first, so no delivery outlives the test
+		srv.Close()
+	})
 	return &Server{Fake: f, URL: srv.URL, HTTPServer: srv}
 }
 
@@ -290,6 +297,9 @@ func (f *Fake) mux() *http.ServeMux {
 	m.HandleFunc("GET /api/v1/resource-claims/{subscriptionId}/usage", f.getResourceUsage)
 	m.HandleFunc("GET /api/v1/resource-claims/{subscriptionId}/usages", f.listResourceUsages)
 	m.HandleFunc("GET /api/v1/resource-claims/{subscriptionId}/claims", f.listResourceClaims)
+	m.HandleFunc("POST /api/v1/webhooks", f.createWebhook)
+	m.HandleFunc("GET /api/v1/webhooks/{id}", f.getWebhook)
+	m.HandleFunc("PUT /api/v1/webhooks/{id}", f.updateWebhook)
 	m.HandleFunc("GET /checkout/{id}", f.checkoutPage)
 	m.HandleFunc("POST /checkout/{id}/complete", f.completeCheckoutPage)
 	m.HandleFunc("GET /billing-portal/{customerId}", f.billingPortalPage)
@@ -339,7 +349,9 @@ func conflict(format string, args ...any) *apiError {
 func (f *Fake) handle(w http.ResponseWriter, r *http.Request, fn func(now int64) (any, *apiError)) {
 	reqID := callOf(r).reqID
 	f.mu.Lock()
+	before := f.snapshotLocked()
 	v, aerr := fn(f.now())
+	f.notifyLocked(before)
 	var b []byte
 	var merr error
 	if aerr == nil {
