@@ -2,12 +2,14 @@ package flowglad_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"time"
 
 	"github.com/flowglad-go/flowglad"
 	"github.com/flowglad-go/flowglad/flowgladapi/flowgladapitest"
@@ -78,25 +80,30 @@ func ExampleNewHandler() {
 	// 401 {"error":{"code":"unauthenticated","json":{"message":"sign in to continue"},"message":"sign in to continue"}}
 }
 
-// Server code reads the same billing as the route, with the React SDK's helpers: here,
-// gating a feature and reading a usage balance.
-func ExampleHandler_Billing() {
-	fake := httptest.NewServer(flowgladapitest.New(flowgladapitest.WithSeed(flowgladapitest.DemoSeed())))
-	defer fake.Close()
-	h, err := flowglad.NewHandler(flowglad.Config{
-		APIKey:  flowgladapitest.DefaultAPIKey,
-		BaseURL: fake.URL,
-		Auth: flowglad.AuthenticatorFunc(func(*http.Request) (flowglad.Customer, error) {
-			return flowglad.Customer{}, flowglad.ErrUnauthenticated
-		}),
-		Logger: slog.New(slog.DiscardHandler),
+// exampleService is what the Service examples share: a Service over the fake Flowglad API
+// seeded with demo data. In production: flowglad.NewService(flowglad.Config{}) with
+// FLOWGLAD_SECRET_KEY in the environment.
+func exampleService(fake *httptest.Server, lookup func(context.Context, string) (flowglad.Customer, error)) *flowglad.Service {
+	svc, err := flowglad.NewService(flowglad.Config{
+		APIKey:         flowgladapitest.DefaultAPIKey,
+		BaseURL:        fake.URL,
+		LookupCustomer: lookup,
+		Logger:         slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
+	return svc
+}
 
-	alice := flowglad.Customer{ExternalID: "user_alice", Name: "Alice Example", Email: "alice@example.com"}
-	b, err := h.Billing(context.Background(), alice)
+// Server code reads the same billing as the route, with the React SDK's helpers: here,
+// gating a feature and reading a usage balance.
+func ExampleService_Billing() {
+	fake := httptest.NewServer(flowgladapitest.New(flowgladapitest.WithSeed(flowgladapitest.DemoSeed())))
+	defer fake.Close()
+	svc := exampleService(fake, nil)
+
+	b, err := svc.Billing(context.Background(), flowglad.Customer{ExternalID: "user_alice"})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -105,14 +112,118 @@ func ExampleHandler_Billing() {
 	if bal := b.CheckUsageBalance("api-calls"); bal != nil {
 		fmt.Println("api-calls left:", bal.AvailableBalance)
 	}
+	sub := b.CurrentSubscriptions[0]
+	fmt.Println("plan:", sub.Name, "with a period end:", !sub.CurrentBillingPeriodEnd.IsZero())
 	// Output:
 	// premium: true
 	// sso: false
 	// api-calls left: 1000
+	// plan: Pro with a period end: true
 }
 
-// The other operations of the route are on Handler.Service, with the same validation and
-// ownership checks: a usage event from server code, idempotent on its transaction id.
+// A worker acts for a customer it knows only by id: a B2B app's organization. The first
+// time Flowglad has no such customer, Config.LookupCustomer supplies the owner's name and
+// email; it is never asked again once the customer exists.
+func ExampleNewService() {
+	fake := httptest.NewServer(flowgladapitest.New(flowgladapitest.WithSeed(flowgladapitest.DemoSeed())))
+	defer fake.Close()
+	svc := exampleService(fake, func(ctx context.Context, orgID string) (flowglad.Customer, error) {
+		fmt.Println("looking up the owner of", orgID) // your database
+		return flowglad.Customer{Name: "Acme Owner", Email: "owner@acme.example"}, nil
+	})
+
+	org := flowglad.Customer{ExternalID: "org_acme"}
+	for range 2 {
+		b, err := svc.Billing(context.Background(), org)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println("plan:", b.CurrentSubscriptions[0].Name)
+	}
+	// Output:
+	// looking up the owner of org_acme
+	// plan: Free
+	// plan: Free
+}
+
+// A job records the usage it caused. Its transaction id, derived from the job, makes a
+// retried job count once.
+func ExampleService_CreateUsageEvent() {
+	fake := httptest.NewServer(flowgladapitest.New(flowgladapitest.WithSeed(flowgladapitest.DemoSeed())))
+	defer fake.Close()
+	svc := exampleService(fake, nil)
+	alice := flowglad.Customer{ExternalID: "user_alice"}
+	ctx := context.Background()
+
+	for range 2 { // the job ran twice
+		ev, err := svc.CreateUsageEvent(ctx, alice, flowglad.UsageEventParams{
+			UsageMeterSlug: "api-calls",
+			Amount:         10,
+			TransactionID:  "job-42",
+		})
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println("event", ev.ID, "amount", ev.Amount, "on", ev.SubscriptionID)
+	}
+	b, err := svc.Billing(ctx, alice)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("api-calls left:", b.CheckUsageBalance("api-calls").AvailableBalance)
+	// Output:
+	// event usage_1 amount 10 on sub_alice_pro
+	// event usage_1 amount 10 on sub_alice_pro
+	// api-calls left: 990
+}
+
+// A server-rendered pricing page sends the customer to Flowglad's hosted checkout.
+func ExampleService_CreateCheckoutSession() {
+	fake := httptest.NewServer(flowgladapitest.New(flowgladapitest.WithSeed(flowgladapitest.DemoSeed())))
+	defer fake.Close()
+	svc := exampleService(fake, nil)
+
+	upgrade := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := flowglad.Customer{ExternalID: "user_bob"} // from your session
+		sess, err := svc.CreateCheckoutSession(r.Context(), c, flowglad.CheckoutSessionParams{
+			PriceSlug:  "pro-monthly",
+			SuccessURL: "https://app.example.com/billing?upgraded=1",
+			CancelURL:  "https://app.example.com/pricing",
+		})
+		if err != nil {
+			flowglad.WriteError(w, r, err) // the route's statuses and envelope
+			return
+		}
+		http.Redirect(w, r, sess.URL, http.StatusSeeOther)
+	})
+
+	w := httptest.NewRecorder()
+	upgrade.ServeHTTP(w, httptest.NewRequest("POST", "/upgrade", nil))
+	fmt.Println(w.Code, strings.HasPrefix(w.Header().Get("Location"), fake.URL+"/checkout/"))
+	// Output:
+	// 303 true
+}
+
+// WriteError answers any error of the Service as the route would: here, a usage event for
+// another customer's subscription.
+func ExampleWriteError() {
+	fake := httptest.NewServer(flowgladapitest.New(flowgladapitest.WithSeed(flowgladapitest.DemoSeed())))
+	defer fake.Close()
+	svc := exampleService(fake, nil)
+
+	_, err := svc.CreateUsageEvent(context.Background(), flowglad.Customer{ExternalID: "user_bob"}, flowglad.UsageEventParams{
+		UsageMeterSlug: "api-calls",
+		SubscriptionID: "sub_alice_pro",
+	})
+	w := httptest.NewRecorder()
+	flowglad.WriteError(w, httptest.NewRequest("POST", "/api/work", nil), err)
+	fmt.Println(w.Code, w.Body.String())
+	// Output:
+	// 403 {"error":{"code":"forbidden","json":{"message":"subscription sub_alice_pro is not a current subscription of the signed-in customer"},"message":"subscription sub_alice_pro is not a current subscription of the signed-in customer"}}
+}
+
+// A program that serves the route uses the handler's own Service, so the route and the Go
+// code share billing reads and see each other's changes.
 func ExampleHandler_Service() {
 	fake := httptest.NewServer(flowgladapitest.New(flowgladapitest.WithSeed(flowgladapitest.DemoSeed())))
 	defer fake.Close()
@@ -120,29 +231,35 @@ func ExampleHandler_Service() {
 		APIKey:  flowgladapitest.DefaultAPIKey,
 		BaseURL: fake.URL,
 		Auth: flowglad.AuthenticatorFunc(func(*http.Request) (flowglad.Customer, error) {
-			return flowglad.Customer{}, flowglad.ErrUnauthenticated
+			return flowglad.Customer{ExternalID: "user_alice"}, nil // your session lookup
 		}),
-		Logger: slog.New(slog.DiscardHandler),
+		BillingCacheTTL: time.Minute,
+		Logger:          slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
-	alice := flowglad.Customer{ExternalID: "user_alice", Name: "Alice Example", Email: "alice@example.com"}
-	ctx := context.Background()
-	for range 2 { // a retried job sends the same event twice: it counts once
-		if _, err := h.Service().CreateUsageEvent(ctx, alice, flowglad.UsageEventParams{
-			UsageMeterSlug: "api-calls",
-			Amount:         10,
-			TransactionID:  "job-42",
-		}); err != nil {
-			log.Fatal(err)
+	balance := func() string { // what the React SDK's useUsageMeters reads
+		r := httptest.NewRequest("POST", "/api/flowglad/usage-meters/balances", strings.NewReader(`{}`))
+		r.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		var v struct {
+			Data struct {
+				UsageMeterBalances []struct{ AvailableBalance float64 } `json:"usageMeterBalances"`
+			} `json:"data"`
 		}
+		_ = json.Unmarshal(w.Body.Bytes(), &v)
+		return fmt.Sprint(v.Data.UsageMeterBalances[0].AvailableBalance)
 	}
-	b, err := h.Billing(ctx, alice)
-	if err != nil {
+
+	fmt.Println("before:", balance())
+	if _, err := h.Service().CreateUsageEvent(context.Background(), flowglad.Customer{ExternalID: "user_alice"},
+		flowglad.UsageEventParams{UsageMeterSlug: "api-calls", Amount: 25}); err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("api-calls left:", b.CheckUsageBalance("api-calls").AvailableBalance)
+	fmt.Println("after:", balance())
 	// Output:
-	// api-calls left: 990
+	// before: 1000
+	// after: 975
 }
