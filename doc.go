@@ -1,9 +1,10 @@
-// Package flowglad serves Flowglad's React SDK from a Go backend.
+// Package flowglad bills with Flowglad from a Go backend: it serves Flowglad's React SDK, and
+// gives your Go code the same billing.
 //
 // Flowglad's React SDK (@flowglad/react) talks to one server route,
 // /api/flowglad/<actionKey>: always POST, a JSON body, and an answer of the form
-// {"data": ...} or {"error": {...}}. [NewHandler] returns an [http.Handler] that serves all 24
-// action keys of that route ([ActionKeys]). It derives the signed-in customer from your own
+// {"data": ...} or {"error": {...}}. [NewHandler] returns an [http.Handler] that serves every
+// action key of that route ([ActionKeys]). It derives the signed-in customer from your own
 // sessions through an [Authenticator], calls Flowglad's REST API with your secret key, and
 // answers in the envelope the SDK reads.
 //
@@ -60,8 +61,26 @@
 //
 // # Go code on the server
 //
-// [Handler.Service] exposes the same operations to Go code, with the same checks: billing
-// with its feature and usage helpers, usage events, subscription changes.
+// A [Service] is the same billing for Go code: [Handler.Service] returns the handler's own
+// (the route and your code then share billing reads and see each other's changes), and
+// [NewService] builds one without an Authenticator, for workers. Every method takes the
+// [Customer] it acts for (only ExternalID is needed; [Config.LookupCustomer] supplies a name
+// and email when Flowglad must create the customer) and params named after what they make
+// ([CheckoutSessionParams], [UsageEventParams], ...), and returns typed results. Inputs are
+// checked by the same rules as the route's, and [WriteError] answers any error as the route
+// would:
+//
+//	sess, err := h.Service().CreateCheckoutSession(r.Context(), customer, flowglad.CheckoutSessionParams{
+//		PriceSlug: "pro-monthly", SuccessURL: okURL, CancelURL: backURL,
+//	})
+//	if err != nil {
+//		flowglad.WriteError(w, r, err)
+//		return
+//	}
+//	http.Redirect(w, r, sess.URL, http.StatusSeeOther)
+//
+// Package middleware gates your own endpoints on a feature or a usage balance and meters the
+// work they do; package webhook verifies Flowglad's webhooks and keeps cached billing fresh.
 //
 // # Testing
 //
