@@ -3,8 +3,6 @@ package rediscache_test
 import (
 	"bufio"
 	"bytes"
-	"context"
-	"errors"
 	"io"
 	"net"
 	"os"
@@ -100,8 +98,13 @@ func (s *redisServer) restart() {
 
 // client returns a go-redis client of the server, closed when the test ends.
 func (s *redisServer) client(contextTimeouts bool) *redis.Client {
-	c := redis.NewClient(&redis.Options{Network: "unix", Addr: s.sock, ContextTimeoutEnabled: contextTimeouts})
-	s.tb.Cleanup(func() { _ = c.Close() })
+	return unixClient(s.tb, s.sock, contextTimeouts)
+}
+
+// unixClient returns a go-redis client of a Unix socket, closed when the test ends.
+func unixClient(tb testing.TB, sock string, contextTimeouts bool) *redis.Client {
+	c := redis.NewClient(&redis.Options{Network: "unix", Addr: sock, ContextTimeoutEnabled: contextTimeouts})
+	tb.Cleanup(func() { _ = c.Close() })
 	return c
 }
 
@@ -202,6 +205,3 @@ func (p *proxy) setCut(cut bool) {
 		}
 	}
 }
-
-// isDeadline reports whether err is a deadline (the Cache's own timeout).
-func isDeadline(err error) bool { return errors.Is(err, context.DeadlineExceeded) }
