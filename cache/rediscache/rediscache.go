@@ -5,33 +5,42 @@
 //
 // # Guarantees
 //
-// Every Get is a round trip to Redis; nothing is cached in the process, so once Delete has
-// returned nil, no instance's next Get returns the deleted body. Three mechanisms keep a
-// stale body from coming back afterwards:
+// Every Get is one round trip to Redis: a GET of the body, pipelined with a small script
+// that reads the server's run_id and the customer's generation. Nothing is kept in the
+// process (no client-side caching, whose invalidations arrive asynchronously), so once
+// Delete has returned nil, no instance's next Get returns the deleted body. Three mechanisms
+// keep a stale body from coming back afterwards:
 //
-//   - A per-customer generation, bumped by every Delete. A Get that misses remembers the
-//     generation it saw, and Set stores the body only if the generation is still the one the
-//     same process saw before it began reading Flowglad. A read that started before another
-//     instance's mutation therefore cannot store its old body after that mutation's Delete.
+//   - A per-customer generation, moved forward by every Delete. A Get that misses remembers
+//     the generation it saw, and Set stores the body only if the generation is still the
+//     one this process saw before it began reading Flowglad. A read that started before
+//     another instance's mutation therefore cannot store its old body after that
+//     mutation's Delete. This relies on the flowglad loader's order (a Get that misses,
+//     then the Flowglad read, then Set, in one process); a Set with no miss before it
+//     stores nothing.
 //   - The Redis server's identity (its run_id). A body is stored with the run_id of the
-//     server that stored it and is ignored by any other server: after a restart that kept
-//     data (RDB or AOF) or a failover to a replica that missed the last writes, every old
-//     body is a miss, as is every Set whose generation was read from the old server.
+//     server process that stored it and is a miss on any other: after a restart that kept
+//     data (RDB or AOF), or a failover to a replica that missed the last writes (a Delete
+//     included), every old body is a miss, as is every Set whose generation was read from
+//     the old server. Such an event empties the cache in effect; it refills from Flowglad.
 //   - Replayed deletes. When a Delete fails (Redis down or unreachable), the Cache remembers
-//     the key, retries it in the background, and retries all of them before its next Get or
-//     Set. The flowglad loader meanwhile reads that customer from Flowglad on this instance.
+//     the key, retries it in the background (WithReplayInterval) and before its next Get or
+//     Set, until it succeeds. The flowglad loader meanwhile reads that customer's billing
+//     from Flowglad on this instance.
 //
 // # Limits
 //
-// While one instance cannot reach Redis but others can (a partition that does not restart
-// Redis), the others may read a body that the cut-off instance failed to delete, until that
-// instance reaches Redis again and replays its deletes, or until the body's TTL runs out.
-// An instance that dies before replaying loses its pending deletes: only the TTL bounds
-// those. Choose Config.BillingCacheTTL as the longest stale billing you accept in that case.
+// While one instance cannot reach Redis but others can, and Redis keeps running (a network
+// partition), the others may read a body that the cut-off instance failed to delete, until
+// that instance reaches Redis again and replays its deletes, or until the body's TTL runs
+// out. An instance that stops before replaying loses its pending deletes: only the TTL
+// bounds those. Choose Config.BillingCacheTTL as the longest stale billing you accept then.
 //
 // Reads must go to the primary: do not route them to replicas (ReadOnly, RouteByLatency or
 // RouteRandomly in cluster options), which may lag behind a Delete. Redis 5 or later; tested
-// with Redis 7.0. In Redis Cluster, a customer's two keys share a hash tag.
+// with Redis 7.0. Keys are prefix + "{" + id + "}" for the body and the same + ":gen" for
+// the generation, with '%', '{' and '}' in the id percent-escaped: both share a Redis
+// Cluster hash tag.
 //
 // # Failures
 //
@@ -218,11 +227,11 @@ func (c *Cache) Get(ctx context.Context, key string) ([]byte, bool, error) {
 		if err := c.replayFirst(ctx); err != nil {
 			return getResult{}, err
 		}
-		v, err := getScript.Run(ctx, c.client, keys).Slice()
-		if err != nil {
-			return getResult{}, err
+		r, err := c.get(ctx, keys, false)
+		if redis.HasErrorPrefix(err, "NOSCRIPT") { // a new server: send the script itself
+			r, err = c.get(ctx, keys, true)
 		}
-		return parseGet(v)
+		return r, err
 	})
 	if err != nil {
 		return nil, false, fmt.Errorf("rediscache: get: %w", err)
@@ -240,26 +249,36 @@ type getResult struct {
 	token string
 }
 
-// parseGet reads the Get script's answer: {1, stamped body} or {0, token}.
-func parseGet(v []any) (getResult, error) {
-	var r getResult
-	if len(v) != 2 {
-		return r, fmt.Errorf("unexpected reply of %d elements", len(v))
-	}
-	hit, _ := v[0].(int64)
-	s, ok := v[1].(string)
-	if !ok {
-		return r, fmt.Errorf("unexpected reply element %T", v[1])
-	}
-	if hit == 1 {
-		if len(s) < runIDLen {
-			return r, errors.New("stored value too short")
-		}
-		r.body = []byte(s[runIDLen:])
+// get reads the token and the body in one round trip, on one connection. A body stamped
+// with another server process's run_id is a miss.
+func (c *Cache) get(ctx context.Context, keys []string, eval bool) (getResult, error) {
+	pipe := c.client.Pipeline()
+	var tok *redis.Cmd
+	if eval {
+		tok = tokenScript.Eval(ctx, pipe, keys[1:])
 	} else {
-		r.token = s
+		tok = tokenScript.EvalSha(ctx, pipe, keys[1:])
 	}
-	return r, nil
+	get := pipe.Get(ctx, keys[0])
+	_, _ = pipe.Exec(ctx) // errors are the commands'
+	token, err := tok.Text()
+	if err != nil {
+		return getResult{}, err
+	}
+	if len(token) < runIDLen+2 {
+		return getResult{}, fmt.Errorf("unexpected token %q", token)
+	}
+	body, err := get.Bytes()
+	if errors.Is(err, redis.Nil) {
+		return getResult{token: token}, nil
+	}
+	if err != nil {
+		return getResult{}, err
+	}
+	if len(body) < runIDLen || string(body[:runIDLen]) != token[:runIDLen] {
+		return getResult{token: token}, nil // stored before a restart or a failover
+	}
+	return getResult{body: body[runIDLen:]}, nil
 }
 
 // Set stores body under key for ttl, but only if the key's generation has not changed since

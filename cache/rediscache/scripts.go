@@ -16,20 +16,14 @@ if not id or #id ~= 40 then
 end
 `
 
-// getScript answers {1, body} for a body stored by this server process, or {0, token} where
-// token is "run_id:generation" (generation "0" before any Delete). A body stored by another
-// process (before a restart or a failover) is deleted and is a miss.
+// tokenScript answers "run_id:generation" (generation "0" before any Delete). Get sends it
+// pipelined with a plain GET of the body on the same connection, so both are answered by
+// the same server process: the body is trusted only if it carries this run_id. (Moving the
+// 40 KB body through Lua would double the cost of a hit.)
 //
-// KEYS[1] body, KEYS[2] generation.
-var getScript = redis.NewScript(runID + `
-local v = redis.call('GET', KEYS[1])
-if v then
-  if string.sub(v, 1, 40) == id then
-    return {1, v}
-  end
-  redis.call('DEL', KEYS[1])
-end
-return {0, id .. ':' .. (redis.call('GET', KEYS[2]) or '0')}
+// KEYS[1] generation.
+var tokenScript = redis.NewScript(runID + `
+return id .. ':' .. (redis.call('GET', KEYS[1]) or '0')
 `)
 
 // setScript stores the body, stamped with the run_id, if the token still names this server
