@@ -127,6 +127,13 @@ func parseBilling(t *testing.T, d map[string]any) (balance float64, status strin
 	return balance, status
 }
 
+// assertBalance reads Alice's billing through the route and checks her api-calls balance.
+func (in *instance) assertBalance(want float64, why ...string) {
+	in.t.Helper()
+	bal, _ := in.billing()
+	assert.EqualValues(in.t, want, bal, "through %s: %s", in.name, strings.Join(why, "; "))
+}
+
 // useAPI records usage through the route.
 func (in *instance) useAPI(amount int) {
 	in.t.Helper()
@@ -156,20 +163,16 @@ func TestRedisSharedAcrossInstances(t *testing.T) {
 	a := newInstance(t, "A", fake, newCache(t, srv.client(true)))
 	b := newInstance(t, "B", fake, newCache(t, srv.client(true)))
 
-	bal, _ := a.billing()
-	assert.EqualValues(t, 1000, bal)
+	a.assertBalance(1000)
 	assert.Equal(t, 1, billingReads(fake), "A's read fills the shared cache")
-	bal, _ = b.billing()
-	assert.EqualValues(t, 1000, bal)
+	b.assertBalance(1000)
 	assert.Zero(t, billingReads(fake), "B's read is a hit")
 
 	a.useAPI(5)
 	fake.ResetRequests()
-	bal, _ = b.billing()
-	assert.EqualValues(t, 995, bal, "B sees A's usage event at once")
+	b.assertBalance(995, "B sees A's usage event at once")
 	assert.Equal(t, 1, billingReads(fake))
-	bal, _ = a.billing()
-	assert.EqualValues(t, 995, bal)
+	a.assertBalance(995)
 	assert.Zero(t, billingReads(fake), "B's read filled the cache again")
 
 	a.post("subscriptions/cancel", `{"id":"`+aliceSub+`","cancellation":{"timing":"at_end_of_current_billing_period"}}`)
@@ -233,10 +236,8 @@ func TestRedisReadRacingMutation(t *testing.T) {
 	bal, _ := parseBilling(t, env.Data)
 	assert.EqualValues(t, 1000, bal, "B's first read was answered before the usage event")
 
-	bal, _ = b.billing()
-	assert.EqualValues(t, 995, bal, "B did not cache what it read before A's Delete")
-	bal, _ = a.billing()
-	assert.EqualValues(t, 995, bal)
+	b.assertBalance(995, "B did not cache what it read before A's Delete")
+	a.assertBalance(995)
 }
 
 // TestRedisOutage: Redis dies. Reads still answer from Flowglad (logged); a mutation during
@@ -260,33 +261,27 @@ func TestRedisOutage(t *testing.T) {
 
 	srv.kill()
 	for _, in := range []*instance{a, b} {
-		bal, _ := in.billing()
-		assert.EqualValues(t, 1000, bal)
+		in.assertBalance(1000)
 		assert.Contains(t, in.logs.String(), "reading the billing cache failed; reading Flowglad", in.name)
 	}
 	assert.Equal(t, 2, billingReads(fake), "both read Flowglad")
 
 	a.useAPI(7) // its Delete fails
 	assert.Contains(t, a.logs.String(), "deleting from the billing cache failed")
-	bal, _ := a.billing()
-	assert.EqualValues(t, 993, bal, "A reads Flowglad while Redis is down")
+	a.assertBalance(993, "A reads Flowglad while Redis is down")
 
 	// Redis comes back holding the body from before the usage event.
 	srv.restart()
 	require.NoError(t, raw.Restore(ctx, aliceKey, time.Hour, old).Err())
 	fake.ResetRequests()
-	bal, _ = b.billing()
-	assert.EqualValues(t, 993, bal, "B must not serve the body from before the restart")
+	b.assertBalance(993, "B must not serve the body from before the restart")
 	assert.Equal(t, 1, billingReads(fake))
-	bal, _ = a.billing()
-	assert.EqualValues(t, 993, bal)
-	bal, _ = b.billing()
-	assert.EqualValues(t, 993, bal)
+	a.assertBalance(993)
+	b.assertBalance(993)
 
 	// A mutation after the outage is seen as before.
 	a.useAPI(3)
-	bal, _ = b.billing()
-	assert.EqualValues(t, 990, bal)
+	b.assertBalance(990)
 }
 
 // TestRedisPartition: A loses Redis while B keeps it, and Redis keeps its data. That is
@@ -311,18 +306,15 @@ func TestRedisPartition(t *testing.T) {
 	link.setCut(true)
 	a.useAPI(5)
 	assert.Contains(t, a.logs.String(), "deleting from the billing cache failed")
-	bal, _ := a.billing()
-	assert.EqualValues(t, 995, bal, "A does not trust the cache for Alice until its Delete succeeds")
-	bal, _ = b.billing()
-	assert.EqualValues(t, 1000, bal, "the documented limit: B still reads the body A could not delete")
+	a.assertBalance(995, "A does not trust the cache for Alice until its Delete succeeds")
+	b.assertBalance(1000, "the documented limit: B still reads the body A could not delete")
 
 	link.setCut(false)
 	require.Eventually(t, func() bool {
 		bal, _ := b.billing()
 		return bal == 995
 	}, 5*time.Second, 10*time.Millisecond, "A's background replay deletes the old body")
-	bal, _ = a.billing()
-	assert.EqualValues(t, 995, bal)
+	a.assertBalance(995)
 }
 
 // lockedBuffer is a log sink safe for concurrent writes.
