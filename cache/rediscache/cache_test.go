@@ -115,6 +115,8 @@ func TestRedisCacheGetSetDelete(t *testing.T) {
 		assert.Error(t, err)
 		_, err = rediscache.New(raw, rediscache.WithReplayInterval(-time.Second))
 		assert.Error(t, err)
+		_, err = rediscache.New(raw, rediscache.WithSettle(-time.Second))
+		assert.Error(t, err)
 		_, err = rediscache.NewFromURL("mysql://nope")
 		assert.Error(t, err)
 	})
@@ -181,11 +183,11 @@ func hashTag(key string) string {
 }
 
 // TestRedisCacheFillRace: a read that began before another instance's Delete cannot store
-// its (possibly old) body after that Delete.
+// its (possibly old) body after that Delete. The generation alone (no settle time) does it.
 func TestRedisCacheFillRace(t *testing.T) {
 	srv := startRedis(t)
-	a := newCache(t, srv.client(true))
-	b := newCache(t, srv.client(true))
+	a := newCache(t, srv.client(true), rediscache.WithSettle(0))
+	b := newCache(t, srv.client(true), rediscache.WithSettle(0))
 	ctx := context.Background()
 	old, fresh := billingBody("old", 1000), billingBody("fresh", 1000)
 
@@ -216,6 +218,40 @@ func TestRedisCacheFillRace(t *testing.T) {
 	require.NoError(t, a.Delete(ctx, "user_bob"))
 	require.NoError(t, b.Set(ctx, "user_bob", old, time.Hour))
 	requireMiss(t, a, "user_bob")
+}
+
+// TestRedisCacheSettle: two reads for one customer overlap in A (the loader starts the
+// second while the first is being stored), and B's Delete lands during the second. The
+// second read's Set is judged by a miss seen after it began, so only the settle time keeps
+// its old body out.
+func TestRedisCacheSettle(t *testing.T) {
+	srv := startRedis(t)
+	ctx := context.Background()
+	overlap := func(t *testing.T, a, b *rediscache.Cache) {
+		first, second := billingBody("first", 1000), billingBody("second", 1000)
+		requireMiss(t, a, "user_alice") // read 1 starts
+		requireMiss(t, a, "user_alice") // read 2 starts while read 1 is being stored
+		require.NoError(t, a.Set(ctx, "user_alice", first, time.Hour))
+		require.NoError(t, b.Delete(ctx, "user_alice")) // read 2's answer predates this
+		requireMiss(t, a, "user_alice")                 // a request joins read 2
+		require.NoError(t, a.Set(ctx, "user_alice", second, time.Hour))
+	}
+	t.Run("settle time", func(t *testing.T) {
+		const settle = 200 * time.Millisecond
+		a := newCache(t, srv.client(true), rediscache.WithSettle(settle), rediscache.WithPrefix("settle:"))
+		b := newCache(t, srv.client(true), rediscache.WithSettle(settle), rediscache.WithPrefix("settle:"))
+		overlap(t, a, b)
+		requireMiss(t, b, "user_alice")
+		time.Sleep(settle)
+		fill(t, a, "user_alice", billingBody("later", 1000), time.Hour)
+		requireHit(t, b, "user_alice", billingBody("later", 1000))
+	})
+	t.Run("without, the old body is stored", func(t *testing.T) {
+		a := newCache(t, srv.client(true), rediscache.WithSettle(0), rediscache.WithPrefix("nosettle:"))
+		b := newCache(t, srv.client(true), rediscache.WithSettle(0), rediscache.WithPrefix("nosettle:"))
+		overlap(t, a, b)
+		requireHit(t, b, "user_alice", billingBody("second", 1000))
+	})
 }
 
 // TestRedisCacheServerIdentity: bodies stored before a restart that kept data, and misses

@@ -17,7 +17,9 @@
 //     another instance's mutation therefore cannot store its old body after that
 //     mutation's Delete. This relies on the flowglad loader's order (a Get that misses,
 //     then the Flowglad read, then Set, in one process); a Set with no miss before it
-//     stores nothing.
+//     stores nothing. Because two reads for one customer may overlap in a process (the
+//     loader starts a new one while the last one is still storing), Set also stores
+//     nothing within a settle time (WithSettle, 5 s) of the customer's last Delete.
 //   - The Redis server's identity (its run_id). A body is stored with the run_id of the
 //     server process that stored it and is a miss on any other: after a restart that kept
 //     data (RDB or AOF), or a failover to a replica that missed the last writes (a Delete
@@ -69,6 +71,8 @@ const (
 	DefaultTimeout = 200 * time.Millisecond
 	// DefaultReplayInterval is how often failed deletes are retried in the background.
 	DefaultReplayInterval = time.Second
+	// DefaultSettle is how long after a customer's Delete no body is stored for them.
+	DefaultSettle = 5 * time.Second
 )
 
 const (
@@ -89,6 +93,7 @@ type Cache struct {
 	prefix  string
 	timeout time.Duration
 	every   time.Duration
+	settle  time.Duration
 	logger  *slog.Logger
 
 	mu sync.Mutex
@@ -120,6 +125,7 @@ type config struct {
 	prefix  string
 	timeout time.Duration
 	every   time.Duration
+	settle  time.Duration
 	logger  *slog.Logger
 }
 
@@ -136,6 +142,17 @@ func WithTimeout(d time.Duration) Option { return func(c *config) { c.timeout = 
 // DefaultReplayInterval by default.
 func WithReplayInterval(d time.Duration) Option { return func(c *config) { c.every = d } }
 
+// WithSettle sets how long after a customer's Delete (from any instance) Set stores
+// nothing for that customer, DefaultSettle by default; reads meanwhile go to Flowglad.
+//
+// It covers what the generation alone cannot: the flowglad loader may start a second
+// Flowglad read for a customer while the first is still being stored, and the Cache cannot
+// tell which miss each Set belongs to, so the second read may be judged by a miss seen
+// after it began. Its body is then refused if another instance's Delete came less than the
+// settle time before the Set, which covers every Flowglad answer stored within the settle
+// time of being produced. Zero turns this off.
+func WithSettle(d time.Duration) Option { return func(c *config) { c.settle = d } }
+
 // WithLogger receives the background replay's outcome (a warning when deletes are still
 // failing, info when they have been replayed). Nil or absent means slog.Default(). Keys
 // (customers' ids) are never logged.
@@ -150,7 +167,7 @@ func New(client redis.UniversalClient, opts ...Option) (*Cache, error) {
 	if client == nil {
 		return nil, errors.New("rediscache: nil client")
 	}
-	cfg := config{prefix: DefaultPrefix, timeout: DefaultTimeout, every: DefaultReplayInterval}
+	cfg := config{prefix: DefaultPrefix, timeout: DefaultTimeout, every: DefaultReplayInterval, settle: DefaultSettle}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -163,6 +180,9 @@ func New(client redis.UniversalClient, opts ...Option) (*Cache, error) {
 	if cfg.every <= 0 {
 		return nil, errors.New("rediscache: replay interval must be positive")
 	}
+	if cfg.settle < 0 {
+		return nil, errors.New("rediscache: settle time must not be negative")
+	}
 	if cfg.logger == nil {
 		cfg.logger = slog.Default()
 	}
@@ -171,6 +191,7 @@ func New(client redis.UniversalClient, opts ...Option) (*Cache, error) {
 		prefix:  cfg.prefix,
 		timeout: cfg.timeout,
 		every:   cfg.every,
+		settle:  cfg.settle,
 		logger:  cfg.logger,
 		seen:    map[string]observation{},
 		pending: map[string]uint64{},
@@ -284,8 +305,9 @@ func (c *Cache) get(ctx context.Context, keys []string, eval bool) (getResult, e
 // Set stores body under key for ttl, but only if the key's generation has not changed since
 // this process's Get of key missed: if it has, another instance (or this one) has deleted
 // the key since this process began reading Flowglad, the body may predate that change, and
-// Set drops it and returns nil. A Set not preceded by a miss in this process (within ten
-// minutes) stores nothing either: the flowglad loader always calls Get first.
+// Set drops it and returns nil. It drops it too within the settle time of the key's last
+// Delete (WithSettle). A Set not preceded by a miss in this process (within ten minutes)
+// stores nothing either: the flowglad loader always calls Get first.
 func (c *Cache) Set(ctx context.Context, key string, body []byte, ttl time.Duration) error {
 	keys, err := c.keys(key)
 	if err != nil {
@@ -303,7 +325,7 @@ func (c *Cache) Set(ctx context.Context, key string, body []byte, ttl time.Durat
 		if err := c.replayFirst(ctx); err != nil {
 			return struct{}{}, err
 		}
-		return struct{}{}, setScript.Run(ctx, c.client, keys, token, body, ms).Err()
+		return struct{}{}, setScript.Run(ctx, c.client, keys, token, body, ms, c.settle.Microseconds()).Err()
 	})
 	if err != nil {
 		return fmt.Errorf("rediscache: set: %w", err)

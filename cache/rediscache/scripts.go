@@ -27,12 +27,22 @@ return id .. ':' .. (redis.call('GET', KEYS[1]) or '0')
 `)
 
 // setScript stores the body, stamped with the run_id, if the token still names this server
-// process and the current generation; it answers 1 when stored, 0 when dropped.
+// process and the current generation, and the last Delete (whose server time in µs the
+// generation is) is at least ARGV[4] µs old; it answers 1 when stored, 0 when dropped.
 //
-// KEYS[1] body, KEYS[2] generation; ARGV[1] token, ARGV[2] body, ARGV[3] TTL in ms.
+// KEYS[1] body, KEYS[2] generation; ARGV[1] token, ARGV[2] body, ARGV[3] TTL in ms,
+// ARGV[4] settle time in µs.
 var setScript = redis.NewScript(runID + `
-if ARGV[1] ~= id .. ':' .. (redis.call('GET', KEYS[2]) or '0') then
+local gen = redis.call('GET', KEYS[2])
+if ARGV[1] ~= id .. ':' .. (gen or '0') then
   return 0
+end
+if gen then
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  if now - tonumber(gen) < tonumber(ARGV[4]) then
+    return 0
+  end
 end
 redis.call('SET', KEYS[1], id, 'PX', ARGV[3])
 redis.call('APPEND', KEYS[1], ARGV[2])
