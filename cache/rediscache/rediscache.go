@@ -37,6 +37,13 @@
 // that instance reaches Redis again and replays its deletes, or until the body's TTL runs
 // out. An instance that stops before replaying loses its pending deletes: only the TTL
 // bounds those. Choose Config.BillingCacheTTL as the longest stale billing you accept then.
+// Pending deletes are kept in memory, one entry per customer, however long the outage.
+//
+// When two reads for one customer overlap in one process, the generation cannot tell them
+// apart, and the settle time protects the later one only if its Flowglad answer is stored
+// within the settle time of being produced. A stale body can still be stored if a Flowglad
+// answer takes longer than that to arrive (or the process stalls that long) while another
+// instance changes the customer and a third request joins the read.
 //
 // Reads must go to the primary: do not route them to replicas (ReadOnly, RouteByLatency or
 // RouteRandomly in cluster options), which may lag behind a Delete. Redis 5 or later; tested
