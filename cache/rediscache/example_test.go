@@ -1,0 +1,51 @@
+package rediscache_test
+
+import (
+	"log"
+	"net/http"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/flowglad-go/flowglad"
+	"github.com/flowglad-go/flowglad/cache/rediscache"
+)
+
+// Share billing between the instances of a deployment: each keeps a customer's billing for
+// up to a minute in Redis, and a mutation or webhook on any instance is seen by every
+// instance's next read. (No Output: it needs a Redis server.)
+func ExampleNew() {
+	rdb := redis.NewClient(&redis.Options{
+		Addr:                  "localhost:6379",
+		ContextTimeoutEnabled: true, // a timed-out call stops waiting for Redis
+	})
+	defer rdb.Close()
+	cache, err := rediscache.New(rdb, rediscache.WithPrefix("myapp:billing:"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer cache.Close()
+
+	h, err := flowglad.NewHandler(flowglad.Config{
+		Auth: flowglad.AuthenticatorFunc(func(r *http.Request) (flowglad.Customer, error) {
+			return flowglad.Customer{}, flowglad.ErrUnauthenticated // your session lookup
+		}),
+		// The longest an instance cut off from Redis can leave others reading stale billing.
+		BillingCacheTTL: time.Minute,
+		BillingCache:    cache,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	http.Handle("/api/flowglad/", h)
+}
+
+// Connect by URL (redis://, rediss:// or unix://); Close then closes the connection too.
+func ExampleNewFromURL() {
+	cache, err := rediscache.NewFromURL("redis://localhost:6379/0", rediscache.WithTimeout(100*time.Millisecond))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer cache.Close()
+	_ = flowglad.Config{BillingCacheTTL: time.Minute, BillingCache: cache}
+}

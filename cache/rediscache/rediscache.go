@@ -1,0 +1,433 @@
+// Package rediscache is a billing cache shared by several instances of a Flowglad handler,
+// stored in Redis. Plug it into flowglad.Config.BillingCache (with a BillingCacheTTL) when
+// more than one process serves the same customers: a mutation or webhook handled by one
+// instance is then seen by every instance's next billing read.
+//
+// # Guarantees
+//
+// Every Get is one round trip to Redis: a GET of the body, pipelined with a small script
+// that reads the server's run_id and the customer's generation. Nothing is kept in the
+// process (no client-side caching, whose invalidations arrive asynchronously), so once
+// Delete has returned nil, no instance's next Get returns the deleted body. Three mechanisms
+// keep a stale body from coming back afterwards:
+//
+//   - A per-customer generation, moved forward by every Delete. A Get that misses remembers
+//     the generation it saw, and Set stores the body only if the generation is still the
+//     one this process saw before it began reading Flowglad. A read that started before
+//     another instance's mutation therefore cannot store its old body after that
+//     mutation's Delete. This relies on the flowglad loader's order (a Get that misses,
+//     then the Flowglad read, then Set, in one process); a Set with no miss before it
+//     stores nothing. Because two reads for one customer may overlap in a process (the
+//     loader starts a new one while the last one is still storing), Set also stores
+//     nothing within a settle time (WithSettle, 5 s) of the customer's last Delete.
+//   - The Redis server's identity (its run_id). A body is stored with the run_id of the
+//     server process that stored it and is a miss on any other: after a restart that kept
+//     data (RDB or AOF), or a failover to a replica that missed the last writes (a Delete
+//     included), every old body is a miss, as is every Set whose generation was read from
+//     the old server. Such an event empties the cache in effect; it refills from Flowglad.
+//   - Replayed deletes. When a Delete fails (Redis down or unreachable), the Cache remembers
+//     the key, retries it in the background (WithReplayInterval) and before its next Get or
+//     Set, until it succeeds. The flowglad loader meanwhile reads that customer's billing
+//     from Flowglad on this instance.
+//
+// # Limits
+//
+// While one instance cannot reach Redis but others can, and Redis keeps running (a network
+// partition), the others may read a body that the cut-off instance failed to delete, until
+// that instance reaches Redis again and replays its deletes, or until the body's TTL runs
+// out. An instance that stops before replaying loses its pending deletes: only the TTL
+// bounds those. Choose Config.BillingCacheTTL as the longest stale billing you accept then.
+// Pending deletes are kept in memory, one entry per customer, however long the outage.
+//
+// When two reads for one customer overlap in one process, the generation cannot tell them
+// apart, and the settle time protects the later one only if its Flowglad answer is stored
+// within the settle time of being produced. A stale body can still be stored if a Flowglad
+// answer takes longer than that to arrive (or the process stalls that long) while another
+// instance changes the customer and a third request joins the read.
+//
+// Reads must go to the primary: do not route them to replicas (ReadOnly, RouteByLatency or
+// RouteRandomly in cluster options), which may lag behind a Delete. Redis 5 or later; tested
+// with Redis 7.0. Keys are prefix + "{" + id + "}" for the body and the same + ":gen" for
+// the generation, with '%', '{' and '}' in the id percent-escaped: both share a Redis
+// Cluster hash tag.
+//
+// # Failures
+//
+// Each operation is bounded by a short timeout (WithTimeout, 200 ms by default), even when
+// the client ignores context deadlines. Errors are returned to the flowglad loader, which
+// logs them and reads Flowglad instead; they never fail a request.
+package rediscache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Defaults of the options.
+const (
+	// DefaultPrefix starts every key the Cache writes.
+	DefaultPrefix = "flowglad:billing:"
+	// DefaultTimeout bounds each operation, a replay of failed deletes included.
+	DefaultTimeout = 200 * time.Millisecond
+	// DefaultReplayInterval is how often failed deletes are retried in the background.
+	DefaultReplayInterval = time.Second
+	// DefaultSettle is how long after a customer's Delete no body is stored for them.
+	DefaultSettle = 5 * time.Second
+)
+
+const (
+	// fillWindow is how long a miss's generation may be used by a Set: a Flowglad read
+	// that takes longer than this is not stored. Longer than any sane Flowglad timeout.
+	fillWindow = 10 * time.Minute
+	// generationTTL is how long a customer's generation outlives its last Delete. It must
+	// exceed fillWindow plus the time an abandoned Set may still take to reach Redis, so
+	// that a generation cannot expire (and read as "none" again) under a running fill.
+	generationTTL = 24 * time.Hour
+)
+
+// Cache is a flowglad.BillingCache on Redis. It is safe for concurrent use. Create it with
+// New or NewFromURL; call Close when done to stop retrying failed deletes.
+type Cache struct {
+	client  redis.UniversalClient
+	owned   bool // created by NewFromURL: Close closes it
+	prefix  string
+	timeout time.Duration
+	every   time.Duration
+	settle  time.Duration
+	logger  *slog.Logger
+
+	mu sync.Mutex
+	// seen holds, per key, the generation that the oldest unconsumed miss of this process
+	// saw; Set consumes it.
+	seen      map[string]observation
+	lastSweep time.Time
+	// pending holds keys whose Delete failed, with the sequence number of the latest
+	// failed attempt; a Delete that began after it clears it.
+	pending   map[string]uint64
+	seq       uint64
+	replaying bool // a background replay loop is running
+	closed    bool
+	done      chan struct{}
+	wg        sync.WaitGroup
+	replayMu  sync.Mutex // one replay at a time
+}
+
+// observation is what a Get miss saw: the server's run_id and the key's generation.
+type observation struct {
+	token string
+	at    time.Time
+}
+
+// Option configures a Cache.
+type Option func(*config)
+
+type config struct {
+	prefix  string
+	timeout time.Duration
+	every   time.Duration
+	settle  time.Duration
+	logger  *slog.Logger
+}
+
+// WithPrefix sets the prefix of every key, DefaultPrefix by default. Give each application
+// (or environment) sharing a Redis database its own. It must not contain '{' or '}', which
+// Redis Cluster reads as a hash tag.
+func WithPrefix(p string) Option { return func(c *config) { c.prefix = p } }
+
+// WithTimeout bounds each operation, DefaultTimeout by default. Past it the operation
+// returns an error and the loader reads Flowglad.
+func WithTimeout(d time.Duration) Option { return func(c *config) { c.timeout = d } }
+
+// WithReplayInterval sets how often deletes that failed are retried in the background,
+// DefaultReplayInterval by default.
+func WithReplayInterval(d time.Duration) Option { return func(c *config) { c.every = d } }
+
+// WithSettle sets how long after a customer's Delete (from any instance) Set stores
+// nothing for that customer, DefaultSettle by default; reads meanwhile go to Flowglad.
+//
+// It covers what the generation alone cannot: the flowglad loader may start a second
+// Flowglad read for a customer while the first is still being stored, and the Cache cannot
+// tell which miss each Set belongs to, so the second read may be judged by a miss seen
+// after it began. Its body is then refused if another instance's Delete came less than the
+// settle time before the Set, which covers every Flowglad answer stored within the settle
+// time of being produced. Zero turns this off.
+func WithSettle(d time.Duration) Option { return func(c *config) { c.settle = d } }
+
+// WithLogger receives the background replay's outcome (a warning when deletes are still
+// failing, info when they have been replayed). Nil or absent means slog.Default(). Keys
+// (customers' ids) are never logged.
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// New returns a Cache over a client the application already has (*redis.Client,
+// *redis.ClusterClient, a failover client). The client stays the caller's: Close does not
+// close it. Each operation is bounded by the timeout whether or not the client was built
+// with ContextTimeoutEnabled; with it, a timed-out command also stops waiting for Redis
+// instead of finishing in the background.
+func New(client redis.UniversalClient, opts ...Option) (*Cache, error) {
+	if client == nil {
+		return nil, errors.New("rediscache: nil client")
+	}
+	cfg := config{prefix: DefaultPrefix, timeout: DefaultTimeout, every: DefaultReplayInterval, settle: DefaultSettle}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if strings.ContainsAny(cfg.prefix, "{}") {
+		return nil, fmt.Errorf("rediscache: prefix %q must not contain '{' or '}'", cfg.prefix)
+	}
+	if cfg.timeout <= 0 {
+		return nil, errors.New("rediscache: timeout must be positive")
+	}
+	if cfg.every <= 0 {
+		return nil, errors.New("rediscache: replay interval must be positive")
+	}
+	if cfg.settle < 0 {
+		return nil, errors.New("rediscache: settle time must not be negative")
+	}
+	if cfg.logger == nil {
+		cfg.logger = slog.Default()
+	}
+	return &Cache{
+		client:  client,
+		prefix:  cfg.prefix,
+		timeout: cfg.timeout,
+		every:   cfg.every,
+		settle:  cfg.settle,
+		logger:  cfg.logger,
+		seen:    map[string]observation{},
+		pending: map[string]uint64{},
+		done:    make(chan struct{}),
+	}, nil
+}
+
+// NewFromURL connects to the Redis server at rawURL (redis://, rediss:// or unix://, as
+// parsed by redis.ParseURL) with context deadlines enabled. Close closes the connection.
+func NewFromURL(rawURL string, opts ...Option) (*Cache, error) {
+	o, err := redis.ParseURL(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("rediscache: %w", err)
+	}
+	o.ContextTimeoutEnabled = true
+	client := redis.NewClient(o)
+	c, err := New(client, opts...)
+	if err != nil {
+		_ = client.Close()
+		return nil, err
+	}
+	c.owned = true
+	return c, nil
+}
+
+// Close stops retrying failed deletes (those still pending are dropped: only their TTL
+// bounds them then) and closes the client if NewFromURL created it.
+func (c *Cache) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	close(c.done)
+	c.mu.Unlock()
+	c.wg.Wait()
+	if c.owned {
+		return c.client.Close()
+	}
+	return nil
+}
+
+// Get returns the body stored for key, or found == false. A miss remembers the key's
+// generation for the Set that follows it. Deletes that failed earlier are retried first;
+// if they fail again Get returns an error, so this instance reads Flowglad until Redis
+// answers again.
+func (c *Cache) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	keys, err := c.keys(key)
+	if err != nil {
+		return nil, false, err
+	}
+	r, err := bounded(ctx, c.timeout, func(ctx context.Context) (getResult, error) {
+		if err := c.replayFirst(ctx); err != nil {
+			return getResult{}, err
+		}
+		r, err := c.get(ctx, keys, false)
+		if redis.HasErrorPrefix(err, "NOSCRIPT") { // a new server: send the script itself
+			r, err = c.get(ctx, keys, true)
+		}
+		return r, err
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("rediscache: get: %w", err)
+	}
+	if r.body == nil {
+		c.observe(key, r.token)
+		return nil, false, nil
+	}
+	return r.body, true, nil
+}
+
+// getResult is a hit's body, or a miss's token (the server's run_id and the generation).
+type getResult struct {
+	body  []byte
+	token string
+}
+
+// get reads the token and the body in one round trip, on one connection. A body stamped
+// with another server process's run_id is a miss.
+func (c *Cache) get(ctx context.Context, keys []string, eval bool) (getResult, error) {
+	pipe := c.client.Pipeline()
+	var tok *redis.Cmd
+	if eval {
+		tok = tokenScript.Eval(ctx, pipe, keys[1:])
+	} else {
+		tok = tokenScript.EvalSha(ctx, pipe, keys[1:])
+	}
+	get := pipe.Get(ctx, keys[0])
+	_, _ = pipe.Exec(ctx) // errors are the commands'
+	token, err := tok.Text()
+	if err != nil {
+		return getResult{}, err
+	}
+	if len(token) < runIDLen+2 {
+		return getResult{}, fmt.Errorf("unexpected token %q", token)
+	}
+	body, err := get.Bytes()
+	if errors.Is(err, redis.Nil) {
+		return getResult{token: token}, nil
+	}
+	if err != nil {
+		return getResult{}, err
+	}
+	if len(body) < runIDLen || string(body[:runIDLen]) != token[:runIDLen] {
+		return getResult{token: token}, nil // stored before a restart or a failover
+	}
+	return getResult{body: body[runIDLen:]}, nil
+}
+
+// Set stores body under key for ttl, but only if the key's generation has not changed since
+// this process's Get of key missed: if it has, another instance (or this one) has deleted
+// the key since this process began reading Flowglad, the body may predate that change, and
+// Set drops it and returns nil. It drops it too within the settle time of the key's last
+// Delete (WithSettle). A Set not preceded by a miss in this process (within ten minutes)
+// stores nothing either: the flowglad loader always calls Get first.
+func (c *Cache) Set(ctx context.Context, key string, body []byte, ttl time.Duration) error {
+	keys, err := c.keys(key)
+	if err != nil {
+		return err
+	}
+	if ttl <= 0 {
+		return errors.New("rediscache: set: ttl must be positive")
+	}
+	token, ok := c.consume(key)
+	if !ok {
+		return nil
+	}
+	ms := max(ttl.Milliseconds(), 1)
+	_, err = bounded(ctx, c.timeout, func(ctx context.Context) (struct{}, error) {
+		if err := c.replayFirst(ctx); err != nil {
+			return struct{}{}, err
+		}
+		return struct{}{}, setScript.Run(ctx, c.client, keys, token, body, ms, c.settle.Microseconds()).Err()
+	})
+	if err != nil {
+		return fmt.Errorf("rediscache: set: %w", err)
+	}
+	return nil
+}
+
+// Delete removes key's body and bumps its generation, so that no fill that began before
+// can store an older body. On error the key is retried in the background and before this
+// Cache's next Get or Set, until a Delete of it succeeds.
+func (c *Cache) Delete(ctx context.Context, key string) error {
+	keys, err := c.keys(key)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.seq++
+	seq := c.seq
+	c.mu.Unlock()
+	_, err = bounded(ctx, c.timeout, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, deleteScript.Run(ctx, c.client, keys, generationTTL.Milliseconds()).Err()
+	})
+	if err != nil {
+		c.failed(key, seq)
+		return fmt.Errorf("rediscache: delete: %w", err)
+	}
+	c.deleted(key, seq)
+	return nil
+}
+
+// keys returns the body key and the generation key of a customer. The id is escaped so that
+// it holds no braces, and wrapped in braces: both keys share a Redis Cluster hash tag.
+func (c *Cache) keys(key string) ([]string, error) {
+	if key == "" {
+		return nil, errors.New("rediscache: empty key")
+	}
+	k := c.prefix + "{" + keyEscaper.Replace(key) + "}"
+	return []string{k, k + ":gen"}, nil
+}
+
+var keyEscaper = strings.NewReplacer("%", "%25", "{", "%7B", "}", "%7D")
+
+// observe remembers what a miss saw, unless an older miss is still unconsumed: a fill that
+// joined an earlier read must be judged by the generation seen before that read began.
+func (c *Cache) observe(key, token string) {
+	now := time.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if now.Sub(c.lastSweep) >= fillWindow {
+		for k, o := range c.seen {
+			if now.Sub(o.at) >= fillWindow {
+				delete(c.seen, k)
+			}
+		}
+		c.lastSweep = now
+	}
+	if o, ok := c.seen[key]; ok && now.Sub(o.at) < fillWindow {
+		return
+	}
+	c.seen[key] = observation{token: token, at: now}
+}
+
+// consume takes the observation a Set is judged by.
+func (c *Cache) consume(key string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	o, ok := c.seen[key]
+	delete(c.seen, key)
+	if !ok || time.Since(o.at) >= fillWindow {
+		return "", false
+	}
+	return o.token, true
+}
+
+// bounded runs fn with a deadline of timeout and returns when it does or when the deadline
+// passes, whichever is first: a client that ignores context deadlines (go-redis without
+// ContextTimeoutEnabled) cannot stall the caller. An abandoned call finishes in the
+// background; every script is safe to land late (Set is conditional, Delete idempotent).
+func bounded[T any](ctx context.Context, timeout time.Duration, fn func(context.Context) (T, error)) (T, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	type result struct {
+		v   T
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		v, err := fn(ctx)
+		ch <- result{v, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.v, r.err
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
+	}
+}
