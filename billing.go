@@ -138,28 +138,35 @@ func (l *billingLoader) clean(ctx context.Context, key string) bool {
 }
 
 func (l *billingLoader) run(ctx context.Context, f *flight, c Customer) {
+	key := c.ExternalID
 	b, err := l.fetch(ctx, c)
-	l.mu.Lock()
-	if l.flights[c.ExternalID] == f {
-		delete(l.flights, c.ExternalID)
-	}
-	stale := f.stale || l.dirty[c.ExternalID]
-	l.mu.Unlock()
-	if err == nil && !stale && l.cache != nil {
-		if err := l.cache.Set(ctx, c.ExternalID, b.Raw, l.ttl); err != nil {
+	// The flight stays joinable while its answer is stored: a read starting meanwhile joins
+	// it rather than racing it to the cache with a second Flowglad read.
+	if err == nil && l.cache != nil && !l.stale(f, key) {
+		if err := l.cache.Set(ctx, key, b.Raw, l.ttl); err != nil {
 			l.warn(ctx, "writing the billing cache failed", err)
 		}
 		// A mutation that landed while storing must not leave the old body behind.
-		l.mu.Lock()
-		stale = f.stale
-		l.mu.Unlock()
-		if stale {
-			l.forget(ctx, c.ExternalID)
+		if l.stale(f, key) {
+			_ = l.forget(ctx, key)
 		}
 	}
+	l.mu.Lock()
+	if l.flights[key] == f {
+		delete(l.flights, key)
+	}
+	l.mu.Unlock()
 	f.cancel()
 	f.billing, f.err = b, err
 	close(f.done)
+}
+
+// stale reports whether the flight's answer must not be cached: the customer changed while
+// it ran, or an earlier invalidation has not reached the cache yet.
+func (l *billingLoader) stale(f *flight, key string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return f.stale || l.dirty[key]
 }
 
 // invalidate makes the next read for the customer go to Flowglad: a read already running
