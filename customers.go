@@ -18,6 +18,7 @@ func (s *Service) FindOrCreateCustomer(ctx context.Context, c Customer) (*flowgl
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
+	mark := s.creating.mark()
 	body, err := s.client.GetCustomer(ctx, c.ExternalID)
 	if err == nil {
 		return flowgladapi.DecodeCustomer(body)
@@ -25,7 +26,7 @@ func (s *Service) FindOrCreateCustomer(ctx context.Context, c Customer) (*flowgl
 	if !isCustomerNotFound(err) {
 		return nil, err
 	}
-	created, err := s.createCustomer(ctx, c)
+	created, err := s.createCustomer(ctx, c, mark)
 	if err != nil {
 		return nil, err
 	}
@@ -166,27 +167,53 @@ func (s *Service) ArchiveCustomer(ctx context.Context, c Customer) (*flowgladapi
 // price slug echoed in a message, say): on the customer's own path (billing) a 404
 // NOT_FOUND says it; elsewhere a 400 or 404 that mentions a customer is confirmed with GET
 // /api/v1/customers/{externalId} before anything is created.
+//
+// Concurrent first visits create the customer once: a creation in progress is joined, and
+// a refusal that raced with a creation (call was sent before the creation finished) is
+// answered by running call again, not by creating the customer a second time.
 func withCustomer[T any](ctx context.Context, s *Service, c Customer, onCustomerPath bool, call func() (T, error)) (T, error) {
+	mark := s.creating.mark()
 	v, err := call()
-	if err == nil || !s.customerMissing(ctx, c, err, onCustomerPath) {
+	if err == nil || !mayBeMissingCustomer(err, onCustomerPath) {
 		return v, err
 	}
-	if _, err := s.createCustomer(ctx, c); err != nil {
+	if s.creating.succeededSince(ctx, c.ExternalID, mark) {
+		return call()
+	}
+	if !s.customerMissing(ctx, c, err, onCustomerPath) {
+		// The confirmation may have seen a customer that another request here created
+		// after call was refused.
+		if s.creating.succeededSince(ctx, c.ExternalID, mark) {
+			return call()
+		}
+		return v, err
+	}
+	if _, err := s.createCustomer(ctx, c, mark); err != nil {
 		var zero T
 		return zero, err
 	}
 	return call()
 }
 
-// customerMissing decides whether err, from an operation on c, means Flowglad does not know
-// the customer.
-func (s *Service) customerMissing(ctx context.Context, c Customer, err error, onCustomerPath bool) bool {
+// mayBeMissingCustomer reports whether err, from an operation on a customer, is a refusal
+// that a missing customer explains: a 404 NOT_FOUND on the customer's own path, a 400 or
+// 404 elsewhere. Flowglad changed nothing then, so the operation can run again.
+func mayBeMissingCustomer(err error, onCustomerPath bool) bool {
 	if onCustomerPath {
 		return isCustomerNotFound(err)
 	}
 	var apiErr *flowgladapi.Error
-	if !errors.As(err, &apiErr) || (apiErr.StatusCode != http.StatusNotFound && apiErr.StatusCode != http.StatusBadRequest) ||
-		!strings.Contains(strings.ToLower(apiErr.Message), "customer") {
+	return errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusNotFound || apiErr.StatusCode == http.StatusBadRequest)
+}
+
+// customerMissing decides whether err, a refusal of an operation on c that
+// mayBeMissingCustomer accepts, means Flowglad does not know the customer.
+func (s *Service) customerMissing(ctx context.Context, c Customer, err error, onCustomerPath bool) bool {
+	if onCustomerPath {
+		return true
+	}
+	var apiErr *flowgladapi.Error
+	if !errors.As(err, &apiErr) || !strings.Contains(strings.ToLower(apiErr.Message), "customer") {
 		return false
 	}
 	_, getErr := s.client.GetCustomer(ctx, c.ExternalID)
@@ -195,10 +222,11 @@ func (s *Service) customerMissing(ctx context.Context, c Customer, err error, on
 
 // createCustomer creates the Flowglad customer, with an email from c or, when c has none,
 // from Config.LookupCustomer. Concurrent creations of one customer share one request (and
-// one lookup). It returns the customer created, or nil when another request (here or on
-// another instance) created it first: Flowglad refuses the duplicate, which is success.
-func (s *Service) createCustomer(ctx context.Context, c Customer) (*flowgladapi.Customer, error) {
-	v, err := s.creating.do(ctx, c.ExternalID, func(ctx context.Context) (any, error) {
+// one lookup). It returns the customer created, or nil when another request created it
+// first: here after mark (s.creating.mark(), taken before the caller learnt the customer was
+// missing), or on another instance (Flowglad refuses the duplicate, which is success).
+func (s *Service) createCustomer(ctx context.Context, c Customer, mark uint64) (*flowgladapi.Customer, error) {
+	v, ran, err := s.creating.do(ctx, c.ExternalID, mark, func(ctx context.Context) (any, error) {
 		profile, err := s.profile(ctx, c)
 		if err != nil {
 			return nil, err
@@ -218,7 +246,7 @@ func (s *Service) createCustomer(ctx context.Context, c Customer) (*flowgladapi.
 		s.changed(ctx, c.ExternalID)
 		return flowgladapi.DecodeCustomer(body)
 	})
-	if err != nil {
+	if err != nil || !ran {
 		return nil, err
 	}
 	return v.(*flowgladapi.Customer), nil

@@ -5,12 +5,27 @@ import (
 	"sync"
 )
 
+// maxFinished bounds how many finished runs a flightGroup remembers. Forgetting one costs
+// at most a redundant run (a customer creation Flowglad refuses as a duplicate), never a
+// wrong answer.
+const maxFinished = 4096
+
 // flightGroup shares one run of an operation among the callers that ask for it, by key,
 // while it runs. The operation runs on a context of its own, detached from the caller that
 // started it, so one caller giving up does not fail the others that joined.
+//
+// It also remembers, for a while, which keys had a run succeed and when (on a clock of its
+// own, read with mark), so a caller whose evidence predates a run can tell that the run
+// made it stale: a "not found" answered before a creation finished says nothing about
+// after.
 type flightGroup struct {
 	mu      sync.Mutex
 	flights map[string]*flightCall
+	clock   uint64
+	// finished holds the clock at which each remembered key's last run succeeded; order
+	// lists them oldest first, to forget the oldest beyond maxFinished.
+	finished map[string]uint64
+	order    []finishedRun
 }
 
 type flightCall struct {
@@ -19,21 +34,35 @@ type flightCall struct {
 	err  error
 }
 
+type finishedRun struct {
+	key string
+	at  uint64
+}
+
 // do runs fn once for every caller asking for key while it runs, and returns its result,
-// or the caller's context error if the caller stops waiting first.
-func (g *flightGroup) do(ctx context.Context, key string, fn func(context.Context) (any, error)) (any, error) {
+// or the caller's context error if the caller stops waiting first. When no run is in
+// progress but one succeeded after mark was taken, fn is not run again and do returns
+// (nil, false, nil): the caller's reason to run it predates that run.
+func (g *flightGroup) do(ctx context.Context, key string, mark uint64, fn func(context.Context) (any, error)) (val any, ran bool, err error) {
 	g.mu.Lock()
 	if g.flights == nil {
 		g.flights = map[string]*flightCall{}
 	}
 	c, ok := g.flights[key]
 	if !ok {
+		if at, done := g.finished[key]; done && at > mark {
+			g.mu.Unlock()
+			return nil, false, nil
+		}
 		c = &flightCall{done: make(chan struct{})}
 		g.flights[key] = c
 		go func() {
 			c.val, c.err = fn(context.WithoutCancel(ctx))
 			g.mu.Lock()
 			delete(g.flights, key)
+			if c.err == nil {
+				g.rememberLocked(key)
+			}
 			g.mu.Unlock()
 			close(c.done)
 		}()
@@ -41,8 +70,50 @@ func (g *flightGroup) do(ctx context.Context, key string, fn func(context.Contex
 	g.mu.Unlock()
 	select {
 	case <-c.done:
-		return c.val, c.err
+		return c.val, true, c.err
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, false, ctx.Err()
 	}
+}
+
+// rememberLocked records that key's run succeeded now.
+func (g *flightGroup) rememberLocked(key string) {
+	g.clock++
+	if g.finished == nil {
+		g.finished = map[string]uint64{}
+	}
+	g.finished[key] = g.clock
+	g.order = append(g.order, finishedRun{key, g.clock})
+	for len(g.order) > maxFinished {
+		old := g.order[0]
+		g.order = g.order[1:]
+		if g.finished[old.key] == old.at {
+			delete(g.finished, old.key)
+		}
+	}
+}
+
+// mark returns the group's clock, to be passed later to do or succeededSince.
+func (g *flightGroup) mark() uint64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.clock
+}
+
+// succeededSince reports whether a run for key succeeded after mark was taken. A run in
+// progress is waited for (the caller's evidence may predate it), and counts if it succeeds.
+func (g *flightGroup) succeededSince(ctx context.Context, key string, mark uint64) bool {
+	g.mu.Lock()
+	c := g.flights[key]
+	at, ok := g.finished[key]
+	g.mu.Unlock()
+	if c != nil {
+		select {
+		case <-c.done:
+			return c.err == nil
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return ok && at > mark
 }

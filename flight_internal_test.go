@@ -1,0 +1,89 @@
+package flowglad
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestFlightGroupMark: a run is skipped when one for the same key succeeded after the
+// caller's mark, and only then: not for an older success, a failure, another key, or a
+// success the group has forgotten.
+func TestFlightGroupMark(t *testing.T) {
+	ctx := context.Background()
+	ok := func(context.Context) (any, error) { return "ran", nil }
+	fail := func(context.Context) (any, error) { return nil, errors.New("boom") }
+	tests := []struct {
+		name    string
+		prepare func(g *flightGroup, mark uint64) uint64 // returns the mark used
+		wantRan bool
+	}{
+		{"nothing ran", func(g *flightGroup, mark uint64) uint64 { return mark }, true},
+		{"succeeded after the mark", func(g *flightGroup, mark uint64) uint64 {
+			_, _, _ = g.do(ctx, "a", mark, ok)
+			return mark
+		}, false},
+		{"succeeded before the mark", func(g *flightGroup, mark uint64) uint64 {
+			_, _, _ = g.do(ctx, "a", mark, ok)
+			return g.mark()
+		}, true},
+		{"failed after the mark", func(g *flightGroup, mark uint64) uint64 {
+			_, _, _ = g.do(ctx, "a", mark, fail)
+			return mark
+		}, true},
+		{"another key succeeded", func(g *flightGroup, mark uint64) uint64 {
+			_, _, _ = g.do(ctx, "b", mark, ok)
+			return mark
+		}, true},
+		{"forgotten", func(g *flightGroup, mark uint64) uint64 {
+			_, _, _ = g.do(ctx, "a", mark, ok)
+			for i := range maxFinished {
+				_, _, _ = g.do(ctx, "k"+strconv.Itoa(i), mark, ok)
+			}
+			return mark
+		}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			g := &flightGroup{}
+			mark := tc.prepare(g, g.mark())
+			assert.Equal(t, !tc.wantRan, g.succeededSince(ctx, "a", mark))
+			v, ran, err := g.do(ctx, "a", mark, ok)
+			require.NoError(t, err)
+			assert.Equal(t, tc.wantRan, ran)
+			if tc.wantRan {
+				assert.Equal(t, "ran", v)
+			}
+			assert.LessOrEqual(t, len(g.finished), maxFinished)
+		})
+	}
+}
+
+// TestFlightGroupInProgress: a run in progress when the mark is taken counts once it
+// succeeds: the caller's evidence may predate it.
+func TestFlightGroupInProgress(t *testing.T) {
+	ctx := context.Background()
+	g := &flightGroup{}
+	release, started := make(chan struct{}), make(chan struct{})
+	first := make(chan any)
+	go func() {
+		v, _, _ := g.do(ctx, "a", g.mark(), func(context.Context) (any, error) {
+			close(started)
+			<-release
+			return "first", nil
+		})
+		first <- v
+	}()
+	<-started
+	mark := g.mark()
+	close(release)
+	assert.Equal(t, "first", <-first)
+	assert.True(t, g.succeededSince(ctx, "a", mark))
+	_, ran, err := g.do(ctx, "a", mark, func(context.Context) (any, error) { return "second", nil })
+	require.NoError(t, err)
+	assert.False(t, ran, "the run in progress at the mark made this one needless")
+}
