@@ -183,15 +183,32 @@ func TestUsageMetersBalances(t *testing.T) {
 		{name: "no body", noBody: true, calls: []string{aliceBalances}},
 		{name: "one subscription", body: `{"subscriptionId": "sub_alice_pro"}`, calls: []string{aliceBalances + "?subscriptionId=sub_alice_pro"}},
 		{
-			name: "another customer's subscription matches nothing, no ownership call", body: `{"subscriptionId": "sub_bob_free"}`,
-			calls: []string{aliceBalances + "?subscriptionId=sub_bob_free"},
+			name: "own canceled subscription", body: `{"subscriptionId": "sub_alice_pro"}`, setup: noCurrentSubscription,
+			calls: []string{aliceBalances + "?subscriptionId=sub_alice_pro"},
 			check: func(t *testing.T, _ *testEnv, res *response) {
-				assert.JSONEq(t, `{"usageMeterBalances": []}`, jsonOf(t, res.data(t)))
+				assert.Len(t, res.data(t)["usageMeterBalances"], 1, "a subscription named is read whatever its status")
 			},
 		},
 		{
+			// Flowglad answers 404 NOT_FOUND (the code of a missing customer too): the one
+			// answer for an id that is not the customer's, with no customer created.
+			name: "another customer's subscription: forbidden, in one call", body: `{"subscriptionId": "sub_bob_free"}`,
+			status: http.StatusForbidden, code: "forbidden",
+			calls: []string{aliceBalances + "?subscriptionId=sub_bob_free"},
+		},
+		{
 			name: "the filter is escaped", body: `{"subscriptionId": "a&b=c"}`,
+			status: http.StatusForbidden, code: "forbidden",
 			calls: []string{aliceBalances + "?subscriptionId=a%26b%3Dc"},
+		},
+		{
+			name: "first visit with another customer's subscription: forbidden, nothing created", user: "user_carol", body: `{"subscriptionId": "sub_bob_free"}`,
+			status: http.StatusForbidden, code: "forbidden",
+			calls: []string{"GET /api/v1/customers/user_carol/usage-balances?subscriptionId=sub_bob_free"},
+			check: func(t *testing.T, env *testEnv, _ *response) {
+				_, ok := env.fake.Customer("user_carol")
+				assert.False(t, ok)
+			},
 		},
 		{
 			name: "after usage", body: `{}`,
@@ -207,8 +224,8 @@ func TestUsageMetersBalances(t *testing.T) {
 			},
 		},
 		{
-			name: "first visit: create the customer, then read again", user: "user_carol", body: `{}`,
-			calls: []string{"GET /api/v1/customers/user_carol/usage-balances", "GET /api/v1/customers/user_carol", "POST /api/v1/customers", "GET /api/v1/customers/user_carol/usage-balances"},
+			name: "first visit: create the customer (the 404 on its own path says it), then read again", user: "user_carol", body: `{}`,
+			calls: []string{"GET /api/v1/customers/user_carol/usage-balances", "POST /api/v1/customers", "GET /api/v1/customers/user_carol/usage-balances"},
 			check: func(t *testing.T, env *testEnv, res *response) {
 				_, ok := env.fake.Customer("user_carol")
 				assert.True(t, ok)

@@ -287,8 +287,9 @@ func TestUpstream404(t *testing.T) {
 			j := res.assertError(t, http.StatusNotFound, "not_found")
 			assert.Equal(t, "Price not found", j["message"])
 			switch kc.first {
-			case aliceBilling, "GET /api/v1/customers/user_alice":
-				// On the customer's own path a 404 NOT_FOUND means the customer is missing.
+			case aliceBilling, "GET /api/v1/customers/user_alice", aliceBalances:
+				// On the customer's own path (usage balances with no subscription filter too)
+				// a 404 NOT_FOUND means the customer is missing.
 				assert.Equal(t, []string{kc.first, "POST /api/v1/customers", kc.first}, calls,
 					"customer creation, then one more read")
 			default:

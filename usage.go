@@ -230,8 +230,8 @@ func (s *Service) BulkCreateUsageEvents(ctx context.Context, c Customer, events 
 
 // UsageMeterBalancesParams filter UsageMeterBalances.
 type UsageMeterBalancesParams struct {
-	// SubscriptionID keeps the balances of one subscription; another customer's id simply
-	// matches nothing.
+	// SubscriptionID keeps the balances of one of the customer's subscriptions, whatever
+	// its status; another customer's id (or an unknown one) is a 403.
 	SubscriptionID string
 }
 
@@ -260,9 +260,13 @@ func decodeSubscriptionFilter(body []byte) (string, error) {
 	return id, f.err()
 }
 
-// UsageMeterBalances returns the customer's usage meter balances, optionally of one
-// subscription. It calls GET /api/v1/customers/{externalId}/usage-balances, creating the
-// customer first when Flowglad does not know it.
+// UsageMeterBalances returns the customer's usage meter balances: those of its current
+// subscriptions, or of the one p names. It calls GET
+// /api/v1/customers/{externalId}/usage-balances, once. Without a subscription id, a
+// customer Flowglad does not know yet is created first (then the same GET again). With
+// one, Flowglad answers 404 NOT_FOUND when the subscription is not the customer's, and
+// when it does not know the customer (who then has no subscription): both are the 403 of
+// an id that is not the customer's, and nothing is created.
 func (s *Service) UsageMeterBalances(ctx context.Context, c Customer, p UsageMeterBalancesParams) ([]flowgladapi.UsageMeterBalance, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
@@ -270,9 +274,18 @@ func (s *Service) UsageMeterBalances(ctx context.Context, c Customer, p UsageMet
 	if err := validate(p); err != nil {
 		return nil, err
 	}
-	body, err := withCustomer(ctx, s, c, false, func() ([]byte, error) {
+	read := func() ([]byte, error) {
 		return s.client.GetUsageBalances(ctx, c.ExternalID, p.SubscriptionID)
-	})
+	}
+	var body []byte
+	var err error
+	if p.SubscriptionID == "" {
+		// On the customer's own path, with nothing the user wrote: 404 NOT_FOUND means the
+		// customer.
+		body, err = withCustomer(ctx, s, c, true, read)
+	} else if body, err = read(); isCustomerNotFound(err) {
+		return nil, errForbidden("subscription " + p.SubscriptionID)
+	}
 	if err != nil {
 		return nil, err
 	}

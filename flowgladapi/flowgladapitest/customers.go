@@ -208,20 +208,32 @@ func (f *Fake) getBilling(w http.ResponseWriter, r *http.Request) {
 }
 
 // GET /api/v1/customers/{externalId}/usage-balances[?subscriptionId=]:
-// the balances of the customer's current subscriptions; an unknown or
-// foreign subscriptionId simply matches nothing.
+// the balances of the customer's current subscriptions, or of the one
+// subscription named, whatever its status. As on the live server, a
+// subscriptionId that is not one of the customer's (another customer's, or
+// none at all) is 404 NOT_FOUND, the same code as an unknown customer.
 func (f *Fake) getUsageBalances(w http.ResponseWriter, r *http.Request) {
 	f.handle(w, r, func(int64) (any, *apiError) {
-		c, err := f.customerOr404(r.PathValue("externalId"))
+		ext := r.PathValue("externalId")
+		c, err := f.customerOr404(ext)
 		if err != nil {
 			return nil, err
 		}
-		only := r.URL.Query().Get("subscriptionId")
-		out := []usageMeterBalanceJSON{}
-		for _, s := range f.currentSubsOf(c) {
-			if only == "" || s.id == only {
-				out = append(out, f.balancesJSON(s)...)
+		subs := f.currentSubsOf(c)
+		if only := r.URL.Query().Get("subscriptionId"); only != "" {
+			subs = nil
+			for _, s := range f.subsOf(c) {
+				if s.id == only {
+					subs = append(subs, s)
+				}
 			}
+			if subs == nil {
+				return nil, notFound("Subscription with id %s not found for customer %s", only, ext)
+			}
+		}
+		out := []usageMeterBalanceJSON{}
+		for _, s := range subs {
+			out = append(out, f.balancesJSON(s)...)
 		}
 		return map[string]any{"usageMeterBalances": out}, nil
 	})

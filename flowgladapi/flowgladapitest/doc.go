@@ -21,7 +21,9 @@
 // balances, invoices, payment methods, purchases, the catalog); usage
 // events are idempotent on transactionId and lower balances; resource
 // claims are bounded by the capacity the subscription's features grant;
-// cancel, uncancel and adjust move subscriptions through their statuses.
+// cancel, uncancel and adjust move subscriptions through their statuses;
+// usage balances filtered by a subscription that is not the customer's
+// answer 404 NOT_FOUND, as the live server does.
 // Checkout sessions point at a small hosted page on the fake itself
 // (GET /checkout/{id}) whose "Complete checkout" button (id
 // "complete-checkout") applies the purchase and redirects to the session's

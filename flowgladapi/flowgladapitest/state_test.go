@@ -80,8 +80,10 @@ func TestUsageEvents(t *testing.T) {
 	assert.InDelta(t, 985, balanceOf(t, billing["currentSubscription"], DemoUsageMeterAPICalls), 0)
 	balances := ok(t, call(t, s, http.MethodGet, "/api/v1/customers/"+DemoCustomerAlice+"/usage-balances", nil))
 	assert.InDelta(t, 985, dig(t, balances, "usageMeterBalances", 0, "availableBalance"), 0)
-	none := ok(t, call(t, s, http.MethodGet, "/api/v1/customers/"+DemoCustomerAlice+"/usage-balances?subscriptionId="+DemoBobSubscriptionID, nil))
-	assert.Empty(t, none["usageMeterBalances"])
+	one := ok(t, call(t, s, http.MethodGet, "/api/v1/customers/"+DemoCustomerAlice+"/usage-balances?subscriptionId="+DemoAliceSubscriptionID, nil))
+	assert.InDelta(t, 985, dig(t, one, "usageMeterBalances", 0, "availableBalance"), 0)
+	foreign := call(t, s, http.MethodGet, "/api/v1/customers/"+DemoCustomerAlice+"/usage-balances?subscriptionId="+DemoBobSubscriptionID, nil)
+	assert.Equal(t, http.StatusNotFound, foreign.status, "another customer's subscription, as on the live server")
 
 	t.Run("bulk is all or nothing", func(t *testing.T) {
 		bad := call(t, s, http.MethodPost, "/api/v1/usage-events/bulk", map[string]any{"usageEvents": []any{
