@@ -55,7 +55,7 @@ type paymentMethodCheckout struct {
 func (p paymentMethodCheckout) check(is *issueList) {
 	is.url("successUrl", p.SuccessURL)
 	is.url("cancelUrl", p.CancelURL)
-	is.id("targetSubscriptionId", p.TargetSubscriptionID, p.targetRequired)
+	is.ownedID("targetSubscriptionId", p.TargetSubscriptionID, p.targetRequired)
 	is.metadata("outputMetadata", p.OutputMetadata)
 }
 

@@ -314,9 +314,29 @@ func (f *fields) checked(c checker) error {
 	return f.err()
 }
 
-// id checks an id or slug: required ones must be given, and none may be blank or longer
-// than maxIDLength characters.
+// id checks a Flowglad id or slug (a price, a usage meter, a resource, a claim): required
+// ones must be given, and none may be blank, longer than maxIDLength characters, or "." or
+// "..", which would change which endpoint a Flowglad path reaches (the REST client refuses
+// them).
 func (l *issueList) id(path, v string, required bool) {
+	if isDotSegment(v) {
+		l.rule(path, `must not be "." or ".."`)
+		return
+	}
+	l.name(path, v, required)
+}
+
+// ownedID checks the id of a subscription whose ownership the operation checks: as id,
+// except that "." and ".." pass, because the ownership check answers them as it answers
+// any id that is not the customer's (403), without asking Flowglad.
+func (l *issueList) ownedID(path, v string, required bool) {
+	l.name(path, v, required)
+}
+
+// name checks an id the host application chose (a transaction id, the name of a claimed
+// unit): required ones must be given, and none may be blank or longer than maxIDLength
+// characters.
+func (l *issueList) name(path, v string, required bool) {
 	switch {
 	case v == "":
 		if required {
@@ -329,9 +349,17 @@ func (l *issueList) id(path, v string, required bool) {
 	}
 }
 
-// ids checks a list of ids: when given (non-nil), not empty, each non-blank and at most
-// maxIDLength characters.
+// ids checks a list of Flowglad ids: when given (non-nil), not empty, each as id.
 func (l *issueList) ids(path string, vs []string) {
+	l.list(path, vs, l.id)
+}
+
+// names checks a list of the host's ids: when given (non-nil), not empty, each as name.
+func (l *issueList) names(path string, vs []string) {
+	l.list(path, vs, l.name)
+}
+
+func (l *issueList) list(path string, vs []string, each func(path, v string, required bool)) {
 	if vs == nil {
 		return
 	}
@@ -340,9 +368,13 @@ func (l *issueList) ids(path string, vs []string) {
 		return
 	}
 	for i, v := range vs {
-		l.id(path+"["+strconv.Itoa(i)+"]", v, true)
+		each(path+"["+strconv.Itoa(i)+"]", v, true)
 	}
 }
+
+// isDotSegment reports whether s is "." or "..": as a path segment, servers and proxies
+// resolve it away.
+func isDotSegment(s string) bool { return s == "." || s == ".." }
 
 // exactlyOne checks that exactly one of several alternatives is set (set[i] for
 // names[i], members of the object at prefix), unless one of them was already reported,

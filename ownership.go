@@ -12,10 +12,15 @@ import (
 // billing. Billing lists all of a customer's subscriptions, so Flowglad is asked
 // (GET /api/v1/subscriptions/{id}) only when billing does not list the id, which happens
 // when billing was read before the subscription was created. A subscription of another
-// customer and one that does not exist get the same 403, so ids cannot be probed.
+// customer and one that does not exist get the same 403, so ids cannot be probed. "." and
+// ".." are no Flowglad id (as a path segment they would reach another endpoint): 403
+// without asking.
 func (s *Service) ownedSubscription(ctx context.Context, b *flowgladapi.Billing, id string) (*flowgladapi.Subscription, error) {
 	if sub := b.Subscription(id); sub != nil {
 		return sub, nil
+	}
+	if isDotSegment(id) {
+		return nil, errForbidden("subscription " + id)
 	}
 	body, err := s.client.GetSubscription(ctx, id)
 	if errors.Is(err, flowgladapi.ErrNotFound) {

@@ -15,7 +15,7 @@ type ResourceUsagesParams struct {
 }
 
 func (p ResourceUsagesParams) check(is *issueList) {
-	is.id("subscriptionId", p.SubscriptionID, false)
+	is.ownedID("subscriptionId", p.SubscriptionID, false)
 }
 
 // decodeResourceUsages decodes a resources/usages body ({subscriptionId?}; empty allowed).
@@ -65,7 +65,7 @@ type ResourceUsageParams struct {
 }
 
 func (p ResourceUsageParams) check(is *issueList) {
-	is.id("subscriptionId", p.SubscriptionID, false)
+	is.ownedID("subscriptionId", p.SubscriptionID, false)
 	is.exactlyOne("", []string{"resourceSlug", "resourceId"}, p.ResourceSlug != "", p.ResourceID != "")
 	is.id("resourceSlug", p.ResourceSlug, false)
 	is.id("resourceId", p.ResourceID, false)
@@ -114,7 +114,7 @@ type ResourceClaimsParams struct {
 }
 
 func (p ResourceClaimsParams) check(is *issueList) {
-	is.id("subscriptionId", p.SubscriptionID, false)
+	is.ownedID("subscriptionId", p.SubscriptionID, false)
 	is.id("resourceSlug", p.ResourceSlug, false)
 }
 
@@ -169,12 +169,12 @@ type ClaimResourceParams struct {
 }
 
 func (p ClaimResourceParams) check(is *issueList) {
-	is.id("subscriptionId", p.SubscriptionID, false)
+	is.ownedID("subscriptionId", p.SubscriptionID, false)
 	is.id("resourceSlug", p.ResourceSlug, true)
 	is.exactlyOne("", []string{"quantity", "externalId", "externalIds"}, p.Quantity != 0, p.ExternalID != "", p.ExternalIDs != nil)
 	is.count("quantity", p.Quantity, maxSafeInteger)
-	is.id("externalId", p.ExternalID, false)
-	is.ids("externalIds", p.ExternalIDs)
+	is.name("externalId", p.ExternalID, false)
+	is.names("externalIds", p.ExternalIDs)
 	is.metadata("metadata", p.Metadata)
 }
 
@@ -239,13 +239,13 @@ type ReleaseResourceParams struct {
 }
 
 func (p ReleaseResourceParams) check(is *issueList) {
-	is.id("subscriptionId", p.SubscriptionID, false)
+	is.ownedID("subscriptionId", p.SubscriptionID, false)
 	is.id("resourceSlug", p.ResourceSlug, true)
 	is.exactlyOne("", []string{"quantity", "externalId", "externalIds", "claimIds"},
 		p.Quantity != 0, p.ExternalID != "", p.ExternalIDs != nil, p.ClaimIDs != nil)
 	is.count("quantity", p.Quantity, maxSafeInteger)
-	is.id("externalId", p.ExternalID, false)
-	is.ids("externalIds", p.ExternalIDs)
+	is.name("externalId", p.ExternalID, false)
+	is.names("externalIds", p.ExternalIDs)
 	is.ids("claimIds", p.ClaimIDs)
 }
 

@@ -20,7 +20,7 @@ type CancelSubscriptionParams struct {
 }
 
 func (p CancelSubscriptionParams) check(is *issueList) {
-	is.id("id", p.SubscriptionID, true)
+	is.ownedID("id", p.SubscriptionID, true)
 	switch p.Timing {
 	case flowgladapi.CancelAtEndOfPeriod, flowgladapi.CancelImmediately:
 	case "":
@@ -86,7 +86,7 @@ type UncancelSubscriptionParams struct {
 }
 
 func (p UncancelSubscriptionParams) check(is *issueList) {
-	is.id("id", p.SubscriptionID, true)
+	is.ownedID("id", p.SubscriptionID, true)
 }
 
 // decodeUncancel decodes and validates a subscriptions/uncancel body: {id}.
@@ -152,7 +152,7 @@ type AdjustSubscriptionParams struct {
 }
 
 func (p AdjustSubscriptionParams) check(is *issueList) {
-	is.id("subscriptionId", p.SubscriptionID, false)
+	is.ownedID("subscriptionId", p.SubscriptionID, false)
 	is.exactlyOne("", []string{"priceSlug", "priceId", "subscriptionItems"}, p.PriceSlug != "", p.PriceID != "", p.Items != nil)
 	is.id("priceSlug", p.PriceSlug, false)
 	is.id("priceId", p.PriceID, false)

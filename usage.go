@@ -46,8 +46,8 @@ func (p UsageEventParams) checkAt(is *issueList, at string) {
 	is.id(at+"usageMeterId", p.UsageMeterID, false)
 	is.id(at+"usageMeterSlug", p.UsageMeterSlug, false)
 	is.count(at+"amount", p.Amount, maxSafeInteger)
-	is.id(at+"subscriptionId", p.SubscriptionID, false)
-	is.id(at+"transactionId", p.TransactionID, false)
+	is.ownedID(at+"subscriptionId", p.SubscriptionID, false)
+	is.name(at+"transactionId", p.TransactionID, false)
 	if !p.UsageDate.IsZero() && p.UsageDate.Before(time.UnixMilli(0)) {
 		is.rule(at+"usageDate", "must be a time in epoch milliseconds")
 	}
@@ -236,7 +236,7 @@ type UsageMeterBalancesParams struct {
 }
 
 func (p UsageMeterBalancesParams) check(is *issueList) {
-	is.id("subscriptionId", p.SubscriptionID, false)
+	is.ownedID("subscriptionId", p.SubscriptionID, false)
 }
 
 // decodeUsageMeterBalances decodes a strict {subscriptionId?} body, the input of

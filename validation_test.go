@@ -173,6 +173,34 @@ func TestValidationSameFromGoAndHTTP(t *testing.T) {
 				_, err := s.ReleaseResource(context.Background(), goAlice, flowglad.ReleaseResourceParams{ResourceSlug: "seats", ClaimIDs: []string{long}})
 				return err
 			}},
+		{"checkout: dot-segment slug", "checkout-sessions/create", `{` + urls + `, "priceSlug": "."}`,
+			checkout(func(p *flowglad.CheckoutSessionParams) { okURLs(p); p.PriceSlug = "." })},
+		{"adjust: dot-segment item price", "subscriptions/adjust", `{"subscriptionItems": [{"priceId": ".."}]}`,
+			func(s *flowglad.Service) error {
+				_, err := s.AdjustSubscription(context.Background(), goAlice, flowglad.AdjustSubscriptionParams{
+					Items: []flowgladapi.SubscriptionItemParams{{PriceID: ".."}}})
+				return err
+			}},
+		{"usage: dot-segment meter", "usage-events/create", `{"usageMeterSlug": "."}`,
+			func(s *flowglad.Service) error {
+				_, err := s.CreateUsageEvent(context.Background(), goAlice, flowglad.UsageEventParams{UsageMeterSlug: "."})
+				return err
+			}},
+		{"resource usage: dot-segment id", "resources/usages/retrieve", `{"resourceId": ".."}`,
+			func(s *flowglad.Service) error {
+				_, err := s.ResourceUsage(context.Background(), goAlice, flowglad.ResourceUsageParams{ResourceID: ".."})
+				return err
+			}},
+		{"claims: dot-segment slug", "resources/claims", `{"resourceSlug": "."}`,
+			func(s *flowglad.Service) error {
+				_, err := s.ResourceClaims(context.Background(), goAlice, flowglad.ResourceClaimsParams{ResourceSlug: "."})
+				return err
+			}},
+		{"release: dot-segment claim id", "resources/release", `{"resourceSlug": "seats", "claimIds": ["clm_1", ".."]}`,
+			func(s *flowglad.Service) error {
+				_, err := s.ReleaseResource(context.Background(), goAlice, flowglad.ReleaseResourceParams{ResourceSlug: "seats", ClaimIDs: []string{"clm_1", ".."}})
+				return err
+			}},
 		{"update customer: nothing to change", "customers/update", `{"customer": {}}`,
 			func(s *flowglad.Service) error {
 				_, err := s.UpdateCustomer(context.Background(), goAlice, flowglad.UpdateCustomerParams{})
