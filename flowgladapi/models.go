@@ -3,7 +3,10 @@ package flowgladapi
 import (
 	"bytes"
 	"encoding/json"
+	"net"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -99,7 +102,10 @@ type CheckoutSession struct {
 
 // DecodeCheckoutSession reads the body of POST /api/v1/checkout-sessions,
 // {"checkoutSession": {...}, "url": "..."}. A missing session or URL is an
-// error wrapping ErrInvalidResponse.
+// error wrapping ErrInvalidResponse, and so is a URL a browser must not be
+// sent to: anything but an https URL, or an http one on a loopback host (a
+// local fake in test mode). A javascript: or data: URL would run in the
+// page that navigates to it.
 func DecodeCheckoutSession(body []byte) (*CheckoutSession, error) {
 	type plain CheckoutSession
 	var env struct {
@@ -121,6 +127,10 @@ func DecodeCheckoutSession(body []byte) (*CheckoutSession, error) {
 	}
 	if env.URL == "" {
 		return nil, invalidResponse("", `no "url"`)
+	}
+	if !isCheckoutURL(env.URL) {
+		// The URL itself is not repeated: it is not ours to log.
+		return nil, invalidResponse("", `"url" is not an https URL`)
 	}
 	cs := CheckoutSession(p.plain)
 	cs.Expires, cs.URL, cs.Raw = p.Expires.t, env.URL, bytes.Clone(env.CheckoutSession)
@@ -364,4 +374,27 @@ func (m *millis) UnmarshalJSON(data []byte) error {
 		m.t = time.UnixMilli(int64(f)).UTC()
 	}
 	return nil
+}
+
+// isCheckoutURL reports whether s is a URL a browser may be sent to for a
+// checkout: https, or http on a loopback host, with no user part (which hides
+// the host from a reader: https://flowglad.com@evil.example). url.Parse
+// refuses a backslash before the path, which browsers read as a slash.
+func isCheckoutURL(s string) bool {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || u.User != nil || u.Opaque != "" {
+		return false
+	}
+	switch u.Scheme {
+	case "https":
+		return true
+	case "http":
+		host := u.Hostname()
+		if strings.EqualFold(host, "localhost") {
+			return true
+		}
+		ip := net.ParseIP(host)
+		return ip != nil && ip.IsLoopback()
+	}
+	return false
 }
