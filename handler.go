@@ -173,7 +173,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
+	reqBody := r.Body
+	if reqBody == nil {
+		// A server always sets a body; a request built by hand may have none: it is empty.
+		reqBody = http.NoBody
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, reqBody, h.maxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
