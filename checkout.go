@@ -2,6 +2,9 @@ package flowglad
 
 import (
 	"context"
+	"net/http"
+	"net/url"
+	"strings"
 
 	"github.com/flowglad-go/flowglad/flowgladapi"
 )
@@ -11,7 +14,8 @@ type CheckoutSessionParams struct {
 	// Exactly one of PriceSlug and PriceID names the price; a slug resolves in the
 	// customer's pricing model.
 	PriceSlug, PriceID string
-	// SuccessURL and CancelURL are absolute http(s) URLs the checkout returns to.
+	// SuccessURL and CancelURL are absolute http(s) URLs the checkout returns to, on one
+	// of Config.RedirectOrigins when it is set.
 	SuccessURL, CancelURL string
 	// Quantity defaults to 1; at most 2147483647.
 	Quantity int64
@@ -35,7 +39,8 @@ func (p CheckoutSessionParams) check(is *issueList) {
 // PaymentMethodCheckoutParams describe a checkout that collects a payment method:
 // checkout-sessions/create-add-payment-method and create-activate-subscription.
 type PaymentMethodCheckoutParams struct {
-	// SuccessURL and CancelURL are absolute http(s) URLs the checkout returns to.
+	// SuccessURL and CancelURL are absolute http(s) URLs the checkout returns to, on one
+	// of Config.RedirectOrigins when it is set.
 	SuccessURL, CancelURL string
 	// TargetSubscriptionID is the customer's subscription the checkout is for: optional when
 	// adding a payment method (it becomes the subscription's default), required when
@@ -122,6 +127,9 @@ func (s *Service) CreateCheckoutSession(ctx context.Context, c Customer, p Check
 	if err := validate(p); err != nil {
 		return nil, err
 	}
+	if err := s.checkRedirects(ctx, p.SuccessURL, p.CancelURL); err != nil {
+		return nil, err
+	}
 	qty := p.Quantity
 	if qty == 0 {
 		qty = 1
@@ -161,6 +169,9 @@ func (s *Service) paymentMethodCheckout(ctx context.Context, c Customer, p payme
 	if err := validate(p); err != nil {
 		return nil, err
 	}
+	if err := s.checkRedirects(ctx, p.SuccessURL, p.CancelURL); err != nil {
+		return nil, err
+	}
 	if p.TargetSubscriptionID != "" {
 		b, err := s.Billing(ctx, c)
 		if err != nil {
@@ -191,4 +202,50 @@ func (s *Service) checkout(ctx context.Context, c Customer, p flowgladapi.Checko
 		return nil, err
 	}
 	return flowgladapi.DecodeCheckoutSession(body)
+}
+
+// checkRedirects holds a checkout's successUrl and cancelUrl to Config.RedirectOrigins,
+// when it is set, and to the origin of the route's request (withRequestOrigin). It runs
+// once the rest of the input is valid, so browsers and Go callers get the same issues.
+func (s *Service) checkRedirects(ctx context.Context, successURL, cancelURL string) error {
+	if s.redirectOrigins == nil {
+		return nil
+	}
+	requestOrigin, _ := ctx.Value(requestOriginKey{}).(string)
+	is := &issueList{}
+	for _, u := range []struct{ path, url string }{{"successUrl", successURL}, {"cancelUrl", cancelURL}} {
+		o, ok := urlOrigin(u.url)
+		if !ok || !s.redirectOrigins[o] && o != requestOrigin {
+			is.rule(u.path, "must be on one of the allowed redirect origins")
+		}
+	}
+	return is.err()
+}
+
+type requestOriginKey struct{}
+
+// withRequestOrigin records the origin the route's request came from (its Origin header),
+// which the cross-origin check has already vetted, as a place a checkout may return to.
+func withRequestOrigin(ctx context.Context, r *http.Request) context.Context {
+	if o, ok := urlOrigin(r.Header.Get("Origin")); ok {
+		return context.WithValue(ctx, requestOriginKey{}, o)
+	}
+	return ctx
+}
+
+// urlOrigin returns the origin of an absolute http(s) URL as a browser would compute it,
+// scheme://host[:port] in lowercase without the default port, or false for anything else.
+// A user part is refused: "https://app.example@evil.example" goes to evil.example, and
+// nobody needs one in a redirect. (url.Parse refuses a backslash before the path, which
+// browsers read as a slash: "https://evil.example\@app.example" goes to evil.example.)
+func urlOrigin(s string) (string, bool) {
+	u, err := url.Parse(s)
+	if err != nil || u.User != nil || u.Host == "" || u.Opaque != "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return "", false
+	}
+	host := strings.TrimSuffix(strings.ToLower(u.Host), ":")
+	if isDefaultPort(u.Scheme, u.Port()) {
+		host = strings.TrimSuffix(host, ":"+u.Port())
+	}
+	return u.Scheme + "://" + host, true
 }

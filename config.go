@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/flowglad-go/flowglad/flowgladapi"
@@ -55,12 +57,24 @@ type Config struct {
 	Logger *slog.Logger
 	// MaxBodyBytes caps request bodies; larger ones get 413. Zero means 1 MiB.
 	MaxBodyBytes int64
-	// TrustedOrigins are origins (scheme://host[:port]) allowed to call the handler from a
-	// browser on another origin, such as a frontend served from another domain. Empty means
-	// same-origin browser requests only. Requests that are not from a browser (no Origin or
-	// Sec-Fetch-Site header) always pass. CORS itself (answering preflights) is the job of a
-	// CORS middleware around the handler.
+	// TrustedOrigins are origins allowed to call the handler from a browser on another
+	// origin, such as a frontend served from another domain. Each is written exactly as a
+	// browser sends it in the Origin header, scheme://host[:port]: lowercase, without the
+	// default port, path or trailing slash, and without wildcards (list each origin);
+	// NewHandler refuses anything that could never match. Empty means same-origin browser
+	// requests only. Requests that are not from a browser (no Origin or Sec-Fetch-Site
+	// header) always pass. CORS itself (answering preflights) is the job of a CORS
+	// middleware around the handler.
 	TrustedOrigins []string
+	// RedirectOrigins are the http(s) origins, written as TrustedOrigins, that a checkout's
+	// successUrl and cancelUrl may lead to. Empty (the default) means any absolute http(s)
+	// URL: whoever starts a checkout chooses where it ends. When set, both URLs must be on
+	// one of these origins or, for a request to the handler, on the origin the request came
+	// from (its Origin header, which the cross-origin check has vetted: the page itself, or
+	// one of TrustedOrigins); anything else is a 400 invalid_body naming the field, checked
+	// once the rest of the input is valid, before any Flowglad call. Service callers are
+	// held to RedirectOrigins alone. NewHandler and NewService refuse a malformed origin.
+	RedirectOrigins []string
 	// Timeout bounds each call to Flowglad, retries included. Zero means 30 seconds.
 	Timeout time.Duration
 	// RetryPolicy says how reads (and usage events, which carry an idempotency key) are
@@ -82,6 +96,7 @@ type Config struct {
 type settings struct {
 	apiKey, baseURL string
 	logger          *slog.Logger
+	redirectOrigins map[string]bool
 }
 
 // resolve applies the environment and defaults shared by NewHandler and NewService, and
@@ -109,7 +124,46 @@ func (cfg Config) resolve() (settings, error) {
 	if st.logger == nil {
 		st.logger = slog.Default()
 	}
+	for i, o := range cfg.RedirectOrigins {
+		if err := checkOrigin(o, true); err != nil {
+			return st, fmt.Errorf("flowglad: Config.RedirectOrigins[%d]: %w", i, err)
+		}
+		if st.redirectOrigins == nil {
+			st.redirectOrigins = map[string]bool{}
+		}
+		st.redirectOrigins[o] = true
+	}
 	return st, nil
+}
+
+// checkOrigin checks an origin of Config.TrustedOrigins or Config.RedirectOrigins. Origins
+// are compared as strings with what browsers send (the Origin header, or the origin of a
+// URL as urlOrigin writes it), so one that is not in that exact form could never match:
+// the error says how to write it. webOnly restricts the scheme to http and https.
+func checkOrigin(o string, webOnly bool) error {
+	const form = "scheme://host[:port]"
+	u, err := url.Parse(o)
+	switch {
+	case err != nil || u.Scheme == "" || u.Host == "":
+		return fmt.Errorf("%q is not an origin: write it as %s", clip(o), form)
+	case strings.Contains(u.Host, "*"):
+		return fmt.Errorf("%q: wildcards are not supported: list each origin (%s)", clip(o), form)
+	case o != u.Scheme+"://"+u.Host:
+		return fmt.Errorf("%q: an origin has no user, path (not even a trailing /), query or fragment: write it as %s", clip(o), form)
+	case webOnly && u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("%q: only http and https origins are allowed", clip(o))
+	case o != strings.ToLower(o):
+		return fmt.Errorf("%q: write it in lowercase, as browsers send it: %q", clip(o), clip(strings.ToLower(o)))
+	case strings.HasSuffix(u.Host, ":"):
+		return fmt.Errorf("%q: an empty port: write it as %s", clip(o), form)
+	case isDefaultPort(u.Scheme, u.Port()):
+		return fmt.Errorf("%q: drop the default port, as browsers do: %q", clip(o), strings.TrimSuffix(o, ":"+u.Port()))
+	}
+	return nil
+}
+
+func isDefaultPort(scheme, port string) bool {
+	return scheme == "https" && port == "443" || scheme == "http" && port == "80"
 }
 
 // client builds the Flowglad REST client of a Handler or Service.

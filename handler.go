@@ -54,9 +54,14 @@ func NewHandler(cfg Config) (*Handler, error) {
 		maxBody = DefaultMaxBodyBytes
 	}
 	cop := http.NewCrossOriginProtection()
-	for _, o := range cfg.TrustedOrigins {
+	for i, o := range cfg.TrustedOrigins {
+		// AddTrustedOrigin accepts origins that can never match an Origin header (a
+		// wildcard, capitals, a default port): checkOrigin refuses them.
+		if err := checkOrigin(o, false); err != nil {
+			return nil, fmt.Errorf("flowglad: Config.TrustedOrigins[%d]: %w", i, err)
+		}
 		if err := cop.AddTrustedOrigin(o); err != nil {
-			return nil, fmt.Errorf("flowglad: Config.TrustedOrigins: %w", err)
+			return nil, fmt.Errorf("flowglad: Config.TrustedOrigins[%d]: %w", i, err)
 		}
 	}
 	client, err := cfg.client(st)
@@ -226,7 +231,7 @@ type request struct {
 // run calls the action, turning a panic into an error (logged with its stack).
 func (rq *request) run(rt route, c *Customer, body []byte) (data any, err error) {
 	defer recoverInto(&err)
-	return rt.run(rq.r.Context(), rq.h.svc, c, body)
+	return rt.run(withRequestOrigin(rq.r.Context(), rq.r), rq.h.svc, c, body)
 }
 
 // succeed writes {"data": ...}. Relayed Flowglad JSON is written as it came, not re-encoded.

@@ -30,6 +30,8 @@ type Service struct {
 	creating flightGroup
 	lookup   func(ctx context.Context, externalID string) (Customer, error)
 	newTxID  func() string
+	// redirectOrigins are Config.RedirectOrigins; nil allows any http(s) URL.
+	redirectOrigins map[string]bool
 }
 
 // serviceOptions are the Service's settings, with test hooks that Config does not offer.
@@ -38,6 +40,8 @@ type serviceOptions struct {
 	cacheTTL       time.Duration
 	cache          BillingCache
 	lookupCustomer func(ctx context.Context, externalID string) (Customer, error)
+	// redirectOrigins are Config.RedirectOrigins, checked.
+	redirectOrigins map[string]bool
 	// newTxID returns the idempotency key of a usage event created without one.
 	newTxID func() string
 	// now is the in-process cache's clock.
@@ -63,10 +67,11 @@ func NewService(cfg Config) (*Service, error) {
 
 func (cfg Config) serviceOptions(st settings) serviceOptions {
 	return serviceOptions{
-		logger:         st.logger,
-		cacheTTL:       cfg.BillingCacheTTL,
-		cache:          cfg.BillingCache,
-		lookupCustomer: cfg.LookupCustomer,
+		logger:          st.logger,
+		cacheTTL:        cfg.BillingCacheTTL,
+		cache:           cfg.BillingCache,
+		lookupCustomer:  cfg.LookupCustomer,
+		redirectOrigins: st.redirectOrigins,
 	}
 }
 
@@ -87,10 +92,11 @@ func newService(client *flowgladapi.Client, opts serviceOptions) *Service {
 		cache = nil
 	}
 	s := &Service{
-		client:  client,
-		logger:  logger,
-		lookup:  opts.lookupCustomer,
-		newTxID: newTxID,
+		client:          client,
+		logger:          logger,
+		lookup:          opts.lookupCustomer,
+		newTxID:         newTxID,
+		redirectOrigins: opts.redirectOrigins,
 	}
 	s.billing = newBillingLoader(s.fetchBilling, cache, opts.cacheTTL, logger)
 	return s
