@@ -162,7 +162,7 @@ func (s *Service) paymentMethodCheckout(ctx context.Context, c Customer, p payme
 		return nil, err
 	}
 	if p.TargetSubscriptionID != "" {
-		b, err := s.Billing(ctx, c)
+		b, err := s.billingIndex(ctx, c)
 		if err != nil {
 			return nil, err
 		}

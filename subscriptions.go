@@ -60,7 +60,7 @@ func (s *Service) CancelSubscription(ctx context.Context, c Customer, p CancelSu
 	if err := validate(p); err != nil {
 		return nil, err
 	}
-	b, err := s.Billing(ctx, c)
+	b, err := s.billingIndex(ctx, c)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +111,7 @@ func (s *Service) UncancelSubscription(ctx context.Context, c Customer, p Uncanc
 	if err := validate(p); err != nil {
 		return nil, err
 	}
-	b, err := s.Billing(ctx, c)
+	b, err := s.billingIndex(ctx, c)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +120,7 @@ func (s *Service) UncancelSubscription(ctx context.Context, c Customer, p Uncanc
 		return nil, err
 	}
 	if sub.Status != "cancellation_scheduled" {
-		return sub, nil
+		return sub.decode()
 	}
 	defer s.changed(ctx, c.ExternalID)
 	body, err := s.client.UncancelSubscription(ctx, p.SubscriptionID)
@@ -263,7 +263,7 @@ func (s *Service) AdjustSubscription(ctx context.Context, c Customer, p AdjustSu
 	if err := validate(p); err != nil {
 		return nil, err
 	}
-	b, err := s.Billing(ctx, c)
+	b, err := s.billingIndex(ctx, c)
 	if err != nil {
 		return nil, err
 	}

@@ -103,7 +103,7 @@ func (s *Service) CreateUsageEvent(ctx context.Context, c Customer, p UsageEvent
 	if err := validate(p); err != nil {
 		return nil, err
 	}
-	b, err := s.Billing(ctx, c)
+	b, err := s.billingIndex(ctx, c)
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +135,7 @@ func usageEventError(txID string, err error) error {
 
 // usageEvent turns p into the event sent: the subscription checked against billing (or
 // defaulted), the amount defaulted, the transaction id fixed.
-func (s *Service) usageEvent(b *flowgladapi.Billing, p UsageEventParams) (flowgladapi.UsageEventParams, error) {
+func (s *Service) usageEvent(b *billingIndex, p UsageEventParams) (flowgladapi.UsageEventParams, error) {
 	subID, err := currentSubscription(b, p.SubscriptionID)
 	if err != nil {
 		return flowgladapi.UsageEventParams{}, err
@@ -202,7 +202,7 @@ func (s *Service) BulkCreateUsageEvents(ctx context.Context, c Customer, events 
 	if err := is.err(); err != nil {
 		return nil, err
 	}
-	b, err := s.Billing(ctx, c)
+	b, err := s.billingIndex(ctx, c)
 	if err != nil {
 		return nil, err
 	}

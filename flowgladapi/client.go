@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/flowglad-go/flowglad/internal/jsonscan"
 )
 
 // DefaultBaseURL is the Flowglad API origin used when WithBaseURL is not given.
@@ -378,7 +380,7 @@ func checkJSON(raw []byte, want byte) error {
 		}
 		return errors.New("body is not a JSON array")
 	}
-	if !json.Valid(trimmed) {
+	if !jsonscan.Valid(trimmed) {
 		return errors.New("body is not valid JSON")
 	}
 	return nil
