@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -221,17 +220,7 @@ func byTestID(id string) chromedp.CSS { return chromedp.CSS(testIDSelector(id)) 
 func TestE2E(t *testing.T) {
 	execPath := requireBrowser(t)
 
-	fake := flowgladapitest.NewServer(t, flowgladapitest.WithSeed(flowgladapitest.DemoSeed()))
-	h, closeApp, err := newApp(appConfig{
-		FlowgladAPIKey:  fake.APIKey(),
-		FlowgladBaseURL: fake.URL,
-		Logger:          testLogger(t),
-	})
-	require.NoError(t, err)
-	t.Cleanup(closeApp)
-	app := httptest.NewServer(h)
-	t.Cleanup(app.Close)
-
+	app, fake := startApp(t)
 	b := newBrowser(t, execPath)
 
 	// Signed out: the picker and the public pricing (pricing-models/retrieve, anonymous).
