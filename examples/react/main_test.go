@@ -38,11 +38,11 @@ func startApp(t *testing.T) (*httptest.Server, *flowgladapitest.Server) {
 // startDemo builds the app as `go run` does without a key: the embedded fake, the webhook
 // endpoints registered with the app's own URL, and the billing cache. It returns the
 // embedded fake, whose state and webhook deliveries the test inspects.
-func startDemo(t *testing.T, logger *slog.Logger) (*httptest.Server, *flowgladapitest.Fake) {
+func startDemo(t *testing.T) (*httptest.Server, *flowgladapitest.Fake) {
 	t.Helper()
 	app := httptest.NewUnstartedServer(nil) // listening: its URL is known
 	t.Cleanup(app.Close)
-	a, err := newApp(appConfig{PublicURL: "http://" + app.Listener.Addr().String(), Logger: logger})
+	a, err := newApp(appConfig{PublicURL: "http://" + app.Listener.Addr().String(), Logger: testLogger(t)})
 	require.NoError(t, err)
 	t.Cleanup(a.Close) // runs before app.Close: no delivery outlives the app
 	require.True(t, a.backend.UsesFake())
@@ -230,7 +230,7 @@ func TestSessionCookieIsNotTheUserID(t *testing.T) {
 // Without a key, newApp starts the embedded fake: the whole app works offline, including a
 // customer who is new to Flowglad.
 func TestEmbeddedFake(t *testing.T) {
-	app, _ := startDemo(t, testLogger(t))
+	app, _ := startDemo(t)
 	c := newClient(t)
 
 	signIn(t, c, app.URL, "user_carol")

@@ -51,7 +51,7 @@ func waitDeliveries(t *testing.T, fake *flowgladapitest.Fake, seen int) []flowgl
 // The demo's billing cache holds a customer's billing for a minute; the webhooks are what
 // keep it true when Flowglad changes the customer.
 func TestWebhooksKeepCachedBillingFresh(t *testing.T) {
-	app, fake := startDemo(t, testLogger(t))
+	app, fake := startDemo(t)
 	const sub = flowgladapitest.DemoAliceSubscriptionID
 
 	// One endpoint per billing event, at the app's own URL.
