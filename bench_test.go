@@ -139,12 +139,31 @@ func newCannedHandler(b *testing.B, billing []byte, ttl time.Duration) (*flowgla
 	return h, canned
 }
 
-// benchRequest is one browser request: the session cookie and a JSON body.
-func benchRequest(key, body string) *http.Request {
-	r := httptest.NewRequest(http.MethodPost, "/api/flowglad/"+key, strings.NewReader(body))
+// benchRequest is one browser request (the session cookie and a JSON body), made once and
+// rewound for each iteration, so the harness allocates nothing of its own per request.
+type benchRequest struct {
+	r    *http.Request
+	body []byte
+	rd   *bytes.Reader
+}
+
+type rewindBody struct{ *bytes.Reader }
+
+func (rewindBody) Close() error { return nil }
+
+func newBenchRequest(key, body string) *benchRequest {
+	r := httptest.NewRequest(http.MethodPost, "/api/flowglad/"+key, nil)
 	r.Header.Set("Content-Type", "application/json")
 	r.Header.Set("Cookie", "session=user_42")
-	return r
+	br := &benchRequest{r: r, body: []byte(body), rd: bytes.NewReader(nil)}
+	r.Body = rewindBody{br.rd}
+	return br
+}
+
+func (br *benchRequest) rewind() *http.Request {
+	br.rd.Reset(br.body)
+	br.r.ContentLength = int64(len(br.body))
+	return br.r
 }
 
 // discardWriter is a ResponseWriter that keeps nothing, so the benchmarks measure the
@@ -159,10 +178,30 @@ func (w *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (w *discardWriter) WriteHeader(s int)           { w.status = s }
 
 func serveBench(b *testing.B, h http.Handler, key, body string) {
+	serveRequest(b, h, newBenchRequest(key, body))
+}
+
+// serveRequest serves br once, checking the answer is a 200. The writer's header map is
+// reused too.
+func serveRequest(b *testing.B, h http.Handler, br *benchRequest) {
 	w := &discardWriter{h: http.Header{}, status: 200}
-	h.ServeHTTP(w, benchRequest(key, body))
+	h.ServeHTTP(w, br.rewind())
 	if w.status != http.StatusOK {
-		b.Fatalf("%s: status %d", key, w.status)
+		b.Fatalf("%s: status %d", br.r.URL.Path, w.status)
+	}
+}
+
+// loop serves the request key/body b.N times.
+func loop(b *testing.B, h http.Handler, key, body string) {
+	br := newBenchRequest(key, body)
+	w := &discardWriter{h: http.Header{}}
+	for b.Loop() {
+		clear(w.h)
+		w.status = http.StatusOK
+		h.ServeHTTP(w, br.rewind())
+		if w.status != http.StatusOK {
+			b.Fatalf("%s: status %d", key, w.status)
+		}
 	}
 }
 
@@ -203,9 +242,7 @@ func BenchmarkBareRelay(b *testing.B) {
 	h := bareRelay(&http.Client{Transport: canned})
 	b.ReportAllocs()
 	b.SetBytes(int64(len(canned.billing)))
-	for b.Loop() {
-		serveBench(b, h, "customers/billing", `{}`)
-	}
+	loop(b, h, "customers/billing", `{}`)
 	reportCalls(b, canned)
 }
 
@@ -214,9 +251,7 @@ func BenchmarkBillingMiss(b *testing.B) {
 	h, canned := newCannedHandler(b, realisticBilling(b), 0)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(canned.billing)))
-	for b.Loop() {
-		serveBench(b, h, "customers/billing", `{}`)
-	}
+	loop(b, h, "customers/billing", `{}`)
 	reportCalls(b, canned)
 }
 
@@ -227,9 +262,7 @@ func BenchmarkBillingHit(b *testing.B) {
 	canned.calls.Store(0)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(canned.billing)))
-	for b.Loop() {
-		serveBench(b, h, "customers/billing", `{}`)
-	}
+	loop(b, h, "customers/billing", `{}`)
 	reportCalls(b, canned)
 }
 
@@ -237,9 +270,7 @@ func BenchmarkBillingHit(b *testing.B) {
 func BenchmarkCancel(b *testing.B) {
 	h, canned := newCannedHandler(b, realisticBilling(b), 0)
 	b.ReportAllocs()
-	for b.Loop() {
-		serveBench(b, h, "subscriptions/cancel", `{"id":"sub_pro_2","cancellation":{"timing":"at_end_of_current_billing_period"}}`)
-	}
+	loop(b, h, "subscriptions/cancel", `{"id":"sub_pro_2","cancellation":{"timing":"at_end_of_current_billing_period"}}`)
 	reportCalls(b, canned)
 }
 
@@ -247,9 +278,7 @@ func BenchmarkCancel(b *testing.B) {
 func BenchmarkUsageEvent(b *testing.B) {
 	h, canned := newCannedHandler(b, realisticBilling(b), 0)
 	b.ReportAllocs()
-	for b.Loop() {
-		serveBench(b, h, "usage-events/create", `{"usageMeterSlug":"api_calls","amount":3}`)
-	}
+	loop(b, h, "usage-events/create", `{"usageMeterSlug":"api_calls","amount":3}`)
 	reportCalls(b, canned)
 }
 
@@ -295,9 +324,7 @@ func BenchmarkBillingMissSize(b *testing.B) {
 			h, canned := newCannedHandler(b, body, 0)
 			b.ReportAllocs()
 			b.SetBytes(int64(len(body)))
-			for b.Loop() {
-				serveBench(b, h, "customers/billing", `{}`)
-			}
+			loop(b, h, "customers/billing", `{}`)
 			reportCalls(b, canned)
 		})
 		b.Run(fmt.Sprintf("%dKB-bare", len(body)>>10), func(b *testing.B) {
@@ -305,9 +332,45 @@ func BenchmarkBillingMissSize(b *testing.B) {
 			h := bareRelay(&http.Client{Transport: canned})
 			b.ReportAllocs()
 			b.SetBytes(int64(len(body)))
-			for b.Loop() {
-				serveBench(b, h, "customers/billing", `{}`)
+			loop(b, h, "customers/billing", `{}`)
+		})
+	}
+}
+
+// BenchmarkLoad256: customers/billing for 256 different customers at once (so no shared
+// read flatters the handler), in parallel on every core, beside the bare relay under the
+// same load. ns/op × GOMAXPROCS approximates the CPU time a request costs.
+func BenchmarkLoad256(b *testing.B) {
+	const customers = 256
+	run := func(b *testing.B, h http.Handler) {
+		reqs := make(chan *benchRequest, customers)
+		for i := range customers {
+			br := newBenchRequest("customers/billing", `{}`)
+			br.r.Header.Set("Cookie", fmt.Sprintf("session=user_%d", i))
+			reqs <- br
+		}
+		b.ReportAllocs()
+		b.SetParallelism(16) // 32 goroutines on 2 cores: requests overlap as under load
+		b.RunParallel(func(pb *testing.PB) {
+			w := &discardWriter{h: http.Header{}}
+			for pb.Next() {
+				br := <-reqs
+				clear(w.h)
+				w.status = http.StatusOK
+				h.ServeHTTP(w, br.rewind())
+				reqs <- br
+				if w.status != http.StatusOK {
+					b.Errorf("status %d", w.status)
+					return
+				}
 			}
 		})
 	}
+	b.Run("bare", func(b *testing.B) {
+		run(b, bareRelay(&http.Client{Transport: &cannedFlowglad{billing: realisticBilling(b)}}))
+	})
+	b.Run("handler", func(b *testing.B) {
+		h, _ := newCannedHandler(b, realisticBilling(b), 0)
+		run(b, h)
+	})
 }

@@ -53,15 +53,37 @@ func (s *Service) resolveSubscription(ctx context.Context, b *billingIndex, id s
 // subscriptionFor reads billing and returns the id of the subscription an action works on:
 // the given one (which must be the customer's) or the customer's only current one.
 func (s *Service) subscriptionFor(ctx context.Context, c Customer, id string) (string, error) {
+	return withFreshBilling(ctx, s, c, func(b *billingIndex) (string, error) {
+		sub, err := s.resolveSubscription(ctx, b, id)
+		if err != nil {
+			return "", err
+		}
+		return sub.ID, nil
+	})
+}
+
+// withFreshBilling runs decide on the customer's billing. With a billing cache, a refusal
+// (no current subscription, not a current subscription) may rest on billing read before
+// the customer changed outside this Service (a subscription created by a checkout or
+// another instance): billing is then read again from Flowglad, once, and decide runs on
+// it. Without a cache, billing was just read and the refusal stands.
+func withFreshBilling[T any](ctx context.Context, s *Service, c Customer, decide func(*billingIndex) (T, error)) (T, error) {
 	b, err := s.billingIndex(ctx, c)
 	if err != nil {
-		return "", err
+		var zero T
+		return zero, err
 	}
-	sub, err := s.resolveSubscription(ctx, b, id)
-	if err != nil {
-		return "", err
+	v, err := decide(b)
+	var refusal *Error
+	if err == nil || s.billing.store == nil || !errors.As(err, &refusal) {
+		return v, err
 	}
-	return sub.ID, nil
+	_ = s.billing.invalidate(ctx, c.ExternalID)
+	if b, err = s.billingIndex(ctx, c); err != nil {
+		var zero T
+		return zero, err
+	}
+	return decide(b)
 }
 
 // currentSubscription picks the subscription a usage event is recorded on: the given id,

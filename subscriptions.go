@@ -263,11 +263,9 @@ func (s *Service) AdjustSubscription(ctx context.Context, c Customer, p AdjustSu
 	if err := validate(p); err != nil {
 		return nil, err
 	}
-	b, err := s.billingIndex(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	sub, err := s.resolveSubscription(ctx, b, p.SubscriptionID)
+	sub, err := withFreshBilling(ctx, s, c, func(b *billingIndex) (*subscriptionRef, error) {
+		return s.resolveSubscription(ctx, b, p.SubscriptionID)
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -4,11 +4,13 @@
 // returns.
 //
 // Valid accepts exactly what encoding/json.Valid accepts (a differential fuzz test holds it
-// to that). The walkers (ObjectEach, ArrayEach, Get) expect valid JSON and report false on
-// anything else.
+// to that). The walkers (ObjectEach, ArrayEach, Get) expect JSON that Valid accepted: they
+// skip values by counting brackets, so on other input they may report members wrongly, but
+// never read out of bounds or panic.
 package jsonscan
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"strconv"
 )
@@ -74,9 +76,26 @@ var plain = func() (t [256]bool) {
 	return t
 }()
 
+// Bit tricks to test eight bytes at once (SWAR): strings make up most of a billing body.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// special reports whether any of the eight bytes of x is a quote, a backslash or a control
+// character: whether the string may end, escape or be invalid within them.
+func special(x uint64) bool {
+	quote := x ^ (ones * '"')
+	backslash := x ^ (ones * '\\')
+	return ((quote-ones)&^quote|(backslash-ones)&^backslash|(x-ones*0x20)&^x)&highs != 0
+}
+
 // str returns the index past the closing quote of the string whose content starts at i.
 func str(d []byte, i int) (int, bool) {
 	for {
+		for i+8 <= len(d) && !special(binary.LittleEndian.Uint64(d[i:])) {
+			i += 8
+		}
 		for i < len(d) && plain[d[i]] {
 			i++
 		}
@@ -218,6 +237,52 @@ func array(d []byte, i, depth int) (int, bool) {
 	}
 }
 
+// skip returns the index past the value starting at i, trusting it to be valid JSON (the
+// walkers run on bodies Valid accepted): strings are skipped to their closing quote and
+// containers by counting brackets, without checking the grammar. On malformed input it
+// returns a wrong index or false, never reading out of bounds.
+func skip(d []byte, i int) (int, bool) {
+	if i >= len(d) {
+		return i, false
+	}
+	switch d[i] {
+	case '"':
+		return str(d, i+1)
+	case '{', '[':
+	default:
+		// A literal or a number: up to the next delimiter.
+		j := i
+		for j < len(d) {
+			switch d[j] {
+			case ',', '}', ']', ' ', '\t', '\n', '\r':
+				return j, j > i
+			}
+			j++
+		}
+		return j, j > i
+	}
+	depth := 0
+	for i < len(d) {
+		switch d[i] {
+		case '"':
+			var ok bool
+			if i, ok = str(d, i+1); !ok {
+				return i, false
+			}
+			continue
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return i + 1, true
+			}
+		}
+		i++
+	}
+	return i, false
+}
+
 // ObjectEach calls fn with the raw key (between its quotes, escapes as sent) and the raw
 // value of each member of the object v, in order, until fn returns false. It reports
 // false when v is not an object or is malformed.
@@ -244,7 +309,7 @@ func ObjectEach(v []byte, fn func(key, value []byte) bool) bool {
 			return false
 		}
 		start := skipSpace(v, i+1)
-		if i, ok = value(v, start, 1); !ok {
+		if i, ok = skip(v, start); !ok {
 			return false
 		}
 		if !fn(key, v[start:i]) {
@@ -283,7 +348,7 @@ func ArrayEach(v []byte, fn func(elem []byte) bool) bool {
 	for {
 		start := i
 		var ok bool
-		if i, ok = value(v, i, 1); !ok {
+		if i, ok = skip(v, i); !ok {
 			return false
 		}
 		if !fn(v[start:i]) {

@@ -126,3 +126,13 @@ func BenchmarkValid(b *testing.B) {
 		}
 	})
 }
+
+// FuzzWalkAnything: on any input at all, the walkers neither panic nor loop forever.
+func FuzzWalkAnything(f *testing.F) {
+	f.Add([]byte(`{"a":[1,{"b":"c"}],"d":nul`))
+	f.Add([]byte(`[{"a":"\"}]`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ObjectEach(b, func(k, v []byte) bool { _, _ = String(v); return true })
+		ArrayEach(b, func(v []byte) bool { _ = Get(v, "a"); return true })
+	})
+}
