@@ -34,6 +34,16 @@ func (s *Service) ownedSubscription(ctx context.Context, b *billingIndex, id str
 	return &subscriptionRef{ID: sub.ID, CustomerID: sub.CustomerID, Status: sub.Status, raw: sub.Raw}, nil
 }
 
+// customersSubscription reads billing and returns the customer's subscription with id
+// (403 when it is not the customer's).
+func (s *Service) customersSubscription(ctx context.Context, c Customer, id string) (*subscriptionRef, error) {
+	b, err := s.billingIndex(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return s.ownedSubscription(ctx, b, id)
+}
+
 // resolveSubscription picks the subscription an action works on: the given id when there is
 // one (which must be the customer's), else the customer's only current subscription.
 func (s *Service) resolveSubscription(ctx context.Context, b *billingIndex, id string) (*subscriptionRef, error) {

@@ -60,11 +60,7 @@ func (s *Service) CancelSubscription(ctx context.Context, c Customer, p CancelSu
 	if err := validate(p); err != nil {
 		return nil, err
 	}
-	b, err := s.billingIndex(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	sub, err := s.ownedSubscription(ctx, b, p.SubscriptionID)
+	sub, err := s.customersSubscription(ctx, c, p.SubscriptionID)
 	if err != nil {
 		return nil, err
 	}
@@ -111,11 +107,7 @@ func (s *Service) UncancelSubscription(ctx context.Context, c Customer, p Uncanc
 	if err := validate(p); err != nil {
 		return nil, err
 	}
-	b, err := s.billingIndex(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	sub, err := s.ownedSubscription(ctx, b, p.SubscriptionID)
+	sub, err := s.customersSubscription(ctx, c, p.SubscriptionID)
 	if err != nil {
 		return nil, err
 	}
