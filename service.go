@@ -39,6 +39,7 @@ type serviceOptions struct {
 	logger         *slog.Logger
 	cacheTTL       time.Duration
 	cache          BillingCache
+	cacheMaxBytes  int64
 	lookupCustomer func(ctx context.Context, externalID string) (Customer, error)
 	// redirectOrigins are Config.RedirectOrigins, checked.
 	redirectOrigins map[string]bool
@@ -70,6 +71,7 @@ func (cfg Config) serviceOptions(st settings) serviceOptions {
 		logger:          st.logger,
 		cacheTTL:        cfg.BillingCacheTTL,
 		cache:           cfg.BillingCache,
+		cacheMaxBytes:   cfg.BillingCacheMaxBytes,
 		lookupCustomer:  cfg.LookupCustomer,
 		redirectOrigins: st.redirectOrigins,
 	}
@@ -84,12 +86,13 @@ func newService(client *flowgladapi.Client, opts serviceOptions) *Service {
 	if newTxID == nil {
 		newTxID = uuid.NewString
 	}
-	cache := opts.cache
-	if cache == nil && opts.cacheTTL > 0 {
-		cache = newMemoryCache(opts.now)
-	}
-	if opts.cacheTTL <= 0 {
-		cache = nil
+	var store entryStore
+	switch {
+	case opts.cacheTTL <= 0:
+	case opts.cache != nil:
+		store = sharedStore{opts.cache}
+	default:
+		store = newLocalStore(opts.cacheMaxBytes, opts.now)
 	}
 	s := &Service{
 		client:          client,
@@ -98,7 +101,7 @@ func newService(client *flowgladapi.Client, opts serviceOptions) *Service {
 		newTxID:         newTxID,
 		redirectOrigins: opts.redirectOrigins,
 	}
-	s.billing = newBillingLoader(s.fetchBilling, cache, opts.cacheTTL, logger)
+	s.billing = newBillingLoader(s.fetchBilling, store, opts.cacheTTL, logger)
 	return s
 }
 
@@ -119,10 +122,30 @@ func (s *Service) Client() *flowgladapi.Client { return s.client }
 // It calls GET /api/v1/customers/{externalId}/billing, and when Flowglad answers
 // 404 NOT_FOUND, POST /api/v1/customers followed by the same GET.
 func (s *Service) Billing(ctx context.Context, c Customer) (*flowgladapi.Billing, error) {
+	e, err := s.billingEntry(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return e.typed()
+}
+
+// billingEntry returns the customer's billing body, shared or cached, with what has been
+// decoded of it.
+func (s *Service) billingEntry(ctx context.Context, c Customer) (*billingEntry, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
 	return s.billing.load(ctx, c)
+}
+
+// billingIndex returns the narrow view of the customer's billing that ownership checks
+// and subscription choices read.
+func (s *Service) billingIndex(ctx context.Context, c Customer) (*billingIndex, error) {
+	e, err := s.billingEntry(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return e.indexed()
 }
 
 // InvalidateBilling forgets what is shared or cached of the customer's billing, so the next
