@@ -46,8 +46,62 @@ func writeError(w http.ResponseWriter, r *http.Request, e *statusError) (request
 	if err != nil {
 		body = []byte(`{"error":{"code":"internal_error","message":"internal error","json":{"message":"internal error"}}}`)
 	}
+	if len(body) > maxErrorAnswer {
+		body = boundedErrorBody(e, jsonPart)
+	}
 	writeJSON(w, e.Status, body)
 	return requestID
+}
+
+// Bounds of an error answer: whatever error it is made from, at most maxErrorAnswer bytes.
+const (
+	maxErrorAnswer = 64 << 10
+	// maxErrorMessage caps the message of an answer that came out too large.
+	maxErrorMessage = 1024
+	// maxErrorDetail caps the JSON of each detail kept in such an answer.
+	maxErrorDetail = 1024
+)
+
+// boundedErrorBody rebuilds an envelope that came out larger than maxErrorAnswer (an
+// *Error built with a huge message or details): the code and message cut, and only the
+// small details kept (a transaction id, a request id, a count), so what a retry needs
+// survives and the answer stays small.
+func boundedErrorBody(e *statusError, jsonPart map[string]any) []byte {
+	msg := cutRunes(e.Message, maxErrorMessage)
+	kept := map[string]any{"message": msg, "detailsOmitted": true}
+	for k, v := range jsonPart {
+		if k == "message" || len(k) > maxEcho {
+			continue
+		}
+		if b, err := json.Marshal(v); err == nil && len(b) <= maxErrorDetail {
+			kept[k] = json.RawMessage(b)
+		}
+	}
+	// At most about 2 KiB for the code and message (escaped up to 6 bytes a rune: 12 KiB),
+	// and 1 KiB per detail: jsonPart's keys are the details of one error, few in practice;
+	// a host's map of thousands would still be cut below.
+	body, err := json.Marshal(map[string]any{"error": map[string]any{
+		"code": cutRunes(e.Code, maxEcho), "message": msg, "json": kept,
+	}})
+	if err != nil || len(body) > maxErrorAnswer {
+		body, _ = json.Marshal(map[string]any{"error": map[string]any{
+			"code": cutRunes(e.Code, maxEcho), "message": msg,
+			"json": map[string]any{"message": msg, "detailsOmitted": true},
+		}})
+	}
+	return body
+}
+
+// cutRunes cuts s to at most n runes, marking the cut.
+func cutRunes(s string, n int) string {
+	i := 0
+	for j := range s {
+		if i == n {
+			return s[:j] + "..."
+		}
+		i++
+	}
+	return s
 }
 
 // writeJSON writes a JSON answer with the route's headers.
@@ -111,6 +165,25 @@ func classify(ctx context.Context, err error) *statusError {
 		}
 		details["transactionId"] = ue.TransactionID
 		e.Details = details
+	}
+	return e.sane()
+}
+
+// sane makes e answerable whatever error it came from (an *Error a host built by hand):
+// an error status, a code and a message. A status that is not one (0, 200, 302) is a
+// bug of whoever built the error: 500, with the generic message of a 5xx.
+func (e *statusError) sane() *statusError {
+	if e.Status < 400 || e.Status > 599 {
+		return &statusError{Status: http.StatusInternalServerError, Code: "internal_error", Message: "internal error"}
+	}
+	if e.Code == "" {
+		e.Code = "error"
+	}
+	if e.Message == "" {
+		e.Message = http.StatusText(e.Status)
+		if e.Message == "" {
+			e.Message = "error"
+		}
 	}
 	return e
 }
