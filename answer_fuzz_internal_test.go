@@ -20,17 +20,24 @@ import (
 // error status, the route's headers, {"error": {"code", "message", "json": {"message"}}}
 // with the same message twice, and no "data" key. Seeds live in testdata/fuzz/FuzzWriteError.
 func FuzzWriteError(f *testing.F) {
-	f.Add(uint8(0), 400, "invalid_body", "invalid request body", "issues", "successUrl", 3, int64(0))
-	f.Add(uint8(0), 0, "", "", "", "", 0, int64(0))
-	f.Add(uint8(0), 200, "ok", "a success status on an error", "data", "x", 0, int64(0))
-	f.Add(uint8(1), 404, "NOT_FOUND", "Customer not found", "", "", 0, int64(0))
-	f.Add(uint8(1), 429, "TOO_MANY_REQUESTS", "slow down", "", "", 0, int64(3600))
-	f.Add(uint8(2), 503, "", "outage", "", "tx_1", 0, int64(0))
-	f.Add(uint8(3), 0, "", "boom", "", "", 0, int64(0))
-	f.Add(uint8(4), 400, "invalid_body", strings.Repeat("m", 70000), "path", strings.Repeat("p", 1000), 2000, int64(0))
-	f.Add(uint8(5), 400, "", strings.Repeat("é", 3000), "", strings.Repeat("\u2028", 500), 2000, int64(0))
-	f.Fuzz(func(t *testing.T, kind uint8, status int, code, message, detailKey, detailValue string, n int, retryAfter int64) {
-		n = max(0, min(n, 2000))
+	// Inputs stay small (so the fuzzer minimizes quickly); grow repeats the message and
+	// detailValue up to about 1 MB to reach answers over the bound.
+	f.Add(uint8(0), 400, "invalid_body", "invalid request body", "issues", "successUrl", 3, uint8(0), int64(0))
+	f.Add(uint8(0), 0, "", "", "", "", 0, uint8(0), int64(0))
+	f.Add(uint8(0), 200, "ok", "a success status on an error", "data", "x", 0, uint8(0), int64(0))
+	f.Add(uint8(0), 402, "pay", "long", "blob", "0123456789", 0, uint8(17), int64(0))
+	f.Add(uint8(1), 404, "NOT_FOUND", "Customer not found", "", "", 0, uint8(0), int64(0))
+	f.Add(uint8(1), 429, "TOO_MANY_REQUESTS", "slow down", "", "", 0, uint8(0), int64(3600))
+	f.Add(uint8(2), 503, "", "outage", "", "tx_1", 0, uint8(12), int64(0))
+	f.Add(uint8(3), 0, "", "boom", "", "", 0, uint8(0), int64(0))
+	f.Add(uint8(4), 400, "invalid_body", "mmmmmmmmmm", "path", "pppppppppp", 2000, uint8(7), int64(0))
+	f.Add(uint8(5), 400, "", "é", "", "\u2028", 2000, uint8(10), int64(0))
+	f.Fuzz(func(t *testing.T, kind uint8, status int, code, message, detailKey, detailValue string, n int, grow uint8, retryAfter int64) {
+		times := 1 << (grow % 21)
+		message = strings.Repeat(message, max(1, min(times, (1<<20)/(len(message)+1))))
+		detailValue = strings.Repeat(detailValue, max(1, min(times, (1<<20)/(len(detailValue)+1))))
+		// Keep each run fast: the issues repeat detailValue and code n times.
+		n = max(0, min(n, 2000, (4<<20)/(len(detailValue)+len(code)+1)))
 		var err error
 		switch kind % 6 {
 		case 0: // an *Error built by hand, with one detail
