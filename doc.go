@@ -40,7 +40,9 @@
 // id and an unknown one get the same 403. Bodies are capped ([Config.MaxBodyBytes]), every
 // input is validated before any Flowglad call (all problems reported at once), and 5xx
 // answers carry a generic message: the detail goes to [Config.Logger], without secrets or the
-// customer's email and name.
+// customer's email and name. A checkout's URL from Flowglad is relayed only when it is
+// https, and [Config.RedirectOrigins] limits where successUrl and cancelUrl may lead.
+// SECURITY.md has the threat model and what your application must do.
 //
 // # Errors
 //
