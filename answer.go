@@ -92,18 +92,6 @@ func boundedErrorBody(e *statusError, jsonPart map[string]any) []byte {
 	return body
 }
 
-// cutRunes cuts s to at most n runes, marking the cut.
-func cutRunes(s string, n int) string {
-	i := 0
-	for j := range s {
-		if i == n {
-			return s[:j] + "..."
-		}
-		i++
-	}
-	return s
-}
-
 // writeJSON writes a JSON answer with the route's headers.
 func writeJSON(w http.ResponseWriter, status int, body []byte) {
 	setJSONHeaders(w, len(body))

@@ -170,16 +170,19 @@ func invalidBodyOmitted(issues []Issue, omitted int) *Error {
 
 // clip cuts s to maxEcho characters (runes), marking the cut, so a hostile value repeated
 // in an answer or a log line stays small.
-func clip(s string) string {
-	if len(s) <= maxEcho {
+func clip(s string) string { return cutRunes(s, maxEcho) }
+
+// cutRunes cuts s to at most n runes, marking the cut.
+func cutRunes(s string, n int) string {
+	if len(s) <= n {
 		return s
 	}
-	n := 0
-	for i := range s {
-		if n == maxEcho {
-			return s[:i] + "..."
+	i := 0
+	for j := range s {
+		if i == n {
+			return s[:j] + "..."
 		}
-		n++
+		i++
 	}
 	return s
 }
