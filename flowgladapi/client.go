@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/flowglad-go/flowglad/internal/redact"
 )
 
 // DefaultBaseURL is the Flowglad API origin used when WithBaseURL is not given.
@@ -51,6 +53,9 @@ type Client struct {
 	log     *slog.Logger
 	retry   RetryPolicy
 	timeout time.Duration // <= 0: none
+
+	// secret removes apiKey, in any form or fragment, from echoed text.
+	secret *redact.Secret
 
 	// sleep waits d or until ctx is done; tests replace it to record waits.
 	sleep func(ctx context.Context, d time.Duration) error
@@ -144,6 +149,7 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 	}
 	c := &Client{
 		apiKey:  apiKey,
+		secret:  redact.NewSecret(apiKey),
 		baseURL: DefaultBaseURL,
 		hc:      defaultHTTPClient(),
 		log:     slog.New(slog.DiscardHandler),

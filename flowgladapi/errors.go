@@ -79,8 +79,9 @@ type Error struct {
 	Code string
 	// Message is the human-readable message: the body's "message", else its
 	// "error" (a string as is, an object or array re-marshalled compactly),
-	// else the trimmed text body, capped at 1 KiB. Occurrences of the API key
-	// are redacted.
+	// else the trimmed text body, capped at 1 KiB. The API key is redacted
+	// (before the cap, so no part of it survives a cut) in every form a server
+	// may echo it in: raw, JSON- or URL-escaped, or any 8 bytes or more of it.
 	Message string
 	// RequestID is Flowglad's request id (X-Request-Id header, else the body's
 	// request_id), for support tickets.
@@ -91,7 +92,8 @@ type Error struct {
 	// query).
 	Method string
 	Path   string
-	// Body is the raw response body, capped at 64 KiB.
+	// Body is the raw response body, capped at 64 KiB, with the API key
+	// redacted as in Message.
 	Body []byte
 }
 
@@ -151,16 +153,21 @@ func (c *Client) newError(r request, resp *http.Response, raw []byte) *Error {
 		StatusCode: resp.StatusCode,
 		Method:     r.method,
 		Path:       r.path,
-		Body:       raw,
+		// The body is parsed before it is redacted: a mask cut into an
+		// escape sequence could make it invalid JSON.
+		Body:       c.secret.RedactBytes(raw),
 		RequestID:  resp.Header.Get("X-Request-Id"),
 		RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), c.now()),
 	}
 	code, msg, reqID := parseErrorBody(raw)
-	e.Code = code
+	e.Code = capMessage(c.secret.Redact(code))
 	if e.RequestID == "" {
 		e.RequestID = reqID
 	}
-	e.Message = c.redact(capMessage(msg))
+	e.RequestID = capMessage(c.secret.Redact(e.RequestID))
+	// Redact first, then cut: a cut through the key would leave a piece of it
+	// that no longer matches the whole key.
+	e.Message = capMessage(c.secret.Redact(msg))
 	return e
 }
 
@@ -232,13 +239,4 @@ func capMessage(s string) string {
 		cut--
 	}
 	return s[:cut] + "…"
-}
-
-// redact removes the API key from s, in case a proxy or server echoes the
-// Authorization header back into an error body.
-func (c *Client) redact(s string) string {
-	if c.apiKey == "" || !strings.Contains(s, c.apiKey) {
-		return s
-	}
-	return strings.ReplaceAll(s, c.apiKey, "[REDACTED]")
 }

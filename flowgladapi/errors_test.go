@@ -1,9 +1,13 @@
 package flowgladapi_test
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -215,6 +219,81 @@ func TestErrorRedactsKey(t *testing.T) {
 	require.ErrorAs(t, err, &apiErr)
 	assert.Equal(t, "API key invalid: [REDACTED]", apiErr.Message)
 	assert.True(t, errors.Is(err, flowgladapi.ErrUnauthorized))
+}
+
+// TestErrorRedactsKeyForms: the key is redacted from Message (and Body) in
+// every form a server may echo it in, and before the message is cut to 1 KiB,
+// so that no piece of it survives the cut. The keys hold characters that
+// JSON, query and path escaping each write differently.
+func TestErrorRedactsKeyForms(t *testing.T) {
+	t.Parallel()
+	keys := []string{
+		testKey,
+		`sk_test_q"u<o>t&e\d` + "/sl+sh=eq ual%pct",
+		"sk_live_ünï😀code/?#x",
+	}
+	jsonEsc := func(s string) string {
+		b, _ := json.Marshal(s)
+		return string(b[1 : len(b)-1])
+	}
+	// echoes are the texts a server could put in a body, given the key.
+	echoes := []struct {
+		name        string
+		contentType string
+		body        func(key string) string
+	}{
+		{"raw text", "text/plain", func(k string) string { return "invalid key " + k }},
+		{"JSON string", "application/json", func(k string) string { return `{"error":"invalid key ` + jsonEsc(k) + `"}` }},
+		{"JSON object error", "application/json", func(k string) string {
+			return `{"error":{"message":"bad header","received":"` + jsonEsc(k) + `"},"code":"UNAUTHORIZED"}`
+		}},
+		{"query-escaped", "text/plain", func(k string) string { return "GET /x?key=" + url.QueryEscape(k) }},
+		{"path-escaped", "text/plain", func(k string) string { return "no route /keys/" + url.PathEscape(k) }},
+		{"Authorization header", "text/plain", func(k string) string { return "Authorization: Bearer " + k }},
+		{"cut by the server", "application/json", func(k string) string { return `{"error":"key ` + k[:12] + `…"}` }},
+		{"straddling our 1 KiB cut", "text/plain", func(k string) string { return strings.Repeat("x", 1024-10) + k }},
+		{"JSON-escaped, straddling the cut", "application/json", func(k string) string {
+			return `{"error":"` + strings.Repeat("y", 1024-5) + jsonEsc(k) + `"}`
+		}},
+	}
+	for ki, key := range keys {
+		for _, e := range echoes {
+			t.Run(strconv.Itoa(ki)+"/"+e.name, func(t *testing.T) {
+				t.Parallel()
+				srv := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					assert.Equal(t, key, r.Header.Get("Authorization"))
+					w.Header().Set("Content-Type", e.contentType)
+					w.WriteHeader(http.StatusUnauthorized)
+					_, _ = io.WriteString(w, e.body(r.Header.Get("Authorization")))
+				}))
+				c, err := flowgladapi.NewClient(key, flowgladapi.WithBaseURL(srv))
+				require.NoError(t, err)
+				_, err = c.GetCustomer(t.Context(), "u1")
+				var apiErr *flowgladapi.Error
+				require.ErrorAs(t, err, &apiErr)
+				assert.Contains(t, string(apiErr.Body), "[REDACTED]")
+				assert.Contains(t, apiErr.Message, "[REDA", "the mask, maybe cut itself")
+				assert.LessOrEqual(t, len(apiErr.Message), 1024+len("…"))
+				for _, text := range []string{err.Error(), apiErr.Message, string(apiErr.Body), fmt.Sprintf("%+v", err)} {
+					assertNoKeyPiece(t, key, text)
+				}
+			})
+		}
+	}
+}
+
+// assertNoKeyPiece checks that no 8 bytes of key, in any of the forms it can
+// be echoed in, are in text.
+func assertNoKeyPiece(t *testing.T, key, text string) {
+	t.Helper()
+	b, _ := json.Marshal(key)
+	for _, form := range []string{key, string(b[1 : len(b)-1]), url.QueryEscape(key), url.PathEscape(key)} {
+		for i := 0; i+8 <= len(form); i++ {
+			if !assert.NotContains(t, text, form[i:i+8], "a piece of the key (form %q)", form) {
+				return
+			}
+		}
+	}
 }
 
 // TestInvalidResponses checks 2xx bodies that are not the JSON a call needs.
