@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/flowglad-go/flowglad"
+	"github.com/flowglad-go/flowglad/flowgladapi"
 	"github.com/flowglad-go/flowglad/flowgladapi/flowgladapitest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -191,7 +192,9 @@ func failureCases() []failureCase {
 			retriedAttempts: 3, onceAttempts: 1,
 			check: func(t *testing.T, env *testEnv, kc keyCase, res *response, j map[string]any) {
 				generic5xx(t, env, kc, res, j)
-				assert.Equal(t, "7", res.Header.Get("Retry-After"))
+				// What the client honoured (fastRetries caps waits at 5 ms, rounded up to a
+				// second), not Flowglad's 7 s.
+				assert.Equal(t, "1", res.Header.Get("Retry-After"))
 			},
 		},
 		{
@@ -271,6 +274,34 @@ func repeat(s string, n int) []string {
 		out[i] = s
 	}
 	return out
+}
+
+// TestRetryAfterRelayed: the 503's Retry-After is the wait the client honours
+// (RetryPolicy.MaxRetryAfter), never Flowglad's longer hint: the request was held that long
+// at most, and an hour would stall the browser for nothing.
+func TestRetryAfterRelayed(t *testing.T) {
+	tests := []struct {
+		name     string
+		hint     time.Duration // Flowglad's Retry-After; 0: none
+		maxAfter time.Duration
+		want     string
+	}{
+		{"an hour becomes the cap", time.Hour, 10 * time.Second, "10"},
+		{"a shorter hint is kept", 3 * time.Second, 10 * time.Second, "3"},
+		{"the default cap", time.Hour, 0, "5"},
+		{"no hint: one second", 0, 10 * time.Second, "1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			// No retries: the hint is relayed without being waited for.
+			policy := flowgladapi.RetryPolicy{MaxRetryAfter: tc.maxAfter}
+			env := newEnv(t, withConfig(func(c *flowglad.Config) { c.RetryPolicy = &policy }))
+			env.fake.FailNext(1, flowgladapitest.Fault{Status: http.StatusTooManyRequests, RetryAfter: tc.hint})
+			res := env.post("user_alice", "customers/billing", "{}")
+			res.assertError(t, http.StatusServiceUnavailable, "flowglad_busy")
+			assert.Equal(t, tc.want, res.Header.Get("Retry-After"))
+		})
+	}
 }
 
 // TestUpstream404 maps Flowglad's 404 to 404 not_found. Where an action handles a missing

@@ -285,8 +285,9 @@ func (c *Client) do(ctx context.Context, r request) ([]byte, error) {
 		wait := c.retry.backoff(attempt, c.jitter)
 		var apiErr *Error
 		if errors.As(err, &apiErr) && apiErr.RetryAfter > 0 {
-			// Honour the server's hint, but never hang a user request on it.
-			wait = min(apiErr.RetryAfter, c.retry.maxRetryAfter())
+			// Honour the server's hint, already capped at MaxRetryAfter
+			// (newError): never hang a user request on it.
+			wait = apiErr.RetryAfter
 		}
 		c.log.LogAttrs(ctx, slog.LevelWarn, "flowglad request retrying",
 			slog.String("operation", r.op),

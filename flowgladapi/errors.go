@@ -86,7 +86,10 @@ type Error struct {
 	// RequestID is Flowglad's request id (X-Request-Id header, else the body's
 	// request_id), for support tickets.
 	RequestID string
-	// RetryAfter is the parsed Retry-After header, 0 when absent.
+	// RetryAfter is the parsed Retry-After header, 0 when absent, capped at
+	// the retry policy's MaxRetryAfter: the longest wait the client honours
+	// itself, so whoever relays it (the handler's 503 Retry-After) never asks
+	// for more than that.
 	RetryAfter time.Duration
 	// Method and Path are the request's method and escaped path (no host, no
 	// query).
@@ -157,7 +160,7 @@ func (c *Client) newError(r request, resp *http.Response, raw []byte) *Error {
 		// escape sequence could make it invalid JSON.
 		Body:       c.secret.RedactBytes(raw),
 		RequestID:  resp.Header.Get("X-Request-Id"),
-		RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), c.now()),
+		RetryAfter: min(parseRetryAfter(resp.Header.Get("Retry-After"), c.now()), c.retry.maxRetryAfter()),
 	}
 	code, msg, reqID := parseErrorBody(raw)
 	e.Code = capMessage(c.secret.Redact(code))

@@ -116,9 +116,9 @@ func TestErrorShapes(t *testing.T) {
 		},
 		{
 			name: "429 with Retry-After seconds", status: 429, contentType: "application/json",
-			header:   map[string]string{"Retry-After": "7"},
+			header:   map[string]string{"Retry-After": "4"},
 			body:     `{"error":"Too many requests","code":"TOO_MANY_REQUESTS"}`,
-			wantCode: "TOO_MANY_REQUESTS", wantMsg: "Too many requests", wantRetry: 7 * time.Second, wantIs: flowgladapi.ErrRateLimited,
+			wantCode: "TOO_MANY_REQUESTS", wantMsg: "Too many requests", wantRetry: 4 * time.Second, wantIs: flowgladapi.ErrRateLimited,
 		},
 		{
 			name: "408", status: 408, body: "", wantIs: flowgladapi.ErrServer,

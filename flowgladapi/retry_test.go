@@ -204,6 +204,7 @@ func TestRetryAfter(t *testing.T) {
 		replies   []http.HandlerFunc
 		wantWaits []time.Duration
 		wantErr   error
+		wantHint  time.Duration // Error.RetryAfter when wantErr is set
 	}{
 		{
 			name:      "seconds honoured",
@@ -241,6 +242,25 @@ func TestRetryAfter(t *testing.T) {
 			replies:   []http.HandlerFunc{withRA(429, "2")},
 			wantWaits: []time.Duration{2 * time.Second},
 			wantErr:   flowgladapi.ErrRateLimited,
+			wantHint:  2 * time.Second,
+		},
+		{
+			// The hint kept for the caller (the handler relays it as its own
+			// Retry-After) is what the client honoured, not Flowglad's hour.
+			name:      "the hint kept is the capped wait",
+			policy:    flowgladapi.RetryPolicy{MaxRetries: 1, MaxRetryAfter: 10 * time.Second},
+			replies:   []http.HandlerFunc{withRA(429, "3600")},
+			wantWaits: []time.Duration{10 * time.Second},
+			wantErr:   flowgladapi.ErrRateLimited,
+			wantHint:  10 * time.Second,
+		},
+		{
+			name:      "capped by the default when never retried",
+			policy:    flowgladapi.RetryPolicy{},
+			replies:   []http.HandlerFunc{withRA(503, now.Add(time.Hour).Format(http.TimeFormat))},
+			wantWaits: nil,
+			wantErr:   flowgladapi.ErrServer,
+			wantHint:  5 * time.Second,
 		},
 	}
 	for _, tt := range tests {
@@ -259,7 +279,7 @@ func TestRetryAfter(t *testing.T) {
 			assert.ErrorIs(t, err, tt.wantErr)
 			var apiErr *flowgladapi.Error
 			require.ErrorAs(t, err, &apiErr)
-			assert.Equal(t, 2*time.Second, apiErr.RetryAfter, "the hint is kept for the caller")
+			assert.Equal(t, tt.wantHint, apiErr.RetryAfter, "the hint is kept for the caller, capped")
 		})
 	}
 }
