@@ -133,6 +133,8 @@ func TestNewHandlerConfig(t *testing.T) {
 		{"bad trusted origin", flowglad.Config{Auth: auth, APIKey: "k", TrustedOrigins: []string{"app.example.com/path"}}, nil, "TrustedOrigins"},
 		{"bad base URL", flowglad.Config{Auth: auth, APIKey: "k", BaseURL: "ftp://x"}, nil, "flowglad:"},
 		{"base URL from the environment", flowglad.Config{Auth: auth, APIKey: "k"}, map[string]string{"FLOWGLAD_BASE_URL": "http://127.0.0.1:1"}, ""},
+		{"plain http to another host", flowglad.Config{Auth: auth, APIKey: "sk_test_x", BaseURL: "http://flowglad.internal:8080"}, nil, "plain http would send the API key in clear"},
+		{"plain http from the environment", flowglad.Config{Auth: auth, APIKey: "sk_test_x"}, map[string]string{"FLOWGLAD_BASE_URL": "http://10.1.2.3"}, "use https"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -69,9 +70,12 @@ type Client struct {
 // Option configures a Client in NewClient.
 type Option func(*Client) error
 
-// WithBaseURL sets the API origin, an absolute http or https URL such as
+// WithBaseURL sets the API origin, an absolute https URL such as
 // "https://app.flowglad.com" (a trailing "/" is ignored). A path prefix is
-// kept, which lets the client go through a proxy mounted under a path.
+// kept, which lets the client go through a proxy mounted under a path. Plain
+// http is accepted only for a loopback host (localhost, 127.0.0.0/8, ::1),
+// such as a test server: anywhere else the secret key would cross the
+// network in clear.
 func WithBaseURL(rawURL string) Option {
 	return func(c *Client) error {
 		base, err := parseBaseURL(rawURL)
@@ -204,8 +208,22 @@ func parseBaseURL(rawURL string) (string, error) {
 		return "", fmt.Errorf("flowgladapi: base URL %q: must not contain credentials", u.Redacted())
 	case u.RawQuery != "" || u.Fragment != "":
 		return "", fmt.Errorf("flowgladapi: base URL %q: must not have a query or fragment", u.Redacted())
+	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+		return "", fmt.Errorf("flowgladapi: base URL %q: plain http would send the API key in clear: use https "+
+			"(http is allowed only for localhost, 127.0.0.0/8 and ::1)", u.Redacted())
 	}
 	return strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"), nil
+}
+
+// isLoopback reports whether host (no port, no brackets) stays on this
+// machine: "localhost" or a loopback IP. Other names are not resolved: what a
+// name resolves to can change after the check.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // request describes one logical API call; do turns it into one or more

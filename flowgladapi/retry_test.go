@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -580,6 +581,18 @@ func TestNewClient(t *testing.T) {
 		{"query", testKey, []flowgladapi.Option{flowgladapi.WithBaseURL("https://x/?a=1")}, "query or fragment"},
 		{"negative retries", testKey, []flowgladapi.Option{flowgladapi.WithRetryPolicy(flowgladapi.RetryPolicy{MaxRetries: -1})}, "must not be negative"},
 	}
+	// Plain http would send the key in clear: only loopback hosts may use it.
+	for _, base := range []string{
+		"http://app.flowglad.com", "http://10.0.0.7:8080", "http://[2001:db8::1]:80", "http://0.0.0.0:3000",
+		"http://localhost.evil.example", "http://127.0.0.1.nip.io", "http://flowglad-proxy/prefix",
+	} {
+		bad = append(bad, struct {
+			name string
+			key  string
+			opts []flowgladapi.Option
+			want string
+		}{"plain http to " + base, testKey, []flowgladapi.Option{flowgladapi.WithBaseURL(base)}, "plain http would send the API key in clear: use https"})
+	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -592,6 +605,14 @@ func TestNewClient(t *testing.T) {
 		})
 	}
 
+	t.Run("plain http on loopback", func(t *testing.T) {
+		t.Parallel()
+		for _, base := range []string{"http://127.0.0.1:8080", "http://127.9.8.7", "http://[::1]:3000/prefix", "http://localhost:3000", "http://LocalHost"} {
+			c, err := flowgladapi.NewClient(testKey, flowgladapi.WithBaseURL(base))
+			require.NoError(t, err, base)
+			assert.Equal(t, strings.TrimSuffix(base, "/"), flowgladapi.BaseURL(c))
+		}
+	})
 	t.Run("defaults", func(t *testing.T) {
 		t.Parallel()
 		c, err := flowgladapi.NewClient(testKey, nil)
