@@ -621,6 +621,23 @@ func TestNewClient(t *testing.T) {
 		assert.Equal(t, flowgladapi.DefaultTimeout, flowgladapi.Timeout(c))
 		assert.Equal(t, flowgladapi.DefaultRetryPolicy(), flowgladapi.Policy(c))
 	})
+	t.Run("default pool holds a burst of concurrent calls", func(t *testing.T) {
+		t.Parallel()
+		// One host, and up to hundreds of concurrent user requests: every
+		// connection the pool drops after a burst is a new TLS handshake in
+		// the next one.
+		for _, opts := range [][]flowgladapi.Option{nil, {flowgladapi.WithHTTPClient(nil)}} {
+			c, err := flowgladapi.NewClient(testKey, opts...)
+			require.NoError(t, err)
+			tr, ok := flowgladapi.Transport(c).(*http.Transport)
+			require.True(t, ok, "the default client has its own *http.Transport")
+			assert.NotSame(t, http.DefaultTransport, tr, "not the process-wide transport")
+			assert.GreaterOrEqual(t, tr.MaxIdleConnsPerHost, 256)
+			assert.GreaterOrEqual(t, tr.MaxIdleConns, tr.MaxIdleConnsPerHost)
+			assert.Zero(t, tr.MaxConnsPerHost, "no cap on open connections")
+			assert.NotNil(t, tr.Proxy, "the environment's proxy settings still apply")
+		}
+	})
 	t.Run("options", func(t *testing.T) {
 		t.Parallel()
 		c, err := flowgladapi.NewClient(testKey,
