@@ -168,6 +168,20 @@ func TestUsageEventTransactionIDGenerated(t *testing.T) {
 		assert.Equal(t, []string{aliceBilling, usagePost, usagePost}, env.calls())
 		assert.Len(t, env.fake.UsageEvents(), 1)
 	})
+	t.Run("answer garbled after the event was recorded: retried, counted once", func(t *testing.T) {
+		env := newEnv(t, withoutSpec())
+		env.fake.FailNext(1, flowgladapitest.Fault{Method: "POST", Path: "/api/v1/usage-events",
+			Status: http.StatusOK, Body: `{"usageEvent": {"id": "usage_ev`, AfterApply: true})
+		d := env.post(userAlice, "usage-events/create", `{"usageMeterSlug": "api-calls", "amount": 3}`).data(t)
+		sent := usageBodies(t, env)
+		require.Len(t, sent, 2)
+		assert.Equal(t, sent[0], sent[1], "the retry sends the same event, transactionId included")
+		assert.Equal(t, []string{aliceBilling, usagePost, usagePost}, env.calls())
+		events := env.fake.UsageEvents()
+		require.Len(t, events, 1)
+		assert.Equal(t, events[0].ID, d["usageEvent"].(map[string]any)["id"], "the retry's answer names the recorded event")
+		assert.Equal(t, float64(aliceCredits-3), aliceBalance(t, env), "counted once")
+	})
 	t.Run("every attempt fails", func(t *testing.T) {
 		env := newEnv(t)
 		env.fake.FailNext(3, flowgladapitest.Fault{Method: "POST", Path: "/api/v1/usage-events", Status: 503})

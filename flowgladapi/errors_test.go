@@ -297,42 +297,54 @@ func assertNoKeyPiece(t *testing.T, key, text string) {
 }
 
 // TestInvalidResponses checks 2xx bodies that are not the JSON a call needs.
+// A body that is not JSON of the expected kind is a garbled answer, asked
+// again when the call is idempotent; JSON of the wrong shape is decoded after
+// the call and is final.
 func TestInvalidResponses(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name string
-		body string
-		call func(c *flowgladapi.Client, t *testing.T) error
+		name     string
+		body     string
+		attempts int
+		call     func(c *flowgladapi.Client, t *testing.T) error
 	}{
-		{"non-JSON 200", "<html>hello</html>", func(c *flowgladapi.Client, t *testing.T) error {
+		{"non-JSON 200", "<html>hello</html>", 3, func(c *flowgladapi.Client, t *testing.T) error {
 			_, err := c.GetCustomer(t.Context(), "u1")
 			return err
 		}},
-		{"empty 200", "", func(c *flowgladapi.Client, t *testing.T) error {
+		{"empty 200", "", 3, func(c *flowgladapi.Client, t *testing.T) error {
 			_, err := c.GetSubscription(t.Context(), "s1")
 			return err
 		}},
-		{"truncated JSON", `{"customer":`, func(c *flowgladapi.Client, t *testing.T) error {
+		{"truncated JSON", `{"customer":`, 3, func(c *flowgladapi.Client, t *testing.T) error {
 			_, err := c.GetCustomer(t.Context(), "u1")
 			return err
 		}},
-		{"array where object expected", `[]`, func(c *flowgladapi.Client, t *testing.T) error {
+		{"array where object expected", `[]`, 3, func(c *flowgladapi.Client, t *testing.T) error {
 			_, err := c.GetCustomer(t.Context(), "u1")
 			return err
 		}},
-		{"object where array expected", `{}`, func(c *flowgladapi.Client, t *testing.T) error {
+		{"object where array expected", `{}`, 3, func(c *flowgladapi.Client, t *testing.T) error {
 			_, err := c.ListResourceUsages(t.Context(), "s1", flowgladapi.ResourceUsagesQuery{})
 			return err
 		}},
-		{"create customer without data", `{"customer":{}}`, func(c *flowgladapi.Client, t *testing.T) error {
+		{"usage event cut short (transactionId fixed)", `{"usageEvent":{"id":`, 3, func(c *flowgladapi.Client, t *testing.T) error {
+			_, err := c.CreateUsageEvent(t.Context(), flowgladapi.UsageEventParams{SubscriptionID: "s1", Amount: 1, UsageMeterSlug: "m"})
+			return err
+		}},
+		{"checkout cut short (no dedupe key)", `{"checkoutSession":`, 1, func(c *flowgladapi.Client, t *testing.T) error {
+			_, err := c.CreateCheckoutSession(t.Context(), flowgladapi.CheckoutSessionParams{Type: flowgladapi.CheckoutSessionProduct, CustomerExternalID: "u1", PriceSlug: "p", SuccessURL: "https://a.example/ok", CancelURL: "https://a.example/no"})
+			return err
+		}},
+		{"create customer without data", `{"customer":{}}`, 1, func(c *flowgladapi.Client, t *testing.T) error {
 			_, err := c.CreateCustomer(t.Context(), flowgladapi.CreateCustomerParams{ExternalID: "u1"})
 			return err
 		}},
-		{"create customer with non-object data", `{"data":[1]}`, func(c *flowgladapi.Client, t *testing.T) error {
+		{"create customer with non-object data", `{"data":[1]}`, 1, func(c *flowgladapi.Client, t *testing.T) error {
 			_, err := c.CreateCustomer(t.Context(), flowgladapi.CreateCustomerParams{ExternalID: "u1"})
 			return err
 		}},
-		{"billing with wrong field type", `{"customer":{"id":5}}`, func(c *flowgladapi.Client, t *testing.T) error {
+		{"billing with wrong field type", `{"customer":{"id":5}}`, 1, func(c *flowgladapi.Client, t *testing.T) error {
 			_, err := c.GetBilling(t.Context(), "u1")
 			return err
 		}},
@@ -341,6 +353,7 @@ func TestInvalidResponses(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			c, s := newStub(t, jsonReply(http.StatusOK, tt.body))
+			recordWaits(c)
 			err := tt.call(c, t)
 			require.Error(t, err)
 			assertNoSecret(t, err)
@@ -349,7 +362,7 @@ func TestInvalidResponses(t *testing.T) {
 			assert.False(t, errors.As(err, &apiErr), "a 2xx is never an *Error")
 			assert.Regexp(t, `^flowgladapi: (GET|POST) /api/v1/\S+: invalid response: `, err.Error())
 			assert.NotContains(t, err.Error(), "flowgladapi: flowgladapi")
-			assert.Len(t, s.requests(), 1, "bad JSON is not retried")
+			assert.Len(t, s.requests(), tt.attempts)
 		})
 	}
 }

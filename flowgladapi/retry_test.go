@@ -46,7 +46,9 @@ func TestRetryIdempotentCalls(t *testing.T) {
 		{"404 is final", []http.HandlerFunc{failWith(404)}, 1, nil, flowgladapi.ErrNotFound},
 		{"400 is final", []http.HandlerFunc{failWith(400)}, 1, nil, flowgladapi.ErrBadRequest},
 		{"401 is final", []http.HandlerFunc{failWith(401)}, 1, nil, flowgladapi.ErrUnauthorized},
-		{"bad JSON 200 is final", []http.HandlerFunc{jsonReply(200, `nope`)}, 1, nil, flowgladapi.ErrInvalidResponse},
+		// A garbled 2xx (cut short, a proxy's page) is a lost answer: asked again.
+		{"bad JSON 200 then success", []http.HandlerFunc{jsonReply(200, `{"customer":`), jsonReply(200, `{"customer":{}}`)}, 2, []time.Duration{10 * time.Millisecond}, nil},
+		{"bad JSON 200 gives up as invalid", []http.HandlerFunc{jsonReply(200, `nope`)}, 3, []time.Duration{10 * time.Millisecond, 15 * time.Millisecond}, flowgladapi.ErrInvalidResponse},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
