@@ -52,13 +52,18 @@ func writeError(w http.ResponseWriter, r *http.Request, e *statusError) (request
 
 // writeJSON writes a JSON answer with the route's headers.
 func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	setJSONHeaders(w, len(body))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// setJSONHeaders sets the headers of every answer of the route.
+func setJSONHeaders(w http.ResponseWriter, length int) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
+	h.Set("Content-Length", strconv.Itoa(length))
 }
 
 // requestIDOf returns the request's X-Request-Id when it looks like an id, else a new one.

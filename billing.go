@@ -1,6 +1,7 @@
 package flowglad
 
 import (
+	"container/list"
 	"context"
 	"fmt"
 	"log/slog"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/flowglad-go/flowglad/flowgladapi"
+	"github.com/flowglad-go/flowglad/internal/jsonscan"
 )
 
 // BillingCache stores customers' billing bodies between requests. Implementations must be
@@ -32,9 +34,10 @@ type BillingCache interface {
 // billingLoader shares concurrent billing reads for one customer and, with a cache, keeps
 // them for a while.
 type billingLoader struct {
-	// fetch reads the customer's billing from Flowglad (creating the customer if need be).
-	fetch  func(ctx context.Context, c Customer) (*flowgladapi.Billing, error)
-	cache  BillingCache // nil: no caching
+	// fetch reads the customer's billing body from Flowglad (creating the customer if
+	// need be).
+	fetch  func(ctx context.Context, c Customer) ([]byte, error)
+	store  entryStore // nil: no caching
 	ttl    time.Duration
 	logger *slog.Logger
 
@@ -47,9 +50,9 @@ type billingLoader struct {
 
 // flight is one upstream billing read that several requests may be waiting for.
 type flight struct {
-	done    chan struct{}
-	billing *flowgladapi.Billing
-	err     error
+	done  chan struct{}
+	entry *billingEntry
+	err   error
 
 	// Guarded by billingLoader.mu.
 	waiters int
@@ -57,15 +60,15 @@ type flight struct {
 	stale   bool // invalidated while running: not cached, not joined by new readers
 }
 
-func newBillingLoader(fetch func(context.Context, Customer) (*flowgladapi.Billing, error), cache BillingCache, ttl time.Duration, logger *slog.Logger) *billingLoader {
-	return &billingLoader{fetch: fetch, cache: cache, ttl: ttl, logger: logger,
+func newBillingLoader(fetch func(context.Context, Customer) ([]byte, error), store entryStore, ttl time.Duration, logger *slog.Logger) *billingLoader {
+	return &billingLoader{fetch: fetch, store: store, ttl: ttl, logger: logger,
 		flights: map[string]*flight{}, dirty: map[string]bool{}}
 }
 
-func (l *billingLoader) load(ctx context.Context, c Customer) (*flowgladapi.Billing, error) {
+func (l *billingLoader) load(ctx context.Context, c Customer) (*billingEntry, error) {
 	key := c.ExternalID
-	if b := l.cached(ctx, key); b != nil {
-		return b, nil
+	if e := l.cached(ctx, key); e != nil {
+		return e, nil
 	}
 
 	l.mu.Lock()
@@ -83,7 +86,7 @@ func (l *billingLoader) load(ctx context.Context, c Customer) (*flowgladapi.Bill
 
 	select {
 	case <-f.done:
-		return f.billing, f.err
+		return f.entry, f.err
 	case <-ctx.Done():
 		l.mu.Lock()
 		f.waiters--
@@ -99,24 +102,16 @@ func (l *billingLoader) load(ctx context.Context, c Customer) (*flowgladapi.Bill
 }
 
 // cached returns the cached billing of key, or nil. A failing cache is a miss.
-func (l *billingLoader) cached(ctx context.Context, key string) *flowgladapi.Billing {
-	if l.cache == nil || !l.clean(ctx, key) {
+func (l *billingLoader) cached(ctx context.Context, key string) *billingEntry {
+	if l.store == nil || !l.clean(ctx, key) {
 		return nil
 	}
-	body, ok, err := l.cache.Get(ctx, key)
+	e, err := l.store.get(ctx, key)
 	if err != nil {
 		l.warn(ctx, "reading the billing cache failed; reading Flowglad", err)
 		return nil
 	}
-	if !ok {
-		return nil
-	}
-	b, err := flowgladapi.DecodeBilling(body)
-	if err != nil {
-		_ = l.cache.Delete(ctx, key)
-		return nil
-	}
-	return b
+	return e
 }
 
 // clean reports whether the cache may be used for key: true unless an earlier Delete of key
@@ -128,7 +123,7 @@ func (l *billingLoader) clean(ctx context.Context, key string) bool {
 	if !dirty {
 		return true
 	}
-	if err := l.cache.Delete(ctx, key); err != nil {
+	if err := l.store.delete(ctx, key); err != nil {
 		return false
 	}
 	l.mu.Lock()
@@ -139,11 +134,15 @@ func (l *billingLoader) clean(ctx context.Context, key string) bool {
 
 func (l *billingLoader) run(ctx context.Context, f *flight, c Customer) {
 	key := c.ExternalID
-	b, err := l.fetch(ctx, c)
+	var e *billingEntry
+	raw, err := l.fetch(ctx, c)
+	if err == nil {
+		e = newBillingEntry(raw)
+	}
 	// The flight stays joinable while its answer is stored: a read starting meanwhile joins
 	// it rather than racing it to the cache with a second Flowglad read.
-	if err == nil && l.cache != nil && !l.stale(f, key) {
-		if err := l.cache.Set(ctx, key, b.Raw, l.ttl); err != nil {
+	if err == nil && l.store != nil && !l.stale(f, key) {
+		if err := l.store.set(ctx, key, e, l.ttl); err != nil {
 			l.warn(ctx, "writing the billing cache failed", err)
 		}
 		// A mutation that landed while storing must not leave the old body behind.
@@ -157,7 +156,7 @@ func (l *billingLoader) run(ctx context.Context, f *flight, c Customer) {
 	}
 	l.mu.Unlock()
 	f.cancel()
-	f.billing, f.err = b, err
+	f.entry, f.err = e, err
 	close(f.done)
 }
 
@@ -180,7 +179,7 @@ func (l *billingLoader) invalidate(ctx context.Context, externalID string) error
 		delete(l.flights, externalID)
 	}
 	l.mu.Unlock()
-	if l.cache == nil {
+	if l.store == nil {
 		return nil
 	}
 	return l.forget(ctx, externalID)
@@ -190,7 +189,7 @@ func (l *billingLoader) invalidate(ctx context.Context, externalID string) error
 // read for the customer until a Delete succeeds.
 func (l *billingLoader) forget(ctx context.Context, key string) error {
 	// A caller's cancellation must not leave a stale entry behind.
-	err := l.cache.Delete(context.WithoutCancel(ctx), key)
+	err := l.store.delete(context.WithoutCancel(ctx), key)
 	l.mu.Lock()
 	if err != nil {
 		l.dirty[key] = true
@@ -200,7 +199,7 @@ func (l *billingLoader) forget(ctx context.Context, key string) error {
 	l.mu.Unlock()
 	if err != nil {
 		l.warn(ctx, "deleting from the billing cache failed; reading Flowglad for this customer until it succeeds", err)
-		return fmt.Errorf("actions: forgetting cached billing: %w", err)
+		return fmt.Errorf("flowglad: forgetting cached billing: %w", err)
 	}
 	return nil
 }
@@ -209,70 +208,166 @@ func (l *billingLoader) warn(ctx context.Context, msg string, err error) {
 	l.logger.LogAttrs(ctx, slog.LevelWarn, "flowglad: "+msg, slog.String("error", err.Error()))
 }
 
-// fetchBilling reads billing, creating the customer when Flowglad does not know it yet: one
-// call in the steady state, three on a customer's first visit.
-func (s *Service) fetchBilling(ctx context.Context, c Customer) (*flowgladapi.Billing, error) {
-	return withCustomer(ctx, s, c, true, func() (*flowgladapi.Billing, error) {
-		return s.client.GetBilling(ctx, c.ExternalID)
+// fetchBilling reads the billing body, creating the customer when Flowglad does not know it
+// yet: one call in the steady state, three on a customer's first visit.
+func (s *Service) fetchBilling(ctx context.Context, c Customer) ([]byte, error) {
+	return withCustomer(ctx, s, c, true, func() ([]byte, error) {
+		return s.client.GetBillingJSON(ctx, c.ExternalID)
 	})
 }
 
-// memoryCache is the in-process BillingCache used when none is configured.
-type memoryCache struct {
-	now func() time.Time
+// billingEntry is one billing body as Flowglad sent it, with what has been decoded of it:
+// nothing until a reader asks, then once, shared by every reader of this body (the requests
+// that joined its read, and the cache hits of an in-process cache). The route's
+// customers/billing relays the bytes and decodes nothing.
+type billingEntry struct {
+	raw []byte
 
-	mu        sync.Mutex
-	entries   map[string]memoryEntry
-	lastSweep time.Time
+	viewOnce sync.Once
+	view     *flowgladapi.Billing
+	viewErr  error
+
+	indexOnce sync.Once
+	index     *billingIndex
+	indexErr  error
 }
 
-type memoryEntry struct {
-	body    []byte
+func newBillingEntry(raw []byte) *billingEntry { return &billingEntry{raw: raw} }
+
+// typed returns the whole typed view (flowgladapi.DecodeBilling), decoded once.
+func (e *billingEntry) typed() (*flowgladapi.Billing, error) {
+	e.viewOnce.Do(func() { e.view, e.viewErr = flowgladapi.DecodeBilling(e.raw) })
+	return e.view, e.viewErr
+}
+
+// indexed returns the narrow view the actions check ownership and subscriptions with,
+// read once without decoding the rest.
+func (e *billingEntry) indexed() (*billingIndex, error) {
+	e.indexOnce.Do(func() { e.index, e.indexErr = indexBilling(e.raw) })
+	return e.index, e.indexErr
+}
+
+// entryStore is where the loader keeps billing between requests.
+type entryStore interface {
+	get(ctx context.Context, key string) (*billingEntry, error) // nil, nil: a miss
+	set(ctx context.Context, key string, e *billingEntry, ttl time.Duration) error
+	delete(ctx context.Context, key string) error
+}
+
+// sharedStore keeps billing in a BillingCache, as bytes: a hit decodes only what its reader
+// reads.
+type sharedStore struct{ cache BillingCache }
+
+func (s sharedStore) get(ctx context.Context, key string) (*billingEntry, error) {
+	body, ok, err := s.cache.Get(ctx, key)
+	if err != nil || !ok {
+		return nil, err
+	}
+	if !isJSONObjectBody(body) {
+		// Not what we stored: forget it and read Flowglad.
+		_ = s.cache.Delete(ctx, key)
+		return nil, nil
+	}
+	return newBillingEntry(body), nil
+}
+
+func (s sharedStore) set(ctx context.Context, key string, e *billingEntry, ttl time.Duration) error {
+	return s.cache.Set(ctx, key, e.raw, ttl)
+}
+
+func (s sharedStore) delete(ctx context.Context, key string) error { return s.cache.Delete(ctx, key) }
+
+// isJSONObjectBody reports whether body is one valid JSON object.
+func isJSONObjectBody(body []byte) bool {
+	for _, c := range body {
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			continue
+		case '{':
+			return jsonscan.Valid(body)
+		}
+		return false
+	}
+	return false
+}
+
+// DefaultBillingCacheMaxBytes bounds the in-process billing cache when
+// Config.BillingCacheMaxBytes is zero.
+const DefaultBillingCacheMaxBytes = 32 << 20
+
+// localStore is the in-process cache: decoded entries (so a hit decodes nothing again),
+// least recently used first out when their bodies exceed maxBytes in all.
+type localStore struct {
+	now      func() time.Time
+	maxBytes int64
+
+	mu      sync.Mutex
+	entries map[string]*list.Element // of *localItem
+	lru     list.List                // front: most recently used
+	bytes   int64
+}
+
+type localItem struct {
+	key     string
+	entry   *billingEntry
 	expires time.Time
 }
 
-func newMemoryCache(now func() time.Time) *memoryCache {
+func newLocalStore(maxBytes int64, now func() time.Time) *localStore {
 	if now == nil {
 		now = time.Now
 	}
-	return &memoryCache{now: now, entries: map[string]memoryEntry{}}
+	if maxBytes <= 0 {
+		maxBytes = DefaultBillingCacheMaxBytes
+	}
+	return &localStore{now: now, maxBytes: maxBytes, entries: map[string]*list.Element{}}
 }
 
-func (m *memoryCache) Get(_ context.Context, key string) ([]byte, bool, error) {
+func (m *localStore) get(_ context.Context, key string) (*billingEntry, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	e, ok := m.entries[key]
+	el, ok := m.entries[key]
 	if !ok {
-		return nil, false, nil
+		return nil, nil
 	}
-	if !m.now().Before(e.expires) {
-		delete(m.entries, key)
-		return nil, false, nil
+	it := el.Value.(*localItem)
+	if !m.now().Before(it.expires) {
+		m.removeLocked(el)
+		return nil, nil
 	}
-	return e.body, true, nil
+	m.lru.MoveToFront(el)
+	return it.entry, nil
 }
 
-func (m *memoryCache) Set(_ context.Context, key string, body []byte, ttl time.Duration) error {
+func (m *localStore) set(_ context.Context, key string, e *billingEntry, ttl time.Duration) error {
+	size := int64(len(e.raw))
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	now := m.now()
-	// Expired entries are swept at most once per ttl, so the map stays bounded by the
-	// customers active within about two ttls without making every write O(n).
-	if now.Sub(m.lastSweep) >= ttl {
-		for k, e := range m.entries {
-			if !now.Before(e.expires) {
-				delete(m.entries, k)
-			}
-		}
-		m.lastSweep = now
+	if el, ok := m.entries[key]; ok {
+		m.removeLocked(el)
 	}
-	m.entries[key] = memoryEntry{body: body, expires: now.Add(ttl)}
+	if size > m.maxBytes {
+		return nil // larger than the whole cache: not kept
+	}
+	m.entries[key] = m.lru.PushFront(&localItem{key: key, entry: e, expires: m.now().Add(ttl)})
+	m.bytes += size
+	for m.bytes > m.maxBytes {
+		m.removeLocked(m.lru.Back())
+	}
 	return nil
 }
 
-func (m *memoryCache) Delete(_ context.Context, key string) error {
+func (m *localStore) delete(_ context.Context, key string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	delete(m.entries, key)
+	if el, ok := m.entries[key]; ok {
+		m.removeLocked(el)
+	}
 	return nil
+}
+
+func (m *localStore) removeLocked(el *list.Element) {
+	it := m.lru.Remove(el).(*localItem)
+	delete(m.entries, it.key)
+	m.bytes -= int64(len(it.entry.raw))
 }

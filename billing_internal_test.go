@@ -446,32 +446,116 @@ func TestBillingLoaderFirstVisit(t *testing.T) {
 	assert.GreaterOrEqual(t, gets, 2)
 }
 
-// TestMemoryCacheBoundedBySweeps: expired entries are dropped as new ones are written.
-func TestMemoryCacheBoundedBySweeps(t *testing.T) {
-	clock := &blClock{now: time.Unix(0, 0)}
-	c := newMemoryCache(clock.Now)
-	for i := range 100 {
-		require.NoError(t, c.Set(t.Context(), fmt.Sprintf("k%d", i), []byte("{}"), time.Minute))
-	}
-	clock.advance(2 * time.Minute)
-	require.NoError(t, c.Set(t.Context(), "fresh", []byte(`{"a":1}`), time.Minute))
+// mapCache is a BillingCache in a map, as a shared store would keep bytes (no expiry).
+type mapCache struct {
+	mu sync.Mutex
+	m  map[string][]byte
+}
+
+func newMapCache() *mapCache { return &mapCache{m: map[string][]byte{}} }
+
+func (c *mapCache) Get(_ context.Context, key string) ([]byte, bool, error) {
 	c.mu.Lock()
-	n := len(c.entries)
-	c.mu.Unlock()
-	assert.Equal(t, 1, n)
-	body, ok, err := c.Get(t.Context(), "fresh")
+	defer c.mu.Unlock()
+	b, ok := c.m[key]
+	return b, ok, nil
+}
+
+func (c *mapCache) Set(_ context.Context, key string, body []byte, _ time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m[key] = body
+	return nil
+}
+
+func (c *mapCache) Delete(_ context.Context, key string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, key)
+	return nil
+}
+
+// TestLocalStoreBounded: the in-process cache keeps at most maxBytes of bodies, the least
+// recently used going first; expired and oversized entries are not served.
+func TestLocalStoreBounded(t *testing.T) {
+	clock := &blClock{now: time.Unix(0, 0)}
+	st := newLocalStore(100, clock.Now)
+	ctx := t.Context()
+	body := func(n int) *billingEntry { return newBillingEntry([]byte(`{"p":"` + strings.Repeat("x", n-8) + `"}`)) }
+	has := func(key string) bool {
+		e, err := st.get(ctx, key)
+		require.NoError(t, err)
+		return e != nil
+	}
+	require.NoError(t, st.set(ctx, "a", body(40), time.Minute))
+	require.NoError(t, st.set(ctx, "b", body(40), time.Minute))
+	assert.True(t, has("a"), "a is now the most recently used")
+	require.NoError(t, st.set(ctx, "c", body(40), time.Minute))
+	assert.False(t, has("b"), "b, least recently used, made room")
+	assert.True(t, has("a"))
+	assert.True(t, has("c"))
+	assert.LessOrEqual(t, st.bytes, int64(100))
+
+	require.NoError(t, st.set(ctx, "huge", body(101), time.Minute))
+	assert.False(t, has("huge"), "larger than the whole cache: not kept")
+	assert.True(t, has("a"), "and nothing evicted for it")
+
+	require.NoError(t, st.set(ctx, "a", body(10), time.Minute))
+	assert.Equal(t, int64(50), st.bytes, "replacing an entry counts its new size only")
+
+	clock.advance(2 * time.Minute)
+	assert.False(t, has("a"), "expired")
+	require.NoError(t, st.delete(ctx, "c"))
+	assert.Zero(t, st.bytes)
+	assert.Empty(t, st.entries)
+}
+
+// TestLocalStoreManyCustomers: 100,000 customers do not mean 100,000 bodies in memory.
+func TestLocalStoreManyCustomers(t *testing.T) {
+	st := newLocalStore(1<<20, nil)
+	e := newBillingEntry(make([]byte, 40<<10))
+	for i := range 100_000 {
+		require.NoError(t, st.set(t.Context(), fmt.Sprintf("user_%d", i), e, time.Hour))
+	}
+	assert.LessOrEqual(t, st.bytes, int64(1<<20))
+	assert.Len(t, st.entries, 25)
+}
+
+// TestBillingReadsDecodeOnlyWhatIsRead: relaying billing decodes nothing; an ownership check
+// reads the narrow index; both are shared by every reader of the same body (a cache hit
+// included); only Service.Billing decodes the typed view.
+func TestBillingReadsDecodeOnlyWhatIsRead(t *testing.T) {
+	s := newBLServer(t, false)
+	svc := newBLService(t, s, serviceOptions{cacheTTL: time.Hour})
+	e, err := svc.billingEntry(t.Context(), blCustomer)
 	require.NoError(t, err)
-	assert.True(t, ok)
-	assert.JSONEq(t, `{"a":1}`, string(body))
-	_, ok, _ = c.Get(t.Context(), "k1")
-	assert.False(t, ok)
+	assert.Nil(t, e.view, "nothing decoded for a relay")
+	assert.Nil(t, e.index)
+
+	x, err := svc.billingIndex(t.Context(), blCustomer)
+	require.NoError(t, err)
+	assert.Equal(t, "cus_1", x.customerID)
+	assert.Nil(t, e.view, "an index read decodes no typed view")
+
+	hit, err := svc.billingEntry(t.Context(), blCustomer)
+	require.NoError(t, err)
+	assert.Same(t, e, hit, "a cache hit is the same entry: nothing decoded again")
+	x2, err := svc.billingIndex(t.Context(), blCustomer)
+	require.NoError(t, err)
+	assert.Same(t, x, x2)
+
+	b, err := svc.Billing(t.Context(), blCustomer)
+	require.NoError(t, err)
+	assert.Same(t, b, e.view)
+	gets, _ := s.counts()
+	assert.Equal(t, 1, gets)
 }
 
 // TestBillingCacheCorruptEntry: a cached body that no longer decodes is dropped and billing
 // read again.
 func TestBillingCacheCorruptEntry(t *testing.T) {
 	s := newBLServer(t, false)
-	cache := newMemoryCache(nil)
+	cache := newMapCache()
 	require.NoError(t, cache.Set(t.Context(), "u1", []byte(`not json`), time.Hour))
 	svc := newBLService(t, s, serviceOptions{cacheTTL: time.Hour, cache: cache})
 	b, err := svc.Billing(t.Context(), blCustomer)
@@ -486,7 +570,7 @@ func TestBillingCacheCorruptEntry(t *testing.T) {
 
 // flakyCache is a BillingCache whose store can be taken down, as a shared cache can be.
 type flakyCache struct {
-	*memoryCache
+	*mapCache
 	mu   sync.Mutex
 	down bool
 }
@@ -509,21 +593,21 @@ func (c *flakyCache) Get(ctx context.Context, key string) ([]byte, bool, error) 
 	if c.isDown() {
 		return nil, false, errCacheDown
 	}
-	return c.memoryCache.Get(ctx, key)
+	return c.mapCache.Get(ctx, key)
 }
 
 func (c *flakyCache) Set(ctx context.Context, key string, body []byte, ttl time.Duration) error {
 	if c.isDown() {
 		return errCacheDown
 	}
-	return c.memoryCache.Set(ctx, key, body, ttl)
+	return c.mapCache.Set(ctx, key, body, ttl)
 }
 
 func (c *flakyCache) Delete(ctx context.Context, key string) error {
 	if c.isDown() {
 		return errCacheDown
 	}
-	return c.memoryCache.Delete(ctx, key)
+	return c.mapCache.Delete(ctx, key)
 }
 
 // TestBillingCacheOutage: a failing cache degrades to reading Flowglad, never to an error;
@@ -531,7 +615,7 @@ func (c *flakyCache) Delete(ctx context.Context, key string) error {
 // cache still holds once it is back.
 func TestBillingCacheOutage(t *testing.T) {
 	s := newBLServer(t, false)
-	cache := &flakyCache{memoryCache: newMemoryCache(nil)}
+	cache := &flakyCache{mapCache: newMapCache()}
 	svc := newBLService(t, s, serviceOptions{cacheTTL: time.Hour, cache: cache})
 	read := func() string {
 		t.Helper()

@@ -162,11 +162,7 @@ func (s *Service) paymentMethodCheckout(ctx context.Context, c Customer, p payme
 		return nil, err
 	}
 	if p.TargetSubscriptionID != "" {
-		b, err := s.Billing(ctx, c)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := s.ownedSubscription(ctx, b, p.TargetSubscriptionID); err != nil {
+		if _, err := s.customersSubscription(ctx, c, p.TargetSubscriptionID); err != nil {
 			return nil, err
 		}
 	}

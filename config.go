@@ -74,9 +74,15 @@ type Config struct {
 	// and every mutation made through the handler or the Service forgets the customer's
 	// billing.
 	BillingCacheTTL time.Duration
-	// BillingCache stores billing when BillingCacheTTL > 0. Nil means in-process memory;
-	// a deployment with several instances plugs a shared store (cache/rediscache).
+	// BillingCache stores billing when BillingCacheTTL > 0. Nil means in-process memory,
+	// bounded by BillingCacheMaxBytes; a deployment with several instances plugs a shared
+	// store (cache/rediscache).
 	BillingCache BillingCache
+	// BillingCacheMaxBytes bounds the in-process billing cache: the bodies it keeps weigh
+	// at most this much in all, the least recently used going first. Zero means
+	// DefaultBillingCacheMaxBytes (32 MiB, some 500 customers of 60 KB). Unused with a
+	// BillingCache.
+	BillingCacheMaxBytes int64
 }
 
 // settings are a Config with its defaults and the environment applied.
@@ -106,6 +112,9 @@ func (cfg Config) resolve() (settings, error) {
 	}
 	if cfg.BillingCacheTTL < 0 {
 		return st, errors.New("flowglad: Config.BillingCacheTTL must not be negative")
+	}
+	if cfg.BillingCacheMaxBytes < 0 {
+		return st, errors.New("flowglad: Config.BillingCacheMaxBytes must not be negative")
 	}
 	if st.logger == nil {
 		st.logger = slog.Default()

@@ -120,11 +120,11 @@ func (s *Service) UpdateCustomer(ctx context.Context, c Customer, p UpdateCustom
 		return nil, errForbidden("customer " + p.externalID)
 	}
 	if p.id != "" {
-		b, err := s.Billing(ctx, c)
+		b, err := s.billingIndex(ctx, c)
 		if err != nil {
 			return nil, err
 		}
-		if b.Customer.ID != p.id {
+		if b.customerID != p.id {
 			return nil, errForbidden("customer " + p.id)
 		}
 	}

@@ -1,7 +1,6 @@
 package flowglad_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -10,9 +9,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/flowglad-go/flowglad/internal/logbuf"
 
 	"github.com/flowglad-go/flowglad"
 	"github.com/flowglad-go/flowglad/flowgladapi"
@@ -61,7 +61,7 @@ type testEnv struct {
 	t    *testing.T
 	fake *flowgladapitest.Server
 	h    *flowglad.Handler
-	logs *syncBuffer
+	logs *logbuf.Buffer
 }
 
 type envOption func(*envSetup)
@@ -94,7 +94,7 @@ var fastRetries = flowgladapi.RetryPolicy{MaxRetries: 2, MinBackoff: time.Millis
 
 func newEnv(t *testing.T, opts ...envOption) *testEnv {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	setup := envSetup{}
 	for _, o := range opts {
 		o(&setup)
@@ -259,24 +259,6 @@ func (e *testEnv) lastBody(method, path string) map[string]any {
 	}
 	e.t.Fatalf("no %s %s in %v", method, path, e.calls())
 	return nil
-}
-
-// syncBuffer is a log sink safe for the handler's concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // Billing paths of the demo customers, as Flowglad receives them.

@@ -13,8 +13,8 @@ import (
 // (GET /api/v1/subscriptions/{id}) only when billing does not list the id, which happens
 // when billing was read before the subscription was created. A subscription of another
 // customer and one that does not exist get the same 403, so ids cannot be probed.
-func (s *Service) ownedSubscription(ctx context.Context, b *flowgladapi.Billing, id string) (*flowgladapi.Subscription, error) {
-	if sub := b.Subscription(id); sub != nil {
+func (s *Service) ownedSubscription(ctx context.Context, b *billingIndex, id string) (*subscriptionRef, error) {
+	if sub := b.subscription(id); sub != nil {
 		return sub, nil
 	}
 	body, err := s.client.GetSubscription(ctx, id)
@@ -28,23 +28,33 @@ func (s *Service) ownedSubscription(ctx context.Context, b *flowgladapi.Billing,
 	if err != nil {
 		return nil, err
 	}
-	if sub.CustomerID == "" || sub.CustomerID != b.Customer.ID {
+	if sub.CustomerID == "" || sub.CustomerID != b.customerID {
 		return nil, errForbidden("subscription " + id)
 	}
-	return sub, nil
+	return &subscriptionRef{ID: sub.ID, CustomerID: sub.CustomerID, Status: sub.Status, raw: sub.Raw}, nil
+}
+
+// customersSubscription reads billing and returns the customer's subscription with id
+// (403 when it is not the customer's).
+func (s *Service) customersSubscription(ctx context.Context, c Customer, id string) (*subscriptionRef, error) {
+	b, err := s.billingIndex(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return s.ownedSubscription(ctx, b, id)
 }
 
 // resolveSubscription picks the subscription an action works on: the given id when there is
 // one (which must be the customer's), else the customer's only current subscription.
-func (s *Service) resolveSubscription(ctx context.Context, b *flowgladapi.Billing, id string) (*flowgladapi.Subscription, error) {
+func (s *Service) resolveSubscription(ctx context.Context, b *billingIndex, id string) (*subscriptionRef, error) {
 	if id != "" {
 		return s.ownedSubscription(ctx, b, id)
 	}
-	switch len(b.CurrentSubscriptions) {
+	switch len(b.current) {
 	case 0:
 		return nil, errNoActiveSubscription()
 	case 1:
-		return &b.CurrentSubscriptions[0], nil
+		return &b.current[0], nil
 	default:
 		return nil, errSubscriptionIDRequired()
 	}
@@ -53,28 +63,50 @@ func (s *Service) resolveSubscription(ctx context.Context, b *flowgladapi.Billin
 // subscriptionFor reads billing and returns the id of the subscription an action works on:
 // the given one (which must be the customer's) or the customer's only current one.
 func (s *Service) subscriptionFor(ctx context.Context, c Customer, id string) (string, error) {
-	b, err := s.Billing(ctx, c)
+	return withFreshBilling(ctx, s, c, func(b *billingIndex) (string, error) {
+		sub, err := s.resolveSubscription(ctx, b, id)
+		if err != nil {
+			return "", err
+		}
+		return sub.ID, nil
+	})
+}
+
+// withFreshBilling runs decide on the customer's billing. With a billing cache, a refusal
+// (no current subscription, not a current subscription) may rest on billing read before
+// the customer changed outside this Service (a subscription created by a checkout or
+// another instance): billing is then read again from Flowglad, once, and decide runs on
+// it. Without a cache, billing was just read and the refusal stands.
+func withFreshBilling[T any](ctx context.Context, s *Service, c Customer, decide func(*billingIndex) (T, error)) (T, error) {
+	b, err := s.billingIndex(ctx, c)
 	if err != nil {
-		return "", err
+		var zero T
+		return zero, err
 	}
-	sub, err := s.resolveSubscription(ctx, b, id)
-	if err != nil {
-		return "", err
+	v, err := decide(b)
+	var refusal *Error
+	if err == nil || s.billing.store == nil || !errors.As(err, &refusal) {
+		return v, err
 	}
-	return sub.ID, nil
+	_ = s.billing.invalidate(ctx, c.ExternalID)
+	if b, err = s.billingIndex(ctx, c); err != nil {
+		var zero T
+		return zero, err
+	}
+	return decide(b)
 }
 
 // currentSubscription picks the subscription a usage event is recorded on: the given id,
 // which must be one of the customer's current subscriptions, else billing's primary current
 // subscription.
-func currentSubscription(b *flowgladapi.Billing, id string) (string, error) {
+func currentSubscription(b *billingIndex, id string) (string, error) {
 	if id == "" {
-		if b.CurrentSubscription == nil {
+		if b.primary == nil {
 			return "", errNoActiveSubscription()
 		}
-		return b.CurrentSubscription.ID, nil
+		return b.primary.ID, nil
 	}
-	if b.CurrentSubscriptionByID(id) == nil {
+	if b.currentByID(id) == nil {
 		// Another customer's subscription, an unknown one and one of this customer's that
 		// has ended get the same answer.
 		return "", &Error{

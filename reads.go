@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/flowglad-go/flowglad/flowgladapi"
+	"github.com/flowglad-go/flowglad/internal/jsonscan"
 )
 
 // decodeEmpty decodes a body that must be {} (strict): the input of payment-methods/list,
@@ -40,11 +41,19 @@ func (s *Service) pricingModelFor(ctx context.Context, c *Customer) (*pricingMod
 		}
 		return &pricingModelData{PricingModel: *pm, Source: "default"}, nil
 	}
-	pm, err := s.PricingModel(ctx, *c)
+	e, err := s.billingEntry(ctx, *c)
 	if err != nil {
 		return nil, err
 	}
-	return &pricingModelData{PricingModel: *pm, Source: "customer"}, nil
+	// Relayed as Flowglad sent it: nothing of billing is decoded.
+	if pm := jsonscan.Get(e.raw, "pricingModel"); len(pm) > 0 && pm[0] == '{' {
+		return &pricingModelData{PricingModel: flowgladapi.PricingModel{Raw: pm}, Source: "customer"}, nil
+	}
+	b, err := e.typed()
+	if err != nil {
+		return nil, err
+	}
+	return &pricingModelData{PricingModel: b.PricingModel, Source: "customer"}, nil
 }
 
 // PricingModel returns the customer's pricing model (products, prices, usage meters), from

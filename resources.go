@@ -169,13 +169,45 @@ type ClaimResourceParams struct {
 }
 
 func (p ClaimResourceParams) check(is *issueList) {
-	is.id("subscriptionId", p.SubscriptionID, false)
-	is.id("resourceSlug", p.ResourceSlug, true)
-	is.exactlyOne("", []string{"quantity", "externalId", "externalIds"}, p.Quantity != 0, p.ExternalID != "", p.ExternalIDs != nil)
-	is.count("quantity", p.Quantity, maxSafeInteger)
-	is.id("externalId", p.ExternalID, false)
-	is.ids("externalIds", p.ExternalIDs)
+	checkUnits(is, claimModes, p.SubscriptionID, p.ResourceSlug, p.Quantity, p.ExternalID, p.ExternalIDs, nil)
 	is.metadata("metadata", p.Metadata)
+}
+
+// The ways a claim and a release name their units: exactly one of these members.
+var (
+	claimModes   = []string{"quantity", "externalId", "externalIds"}
+	releaseModes = []string{"quantity", "externalId", "externalIds", "claimIds"}
+)
+
+// checkUnits states the rules claims and releases share: the subscription, the resource,
+// and exactly one way of naming units.
+func checkUnits(is *issueList, modes []string, subID, slug string, qty int64, extID string, extIDs, claimIDs []string) {
+	is.id("subscriptionId", subID, false)
+	is.id("resourceSlug", slug, true)
+	set := []bool{qty != 0, extID != "", extIDs != nil, claimIDs != nil}
+	is.exactlyOne("", modes, set[:len(modes)]...)
+	is.count("quantity", qty, maxSafeInteger)
+	is.id("externalId", extID, false)
+	is.ids("externalIds", extIDs)
+	is.ids("claimIds", claimIDs)
+}
+
+// decodeUnits reads what claims and releases share: the subscription, the resource, and
+// the units, by exactly one of modes.
+func decodeUnits(f *fields, modes []string) (subID, slug string, qty int64, extID string, extIDs, claimIDs []string) {
+	subID = optionalID(f, "subscriptionId")
+	slug = f.reqStr("resourceSlug")
+	switch f.exactlyOne(modes...) {
+	case "quantity":
+		qty, _ = f.posInt("quantity")
+	case "externalId":
+		extID = f.reqStr("externalId")
+	case "externalIds":
+		extIDs, _ = f.stringList("externalIds", maxIDLength)
+	case "claimIds":
+		claimIDs, _ = f.stringList("claimIds", maxIDLength)
+	}
+	return
 }
 
 // decodeClaim decodes and validates a resources/claim body.
@@ -185,18 +217,7 @@ func decodeClaim(body []byte) (ClaimResourceParams, error) {
 	if err != nil {
 		return p, err
 	}
-	p.SubscriptionID = optionalID(f, "subscriptionId")
-	p.ResourceSlug = f.reqStr("resourceSlug")
-	switch f.exactlyOne("quantity", "externalId", "externalIds") {
-	case "quantity":
-		if q, ok := f.posInt("quantity"); ok {
-			p.Quantity = q
-		}
-	case "externalId":
-		p.ExternalID = f.reqStr("externalId")
-	case "externalIds":
-		p.ExternalIDs, _ = f.stringList("externalIds", maxIDLength)
-	}
+	p.SubscriptionID, p.ResourceSlug, p.Quantity, p.ExternalID, p.ExternalIDs, _ = decodeUnits(f, claimModes)
 	p.Metadata, _ = f.metadata("metadata")
 	return p, f.checked(p)
 }
@@ -205,22 +226,15 @@ func decodeClaim(body []byte) (ClaimResourceParams, error) {
 // returns the claims made with the resource's usage after them. It reads billing, then
 // calls POST /api/v1/resource-claims/{subscriptionId}/claim (never retried).
 func (s *Service) ClaimResource(ctx context.Context, c Customer, p ClaimResourceParams) (*flowgladapi.ResourceClaims, error) {
-	sub, err := s.resourceSubscription(ctx, c, p, p.SubscriptionID)
-	if err != nil {
-		return nil, err
-	}
-	defer s.changed(ctx, c.ExternalID)
-	body, err := s.client.ClaimResource(ctx, sub, flowgladapi.ClaimParams{
-		ResourceSlug: p.ResourceSlug,
-		Metadata:     p.Metadata,
-		Quantity:     p.Quantity,
-		ExternalID:   p.ExternalID,
-		ExternalIDs:  p.ExternalIDs,
+	return s.changeClaims(ctx, c, p, p.SubscriptionID, "claims", func(sub string) ([]byte, error) {
+		return s.client.ClaimResource(ctx, sub, flowgladapi.ClaimParams{
+			ResourceSlug: p.ResourceSlug,
+			Metadata:     p.Metadata,
+			Quantity:     p.Quantity,
+			ExternalID:   p.ExternalID,
+			ExternalIDs:  p.ExternalIDs,
+		})
 	})
-	if err != nil {
-		return nil, err
-	}
-	return flowgladapi.DecodeResourceClaims(body, "claims")
 }
 
 // ReleaseResourceParams release claims of a resource on one of the customer's
@@ -239,14 +253,7 @@ type ReleaseResourceParams struct {
 }
 
 func (p ReleaseResourceParams) check(is *issueList) {
-	is.id("subscriptionId", p.SubscriptionID, false)
-	is.id("resourceSlug", p.ResourceSlug, true)
-	is.exactlyOne("", []string{"quantity", "externalId", "externalIds", "claimIds"},
-		p.Quantity != 0, p.ExternalID != "", p.ExternalIDs != nil, p.ClaimIDs != nil)
-	is.count("quantity", p.Quantity, maxSafeInteger)
-	is.id("externalId", p.ExternalID, false)
-	is.ids("externalIds", p.ExternalIDs)
-	is.ids("claimIds", p.ClaimIDs)
+	checkUnits(is, releaseModes, p.SubscriptionID, p.ResourceSlug, p.Quantity, p.ExternalID, p.ExternalIDs, p.ClaimIDs)
 }
 
 // decodeRelease decodes and validates a resources/release body.
@@ -256,20 +263,7 @@ func decodeRelease(body []byte) (ReleaseResourceParams, error) {
 	if err != nil {
 		return p, err
 	}
-	p.SubscriptionID = optionalID(f, "subscriptionId")
-	p.ResourceSlug = f.reqStr("resourceSlug")
-	switch f.exactlyOne("quantity", "externalId", "externalIds", "claimIds") {
-	case "quantity":
-		if q, ok := f.posInt("quantity"); ok {
-			p.Quantity = q
-		}
-	case "externalId":
-		p.ExternalID = f.reqStr("externalId")
-	case "externalIds":
-		p.ExternalIDs, _ = f.stringList("externalIds", maxIDLength)
-	case "claimIds":
-		p.ClaimIDs, _ = f.stringList("claimIds", maxIDLength)
-	}
+	p.SubscriptionID, p.ResourceSlug, p.Quantity, p.ExternalID, p.ExternalIDs, p.ClaimIDs = decodeUnits(f, releaseModes)
 	return p, f.checked(p)
 }
 
@@ -277,22 +271,30 @@ func decodeRelease(body []byte) (ReleaseResourceParams, error) {
 // returns the claims released with the resource's usage after them. It reads billing, then
 // calls POST /api/v1/resource-claims/{subscriptionId}/release (never retried).
 func (s *Service) ReleaseResource(ctx context.Context, c Customer, p ReleaseResourceParams) (*flowgladapi.ResourceClaims, error) {
-	sub, err := s.resourceSubscription(ctx, c, p, p.SubscriptionID)
+	return s.changeClaims(ctx, c, p, p.SubscriptionID, "releasedClaims", func(sub string) ([]byte, error) {
+		return s.client.ReleaseResource(ctx, sub, flowgladapi.ReleaseParams{
+			ResourceSlug: p.ResourceSlug,
+			Quantity:     p.Quantity,
+			ExternalID:   p.ExternalID,
+			ExternalIDs:  p.ExternalIDs,
+			ClaimIDs:     p.ClaimIDs,
+		})
+	})
+}
+
+// changeClaims runs a claim or a release on the customer's subscription and reads the
+// answer's claims (under claimsKey) and usage.
+func (s *Service) changeClaims(ctx context.Context, c Customer, p checker, subscriptionID, claimsKey string, call func(sub string) ([]byte, error)) (*flowgladapi.ResourceClaims, error) {
+	sub, err := s.resourceSubscription(ctx, c, p, subscriptionID)
 	if err != nil {
 		return nil, err
 	}
 	defer s.changed(ctx, c.ExternalID)
-	body, err := s.client.ReleaseResource(ctx, sub, flowgladapi.ReleaseParams{
-		ResourceSlug: p.ResourceSlug,
-		Quantity:     p.Quantity,
-		ExternalID:   p.ExternalID,
-		ExternalIDs:  p.ExternalIDs,
-		ClaimIDs:     p.ClaimIDs,
-	})
+	body, err := call(sub)
 	if err != nil {
 		return nil, err
 	}
-	return flowgladapi.DecodeResourceClaims(body, "releasedClaims")
+	return flowgladapi.DecodeResourceClaims(body, claimsKey)
 }
 
 // resourceSubscription validates c and p, then reads billing and returns the subscription

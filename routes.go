@@ -2,6 +2,7 @@ package flowglad
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/flowglad-go/flowglad/flowgladapi"
 )
@@ -162,8 +163,8 @@ func balancesData(bs []flowgladapi.UsageMeterBalance) any {
 // routeTable maps every action key to its route.
 func routeTable() map[ActionKey]route {
 	return map[ActionKey]route{
-		ActionCustomersBilling: {run: bind(ignoreBody, withoutInput((*Service).Billing),
-			func(b *flowgladapi.Billing) any { return b.Raw })},
+		ActionCustomersBilling: {run: bind(ignoreBody, withoutInput((*Service).billingEntry),
+			func(e *billingEntry) any { return json.RawMessage(e.raw) })},
 		ActionCustomersFindOrCreate:                {run: bind(ignoreBody, withoutInput((*Service).FindOrCreateCustomer), customerData)},
 		ActionCustomersUpdate:                      {run: bind(decodeUpdateCustomer, (*Service).UpdateCustomer, customerData)},
 		ActionCheckoutSessionsCreate:               {run: bind(decodeCheckoutSession, (*Service).CreateCheckoutSession, checkoutData)},

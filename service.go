@@ -37,6 +37,7 @@ type serviceOptions struct {
 	logger         *slog.Logger
 	cacheTTL       time.Duration
 	cache          BillingCache
+	cacheMaxBytes  int64
 	lookupCustomer func(ctx context.Context, externalID string) (Customer, error)
 	// newTxID returns the idempotency key of a usage event created without one.
 	newTxID func() string
@@ -66,6 +67,7 @@ func (cfg Config) serviceOptions(st settings) serviceOptions {
 		logger:         st.logger,
 		cacheTTL:       cfg.BillingCacheTTL,
 		cache:          cfg.BillingCache,
+		cacheMaxBytes:  cfg.BillingCacheMaxBytes,
 		lookupCustomer: cfg.LookupCustomer,
 	}
 }
@@ -79,12 +81,13 @@ func newService(client *flowgladapi.Client, opts serviceOptions) *Service {
 	if newTxID == nil {
 		newTxID = uuid.NewString
 	}
-	cache := opts.cache
-	if cache == nil && opts.cacheTTL > 0 {
-		cache = newMemoryCache(opts.now)
-	}
-	if opts.cacheTTL <= 0 {
-		cache = nil
+	var store entryStore
+	switch {
+	case opts.cacheTTL <= 0:
+	case opts.cache != nil:
+		store = sharedStore{opts.cache}
+	default:
+		store = newLocalStore(opts.cacheMaxBytes, opts.now)
 	}
 	s := &Service{
 		client:  client,
@@ -92,7 +95,7 @@ func newService(client *flowgladapi.Client, opts serviceOptions) *Service {
 		lookup:  opts.lookupCustomer,
 		newTxID: newTxID,
 	}
-	s.billing = newBillingLoader(s.fetchBilling, cache, opts.cacheTTL, logger)
+	s.billing = newBillingLoader(s.fetchBilling, store, opts.cacheTTL, logger)
 	return s
 }
 
@@ -113,10 +116,30 @@ func (s *Service) Client() *flowgladapi.Client { return s.client }
 // It calls GET /api/v1/customers/{externalId}/billing, and when Flowglad answers
 // 404 NOT_FOUND, POST /api/v1/customers followed by the same GET.
 func (s *Service) Billing(ctx context.Context, c Customer) (*flowgladapi.Billing, error) {
+	e, err := s.billingEntry(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return e.typed()
+}
+
+// billingEntry returns the customer's billing body, shared or cached, with what has been
+// decoded of it.
+func (s *Service) billingEntry(ctx context.Context, c Customer) (*billingEntry, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
 	return s.billing.load(ctx, c)
+}
+
+// billingIndex returns the narrow view of the customer's billing that ownership checks
+// and subscription choices read.
+func (s *Service) billingIndex(ctx context.Context, c Customer) (*billingIndex, error) {
+	e, err := s.billingEntry(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return e.indexed()
 }
 
 // InvalidateBilling forgets what is shared or cached of the customer's billing, so the next

@@ -451,3 +451,32 @@ func TestWriteError(t *testing.T) {
 		})
 	}
 }
+
+// TestWarmCacheSeesSubscriptionsCreatedElsewhere: with a billing cache, a subscription
+// created outside this Service (a checkout, another instance) is not refused until the TTL
+// ends: a refusal re-reads billing from Flowglad once before it stands.
+func TestWarmCacheSeesSubscriptionsCreatedElsewhere(t *testing.T) {
+	svc, fake := newGoService(t, func(c *flowglad.Config) { c.BillingCacheTTL = time.Hour })
+	ctx := t.Context()
+	carol := flowglad.Customer{ExternalID: flowgladapitest.DemoCustomerCarol, Email: "carol@example.com"}
+	b, err := svc.Billing(ctx, carol) // cached: Carol's free plan only
+	require.NoError(t, err)
+	require.Len(t, b.CurrentSubscriptions, 1)
+
+	// Another instance subscribes her to Pro, straight through Flowglad's API.
+	other, err := flowgladapi.NewClient(fake.APIKey(), flowgladapi.WithBaseURL(fake.URL))
+	require.NoError(t, err)
+	body, err := other.CreateSubscription(ctx, flowgladapi.CreateSubscriptionParams{CustomerExternalID: carol.ExternalID, PriceSlug: flowgladapitest.DemoPriceProMonthly, DoNotCharge: true})
+	require.NoError(t, err)
+	pro, err := flowgladapi.DecodeSubscription(body)
+	require.NoError(t, err)
+
+	ev, err := svc.CreateUsageEvent(ctx, carol, flowglad.UsageEventParams{UsageMeterSlug: "api-calls", SubscriptionID: pro.ID})
+	require.NoError(t, err, "the cached billing did not list it; a fresh read does")
+	assert.Equal(t, pro.ID, ev.SubscriptionID)
+
+	var ae *flowglad.Error
+	_, err = svc.CreateUsageEvent(ctx, carol, flowglad.UsageEventParams{UsageMeterSlug: "api-calls", SubscriptionID: flowgladapitest.DemoAliceSubscriptionID})
+	require.ErrorAs(t, err, &ae, "another customer's subscription is still refused")
+	assert.Equal(t, http.StatusForbidden, ae.Status)
+}

@@ -60,11 +60,7 @@ func (s *Service) CancelSubscription(ctx context.Context, c Customer, p CancelSu
 	if err := validate(p); err != nil {
 		return nil, err
 	}
-	b, err := s.Billing(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	sub, err := s.ownedSubscription(ctx, b, p.SubscriptionID)
+	sub, err := s.customersSubscription(ctx, c, p.SubscriptionID)
 	if err != nil {
 		return nil, err
 	}
@@ -111,16 +107,12 @@ func (s *Service) UncancelSubscription(ctx context.Context, c Customer, p Uncanc
 	if err := validate(p); err != nil {
 		return nil, err
 	}
-	b, err := s.Billing(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	sub, err := s.ownedSubscription(ctx, b, p.SubscriptionID)
+	sub, err := s.customersSubscription(ctx, c, p.SubscriptionID)
 	if err != nil {
 		return nil, err
 	}
 	if sub.Status != "cancellation_scheduled" {
-		return sub, nil
+		return sub.decode()
 	}
 	defer s.changed(ctx, c.ExternalID)
 	body, err := s.client.UncancelSubscription(ctx, p.SubscriptionID)
@@ -263,11 +255,9 @@ func (s *Service) AdjustSubscription(ctx context.Context, c Customer, p AdjustSu
 	if err := validate(p); err != nil {
 		return nil, err
 	}
-	b, err := s.Billing(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	sub, err := s.resolveSubscription(ctx, b, p.SubscriptionID)
+	sub, err := withFreshBilling(ctx, s, c, func(b *billingIndex) (*subscriptionRef, error) {
+		return s.resolveSubscription(ctx, b, p.SubscriptionID)
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -103,11 +103,9 @@ func (s *Service) CreateUsageEvent(ctx context.Context, c Customer, p UsageEvent
 	if err := validate(p); err != nil {
 		return nil, err
 	}
-	b, err := s.Billing(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	ev, err := s.usageEvent(b, p)
+	ev, err := withFreshBilling(ctx, s, c, func(b *billingIndex) (flowgladapi.UsageEventParams, error) {
+		return s.usageEvent(b, p)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +133,7 @@ func usageEventError(txID string, err error) error {
 
 // usageEvent turns p into the event sent: the subscription checked against billing (or
 // defaulted), the amount defaulted, the transaction id fixed.
-func (s *Service) usageEvent(b *flowgladapi.Billing, p UsageEventParams) (flowgladapi.UsageEventParams, error) {
+func (s *Service) usageEvent(b *billingIndex, p UsageEventParams) (flowgladapi.UsageEventParams, error) {
 	subID, err := currentSubscription(b, p.SubscriptionID)
 	if err != nil {
 		return flowgladapi.UsageEventParams{}, err
@@ -202,16 +200,21 @@ func (s *Service) BulkCreateUsageEvents(ctx context.Context, c Customer, events 
 	if err := is.err(); err != nil {
 		return nil, err
 	}
-	b, err := s.Billing(ctx, c)
+	sent, err := withFreshBilling(ctx, s, c, func(b *billingIndex) ([]flowgladapi.UsageEventParams, error) {
+		sent := make([]flowgladapi.UsageEventParams, len(events))
+		for i, p := range events {
+			var err error
+			if sent[i], err = s.usageEvent(b, p); err != nil {
+				return nil, err
+			}
+		}
+		return sent, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	sent := make([]flowgladapi.UsageEventParams, len(events))
 	txIDs := ""
-	for i, p := range events {
-		if sent[i], err = s.usageEvent(b, p); err != nil {
-			return nil, err
-		}
+	for i := range sent {
 		if i > 0 {
 			txIDs += ","
 		}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flowglad-go/flowglad/internal/jsonscan"
 	"github.com/flowglad-go/flowglad/internal/redact"
 )
 
@@ -389,7 +390,7 @@ func (c *Client) attempt(ctx context.Context, r request, target string, payload 
 		raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		return nil, c.newError(r, resp, raw)
 	}
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxSuccessBody+1))
+	raw, err := readBody(resp, maxSuccessBody+1)
 	if err != nil {
 		return nil, &transportError{method: r.method, path: r.path, err: fmt.Errorf("read response: %w", err)}
 	}
@@ -400,6 +401,18 @@ func (c *Client) attempt(ctx context.Context, r request, target string, payload 
 		return nil, invalidResponse(r.where(), fmt.Sprintf("%d response: %v", resp.StatusCode, err))
 	}
 	return raw, nil
+}
+
+// readBody reads at most limit bytes of a response body, in one allocation when the
+// response declares its length (a billing body is tens of kilobytes: growing a buffer to
+// it would copy it several times).
+func readBody(resp *http.Response, limit int64) ([]byte, error) {
+	if n := resp.ContentLength; n >= 0 && n < limit {
+		buf := bytes.NewBuffer(make([]byte, 0, n+bytes.MinRead))
+		_, err := buf.ReadFrom(io.LimitReader(resp.Body, limit))
+		return buf.Bytes(), err
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, limit))
 }
 
 // checkJSON reports whether raw is valid JSON starting with want (when set).
@@ -414,7 +427,7 @@ func checkJSON(raw []byte, want byte) error {
 		}
 		return errors.New("body is not a JSON array")
 	}
-	if !json.Valid(trimmed) {
+	if !jsonscan.Valid(trimmed) {
 		return errors.New("body is not valid JSON")
 	}
 	return nil

@@ -106,14 +106,7 @@ func (c *Client) ArchiveCustomer(ctx context.Context, externalID string) (json.R
 // body with DecodeBilling; Billing.Raw holds the body unchanged, for relaying
 // to the React SDK.
 func (c *Client) GetBilling(ctx context.Context, externalID string) (*Billing, error) {
-	if err := checkID("customers-getBilling", "externalID", externalID); err != nil {
-		return nil, err
-	}
-	r := request{
-		op: "customers-getBilling", method: http.MethodGet, idempotent: true, want: '{',
-		path: pathf("customers", externalID, "billing"),
-	}
-	raw, err := c.do(ctx, r)
+	raw, err := c.GetBillingJSON(ctx, externalID)
 	if err != nil {
 		return nil, err
 	}
@@ -121,11 +114,24 @@ func (c *Client) GetBilling(ctx context.Context, externalID string) (*Billing, e
 	if err != nil {
 		var ie *invalidResponseError
 		if errors.As(err, &ie) {
-			ie.where = r.where()
+			ie.where = "GET " + pathf("customers", externalID, "billing")
 		}
 		return nil, err
 	}
 	return b, nil
+}
+
+// GetBillingJSON calls GET /api/v1/customers/{externalId}/billing and returns
+// the body as Flowglad sent it (checked to be one JSON object), undecoded: to
+// relay it, or to decode only what is read. DecodeBilling makes the view.
+func (c *Client) GetBillingJSON(ctx context.Context, externalID string) (json.RawMessage, error) {
+	if err := checkID("customers-getBilling", "externalID", externalID); err != nil {
+		return nil, err
+	}
+	return c.do(ctx, request{
+		op: "customers-getBilling", method: http.MethodGet, idempotent: true, want: '{',
+		path: pathf("customers", externalID, "billing"),
+	})
 }
 
 // GetUsageBalances calls GET /api/v1/customers/{externalId}/usage-balances

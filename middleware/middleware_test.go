@@ -1,7 +1,6 @@
 package middleware_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/flowglad-go/flowglad/internal/logbuf"
 
 	"github.com/flowglad-go/flowglad"
 	"github.com/flowglad-go/flowglad/flowgladapi"
@@ -33,13 +34,13 @@ type env struct {
 	t    *testing.T
 	fake *flowgladapitest.Server
 	h    *flowglad.Handler
-	logs *syncBuffer
+	logs *logbuf.Buffer
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	fake := flowgladapitest.NewServer(t, flowgladapitest.WithSeed(flowgladapitest.DemoSeed()))
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	h, err := flowglad.NewHandler(flowglad.Config{
 		APIKey:  fake.APIKey(),
 		BaseURL: fake.URL,
@@ -452,22 +453,4 @@ func TestSetUsageWithoutMeter(t *testing.T) {
 	assert.False(t, ok)
 	_, ok = middleware.BillingFrom(context.Background())
 	assert.False(t, ok)
-}
-
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

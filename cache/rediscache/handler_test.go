@@ -1,7 +1,6 @@
 package rediscache_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -12,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/flowglad-go/flowglad/internal/logbuf"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -35,12 +36,12 @@ type instance struct {
 	t    *testing.T
 	name string
 	h    *flowglad.Handler
-	logs *lockedBuffer
+	logs *logbuf.Buffer
 }
 
 func newInstance(t *testing.T, name string, fake *flowgladapitest.Server, cache flowglad.BillingCache) *instance {
 	t.Helper()
-	logs := &lockedBuffer{}
+	logs := &logbuf.Buffer{}
 	h, err := flowglad.NewHandler(flowglad.Config{
 		APIKey:  fake.APIKey(),
 		BaseURL: fake.URL,
@@ -321,22 +322,4 @@ func TestRedisPartition(t *testing.T) {
 		return bal == 995
 	}, 5*time.Second, 10*time.Millisecond, "A's background replay deletes the old body")
 	a.assertBalance(995)
-}
-
-// lockedBuffer is a log sink safe for concurrent writes.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

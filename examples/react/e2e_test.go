@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -221,17 +220,7 @@ func byTestID(id string) chromedp.CSS { return chromedp.CSS(testIDSelector(id)) 
 func TestE2E(t *testing.T) {
 	execPath := requireBrowser(t)
 
-	fake := flowgladapitest.NewServer(t, flowgladapitest.WithSeed(flowgladapitest.DemoSeed()))
-	h, closeApp, err := newApp(appConfig{
-		FlowgladAPIKey:  fake.APIKey(),
-		FlowgladBaseURL: fake.URL,
-		Logger:          testLogger(t),
-	})
-	require.NoError(t, err)
-	t.Cleanup(closeApp)
-	app := httptest.NewServer(h)
-	t.Cleanup(app.Close)
-
+	app, fake := startApp(t)
 	b := newBrowser(t, execPath)
 
 	// Signed out: the picker and the public pricing (pricing-models/retrieve, anonymous).
@@ -258,6 +247,20 @@ func TestE2E(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="seats-panel"][data-state="ready"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="pricing-table"][data-state="ready"]`)),
 	)
+
+	// The server's premium endpoint: Pro grants the feature, the server meters the work,
+	// and after the page reloads billing the balance has dropped by what the work used.
+	balance := b.number("usage-balance")
+	b.do("generating as Alice",
+		chromedp.WaitEnabled(byTestID("generate")),
+		chromedp.Click(byTestID("generate")),
+		chromedp.WaitVisible(byTestID("generate-result")),
+	)
+	assert.Contains(t, b.text("generate-text"), "Alice")
+	generated := b.number("generate-tokens")
+	require.Positive(t, generated)
+	b.waitText("usage-balance", strconv.Itoa(balance-generated))
+
 	if p := os.Getenv("DEMO_SCREENSHOT"); p != "" {
 		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
 		require.NoError(t, b.screenshot(p), "saving DEMO_SCREENSHOT")
@@ -290,9 +293,9 @@ func TestE2E(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="usage-balance"][data-state="known"]`)),
 		chromedp.WaitEnabled(byTestID("record-usage")),
 	)
-	before := b.number("usage-balance")
+	balance = b.number("usage-balance")
 	b.do("recording usage", chromedp.Click(byTestID("record-usage")), chromedp.WaitVisible(byTestID("last-usage-event")))
-	b.waitText("usage-balance", strconv.Itoa(before-1))
+	b.waitText("usage-balance", strconv.Itoa(balance-1))
 
 	// Cancel at period end, then undo it.
 	b.do("cancelling", chromedp.WaitEnabled(byTestID("cancel-subscription")), chromedp.Click(byTestID("cancel-subscription")))
@@ -311,6 +314,37 @@ func TestE2E(t *testing.T) {
 	b.waitText("seats-claimed", strconv.Itoa(claimed+1))
 	b.do("releasing a seat", chromedp.WaitEnabled(byTestID("release-seat")), chromedp.Click(byTestID("release-seat")))
 	b.waitText("seats-claimed", strconv.Itoa(claimed))
+	assertFlowgladCalls(t, fake.Requests(), app.URL, generated)
+
+	// Bob's Free plan lacks the feature: the server refuses before any work, the page says
+	// why, and nothing is metered.
+	events := len(fake.UsageEvents())
+	fake.ResetRequests()
+	b.do("signing in as user_bob",
+		chromedp.WaitEnabled(byTestID("login-user_bob")),
+		chromedp.Click(byTestID("login-user_bob")),
+		// Only the page loaded after the sign-in shows Bob as the current user.
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="login-user_bob"][aria-pressed="true"]`)),
+		chromedp.WaitVisible(byTestID("billing-loaded")),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="usage-balance"][data-state="known"]`)),
+	)
+	b.waitText("feature-premium", "no")
+	balance = b.number("usage-balance")
+	b.do("generating as Bob",
+		chromedp.WaitEnabled(byTestID("generate")),
+		chromedp.Click(byTestID("generate")),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="generate-refusal"][data-code="feature_required"]`)),
+		chromedp.WaitEnabled(byTestID("generate")), // the billing reload is done
+	)
+	assert.Contains(t, b.text("generate-refusal"), "upgrade to Pro or Team")
+	assert.Equal(t, balance, b.number("usage-balance"))
+	assert.Len(t, fake.UsageEvents(), events, "no usage recorded for Bob")
+	assert.Zero(t, usageEventPosts(fake.Requests()), "no usage event sent for Bob")
+	for _, r := range fake.Requests() {
+		if rest, ok := strings.CutPrefix(r.Path, "/api/v1/customers/"); ok {
+			assert.True(t, strings.HasPrefix(rest, flowgladapitest.DemoCustomerBob+"/"), "call for another customer: %s %s", r.Method, r.Path)
+		}
+	}
 
 	// Nothing went wrong on the way.
 	banner, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`document.querySelector('[data-testid="error-banner"]') !== null`))
@@ -321,8 +355,6 @@ func TestE2E(t *testing.T) {
 	shot := filepath.Join(b.dir, "e2e.png")
 	require.NoError(t, b.screenshot(shot))
 	t.Logf("full-page screenshot: %s", shot)
-
-	assertFlowgladCalls(t, fake.Requests(), app.URL)
 }
 
 // textOf returns the visible text of any element.
@@ -337,8 +369,9 @@ func (b *browser) textOf(sel chromedp.ID) string {
 	return s
 }
 
-// assertFlowgladCalls checks what the handler asked of Flowglad while the browser clicked.
-func assertFlowgladCalls(t *testing.T, reqs []flowgladapitest.Request, appURL string) {
+// assertFlowgladCalls checks what the handler and the middleware asked of Flowglad while the
+// browser clicked as Alice; generated is what the page's generation used.
+func assertFlowgladCalls(t *testing.T, reqs []flowgladapitest.Request, appURL string, generated int) {
 	t.Helper()
 	const sub = flowgladapitest.DemoAliceSubscriptionID
 	bodyOf := func(method, path string) map[string]any {
@@ -370,11 +403,23 @@ func assertFlowgladCalls(t *testing.T, reqs []flowgladapitest.Request, appURL st
 	assert.Equal(t, appURL+"/?checkout=success", checkout["successUrl"])
 	assert.Equal(t, appURL+"/?checkout=cancel", checkout["cancelUrl"])
 
-	usage := member(bodyOf("POST", "/api/v1/usage-events"), "usageEvent")
-	assert.Equal(t, sub, usage["subscriptionId"])
-	assert.Equal(t, flowgladapitest.DemoUsageMeterAPICalls, usage["usageMeterSlug"])
-	assert.EqualValues(t, 1, usage["amount"])
-	assert.NotEmpty(t, usage["transactionId"], "a transactionId makes the event safe to retry")
+	// Two usage events: the generation, metered by the server, then the record-usage button.
+	var amounts []any
+	for _, r := range reqs {
+		if r.Method != "POST" || r.Path != "/api/v1/usage-events" {
+			continue
+		}
+		var body map[string]any
+		if !assert.NoError(t, json.Unmarshal(r.Body, &body), "usage event body %s", r.Body) {
+			continue
+		}
+		usage := member(body, "usageEvent")
+		assert.Equal(t, sub, usage["subscriptionId"])
+		assert.Equal(t, flowgladapitest.DemoUsageMeterAPICalls, usage["usageMeterSlug"])
+		assert.NotEmpty(t, usage["transactionId"], "a transactionId makes the event safe to retry")
+		amounts = append(amounts, usage["amount"])
+	}
+	assert.Equal(t, []any{float64(generated), float64(1)}, amounts)
 
 	cancel := member(bodyOf("POST", "/api/v1/subscriptions/"+sub+"/cancel"), "cancellation")
 	assert.Equal(t, "at_end_of_current_billing_period", cancel["timing"])

@@ -4,12 +4,15 @@
 // One origin serves everything:
 //
 //	/api/flowglad/<action>   flowglad-go's handler (what the SDK calls)
+//	/api/generate            your own premium endpoint, gated and metered (generate.go)
+//	/webhooks/flowglad/...   Flowglad's webhooks (webhooks.go; with the embedded fake)
 //	/demo/...                a DEMO sign-in, standing in for your application's own auth
 //	/                        the page (web/dist, embedded), with SPA fallback to index.html
 //
 // Without FLOWGLAD_SECRET_KEY it starts an embedded fake Flowglad API (seeded with a Pro
-// customer, a Free customer and a pricing model) on a loopback port, so it runs offline;
-// with a key it talks to Flowglad (FLOWGLAD_BASE_URL optional).
+// customer, a Free customer and a pricing model) on a loopback port, so it runs offline,
+// and registers its webhook endpoints there; with a key it talks to Flowglad
+// (FLOWGLAD_BASE_URL optional).
 //
 //	go run ./examples/react               # http://127.0.0.1:8080
 //	go run ./examples/react -addr :9000   # or ADDR=:9000
@@ -24,10 +27,16 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/flowglad-go/flowglad"
 	"github.com/flowglad-go/flowglad/examples/internal/exampleserver"
+	"github.com/flowglad-go/flowglad/flowgladapi/flowgladapitest"
 )
+
+// billingCacheTTL is how long the handler keeps a customer's billing when webhooks tell it
+// about changes.
+const billingCacheTTL = time.Minute
 
 func main() {
 	if err := run(); err != nil {
@@ -44,16 +53,23 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	h, closeApp, err := newApp(appConfig{
-		FlowgladAPIKey:  os.Getenv("FLOWGLAD_SECRET_KEY"),
-		FlowgladBaseURL: os.Getenv("FLOWGLAD_BASE_URL"),
-		Logger:          logger,
-	})
+	// Listen first: the webhook endpoints are registered with the server's own URL.
+	ln, err := exampleserver.Listen(*addr, logger)
 	if err != nil {
 		return err
 	}
-	defer closeApp()
-	return exampleserver.Run(ctx, "flowglad demo", *addr, h, logger, os.Stdout)
+	app, err := newApp(appConfig{
+		FlowgladAPIKey:  os.Getenv("FLOWGLAD_SECRET_KEY"),
+		FlowgladBaseURL: os.Getenv("FLOWGLAD_BASE_URL"),
+		PublicURL:       exampleserver.URL(ln),
+		Logger:          logger,
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer app.Close()
+	return exampleserver.Serve(ctx, "flowglad demo", ln, app, logger, os.Stdout)
 }
 
 // appConfig is what newApp needs; main fills it from the environment, tests by hand.
@@ -63,46 +79,80 @@ type appConfig struct {
 	// FlowgladBaseURL is Flowglad's API origin (empty: Flowglad's default). Tests point it,
 	// with the key, at a flowgladapitest server whose request log they inspect.
 	FlowgladBaseURL string
+	// PublicURL is the app's own origin (http://127.0.0.1:8080), where the embedded fake
+	// delivers webhooks. Empty, or with a key, no webhooks are registered and billing is
+	// not cached.
+	PublicURL string
 	// Logger receives the server's and the handler's logs. Nil discards them.
 	Logger *slog.Logger
 }
 
-// newApp builds the whole application: the handler, the demo sign-in and the embedded page.
-// The returned func releases what newApp started (the embedded fake, if any).
-func newApp(cfg appConfig) (http.Handler, func(), error) {
+// demoApp is the whole application as newApp builds it.
+type demoApp struct {
+	http.Handler
+	backend *exampleserver.Backend
+}
+
+// Close releases what newApp started (the embedded fake, if any).
+func (a *demoApp) Close() { a.backend.Close() }
+
+// newApp builds the whole application: the handler, the gated endpoint, the webhooks, the
+// demo sign-in and the embedded page.
+func newApp(cfg appConfig) (*demoApp, error) {
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	page, err := newStaticSite()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	backend, err := exampleserver.Connect(cfg.FlowgladAPIKey, cfg.FlowgladBaseURL, logger)
+	// WithWebhookUpdates: Flowglad does not send subscription.updated today (a cancellation
+	// scheduled for the period's end sends no event at all), so the fake sends it only when
+	// asked. The demo asks, so that cancelling in the page shows a webhook arriving.
+	backend, err := exampleserver.Connect(cfg.FlowgladAPIKey, cfg.FlowgladBaseURL, logger,
+		flowgladapitest.WithWebhookUpdates())
 	if err != nil {
-		return nil, nil, err
+		return nil, err
+	}
+	webhooks := backend.UsesFake() && cfg.PublicURL != ""
+	// A billing cache is as fresh as what tells it about changes. With webhooks, one read
+	// per customer a minute serves every page load and gated request, and a webhook forgets
+	// the entry when Flowglad changes the customer. Without them, a plan bought on the
+	// hosted checkout page would show up to a minute late: no cache.
+	var cacheTTL time.Duration
+	if webhooks {
+		cacheTTL = billingCacheTTL
 	}
 
 	// DEMO: the sign-in below stands in for your application's auth. In your app, replace
 	// demo.customer with a lookup of your own session (cookie, token, middleware context).
 	demo := newDemoAuth(demoUsers())
 	fg, err := flowglad.NewHandler(flowglad.Config{
-		APIKey:  backend.APIKey,
-		BaseURL: backend.BaseURL,
-		Auth:    flowglad.AuthenticatorFunc(demo.customer),
-		Logger:  logger,
+		APIKey:          backend.APIKey,
+		BaseURL:         backend.BaseURL,
+		Auth:            flowglad.AuthenticatorFunc(demo.customer),
+		Logger:          logger,
+		BillingCacheTTL: cacheTTL,
 	})
 	if err != nil {
 		backend.Close()
-		return nil, nil, err
+		return nil, err
 	}
 
 	mux := http.NewServeMux()
 	// The SDK's default route; the handler takes the action key from the rest of the path.
 	mux.Handle("/api/flowglad/", fg)
+	mux.Handle("POST /api/generate", generateEndpoint(fg))
+	if webhooks {
+		if err := mountWebhooks(mux, backend.Fake, cfg.PublicURL, fg, logger); err != nil {
+			backend.Close()
+			return nil, err
+		}
+	}
 	demo.register(mux)
 	mux.Handle("/", page)
-	return withSecurityHeaders(mux), backend.Close, nil
+	return &demoApp{Handler: withSecurityHeaders(mux), backend: backend}, nil
 }
 
 // customer is the handler's Authenticator: it maps the request's demo session to the

@@ -22,16 +22,40 @@ func testLogger(t *testing.T) *slog.Logger {
 	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-// startApp builds the app against a fake Flowglad API and serves it.
+// startApp builds the app against a fake Flowglad API, as with a real key (no webhooks, no
+// billing cache), and serves it.
 func startApp(t *testing.T) (*httptest.Server, *flowgladapitest.Server) {
 	t.Helper()
 	fake := flowgladapitest.NewServer(t, flowgladapitest.WithSeed(flowgladapitest.DemoSeed()))
-	h, closeApp, err := newApp(appConfig{FlowgladAPIKey: fake.APIKey(), FlowgladBaseURL: fake.URL, Logger: testLogger(t)})
+	a, err := newApp(appConfig{FlowgladAPIKey: fake.APIKey(), FlowgladBaseURL: fake.URL, Logger: testLogger(t)})
 	require.NoError(t, err)
-	t.Cleanup(closeApp)
-	app := httptest.NewServer(h)
+	t.Cleanup(a.Close)
+	app := httptest.NewServer(a)
 	t.Cleanup(app.Close)
 	return app, fake
+}
+
+// startDemo builds the app as `go run` does without a key: the embedded fake, the webhook
+// endpoints registered with the app's own URL, and the billing cache. It returns the
+// embedded fake, whose state and webhook deliveries the test inspects.
+func startDemo(t *testing.T) (*httptest.Server, *flowgladapitest.Fake) {
+	t.Helper()
+	app := httptest.NewUnstartedServer(nil) // listening: its URL is known
+	t.Cleanup(app.Close)
+	a, err := newApp(appConfig{PublicURL: "http://" + app.Listener.Addr().String(), Logger: testLogger(t)})
+	require.NoError(t, err)
+	t.Cleanup(a.Close) // runs before app.Close: no delivery outlives the app
+	require.True(t, a.backend.UsesFake())
+	app.Config.Handler = a
+	app.Start()
+	return app, a.backend.Fake
+}
+
+// signIn signs c in as a demo user.
+func signIn(t *testing.T, c *http.Client, appURL, userID string) {
+	t.Helper()
+	r := call(t, c, "POST", appURL+"/demo/login", `{"userId":"`+userID+`"}`)
+	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
 }
 
 // newClient returns a client with a cookie jar, like a browser tab.
@@ -206,14 +230,10 @@ func TestSessionCookieIsNotTheUserID(t *testing.T) {
 // Without a key, newApp starts the embedded fake: the whole app works offline, including a
 // customer who is new to Flowglad.
 func TestEmbeddedFake(t *testing.T) {
-	h, closeApp, err := newApp(appConfig{Logger: testLogger(t)})
-	require.NoError(t, err)
-	t.Cleanup(closeApp)
-	app := httptest.NewServer(h)
-	t.Cleanup(app.Close)
+	app, _ := startDemo(t)
 	c := newClient(t)
 
-	require.Equal(t, http.StatusOK, call(t, c, "POST", app.URL+"/demo/login", `{"userId":"user_carol"}`).status)
+	signIn(t, c, app.URL, "user_carol")
 	r := call(t, c, "POST", app.URL+"/api/flowglad/customers/billing", "{}")
 	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
 	assert.Equal(t, "user_carol", decode(t, r.body)["data"].(map[string]any)["customer"].(map[string]any)["externalId"])

@@ -51,8 +51,10 @@ type Backend struct {
 // Connect chooses the backend. With an API key it is Flowglad, at baseURL when given. Without
 // one it starts the fake Flowglad API, seeded with flowgladapitest.DemoSeed, on 127.0.0.1 at
 // a free port: its checkout URLs point at its own checkout page, which sends the browser
-// back to the session's successUrl when "Complete checkout" is pressed. Close stops it.
-func Connect(apiKey, baseURL string, logger *slog.Logger) (*Backend, error) {
+// back to the session's successUrl when "Complete checkout" is pressed. fakeOpts are added
+// to the fake's options (flowgladapitest.WithWebhookUpdates, say); they are ignored with a
+// key. Close stops the fake.
+func Connect(apiKey, baseURL string, logger *slog.Logger, fakeOpts ...flowgladapitest.Option) (*Backend, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -71,10 +73,11 @@ func Connect(apiKey, baseURL string, logger *slog.Logger) (*Backend, error) {
 		return nil, fmt.Errorf("starting the fake Flowglad API: %w", err)
 	}
 	url := "http://" + ln.Addr().String()
-	fake := flowgladapitest.New(
+	opts := []flowgladapitest.Option{
 		flowgladapitest.WithSeed(flowgladapitest.DemoSeed()),
-		flowgladapitest.WithCheckoutBaseURL(url+"/checkout/"),
-	)
+		flowgladapitest.WithCheckoutBaseURL(url + "/checkout/"),
+	}
+	fake := flowgladapitest.New(append(opts, fakeOpts...)...)
 	srv := NewHTTPServer(fake, logger)
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -89,11 +92,13 @@ func Connect(apiKey, baseURL string, logger *slog.Logger) (*Backend, error) {
 // UsesFake reports whether the backend is the embedded fake.
 func (b *Backend) UsesFake() bool { return b.Fake != nil }
 
-// Close stops the embedded fake, if any. It is safe to call more than once.
+// Close stops the embedded fake, if any: its webhook deliveries first, then its server. It
+// is safe to call more than once.
 func (b *Backend) Close() {
 	if b.srv == nil {
 		return
 	}
+	b.Fake.CloseWebhooks()
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	_ = b.srv.Shutdown(ctx)
@@ -114,21 +119,41 @@ func NewHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
 	}
 }
 
-// Run serves h on addr until ctx is done, then shuts down gracefully. Once listening it
-// prints "<name>: open http://<addr>" to out.
+// Run serves h on addr until ctx is done, then shuts down gracefully: Listen, then Serve.
 func Run(ctx context.Context, name, addr string, h http.Handler, logger *slog.Logger, out io.Writer) error {
-	ln, err := net.Listen("tcp", addr)
+	ln, err := Listen(addr, logger)
 	if err != nil {
 		return err
+	}
+	return Serve(ctx, name, ln, h, logger, out)
+}
+
+// Listen listens on addr, warning when that is beyond loopback. An example that must know
+// its own URL before it serves (to register webhooks with it) listens first, builds its
+// handler with URL(ln), then calls Serve.
+func Listen(addr string, logger *slog.Logger) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
 	}
 	if !isLoopback(ln.Addr()) {
 		logger.Warn("listening beyond loopback: the example's stand-in sign-in lets anyone act as any user",
 			slog.String("addr", ln.Addr().String()))
 	}
+	return ln, nil
+}
+
+// URL is the URL to open in a browser for a listener: an unspecified host (0.0.0.0, ::)
+// becomes 127.0.0.1.
+func URL(ln net.Listener) string { return displayURL(ln.Addr()) }
+
+// Serve serves h on ln until ctx is done, then shuts down gracefully. It prints
+// "<name>: open http://<addr>" to out once it serves.
+func Serve(ctx context.Context, name string, ln net.Listener, h http.Handler, logger *slog.Logger, out io.Writer) error {
 	srv := NewHTTPServer(h, logger)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	fmt.Fprintf(out, "%s: open %s\n", name, displayURL(ln.Addr()))
+	fmt.Fprintf(out, "%s: open %s\n", name, URL(ln))
 
 	select {
 	case err := <-served:

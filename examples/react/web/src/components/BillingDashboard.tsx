@@ -8,6 +8,7 @@ import {
 import { useMemo, useState } from 'react'
 import { findProductByPriceId } from '../pricing'
 import { messageOf, sdkErrorMessage, useActionReporter, useHookProblem } from '../problems'
+import { GeneratePanel } from './GeneratePanel'
 import { PricingTable } from './PricingTable'
 import { SeatsPanel } from './SeatsPanel'
 
@@ -259,10 +260,12 @@ function UsageCard({ billing }: { billing: LoadedFlowgladContextValues }) {
   const meter = usageMeters?.find((m) => m.slug === USAGE_METER)
   const fromBilling = attempt(() => billing.checkUsageBalance(USAGE_METER))
   useHookProblem('checkUsageBalance', fromBilling.error)
-  // Prefer the live usage-meters/balances answer; fall back to the balance in
-  // the billing payload (checkUsageBalance) until it arrives.
-  const balance = meter?.availableBalance ?? fromBilling.value?.availableBalance ?? null
-  const source = meter ? 'useUsageMeters()' : fromBilling.value ? 'checkUsageBalance()' : null
+  // Show the balance in billing (checkUsageBalance): it is what the server
+  // gates on, and billing.reload() refreshes it after usage the server records
+  // (POST /api/generate). The SDK refetches useUsageMeters() only after its own
+  // createUsageEvent, so that one is the fallback.
+  const balance = fromBilling.value?.availableBalance ?? meter?.availableBalance ?? null
+  const source = fromBilling.value ? 'checkUsageBalance()' : meter ? 'useUsageMeters()' : null
 
   const record = async () => {
     setPending(true)
@@ -273,8 +276,8 @@ function UsageCard({ billing }: { billing: LoadedFlowgladContextValues }) {
         report('usage-events/create', sdkErrorMessage(result.error))
       } else {
         setLastEventId(result.usageEvent.id)
-        // The SDK already refetched usage meters; reload billing so
-        // checkUsageBalance agrees with it.
+        // The SDK already refetched usage meters; reload billing, whose
+        // balance the card shows.
         await billing.reload()
       }
     } catch (err) {
@@ -313,6 +316,7 @@ function UsageCard({ billing }: { billing: LoadedFlowgladContextValues }) {
           Last event <code data-testid="last-usage-event">{lastEventId}</code>
         </p>
       )}
+      <GeneratePanel billing={billing} />
     </section>
   )
 }

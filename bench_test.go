@@ -1,0 +1,376 @@
+package flowglad_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/flowglad-go/flowglad"
+)
+
+// These benchmarks measure the handler's own cost: Flowglad is replaced by an in-process
+// RoundTripper answering canned bodies (a realistic 60 KB billing payload), so the figures
+// are ours, not the network's. BenchmarkBareRelay is the floor they are compared with: the
+// least any Go server relaying billing does (read the session, one GET through the same
+// http.Client, write {"data": body}). BENCHMARKS.md has the figures and ratios.
+
+// cannedFlowglad answers Flowglad's endpoints with fixed bodies and counts the calls.
+type cannedFlowglad struct {
+	billing []byte
+	calls   atomic.Int64
+}
+
+var (
+	benchBillingOnce sync.Once
+	benchBilling     []byte
+)
+
+// realisticBilling is a 60 KB billing payload (flowgladapi/testdata/billing.json, a Pro
+// customer with invoices, purchases and a full pricing model).
+func realisticBilling(tb testing.TB) []byte {
+	benchBillingOnce.Do(func() {
+		b, err := os.ReadFile("flowgladapi/testdata/billing.json")
+		if err != nil {
+			panic(err)
+		}
+		var v any
+		if err := json.Unmarshal(b, &v); err != nil {
+			panic(err)
+		}
+		benchBilling, _ = json.Marshal(v) // compact, as Flowglad sends it
+	})
+	return benchBilling
+}
+
+// billingOfSize pads a billing payload with invoices until it weighs about n bytes.
+func billingOfSize(tb testing.TB, n int) []byte {
+	var m map[string]any
+	if err := json.Unmarshal(realisticBilling(tb), &m); err != nil {
+		tb.Fatal(err)
+	}
+	invoices, _ := m["invoices"].([]any)
+	template := invoices[0]
+	out := m
+	out["invoices"] = []any{}
+	for {
+		body, _ := json.Marshal(out)
+		if len(body) >= n || len(body) > 0 && n < 2000 {
+			return body
+		}
+		var inv map[string]any
+		raw, _ := json.Marshal(template)
+		_ = json.Unmarshal(raw, &inv)
+		inner := inv["invoice"].(map[string]any)
+		inner["id"] = fmt.Sprintf("inv_pad_%d", len(out["invoices"].([]any)))
+		out["invoices"] = append(out["invoices"].([]any), inv)
+		if len(out["invoices"].([]any))%64 != 0 && len(body) < n-64*len(raw) {
+			continue
+		}
+	}
+}
+
+const (
+	cannedSubscription = `{"subscription":{"id":"sub_pro_2","customerId":"cust_9Zt3WbN5","status":"cancellation_scheduled","priceId":"price_pro_monthly","current":true,"livemode":false}}`
+	cannedUsageEvent   = `{"usageEvent":{"id":"usage_1","subscriptionId":"sub_pro_2","usageMeterId":"um_1","priceId":"price_usage","amount":1,"transactionId":"tx","usageDate":1767225600000,"livemode":false}}`
+	cannedBalances     = `{"usageMeterBalances":[{"id":"um_1","slug":"api_calls","name":"API calls","availableBalance":9000,"subscriptionId":"sub_pro_2"}]}`
+	cannedUsages       = `[{"usage":{"resourceSlug":"seats","resourceId":"res_1","capacity":5,"claimed":1,"available":4},"claims":[]}]`
+)
+
+func (f *cannedFlowglad) RoundTrip(r *http.Request) (*http.Response, error) {
+	f.calls.Add(1)
+	if r.Body != nil {
+		_, _ = io.Copy(io.Discard, r.Body)
+		_ = r.Body.Close()
+	}
+	var body []byte
+	switch p := r.URL.Path; {
+	case strings.HasSuffix(p, "/billing"):
+		body = f.billing
+	case strings.HasSuffix(p, "/cancel"):
+		body = []byte(cannedSubscription)
+	case p == "/api/v1/usage-events":
+		body = []byte(cannedUsageEvent)
+	case strings.HasSuffix(p, "/usage-balances"):
+		body = []byte(cannedBalances)
+	case strings.HasSuffix(p, "/usages"):
+		body = []byte(cannedUsages)
+	default:
+		return &http.Response{StatusCode: 404, Header: http.Header{}, Body: io.NopCloser(strings.NewReader("not found")), Request: r}, nil
+	}
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	return &http.Response{StatusCode: 200, Header: h, Body: io.NopCloser(bytes.NewReader(body)),
+		ContentLength: int64(len(body)), Request: r}, nil
+}
+
+// benchAuth reads the session the way a host app might: a cookie.
+var benchAuth = flowglad.AuthenticatorFunc(func(r *http.Request) (flowglad.Customer, error) {
+	c, err := r.Cookie("session")
+	if err != nil {
+		return flowglad.Customer{}, flowglad.ErrUnauthenticated
+	}
+	return flowglad.Customer{ExternalID: c.Value}, nil
+})
+
+func newCannedHandler(b *testing.B, billing []byte, ttl time.Duration) (*flowglad.Handler, *cannedFlowglad) {
+	b.Helper()
+	canned := &cannedFlowglad{billing: billing}
+	h, err := flowglad.NewHandler(flowglad.Config{
+		APIKey:          "sk_test_bench",
+		BaseURL:         "https://flowglad.invalid",
+		Auth:            benchAuth,
+		HTTPClient:      &http.Client{Transport: canned},
+		Logger:          slog.New(slog.DiscardHandler),
+		BillingCacheTTL: ttl,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return h, canned
+}
+
+// benchRequest is one browser request (the session cookie and a JSON body), made once and
+// rewound for each iteration, so the harness allocates nothing of its own per request.
+type benchRequest struct {
+	r    *http.Request
+	body []byte
+	rd   *bytes.Reader
+}
+
+type rewindBody struct{ *bytes.Reader }
+
+func (rewindBody) Close() error { return nil }
+
+func newBenchRequest(key, body string) *benchRequest {
+	r := httptest.NewRequest(http.MethodPost, "/api/flowglad/"+key, nil)
+	r.Header.Set("Content-Type", "application/json")
+	r.Header.Set("Cookie", "session=user_42")
+	br := &benchRequest{r: r, body: []byte(body), rd: bytes.NewReader(nil)}
+	r.Body = rewindBody{br.rd}
+	return br
+}
+
+func (br *benchRequest) rewind() *http.Request {
+	br.rd.Reset(br.body)
+	br.r.ContentLength = int64(len(br.body))
+	return br.r
+}
+
+// discardWriter is a ResponseWriter that keeps nothing, so the benchmarks measure the
+// handler rather than a recorder.
+type discardWriter struct {
+	h      http.Header
+	status int
+}
+
+func (w *discardWriter) Header() http.Header         { return w.h }
+func (w *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (w *discardWriter) WriteHeader(s int)           { w.status = s }
+
+func serveBench(b *testing.B, h http.Handler, key, body string) {
+	serveRequest(b, h, newBenchRequest(key, body))
+}
+
+// serveRequest serves br once, checking the answer is a 200. The writer's header map is
+// reused too.
+func serveRequest(b *testing.B, h http.Handler, br *benchRequest) {
+	w := &discardWriter{h: http.Header{}, status: 200}
+	h.ServeHTTP(w, br.rewind())
+	if w.status != http.StatusOK {
+		b.Fatalf("%s: status %d", br.r.URL.Path, w.status)
+	}
+}
+
+// loop serves the request key/body b.N times.
+func loop(b *testing.B, h http.Handler, key, body string) {
+	br := newBenchRequest(key, body)
+	w := &discardWriter{h: http.Header{}}
+	for b.Loop() {
+		clear(w.h)
+		w.status = http.StatusOK
+		h.ServeHTTP(w, br.rewind())
+		if w.status != http.StatusOK {
+			b.Fatalf("%s: status %d", key, w.status)
+		}
+	}
+}
+
+func reportCalls(b *testing.B, canned *cannedFlowglad) {
+	b.ReportMetric(float64(canned.calls.Load())/float64(b.N), "flowglad-calls/op")
+}
+
+// bareRelay is the floor: what any Go server relaying billing must do.
+func bareRelay(client *http.Client) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := r.Cookie("session")
+		if err != nil {
+			http.Error(w, "unauthenticated", http.StatusUnauthorized)
+			return
+		}
+		req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, "https://flowglad.invalid/api/v1/customers/"+c.Value+"/billing", nil)
+		req.Header.Set("Authorization", "sk_test_bench")
+		res, err := client.Do(req)
+		if err != nil {
+			http.Error(w, "unavailable", http.StatusBadGateway)
+			return
+		}
+		body, err := io.ReadAll(res.Body)
+		_ = res.Body.Close()
+		if err != nil {
+			http.Error(w, "unavailable", http.StatusBadGateway)
+			return
+		}
+		out := make([]byte, 0, len(body)+9)
+		out = append(append(append(out, `{"data":`...), body...), '}')
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(out)
+	})
+}
+
+func BenchmarkBareRelay(b *testing.B) {
+	canned := &cannedFlowglad{billing: realisticBilling(b)}
+	h := bareRelay(&http.Client{Transport: canned})
+	b.ReportAllocs()
+	b.SetBytes(int64(len(canned.billing)))
+	loop(b, h, "customers/billing", `{}`)
+	reportCalls(b, canned)
+}
+
+// BenchmarkBillingMiss: customers/billing with no cache, one Flowglad read per request.
+func BenchmarkBillingMiss(b *testing.B) {
+	h, canned := newCannedHandler(b, realisticBilling(b), 0)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(canned.billing)))
+	loop(b, h, "customers/billing", `{}`)
+	reportCalls(b, canned)
+}
+
+// BenchmarkBillingHit: customers/billing served from the in-process cache.
+func BenchmarkBillingHit(b *testing.B) {
+	h, canned := newCannedHandler(b, realisticBilling(b), time.Hour)
+	serveBench(b, h, "customers/billing", `{}`)
+	canned.calls.Store(0)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(canned.billing)))
+	loop(b, h, "customers/billing", `{}`)
+	reportCalls(b, canned)
+}
+
+// BenchmarkCancel: an ownership-checked action, billing read and the cancel POST.
+func BenchmarkCancel(b *testing.B) {
+	h, canned := newCannedHandler(b, realisticBilling(b), 0)
+	b.ReportAllocs()
+	loop(b, h, "subscriptions/cancel", `{"id":"sub_pro_2","cancellation":{"timing":"at_end_of_current_billing_period"}}`)
+	reportCalls(b, canned)
+}
+
+// BenchmarkUsageEvent: usage-events/create, billing read (subscription check) and the POST.
+func BenchmarkUsageEvent(b *testing.B) {
+	h, canned := newCannedHandler(b, realisticBilling(b), 0)
+	b.ReportAllocs()
+	loop(b, h, "usage-events/create", `{"usageMeterSlug":"api_calls","amount":3}`)
+	reportCalls(b, canned)
+}
+
+// benchPageLoad is what a page that mounts useBilling, usePricingModel, useUsageMeters,
+// useResources and useFeatures sends at once.
+var benchPageLoad = [][2]string{
+	{"customers/billing", `{}`},
+	{"pricing-models/retrieve", `{}`},
+	{"usage-meters/balances", `{}`},
+	{"resources/usages", ``},
+	{"features/access", `{}`},
+}
+
+func benchBurst(b *testing.B, ttl time.Duration) {
+	h, canned := newCannedHandler(b, realisticBilling(b), ttl)
+	if ttl > 0 {
+		serveBench(b, h, "customers/billing", `{}`)
+		canned.calls.Store(0)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		var wg sync.WaitGroup
+		for _, rq := range benchPageLoad {
+			wg.Go(func() { serveBench(b, h, rq[0], rq[1]) })
+		}
+		wg.Wait()
+	}
+	reportCalls(b, canned)
+}
+
+// BenchmarkPageLoadBurstCold: the page's reads with no cache (concurrent billing reads shared).
+func BenchmarkPageLoadBurstCold(b *testing.B) { benchBurst(b, 0) }
+
+// BenchmarkPageLoadBurstWarm: the same with a warm billing cache.
+func BenchmarkPageLoadBurstWarm(b *testing.B) { benchBurst(b, time.Hour) }
+
+// BenchmarkBillingMissSize: the cost of a miss as the body grows; it should be linear in
+// bytes (compare ns/op per MB/s).
+func BenchmarkBillingMissSize(b *testing.B) {
+	for _, size := range []int{10 << 10, 100 << 10, 1 << 20} {
+		body := billingOfSize(b, size)
+		b.Run(fmt.Sprintf("%dKB", len(body)>>10), func(b *testing.B) {
+			h, canned := newCannedHandler(b, body, 0)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(body)))
+			loop(b, h, "customers/billing", `{}`)
+			reportCalls(b, canned)
+		})
+		b.Run(fmt.Sprintf("%dKB-bare", len(body)>>10), func(b *testing.B) {
+			canned := &cannedFlowglad{billing: body}
+			h := bareRelay(&http.Client{Transport: canned})
+			b.ReportAllocs()
+			b.SetBytes(int64(len(body)))
+			loop(b, h, "customers/billing", `{}`)
+		})
+	}
+}
+
+// BenchmarkLoad256: customers/billing for 256 different customers at once (so no shared
+// read flatters the handler), in parallel on every core, beside the bare relay under the
+// same load. ns/op × GOMAXPROCS approximates the CPU time a request costs.
+func BenchmarkLoad256(b *testing.B) {
+	const customers = 256
+	run := func(b *testing.B, h http.Handler) {
+		reqs := make(chan *benchRequest, customers)
+		for i := range customers {
+			br := newBenchRequest("customers/billing", `{}`)
+			br.r.Header.Set("Cookie", fmt.Sprintf("session=user_%d", i))
+			reqs <- br
+		}
+		b.ReportAllocs()
+		b.SetParallelism(16) // 32 goroutines on 2 cores: requests overlap as under load
+		b.RunParallel(func(pb *testing.PB) {
+			w := &discardWriter{h: http.Header{}}
+			for pb.Next() {
+				br := <-reqs
+				clear(w.h)
+				w.status = http.StatusOK
+				h.ServeHTTP(w, br.rewind())
+				reqs <- br
+				if w.status != http.StatusOK {
+					b.Errorf("status %d", w.status)
+					return
+				}
+			}
+		})
+	}
+	b.Run("bare", func(b *testing.B) {
+		run(b, bareRelay(&http.Client{Transport: &cannedFlowglad{billing: realisticBilling(b)}}))
+	})
+	b.Run("handler", func(b *testing.B) {
+		h, _ := newCannedHandler(b, realisticBilling(b), 0)
+		run(b, h)
+	})
+}

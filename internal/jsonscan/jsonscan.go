@@ -1,0 +1,437 @@
+// Package jsonscan validates JSON and walks it without decoding it: what the handler needs
+// to relay Flowglad's bodies byte for byte and to read the few fields an action checks,
+// at a fraction of encoding/json's cost. It allocates nothing except for strings it
+// returns.
+//
+// Valid accepts exactly what encoding/json.Valid accepts (a differential fuzz test holds it
+// to that). The walkers (ObjectEach, ArrayEach, Get) expect JSON that Valid accepted: they
+// skip values by counting brackets, so on other input they may report members wrongly, but
+// never read out of bounds or panic.
+package jsonscan
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"strconv"
+)
+
+// maxDepth is encoding/json's nesting limit: deeper input is invalid for both.
+const maxDepth = 10000
+
+// Valid reports whether data is one JSON value, with optional surrounding whitespace.
+func Valid(data []byte) bool {
+	i, ok := value(data, skipSpace(data, 0), 0)
+	return ok && skipSpace(data, i) == len(data)
+}
+
+func skipSpace(d []byte, i int) int {
+	for i < len(d) {
+		switch d[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// value returns the index just past the value starting at i.
+func value(d []byte, i, depth int) (int, bool) {
+	if i >= len(d) {
+		return i, false
+	}
+	switch c := d[i]; {
+	case c == '"':
+		return str(d, i+1)
+	case c == '{':
+		return object(d, i+1, depth+1)
+	case c == '[':
+		return array(d, i+1, depth+1)
+	case c == 't':
+		return literal(d, i, "true")
+	case c == 'f':
+		return literal(d, i, "false")
+	case c == 'n':
+		return literal(d, i, "null")
+	case c == '-' || c >= '0' && c <= '9':
+		return number(d, i)
+	}
+	return i, false
+}
+
+func literal(d []byte, i int, lit string) (int, bool) {
+	if len(d)-i < len(lit) || string(d[i:i+len(lit)]) != lit {
+		return i, false
+	}
+	return i + len(lit), true
+}
+
+// plain marks the bytes a string holds without any check: not a quote, a backslash or a
+// control character.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// Bit tricks to test eight bytes at once (SWAR): strings make up most of a billing body.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// special reports whether any of the eight bytes of x is a quote, a backslash or a control
+// character: whether the string may end, escape or be invalid within them.
+func special(x uint64) bool {
+	quote := x ^ (ones * '"')
+	backslash := x ^ (ones * '\\')
+	return ((quote-ones)&^quote|(backslash-ones)&^backslash|(x-ones*0x20)&^x)&highs != 0
+}
+
+// str returns the index past the closing quote of the string whose content starts at i.
+func str(d []byte, i int) (int, bool) {
+	for {
+		for i+8 <= len(d) && !special(binary.LittleEndian.Uint64(d[i:])) {
+			i += 8
+		}
+		for i < len(d) && plain[d[i]] {
+			i++
+		}
+		if i >= len(d) {
+			return i, false
+		}
+		switch d[i] {
+		case '"':
+			return i + 1, true
+		case '\\':
+			if i+1 >= len(d) {
+				return i, false
+			}
+			switch d[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if len(d)-i < 6 || !isHex(d[i+2]) || !isHex(d[i+3]) || !isHex(d[i+4]) || !isHex(d[i+5]) {
+					return i, false
+				}
+				i += 6
+			default:
+				return i, false
+			}
+		default: // a control character
+			return i, false
+		}
+	}
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+func digits(d []byte, i int) int {
+	for i < len(d) && d[i] >= '0' && d[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+// number returns the index past the number starting at i: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+func number(d []byte, i int) (int, bool) {
+	if d[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(d) && d[i] == '0':
+		i++
+	case i < len(d) && d[i] >= '1' && d[i] <= '9':
+		i = digits(d, i+1)
+	default:
+		return i, false
+	}
+	if i < len(d) && d[i] == '.' {
+		j := digits(d, i+1)
+		if j == i+1 {
+			return j, false
+		}
+		i = j
+	}
+	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
+		i++
+		if i < len(d) && (d[i] == '+' || d[i] == '-') {
+			i++
+		}
+		j := digits(d, i)
+		if j == i {
+			return j, false
+		}
+		i = j
+	}
+	return i, true
+}
+
+func object(d []byte, i, depth int) (int, bool) {
+	if depth > maxDepth {
+		return i, false
+	}
+	i = skipSpace(d, i)
+	if i < len(d) && d[i] == '}' {
+		return i + 1, true
+	}
+	for {
+		if i >= len(d) || d[i] != '"' {
+			return i, false
+		}
+		var ok bool
+		if i, ok = str(d, i+1); !ok {
+			return i, false
+		}
+		i = skipSpace(d, i)
+		if i >= len(d) || d[i] != ':' {
+			return i, false
+		}
+		if i, ok = value(d, skipSpace(d, i+1), depth); !ok {
+			return i, false
+		}
+		i = skipSpace(d, i)
+		if i >= len(d) {
+			return i, false
+		}
+		switch d[i] {
+		case ',':
+			i = skipSpace(d, i+1)
+		case '}':
+			return i + 1, true
+		default:
+			return i, false
+		}
+	}
+}
+
+func array(d []byte, i, depth int) (int, bool) {
+	if depth > maxDepth {
+		return i, false
+	}
+	i = skipSpace(d, i)
+	if i < len(d) && d[i] == ']' {
+		return i + 1, true
+	}
+	for {
+		var ok bool
+		if i, ok = value(d, i, depth); !ok {
+			return i, false
+		}
+		i = skipSpace(d, i)
+		if i >= len(d) {
+			return i, false
+		}
+		switch d[i] {
+		case ',':
+			i = skipSpace(d, i+1)
+		case ']':
+			return i + 1, true
+		default:
+			return i, false
+		}
+	}
+}
+
+// skip returns the index past the value starting at i, trusting it to be valid JSON (the
+// walkers run on bodies Valid accepted): strings are skipped to their closing quote and
+// containers by counting brackets, without checking the grammar. On malformed input it
+// returns a wrong index or false, never reading out of bounds.
+func skip(d []byte, i int) (int, bool) {
+	if i >= len(d) {
+		return i, false
+	}
+	switch d[i] {
+	case '"':
+		return str(d, i+1)
+	case '{', '[':
+	default:
+		// A literal or a number: up to the next delimiter.
+		j := i
+		for j < len(d) {
+			switch d[j] {
+			case ',', '}', ']', ' ', '\t', '\n', '\r':
+				return j, j > i
+			}
+			j++
+		}
+		return j, j > i
+	}
+	depth := 0
+	for i < len(d) {
+		switch d[i] {
+		case '"':
+			var ok bool
+			if i, ok = str(d, i+1); !ok {
+				return i, false
+			}
+			continue
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return i + 1, true
+			}
+		}
+		i++
+	}
+	return i, false
+}
+
+// ObjectEach calls fn with the raw key (between its quotes, escapes as sent) and the raw
+// value of each member of the object v, in order, until fn returns false. It reports
+// false when v is not an object or is malformed.
+func ObjectEach(v []byte, fn func(key, value []byte) bool) bool {
+	i := skipSpace(v, 0)
+	if i >= len(v) || v[i] != '{' {
+		return false
+	}
+	i = skipSpace(v, i+1)
+	if i < len(v) && v[i] == '}' {
+		return true
+	}
+	for {
+		if i >= len(v) || v[i] != '"' {
+			return false
+		}
+		end, ok := str(v, i+1)
+		if !ok {
+			return false
+		}
+		key := v[i+1 : end-1]
+		i = skipSpace(v, end)
+		if i >= len(v) || v[i] != ':' {
+			return false
+		}
+		start := skipSpace(v, i+1)
+		if i, ok = skip(v, start); !ok {
+			return false
+		}
+		if !fn(key, v[start:i]) {
+			return true
+		}
+		i = skipSpace(v, i)
+		if i >= len(v) {
+			return false
+		}
+		switch v[i] {
+		case ',':
+			i = skipSpace(v, i+1)
+		case '}':
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// ArrayEach calls fn with each raw element of the array v, in order, until fn returns
+// false. It reports false when v is not an array or is malformed; null is an empty array.
+func ArrayEach(v []byte, fn func(elem []byte) bool) bool {
+	i := skipSpace(v, 0)
+	if i < len(v) && v[i] == 'n' {
+		_, ok := literal(v, i, "null")
+		return ok
+	}
+	if i >= len(v) || v[i] != '[' {
+		return false
+	}
+	i = skipSpace(v, i+1)
+	if i < len(v) && v[i] == ']' {
+		return true
+	}
+	for {
+		start := i
+		var ok bool
+		if i, ok = skip(v, i); !ok {
+			return false
+		}
+		if !fn(v[start:i]) {
+			return true
+		}
+		i = skipSpace(v, i)
+		if i >= len(v) {
+			return false
+		}
+		switch v[i] {
+		case ',':
+			i = skipSpace(v, i+1)
+		case ']':
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// Get returns the raw value of the member key of the object v, or nil. Keys with escapes
+// are compared after unquoting.
+func Get(v []byte, key string) []byte {
+	var out []byte
+	ObjectEach(v, func(k, val []byte) bool {
+		if KeyIs(k, key) {
+			out = val
+			return false
+		}
+		return true
+	})
+	return out
+}
+
+// KeyIs reports whether the raw key k (as ObjectEach gives it) is name.
+func KeyIs(k []byte, name string) bool {
+	if string(k) == name {
+		return true
+	}
+	for _, c := range k {
+		if c == '\\' {
+			var s string
+			return json.Unmarshal(append(append([]byte{'"'}, k...), '"'), &s) == nil && s == name
+		}
+	}
+	return false
+}
+
+// String returns the string the raw value v holds; false when v is not a string (null
+// included).
+func String(v []byte) (string, bool) {
+	if len(v) < 2 || v[0] != '"' {
+		return "", false
+	}
+	inner := v[1 : len(v)-1]
+	for _, c := range inner {
+		if c == '\\' {
+			var s string
+			if json.Unmarshal(v, &s) != nil {
+				return "", false
+			}
+			return s, true
+		}
+	}
+	return string(inner), true
+}
+
+// Float returns the number the raw value v holds; false when v is not a number.
+func Float(v []byte) (float64, bool) {
+	if len(v) == 0 || !(v[0] == '-' || v[0] >= '0' && v[0] <= '9') {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(string(v), 64)
+	return f, err == nil
+}
+
+// Bool returns the boolean the raw value v holds; false, false when v is not a boolean.
+func Bool(v []byte) (value, ok bool) {
+	switch string(v) {
+	case "true":
+		return true, true
+	case "false":
+		return false, true
+	}
+	return false, false
+}

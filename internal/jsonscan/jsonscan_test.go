@@ -1,0 +1,138 @@
+package jsonscan
+
+import (
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var validityCases = []string{
+	``, ` `, `{}`, `[]`, `null`, `true`, `false`, `nul`, `truex`, `0`, `-0`, `01`, `-`, `1.`, `1.5`, `1e`, `1e+`, `1E-7`, `.5`,
+	`"x"`, `"\u00e9"`, `"\u00g9"`, `"\x"`, `"a\/b"`, "\"tab\there\"", `"` + "\x01" + `"`, `"unterminated`, `"\`,
+	`{"a":1}`, `{"a":1,}`, `{"a" 1}`, `{a:1}`, `{"a":1}{}`, `[1,2,]`, `[1 2]`, `[[[]]]`, ` {"a" : [ 1 , { "b" : null } ] } `,
+	"\xff", `"` + "\xff" + `"`, `{"a":"\ud800"}`, `[` + strings.Repeat("[", 10001) + strings.Repeat("]", 10002),
+	strings.Repeat("[", 10000) + strings.Repeat("]", 10000), strings.Repeat("[", 10001) + strings.Repeat("]", 10001),
+}
+
+func TestValidMatchesEncodingJSON(t *testing.T) {
+	for _, c := range validityCases {
+		assert.Equal(t, json.Valid([]byte(c)), Valid([]byte(c)), "%.60q", c)
+	}
+	body, err := os.ReadFile("../../flowgladapi/testdata/billing.json")
+	require.NoError(t, err)
+	assert.True(t, Valid(body))
+}
+
+func FuzzValid(f *testing.F) {
+	for _, c := range validityCases {
+		f.Add([]byte(c))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := Valid(b), json.Valid(b); got != want {
+			t.Fatalf("Valid(%q) = %v, encoding/json says %v", b, got, want)
+		}
+	})
+}
+
+// FuzzWalk: on valid JSON the walkers see exactly the members and elements encoding/json
+// sees.
+func FuzzWalk(f *testing.F) {
+	f.Add([]byte(`{"a":[1,{"b":"c"}],"d\u0065":null,"e":"\"x\""}`))
+	f.Add([]byte(`[1, "two", {"three": 3}, [4]]`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if !json.Valid(b) {
+			return
+		}
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(b, &obj) == nil && obj != nil {
+			seen := map[string]bool{}
+			ok := ObjectEach(b, func(k, v []byte) bool {
+				var key string
+				require.NoError(t, json.Unmarshal(append(append([]byte{'"'}, k...), '"'), &key))
+				seen[key] = true
+				assert.True(t, Valid(v), "a member's value is one JSON value")
+				return true
+			})
+			assert.True(t, ok)
+			assert.Len(t, seen, len(obj))
+		}
+		var arr []json.RawMessage
+		if json.Unmarshal(b, &arr) == nil && arr != nil {
+			var got [][]byte
+			assert.True(t, ArrayEach(b, func(v []byte) bool { got = append(got, v); return true }))
+			require.Len(t, got, len(arr))
+			for i := range arr {
+				assert.JSONEq(t, string(arr[i]), string(got[i]))
+			}
+		}
+	})
+}
+
+func TestWalkers(t *testing.T) {
+	doc := []byte(` {"customer": {"id": "cus_1", "n\u0061me": "A \"B\""}, "subs": [{"id": "s1", "n": 2.5}, {"id": "s2", "ok": true}], "none": null} `)
+	cust := Get(doc, "customer")
+	id, ok := String(Get(cust, "id"))
+	assert.True(t, ok)
+	assert.Equal(t, "cus_1", id)
+	name, ok := String(Get(cust, "name"))
+	assert.True(t, ok, "an escaped key matches")
+	assert.Equal(t, `A "B"`, name)
+	var ids []string
+	assert.True(t, ArrayEach(Get(doc, "subs"), func(e []byte) bool {
+		s, _ := String(Get(e, "id"))
+		ids = append(ids, s)
+		return true
+	}))
+	assert.Equal(t, []string{"s1", "s2"}, ids)
+	var first []byte
+	ArrayEach(Get(doc, "subs"), func(e []byte) bool { first = e; return false })
+	n, ok := Float(Get(first, "n"))
+	assert.True(t, ok)
+	assert.InDelta(t, 2.5, n, 0)
+	assert.True(t, ArrayEach(Get(doc, "none"), func([]byte) bool { t.Fatal("null has no elements"); return false }))
+	assert.Nil(t, Get(doc, "missing"))
+	_, ok = String(Get(doc, "none"))
+	assert.False(t, ok, "null is not a string")
+	v, ok := Bool([]byte("true"))
+	assert.True(t, v && ok)
+	assert.False(t, ObjectEach([]byte(`[1]`), func(_, _ []byte) bool { return true }))
+	assert.False(t, ArrayEach([]byte(`{"a":1}`), func([]byte) bool { return true }))
+	assert.False(t, ObjectEach([]byte(`{"a":}`), func(_, _ []byte) bool { return true }))
+}
+
+func BenchmarkValid(b *testing.B) {
+	body, err := os.ReadFile("../../flowgladapi/testdata/billing.json")
+	require.NoError(b, err)
+	b.Run("jsonscan", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if !Valid(body) {
+				b.Fatal("invalid")
+			}
+		}
+	})
+	b.Run("encoding/json", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if !json.Valid(body) {
+				b.Fatal("invalid")
+			}
+		}
+	})
+}
+
+// FuzzWalkAnything: on any input at all, the walkers neither panic nor loop forever.
+func FuzzWalkAnything(f *testing.F) {
+	f.Add([]byte(`{"a":[1,{"b":"c"}],"d":nul`))
+	f.Add([]byte(`[{"a":"\"}]`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ObjectEach(b, func(k, v []byte) bool { _, _ = String(v); return true })
+		ArrayEach(b, func(v []byte) bool { _ = Get(v, "a"); return true })
+	})
+}
