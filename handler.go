@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/flowglad-go/flowglad/flowgladapi"
+	"github.com/flowglad-go/flowglad/internal/redact"
 )
 
 // Handler serves the /api/flowglad/<actionKey> route of Flowglad's React SDK. It is an
@@ -109,13 +110,15 @@ func (h *Handler) Authenticate(r *http.Request) (Customer, error) {
 }
 
 // authError turns an authenticator's error into what it answers: 401 for no session, 500
-// for anything else (the host application failed; logged, never shown).
+// for anything else (the host application failed; logged, never shown). The cause is
+// wrapped in an authFailure, whose text names its type only.
 func authError(err error) error {
 	if errors.Is(err, ErrUnauthenticated) {
-		return &Error{Status: http.StatusUnauthorized, Code: "unauthenticated", Message: "sign in to continue", Err: err}
+		return &Error{Status: http.StatusUnauthorized, Code: "unauthenticated", Message: "sign in to continue",
+			Err: &authFailure{err: err}}
 	}
 	return &Error{Status: http.StatusInternalServerError, Code: "internal_error", Message: "internal error",
-		Err: fmt.Errorf("authenticator: %w", err)}
+		Err: &authFailure{err: err}}
 }
 
 // actionKey derives the action key from the request path: the path after the base path, or,
@@ -165,8 +168,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rq.cust = cust
 	case rt.hybrid && !isInvalidCustomer(err):
 		if !errors.Is(err, ErrUnauthenticated) {
-			h.logger.LogAttrs(r.Context(), slog.LevelWarn, "flowglad: authentication failed; serving as anonymous",
-				slog.String("action", string(key)), slog.String("error", err.Error()))
+			rq.logAnonymous(err)
 		}
 	default:
 		rq.fail(err)
@@ -272,8 +274,7 @@ func (rq *request) fail(err error) {
 	}
 }
 
-// log writes one line about a failed request. Error texts can quote Flowglad's messages,
-// which may repeat the customer's email or name: those are redacted.
+// log writes one line about a failed request.
 func (rq *request) log(level slog.Level, e *statusError, err error, id string) {
 	ctx := rq.r.Context()
 	if !rq.h.logger.Enabled(ctx, level) {
@@ -290,24 +291,43 @@ func (rq *request) log(level slog.Level, e *statusError, err error, id string) {
 	if rq.cust != nil {
 		attrs = append(attrs, slog.String("customer", rq.cust.ExternalID))
 	}
-	if err != nil {
-		attrs = append(attrs, slog.String("error", rq.redact(err.Error())))
-		var pe *panicError
-		if errors.As(err, &pe) {
-			attrs = append(attrs, slog.String("stack", string(pe.stack)))
-		}
-	}
+	attrs = rq.errorAttrs(attrs, err)
 	rq.h.logger.LogAttrs(ctx, level, "flowglad: request failed", attrs...)
 }
 
+// logAnonymous warns that the authenticator failed on the hybrid route, which then serves
+// the visitor as anonymous.
+func (rq *request) logAnonymous(err error) {
+	ctx := rq.r.Context()
+	if !rq.h.logger.Enabled(ctx, slog.LevelWarn) {
+		return
+	}
+	attrs := []slog.Attr{slog.String("action", string(rq.key))}
+	rq.h.logger.LogAttrs(ctx, slog.LevelWarn, "flowglad: authentication failed; serving as anonymous",
+		rq.errorAttrs(attrs, err)...)
+}
+
+// errorAttrs appends what a log line tells of err: its text, redacted, and the stack of a
+// recovered panic.
+func (rq *request) errorAttrs(attrs []slog.Attr, err error) []slog.Attr {
+	if err == nil {
+		return attrs
+	}
+	attrs = append(attrs, slog.String("error", rq.redact(err.Error())))
+	var pe *panicError
+	if errors.As(err, &pe) {
+		attrs = append(attrs, slog.String("stack", string(pe.stack)))
+	}
+	return attrs
+}
+
+// redact removes the customer's email and name from s. Error texts can quote Flowglad's
+// messages, which may repeat them, escaped inside its JSON or in a URL: every such form is
+// removed. (An authenticator's error, before there is a customer, is logged by its type
+// only: see authFailure.)
 func (rq *request) redact(s string) string {
 	if rq.cust == nil {
 		return s
 	}
-	for _, v := range []string{rq.cust.Email, rq.cust.Name} {
-		if len(strings.TrimSpace(v)) >= 3 {
-			s = strings.ReplaceAll(s, v, "[redacted]")
-		}
-	}
-	return s
+	return redact.Values(s, 3, rq.cust.Email, rq.cust.Name)
 }
