@@ -92,6 +92,7 @@ func TestPricingModelsRetrieve(t *testing.T) {
 						found = true
 						assert.Contains(t, l["error"], "authenticator failed: *errors.errorString", "the type of the error")
 						assert.NotContains(t, l["error"], "session store unreachable", "not its text")
+						assert.NotEmpty(t, l["request_id"])
 					}
 				}
 				assert.True(t, found, "a Warn record names the action: %s", env.logs.String())

@@ -136,7 +136,8 @@ func (h *Handler) actionKey(path string) ActionKey {
 // validation, and no Flowglad call is made for a request that fails any of them.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	key := h.actionKey(r.URL.Path)
-	rq := &request{h: h, w: w, r: r, key: key}
+	// Every answer, success or failure, carries the request id, as do the log lines.
+	rq := &request{h: h, w: w, r: r, key: key, id: responseID(w, r)}
 	rt, ok := h.routes[key]
 	if !ok {
 		rq.fail(&Error{Status: http.StatusNotFound, Code: "unknown_action",
@@ -217,6 +218,7 @@ type request struct {
 	w    http.ResponseWriter
 	r    *http.Request
 	key  ActionKey
+	id   string // the request id, in the X-Request-Id header of the answer
 	cust *Customer
 }
 
@@ -266,16 +268,17 @@ func isJSONContentType(ct string) bool {
 // fail maps err to a status, writes the error envelope and logs the failure.
 func (rq *request) fail(err error) {
 	e := classify(rq.r.Context(), err)
-	id := writeError(rq.w, rq.r, e)
+	writeError(rq.w, e, rq.id)
 	if e.Status >= 500 {
-		rq.log(slog.LevelError, e, err, id)
+		rq.log(slog.LevelError, e, err)
 	} else {
-		rq.log(slog.LevelDebug, e, err, "")
+		rq.log(slog.LevelDebug, e, err)
 	}
 }
 
-// log writes one line about a failed request.
-func (rq *request) log(level slog.Level, e *statusError, err error, id string) {
+// log writes one line about a failed request, with the request id and, when Flowglad
+// failed, Flowglad's own request id for a support ticket.
+func (rq *request) log(level slog.Level, e *statusError, err error) {
 	ctx := rq.r.Context()
 	if !rq.h.logger.Enabled(ctx, level) {
 		return
@@ -284,9 +287,7 @@ func (rq *request) log(level slog.Level, e *statusError, err error, id string) {
 		slog.String("action", string(rq.key)),
 		slog.Int("status", e.Status),
 		slog.String("code", e.Code),
-	}
-	if id != "" {
-		attrs = append(attrs, slog.String("request_id", id))
+		slog.String("request_id", rq.id),
 	}
 	if rq.cust != nil {
 		attrs = append(attrs, slog.String("customer", rq.cust.ExternalID))
@@ -302,18 +303,25 @@ func (rq *request) logAnonymous(err error) {
 	if !rq.h.logger.Enabled(ctx, slog.LevelWarn) {
 		return
 	}
-	attrs := []slog.Attr{slog.String("action", string(rq.key))}
+	attrs := []slog.Attr{
+		slog.String("action", string(rq.key)),
+		slog.String("request_id", rq.id),
+	}
 	rq.h.logger.LogAttrs(ctx, slog.LevelWarn, "flowglad: authentication failed; serving as anonymous",
 		rq.errorAttrs(attrs, err)...)
 }
 
-// errorAttrs appends what a log line tells of err: its text, redacted, and the stack of a
-// recovered panic.
+// errorAttrs appends what a log line tells of err: its text, redacted; the stack of a
+// recovered panic; Flowglad's request id.
 func (rq *request) errorAttrs(attrs []slog.Attr, err error) []slog.Attr {
 	if err == nil {
 		return attrs
 	}
 	attrs = append(attrs, slog.String("error", rq.redact(err.Error())))
+	var api *flowgladapi.Error
+	if errors.As(err, &api) && api.RequestID != "" {
+		attrs = append(attrs, slog.String("flowglad_request_id", clip(api.RequestID)))
+	}
 	var pe *panicError
 	if errors.As(err, &pe) {
 		attrs = append(attrs, slog.String("stack", string(pe.stack)))

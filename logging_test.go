@@ -11,7 +11,9 @@ import (
 	"testing"
 
 	"github.com/flowglad-go/flowglad"
+	"github.com/flowglad-go/flowglad/flowgladapi"
 	"github.com/flowglad-go/flowglad/flowgladapi/flowgladapitest"
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -135,6 +137,7 @@ func TestAuthenticatorFailureLoggedByType(t *testing.T) {
 				}
 				found = true
 				assert.Contains(t, l["error"], tc.wantType)
+				assert.Equal(t, "req-auth-1", l["request_id"])
 				if tc.panics {
 					assert.Contains(t, l["stack"], "goroutine ", "a panic is logged with its stack")
 				}
@@ -148,6 +151,145 @@ func TestAuthenticatorFailureLoggedByType(t *testing.T) {
 			var se *sessionError
 			assert.Equal(t, strings.Contains(tc.wantType, "sessionError") && !tc.panics, errors.As(err, &se))
 			assert.Equal(t, tc.status == 401, errors.Is(err, flowglad.ErrUnauthenticated))
+		})
+	}
+}
+
+// TestRequestIDHeader: every answer of the handler carries X-Request-Id: the request's own
+// when it is a short token, else a new one; a 5xx repeats it in json.requestId, and the
+// log line of a failure carries it.
+func TestRequestIDHeader(t *testing.T) {
+	tests := []struct {
+		name     string
+		incoming string
+		req      request
+		status   int
+		keep     bool // the incoming id is answered
+	}{
+		{"success", "req-abc_1.2", request{user: "user_alice", key: "customers/billing", body: "{}"}, 200, true},
+		{"hybrid success, anonymous", "req-abc", request{key: "pricing-models/retrieve", body: "{}"}, 200, true},
+		{"401", "req-abc", request{key: "customers/billing", body: "{}"}, 401, true},
+		{"404 unknown action", "req-abc", request{user: "user_alice", key: "nope", body: "{}"}, 404, true},
+		{"405", "req-abc", request{method: http.MethodGet, user: "user_alice", key: "customers/billing", noBody: true}, 405, true},
+		{"400 invalid body", "req-abc", request{user: "user_alice", key: "usage-events/create", body: `{"amount": -1}`}, 400, true},
+		{"500", "req-abc", request{user: "db-down", key: "customers/billing", body: "{}"}, 500, true},
+		{"no id: a new one", "", request{user: "user_alice", key: "customers/billing", body: "{}"}, 200, false},
+		{"no id on a 500: a new one", "", request{user: "db-down", key: "customers/billing", body: "{}"}, 500, false},
+		{"too long: a new one", strings.Repeat("a", 65), request{user: "user_alice", key: "customers/billing", body: "{}"}, 200, false},
+		{"unsafe characters: a new one", `req"1 <b>`, request{user: "db-down", key: "customers/billing", body: "{}"}, 500, false},
+		{"non-ASCII: a new one", "réq-1", request{user: "user_alice", key: "customers/billing", body: "{}"}, 200, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newEnv(t)
+			if tc.incoming != "" {
+				tc.req.headers = map[string]string{"X-Request-Id": tc.incoming}
+			}
+			res := env.do(tc.req)
+			require.Equal(t, tc.status, res.Status, "body: %s", res.Body)
+			id := res.Header.Get("X-Request-Id")
+			if tc.keep {
+				assert.Equal(t, tc.incoming, id)
+			} else {
+				_, err := uuid.Parse(id)
+				assert.NoError(t, err, "a new id is a UUID: %q", id)
+			}
+			if tc.status >= 500 {
+				assert.Equal(t, id, res.assertError(t, tc.status, "internal_error")["requestId"])
+			}
+			for _, l := range logLines(t, env) {
+				if l["action"] != nil { // the handler's lines, not the client's
+					assert.Equal(t, id, l["request_id"], "the log line names the answer's id")
+				}
+			}
+		})
+	}
+}
+
+// TestRequestIDWithUpstreamID: when Flowglad fails, the log line carries both our request id
+// and Flowglad's own, for a support ticket.
+func TestRequestIDWithUpstreamID(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int
+		body   string
+		code   string
+	}{
+		{"5xx", http.StatusServiceUnavailable, `{"error":"down","code":"SERVICE_UNAVAILABLE"}`, "flowglad_unavailable"},
+		{"4xx relayed", http.StatusBadRequest, `{"error":"Price not active","code":"BAD_REQUEST"}`, "flowglad_rejected"},
+		{"401 in plain text", http.StatusUnauthorized, "Unauthorized", "flowglad_auth_failed"},
+		{"403", http.StatusForbidden, `{"error":"Forbidden","code":"FORBIDDEN"}`, "flowglad_auth_failed"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			stub := newStub(t, func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("X-Request-Id", "flowglad-req-42")
+				w.WriteHeader(tc.status)
+				_, _ = w.Write([]byte(tc.body))
+			})
+			env := newEnv(t, withStub(stub))
+			res := env.do(request{user: "user_alice", key: "customers/billing", body: "{}",
+				headers: map[string]string{"X-Request-Id": "ours-7"}})
+			assert.Equal(t, "ours-7", res.Header.Get("X-Request-Id"))
+			var line logLine
+			for _, l := range logLines(t, env) {
+				if l["code"] == tc.code {
+					line = l
+				}
+			}
+			require.NotNil(t, line, "no log line with code %s in:\n%s", tc.code, env.logs.String())
+			assert.Equal(t, "ours-7", line["request_id"])
+			assert.Equal(t, "flowglad-req-42", line["flowglad_request_id"])
+		})
+	}
+}
+
+// TestWriteErrorRequestID: WriteError answers with X-Request-Id too: the one already set on
+// the response (by the host's middleware), else the request's, else a new one; a 5xx
+// repeats it in the body.
+func TestWriteErrorRequestID(t *testing.T) {
+	tests := []struct {
+		name              string
+		onResponse, inReq string
+		err               error
+		want              string // "": a new UUID
+	}{
+		{"from the request", "", "host-1", errors.New("boom"), "host-1"},
+		{"already on the response", "mw-7", "host-1", errors.New("boom"), "mw-7"},
+		{"invalid on the response: the request's", "bad id", "host-1", errors.New("boom"), "host-1"},
+		{"none: a new one", "", "", errors.New("boom"), ""},
+		{"a 4xx too", "", "host-2", &flowglad.Error{Status: 403, Code: "forbidden", Message: "no"}, "host-2"},
+		{"a Flowglad failure", "", "host-3", &flowgladapi.Error{StatusCode: 502}, "host-3"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodPost, "/api/generate", nil)
+			if tc.inReq != "" {
+				r.Header.Set("X-Request-Id", tc.inReq)
+			}
+			w := httptest.NewRecorder()
+			if tc.onResponse != "" {
+				w.Header().Set("X-Request-Id", tc.onResponse)
+			}
+			flowglad.WriteError(w, r, tc.err)
+			id := w.Header().Get("X-Request-Id")
+			if tc.want != "" {
+				assert.Equal(t, tc.want, id)
+			} else {
+				_, err := uuid.Parse(id)
+				assert.NoError(t, err, "a new id is a UUID: %q", id)
+			}
+			var env struct {
+				Error struct {
+					JSON map[string]any `json:"json"`
+				} `json:"error"`
+			}
+			require.NoError(t, json.Unmarshal(w.Body.Bytes(), &env))
+			if w.Code >= 500 {
+				assert.Equal(t, id, env.Error.JSON["requestId"])
+			} else {
+				assert.NotContains(t, env.Error.JSON, "requestId")
+			}
 		})
 	}
 }
