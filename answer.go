@@ -117,6 +117,9 @@ func isInvalidCustomer(err error) bool {
 	return errors.As(err, &e) && e.Code == CodeInvalidCustomer
 }
 
+// codeFlowgladAuthFailed answers a 401 or 403 from Flowglad: our API key was refused.
+const codeFlowgladAuthFailed = "flowglad_auth_failed"
+
 // statusError is an error as it reaches the browser.
 type statusError struct {
 	Status     int
@@ -166,7 +169,7 @@ func classifyCause(ctx context.Context, err error) *statusError {
 			return &statusError{Status: http.StatusNotFound, Code: "not_found", Message: msg}
 		case http.StatusUnauthorized, http.StatusForbidden:
 			// Our API key is wrong or lacks access: the operator's problem, not the user's.
-			return &statusError{Status: http.StatusBadGateway, Code: "flowglad_auth_failed",
+			return &statusError{Status: http.StatusBadGateway, Code: codeFlowgladAuthFailed,
 				Message: "billing is unavailable: the server's Flowglad credentials were refused"}
 		case http.StatusTooManyRequests:
 			wait := api.RetryAfter

@@ -276,6 +276,11 @@ func (rq *request) fail(err error) {
 	}
 }
 
+// msgKeyRefused is the log message of a 401 or 403 from Flowglad. Flowglad answers a
+// rate-limited key as it answers a wrong one (401, plain text), so the line cannot tell
+// which; it names both for the operator.
+const msgKeyRefused = "flowglad: Flowglad refused the API key (invalid or rate limited)"
+
 // log writes one line about a failed request, with the request id and, when Flowglad
 // failed, Flowglad's own request id for a support ticket.
 func (rq *request) log(level slog.Level, e *statusError, err error) {
@@ -293,7 +298,11 @@ func (rq *request) log(level slog.Level, e *statusError, err error) {
 		attrs = append(attrs, slog.String("customer", rq.cust.ExternalID))
 	}
 	attrs = rq.errorAttrs(attrs, err)
-	rq.h.logger.LogAttrs(ctx, level, "flowglad: request failed", attrs...)
+	msg := "flowglad: request failed"
+	if e.Code == codeFlowgladAuthFailed {
+		msg = msgKeyRefused
+	}
+	rq.h.logger.LogAttrs(ctx, level, msg, attrs...)
 }
 
 // logAnonymous warns that the authenticator failed on the hybrid route, which then serves

@@ -207,18 +207,21 @@ func TestRequestIDHeader(t *testing.T) {
 }
 
 // TestRequestIDWithUpstreamID: when Flowglad fails, the log line carries both our request id
-// and Flowglad's own, for a support ticket.
+// and Flowglad's own, for a support ticket; a refused key says so in its message.
 func TestRequestIDWithUpstreamID(t *testing.T) {
 	tests := []struct {
-		name   string
-		status int
-		body   string
-		code   string
+		name    string
+		status  int
+		body    string
+		code    string
+		message string
 	}{
-		{"5xx", http.StatusServiceUnavailable, `{"error":"down","code":"SERVICE_UNAVAILABLE"}`, "flowglad_unavailable"},
-		{"4xx relayed", http.StatusBadRequest, `{"error":"Price not active","code":"BAD_REQUEST"}`, "flowglad_rejected"},
-		{"401 in plain text", http.StatusUnauthorized, "Unauthorized", "flowglad_auth_failed"},
-		{"403", http.StatusForbidden, `{"error":"Forbidden","code":"FORBIDDEN"}`, "flowglad_auth_failed"},
+		{"5xx", http.StatusServiceUnavailable, `{"error":"down","code":"SERVICE_UNAVAILABLE"}`, "flowglad_unavailable", "flowglad: request failed"},
+		{"4xx relayed", http.StatusBadRequest, `{"error":"Price not active","code":"BAD_REQUEST"}`, "flowglad_rejected", "flowglad: request failed"},
+		{"401 in plain text: invalid or rate-limited key", http.StatusUnauthorized, "Unauthorized", "flowglad_auth_failed",
+			"flowglad: Flowglad refused the API key (invalid or rate limited)"},
+		{"403", http.StatusForbidden, `{"error":"Forbidden","code":"FORBIDDEN"}`, "flowglad_auth_failed",
+			"flowglad: Flowglad refused the API key (invalid or rate limited)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -240,8 +243,28 @@ func TestRequestIDWithUpstreamID(t *testing.T) {
 			require.NotNil(t, line, "no log line with code %s in:\n%s", tc.code, env.logs.String())
 			assert.Equal(t, "ours-7", line["request_id"])
 			assert.Equal(t, "flowglad-req-42", line["flowglad_request_id"])
+			assert.Equal(t, tc.message, line["msg"])
 		})
 	}
+}
+
+// TestKeyRefusedLogged: Flowglad answers a wrong key and a rate-limited one alike (401, plain
+// text), so the Error line names both causes.
+func TestKeyRefusedLogged(t *testing.T) {
+	env := newEnv(t, withConfig(func(c *flowglad.Config) { c.APIKey = "sk_test_revoked_key" }))
+	res := env.post("user_alice", "customers/billing", "{}")
+	res.assertError(t, http.StatusBadGateway, "flowglad_auth_failed")
+	found := false
+	for _, l := range logLines(t, env) {
+		if l["code"] == "flowglad_auth_failed" {
+			found = true
+			assert.Equal(t, "ERROR", l["level"])
+			assert.Equal(t, "flowglad: Flowglad refused the API key (invalid or rate limited)", l["msg"])
+			assert.NotEmpty(t, l["flowglad_request_id"], "the fake's id of the refused request")
+		}
+	}
+	assert.True(t, found, env.logs.String())
+	assert.NotContains(t, env.logs.String(), "sk_test_revoked_key")
 }
 
 // TestWriteErrorRequestID: WriteError answers with X-Request-Id too: the one already set on
