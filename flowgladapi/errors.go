@@ -31,7 +31,9 @@ var (
 	// ErrServer: Flowglad answered 5xx or 408 (after any retries): try later.
 	ErrServer = errors.New("flowgladapi: server error")
 	// ErrInvalidResponse: a 2xx response whose body is not the JSON the call
-	// needs. It is wrapped, never returned as an *Error.
+	// needs (after any retries: a body that is not JSON of the expected kind
+	// is retried like a 5xx on calls that are safe to repeat). It is wrapped,
+	// never returned as an *Error.
 	ErrInvalidResponse = errors.New("flowgladapi: invalid response")
 	// ErrUnavailable: no response could be had at all (connection refused or
 	// reset, DNS or TLS failure, a body cut short), after any retries. The
