@@ -353,17 +353,18 @@ func TestUpstreamAuthFailure(t *testing.T) {
 
 // TestUpstreamTimeout: Flowglad slower than Config.Timeout gives 504 for every key.
 func TestUpstreamTimeout(t *testing.T) {
-	env := newEnv(t, withConfig(func(c *flowglad.Config) { c.Timeout = 30 * time.Millisecond }))
-	env.fake.SetLatency(5 * time.Second)
 	for _, kc := range callingKeys() {
 		t.Run(string(kc.key), func(t *testing.T) {
-			env.calls()
+			// A fake per key: on a slow run (-race) a request can reach the fake after the
+			// client gave up, or never, and must not show up among another key's calls.
+			env := newEnv(t, withConfig(func(c *flowglad.Config) { c.Timeout = 30 * time.Millisecond }))
+			env.fake.SetLatency(5 * time.Second)
 			res := env.do(request{user: "user_alice", key: string(kc.key), body: kc.body})
 			j := res.assertError(t, http.StatusGatewayTimeout, "flowglad_timeout")
 			assert.NotEmpty(t, j["requestId"])
-			calls := env.calls()
-			require.NotEmpty(t, calls)
-			assert.Equal(t, kc.first, calls[0])
+			if calls := env.calls(); len(calls) > 0 {
+				assert.Equal(t, kc.first, calls[0])
+			}
 		})
 	}
 }
