@@ -90,7 +90,9 @@ func TestPricingModelsRetrieve(t *testing.T) {
 				for _, l := range logLines(t, env) {
 					if l["level"] == "WARN" && l["action"] == "pricing-models/retrieve" {
 						found = true
-						assert.Contains(t, l["error"], "session store unreachable")
+						assert.Contains(t, l["error"], "authenticator failed: *errors.errorString", "the type of the error")
+						assert.NotContains(t, l["error"], "session store unreachable", "not its text")
+						assert.NotEmpty(t, l["request_id"])
 					}
 				}
 				assert.True(t, found, "a Warn record names the action: %s", env.logs.String())

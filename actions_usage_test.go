@@ -144,20 +144,37 @@ func TestUsageEventTransactionIDGenerated(t *testing.T) {
 		assert.Len(t, env.fake.UsageEvents(), 2, "two requests are two events")
 		assert.Equal(t, float64(aliceCredits-2), aliceBalance(t, env))
 	})
-	t.Run("same across retries", func(t *testing.T) {
-		env := newEnv(t)
-		env.fake.FailNext(1, flowgladapitest.Fault{Method: "POST", Path: "/api/v1/usage-events", Status: 500})
-		res := env.post(userAlice, "usage-events/create", `{"usageMeterSlug": "api-calls", "amount": 4}`)
-		res.data(t)
-		sent := usageBodies(t, env)
-		require.Len(t, sent, 2)
-		assert.Equal(t, sent[0], sent[1], "the retry sends the same event, transactionId included")
-		assert.Equal(t, []string{aliceBilling, usagePost, usagePost}, env.calls())
-		events := env.fake.UsageEvents()
-		require.Len(t, events, 1)
-		assert.Equal(t, sent[0]["transactionId"], events[0].TransactionID)
-		assert.Equal(t, float64(aliceCredits-4), aliceBalance(t, env), "counted once")
-	})
+	// One attempt fails and the retry succeeds: the same event is sent again, transactionId
+	// included, and counted once, whether or not Flowglad recorded it the first time.
+	for _, tc := range []struct {
+		name  string
+		fault flowgladapitest.Fault
+	}{
+		{"same across retries", flowgladapitest.Fault{Status: 500}},
+		{"answer garbled after the event was recorded", flowgladapitest.Fault{Status: http.StatusOK,
+			Body: `{"usageEvent": {"id": "usage_ev`, AfterApply: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var opts []envOption
+			if tc.fault.Body != "" {
+				opts = append(opts, withoutSpec()) // a garbled 200 breaks the spec on purpose
+			}
+			env := newEnv(t, opts...)
+			f := tc.fault
+			f.Method, f.Path = "POST", "/api/v1/usage-events"
+			env.fake.FailNext(1, f)
+			d := env.post(userAlice, "usage-events/create", `{"usageMeterSlug": "api-calls", "amount": 4}`).data(t)
+			sent := usageBodies(t, env)
+			require.Len(t, sent, 2)
+			assert.Equal(t, sent[0], sent[1], "the retry sends the same event, transactionId included")
+			assert.Equal(t, []string{aliceBilling, usagePost, usagePost}, env.calls())
+			events := env.fake.UsageEvents()
+			require.Len(t, events, 1)
+			assert.Equal(t, sent[0]["transactionId"], events[0].TransactionID)
+			assert.Equal(t, events[0].ID, d["usageEvent"].(map[string]any)["id"], "the answer names the recorded event")
+			assert.Equal(t, float64(aliceCredits-4), aliceBalance(t, env), "counted once")
+		})
+	}
 	t.Run("dropped connection then success", func(t *testing.T) {
 		env := newEnv(t)
 		env.fake.FailNext(1, flowgladapitest.Fault{Method: "POST", Path: "/api/v1/usage-events", CloseConnection: true})

@@ -19,13 +19,33 @@ import (
 // generic message; anything else 500 "internal error". The message of a 5xx never says more
 // than that; log err yourself (WriteError does not log). Use it to answer errors of
 // [Service] methods from your own handlers.
+//
+// The answer carries an X-Request-Id header, as every answer of the route does: the one
+// already set on w, else the request's own X-Request-Id when it looks like an id (at most
+// 64 letters, digits, '-', '_' or '.'), else a new one. A 5xx repeats it in
+// error.json.requestId, so a user's report can be found in your logs.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
-	writeError(w, r, classify(r.Context(), err))
+	writeError(w, classify(r.Context(), err), responseID(w, r))
 }
 
-// writeError writes e as the error envelope. A 5xx carries a request id (the request's
-// X-Request-Id when it looks like one) so a user's report can be found in the logs.
-func writeError(w http.ResponseWriter, r *http.Request, e *statusError) (requestID string) {
+// requestIDHeader names the request id, in requests and answers.
+const requestIDHeader = "X-Request-Id"
+
+// responseID returns the request id of the answer being written on w, and sets it on w:
+// the one already there (set by ServeHTTP, or by the host's middleware), else
+// requestIDOf(r).
+func responseID(w http.ResponseWriter, r *http.Request) string {
+	if id := w.Header().Get(requestIDHeader); isRequestID(id) {
+		return id
+	}
+	id := requestIDOf(r)
+	w.Header().Set(requestIDHeader, id)
+	return id
+}
+
+// writeError writes e as the error envelope. A 5xx carries requestID so a user's report can
+// be found in the logs.
+func writeError(w http.ResponseWriter, e *statusError, requestID string) {
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
 	}
@@ -35,7 +55,6 @@ func writeError(w http.ResponseWriter, r *http.Request, e *statusError) (request
 	}
 	jsonPart["message"] = e.Message
 	if e.Status >= 500 {
-		requestID = requestIDOf(r)
 		jsonPart["requestId"] = requestID
 	}
 	body, err := json.Marshal(map[string]any{"error": map[string]any{
@@ -50,7 +69,6 @@ func writeError(w http.ResponseWriter, r *http.Request, e *statusError) (request
 		body = boundedErrorBody(e, jsonPart)
 	}
 	writeJSON(w, e.Status, body)
-	return requestID
 }
 
 // Bounds of an error answer: whatever error it is made from, at most maxErrorAnswer bytes.
@@ -110,10 +128,20 @@ func setJSONHeaders(w http.ResponseWriter, length int) {
 
 // requestIDOf returns the request's X-Request-Id when it looks like an id, else a new one.
 func requestIDOf(r *http.Request) string {
-	if id := r.Header.Get("X-Request-Id"); id != "" && len(id) <= 64 && isToken(id) {
+	if id := r.Header.Get(requestIDHeader); isRequestID(id) {
 		return id
 	}
 	return uuid.NewString()
+}
+
+// maxRequestID bounds an accepted request id: it is repeated in a header, a body and logs.
+const maxRequestID = 64
+
+// isRequestID reports whether id is safe to repeat: not empty, short, and made of
+// characters that need no escaping anywhere (no spaces, quotes or line breaks to forge a log
+// line or a header with).
+func isRequestID(id string) bool {
+	return id != "" && len(id) <= maxRequestID && isToken(id)
 }
 
 func isToken(s string) bool {
@@ -130,6 +158,9 @@ func isInvalidCustomer(err error) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Code == CodeInvalidCustomer
 }
+
+// codeFlowgladAuthFailed answers a 401 or 403 from Flowglad: our API key was refused.
+const codeFlowgladAuthFailed = "flowglad_auth_failed"
 
 // statusError is an error as it reaches the browser.
 type statusError struct {
@@ -199,7 +230,7 @@ func classifyCause(ctx context.Context, err error) *statusError {
 			return &statusError{Status: http.StatusNotFound, Code: "not_found", Message: msg}
 		case http.StatusUnauthorized, http.StatusForbidden:
 			// Our API key is wrong or lacks access: the operator's problem, not the user's.
-			return &statusError{Status: http.StatusBadGateway, Code: "flowglad_auth_failed",
+			return &statusError{Status: http.StatusBadGateway, Code: codeFlowgladAuthFailed,
 				Message: "billing is unavailable: the server's Flowglad credentials were refused"}
 		case http.StatusTooManyRequests:
 			wait := api.RetryAfter

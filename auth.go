@@ -1,9 +1,11 @@
 package flowglad
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime"
 	"runtime/debug"
 )
 
@@ -97,6 +99,43 @@ type panicError struct {
 	stack []byte
 }
 
+// Error names the panic value's type, not its text, which may hold whatever the panicking
+// code had at hand (an email, a session token). The runtime's own errors (a nil map, an
+// index out of range) are told in full: the runtime writes their text, from types and
+// numbers only.
 func (e *panicError) Error() string {
-	return fmt.Sprintf("flowglad: recovered panic: %v", e.value)
+	if re, ok := e.value.(runtime.Error); ok {
+		return "flowglad: recovered panic: " + re.Error()
+	}
+	return fmt.Sprintf("flowglad: recovered panic of type %T", e.value)
+}
+
+// authFailure is an authenticator's error, or its recovered panic, on its way to a log line
+// or a caller of Handler.Authenticate. Its text names the error's type, never its message:
+// an authenticator's message may quote an email, a user name or a token, and there is no
+// customer yet whose data could be redacted. The error itself stays reachable with
+// errors.Is and errors.As.
+type authFailure struct{ err error }
+
+func (e *authFailure) Error() string { return "authenticator failed: " + describeAuthError(e.err) }
+
+func (e *authFailure) Unwrap() error { return e.err }
+
+// describeAuthError tells what an authenticator's error is without its text: the panic as
+// panicError says, our sentinels and the context's errors by name (their text is fixed),
+// anything else by type, saying which of those it wraps.
+func describeAuthError(err error) string {
+	var pe *panicError
+	if errors.As(err, &pe) {
+		return pe.Error()
+	}
+	for _, known := range []error{ErrUnauthenticated, context.Canceled, context.DeadlineExceeded} {
+		switch {
+		case err == known:
+			return known.Error()
+		case errors.Is(err, known):
+			return fmt.Sprintf("%T wrapping %q", err, known.Error())
+		}
+	}
+	return fmt.Sprintf("%T", err)
 }

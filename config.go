@@ -32,7 +32,8 @@ type Config struct {
 	// NewService fail.
 	APIKey string
 	// BaseURL is Flowglad's API origin. Empty means the FLOWGLAD_BASE_URL environment
-	// variable, else https://app.flowglad.com.
+	// variable, else https://app.flowglad.com. It must be https, or plain http to a loopback
+	// host (a local fake): anywhere else the secret key would travel in clear.
 	BaseURL string
 	// BasePath is the path the handler is mounted at; the action key is the rest of the
 	// request path. Empty means "/api/flowglad", the React SDK's default. The handler also

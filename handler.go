@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/flowglad-go/flowglad/flowgladapi"
+	"github.com/flowglad-go/flowglad/internal/redact"
 )
 
 // Handler serves the /api/flowglad/<actionKey> route of Flowglad's React SDK. It is an
@@ -97,7 +98,9 @@ func (h *Handler) Client() *flowgladapi.Client { return h.svc.client }
 // endpoints on billing: a panic in the authenticator is recovered into an error, and the
 // Customer it returns is checked (an external id, a valid email when given; an invalid one
 // is a 500 invalid_customer *Error). Errors wrapping [ErrUnauthenticated] mean no session.
-// [WriteError] answers any of them as the route would.
+// [WriteError] answers any of them as the route would. The text of an error from the
+// authenticator names its type, not its message (which may hold an email or a token), so it
+// is safe to log; errors.As still reaches the authenticator's own error.
 func (h *Handler) Authenticate(r *http.Request) (Customer, error) {
 	c, err := authenticate(h.auth, r)
 	if err != nil {
@@ -114,13 +117,15 @@ func (h *Handler) Authenticate(r *http.Request) (Customer, error) {
 }
 
 // authError turns an authenticator's error into what it answers: 401 for no session, 500
-// for anything else (the host application failed; logged, never shown).
+// for anything else (the host application failed; logged, never shown). The cause is
+// wrapped in an authFailure, whose text names its type only.
 func authError(err error) error {
 	if errors.Is(err, ErrUnauthenticated) {
-		return &Error{Status: http.StatusUnauthorized, Code: "unauthenticated", Message: "sign in to continue", Err: err}
+		return &Error{Status: http.StatusUnauthorized, Code: "unauthenticated", Message: "sign in to continue",
+			Err: &authFailure{err: err}}
 	}
 	return &Error{Status: http.StatusInternalServerError, Code: "internal_error", Message: "internal error",
-		Err: fmt.Errorf("authenticator: %w", err)}
+		Err: &authFailure{err: err}}
 }
 
 // actionKey derives the action key from the request path: the path after the base path, or,
@@ -138,7 +143,8 @@ func (h *Handler) actionKey(path string) ActionKey {
 // validation, and no Flowglad call is made for a request that fails any of them.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	key := h.actionKey(r.URL.Path)
-	rq := &request{h: h, w: w, r: r, key: key}
+	// Every answer, success or failure, carries the request id, as do the log lines.
+	rq := &request{h: h, w: w, r: r, key: key, id: responseID(w, r)}
 	rt, ok := h.routes[key]
 	if !ok {
 		rq.fail(&Error{Status: http.StatusNotFound, Code: "unknown_action",
@@ -170,8 +176,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rq.cust = cust
 	case rt.hybrid && !isInvalidCustomer(err):
 		if !errors.Is(err, ErrUnauthenticated) {
-			h.logger.LogAttrs(r.Context(), slog.LevelWarn, "flowglad: authentication failed; serving as anonymous",
-				slog.String("action", string(key)), slog.String("error", err.Error()))
+			rq.logAnonymous(err)
 		}
 	default:
 		rq.fail(err)
@@ -225,6 +230,7 @@ type request struct {
 	w    http.ResponseWriter
 	r    *http.Request
 	key  ActionKey
+	id   string // the request id, in the X-Request-Id header of the answer
 	cust *Customer
 }
 
@@ -274,17 +280,22 @@ func isJSONContentType(ct string) bool {
 // fail maps err to a status, writes the error envelope and logs the failure.
 func (rq *request) fail(err error) {
 	e := classify(rq.r.Context(), err)
-	id := writeError(rq.w, rq.r, e)
+	writeError(rq.w, e, rq.id)
 	if e.Status >= 500 {
-		rq.log(slog.LevelError, e, err, id)
+		rq.log(slog.LevelError, e, err)
 	} else {
-		rq.log(slog.LevelDebug, e, err, "")
+		rq.log(slog.LevelDebug, e, err)
 	}
 }
 
-// log writes one line about a failed request. Error texts can quote Flowglad's messages,
-// which may repeat the customer's email or name: those are redacted.
-func (rq *request) log(level slog.Level, e *statusError, err error, id string) {
+// msgKeyRefused is the log message of a 401 or 403 from Flowglad. Flowglad answers a
+// rate-limited key as it answers a wrong one (401, plain text), so the line cannot tell
+// which; it names both for the operator.
+const msgKeyRefused = "flowglad: Flowglad refused the API key (invalid or rate limited)"
+
+// log writes one line about a failed request, with the request id and, when Flowglad
+// failed, Flowglad's own request id for a support ticket.
+func (rq *request) log(level slog.Level, e *statusError, err error) {
 	ctx := rq.r.Context()
 	if !rq.h.logger.Enabled(ctx, level) {
 		return
@@ -293,31 +304,59 @@ func (rq *request) log(level slog.Level, e *statusError, err error, id string) {
 		slog.String("action", string(rq.key)),
 		slog.Int("status", e.Status),
 		slog.String("code", e.Code),
-	}
-	if id != "" {
-		attrs = append(attrs, slog.String("request_id", id))
+		slog.String("request_id", rq.id),
 	}
 	if rq.cust != nil {
 		attrs = append(attrs, slog.String("customer", rq.cust.ExternalID))
 	}
-	if err != nil {
-		attrs = append(attrs, slog.String("error", rq.redact(err.Error())))
-		var pe *panicError
-		if errors.As(err, &pe) {
-			attrs = append(attrs, slog.String("stack", string(pe.stack)))
-		}
+	attrs = rq.errorAttrs(attrs, err)
+	msg := "flowglad: request failed"
+	if e.Code == codeFlowgladAuthFailed {
+		msg = msgKeyRefused
 	}
-	rq.h.logger.LogAttrs(ctx, level, "flowglad: request failed", attrs...)
+	rq.h.logger.LogAttrs(ctx, level, msg, attrs...)
 }
 
+// logAnonymous warns that the authenticator failed on the hybrid route, which then serves
+// the visitor as anonymous.
+func (rq *request) logAnonymous(err error) {
+	ctx := rq.r.Context()
+	if !rq.h.logger.Enabled(ctx, slog.LevelWarn) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("action", string(rq.key)),
+		slog.String("request_id", rq.id),
+	}
+	rq.h.logger.LogAttrs(ctx, slog.LevelWarn, "flowglad: authentication failed; serving as anonymous",
+		rq.errorAttrs(attrs, err)...)
+}
+
+// errorAttrs appends what a log line tells of err: its text, redacted; the stack of a
+// recovered panic; Flowglad's request id.
+func (rq *request) errorAttrs(attrs []slog.Attr, err error) []slog.Attr {
+	if err == nil {
+		return attrs
+	}
+	attrs = append(attrs, slog.String("error", rq.redact(err.Error())))
+	var api *flowgladapi.Error
+	if errors.As(err, &api) && api.RequestID != "" {
+		attrs = append(attrs, slog.String("flowglad_request_id", clip(api.RequestID)))
+	}
+	var pe *panicError
+	if errors.As(err, &pe) {
+		attrs = append(attrs, slog.String("stack", string(pe.stack)))
+	}
+	return attrs
+}
+
+// redact removes the customer's email and name from s. Error texts can quote Flowglad's
+// messages, which may repeat them, escaped inside its JSON or in a URL: every such form is
+// removed. (An authenticator's error, before there is a customer, is logged by its type
+// only: see authFailure.)
 func (rq *request) redact(s string) string {
 	if rq.cust == nil {
 		return s
 	}
-	for _, v := range []string{rq.cust.Email, rq.cust.Name} {
-		if len(strings.TrimSpace(v)) >= 3 {
-			s = strings.ReplaceAll(s, v, "[redacted]")
-		}
-	}
-	return s
+	return redact.Values(s, 3, rq.cust.Email, rq.cust.Name)
 }

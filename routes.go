@@ -11,7 +11,7 @@ import (
 // path. Keys are matched exactly and case-sensitively.
 type ActionKey string
 
-// The 24 action keys of Flowglad's React SDK (FlowgladActionKey).
+// The action keys of Flowglad's React SDK: every key of its FlowgladActionKey.
 const (
 	ActionCustomersBilling                     ActionKey = "customers/billing"
 	ActionCustomersFindOrCreate                ActionKey = "customers/find-or-create"
@@ -39,19 +39,14 @@ const (
 	ActionPurchasesList                        ActionKey = "purchases/list"
 )
 
-// ActionKeys returns the 24 action keys the handler serves, in the order above.
+// ActionKeys returns the action keys the handler serves: every key of the React SDK's
+// FlowgladActionKey, in the order of the route table.
 func ActionKeys() []ActionKey {
-	return []ActionKey{
-		ActionCustomersBilling, ActionCustomersFindOrCreate, ActionCustomersUpdate,
-		ActionCheckoutSessionsCreate, ActionCheckoutSessionsAddPaymentMethod,
-		ActionCheckoutSessionsActivateSubscription, ActionSubscriptionsCancel,
-		ActionSubscriptionsUncancel, ActionSubscriptionsAdjust, ActionSubscriptionsCreate,
-		ActionSubscriptionsList, ActionUsageEventsCreate, ActionResourcesUsages,
-		ActionResourcesUsage, ActionResourcesClaim, ActionResourcesRelease,
-		ActionResourcesClaims, ActionPricingModelsRetrieve, ActionUsageMetersBalances,
-		ActionFeaturesAccess, ActionPaymentMethodsList, ActionCustomerDetails,
-		ActionInvoicesList, ActionPurchasesList,
+	keys := make([]ActionKey, len(routes))
+	for i, rt := range routes {
+		keys[i] = rt.key
 	}
+	return keys
 }
 
 // runFunc decodes a browser body and runs an action, returning the data of the answer. c is
@@ -60,6 +55,7 @@ type runFunc func(ctx context.Context, s *Service, c *Customer, body []byte) (an
 
 // route is what the handler knows of an action key.
 type route struct {
+	key ActionKey
 	run runFunc
 	// hybrid routes serve anonymous visitors too: any authentication failure means
 	// "anonymous" instead of 401.
@@ -160,36 +156,45 @@ func balancesData(bs []flowgladapi.UsageMeterBalance) any {
 	}{bs}
 }
 
-// routeTable maps every action key to its route.
+// routes is the route table: one row per action key, each binding the key to its decoder,
+// its Service operation and the shape of its answer. Adding a key is a constant above and a
+// row here.
+var routes = []route{
+	{key: ActionCustomersBilling, run: bind(ignoreBody, withoutInput((*Service).billingEntry),
+		func(e *billingEntry) any { return json.RawMessage(e.raw) })},
+	{key: ActionCustomersFindOrCreate, run: bind(ignoreBody, withoutInput((*Service).FindOrCreateCustomer), customerData)},
+	{key: ActionCustomersUpdate, run: bind(decodeUpdateCustomer, (*Service).UpdateCustomer, customerData)},
+	{key: ActionCheckoutSessionsCreate, run: bind(decodeCheckoutSession, (*Service).CreateCheckoutSession, checkoutData)},
+	{key: ActionCheckoutSessionsAddPaymentMethod, run: bind(decodeAddPaymentMethodCheckout, (*Service).CreateAddPaymentMethodCheckoutSession, checkoutData)},
+	{key: ActionCheckoutSessionsActivateSubscription, run: bind(decodeActivateSubscriptionCheckout, (*Service).CreateActivateSubscriptionCheckoutSession, checkoutData)},
+	{key: ActionSubscriptionsCancel, run: bind(decodeCancel, (*Service).CancelSubscription, subscriptionData)},
+	{key: ActionSubscriptionsUncancel, run: bind(decodeUncancel, (*Service).UncancelSubscription, subscriptionData)},
+	{key: ActionSubscriptionsAdjust, run: bind(decodeAdjust, (*Service).AdjustSubscription,
+		func(a *SubscriptionAdjustment) any { return a.Raw })},
+	{key: ActionSubscriptionsCreate, run: notImplemented},
+	{key: ActionSubscriptionsList, run: bind(decodeListSubscriptions, (*Service).ListSubscriptions, same)},
+	{key: ActionUsageEventsCreate, run: bind(decodeUsageEvent, (*Service).CreateUsageEvent, usageEventData)},
+	{key: ActionResourcesUsages, run: bind(decodeResourceUsages, (*Service).ResourceUsages, resourcesData)},
+	{key: ActionResourcesUsage, run: bind(decodeResourceUsage, (*Service).ResourceUsage, same)},
+	{key: ActionResourcesClaim, run: bind(decodeClaim, (*Service).ClaimResource, claimsData)},
+	{key: ActionResourcesRelease, run: bind(decodeRelease, (*Service).ReleaseResource, releasedData)},
+	{key: ActionResourcesClaims, run: bind(decodeResourceClaims, (*Service).ResourceClaims, claimListData)},
+	{key: ActionPricingModelsRetrieve, hybrid: true, run: pricingModel},
+	{key: ActionUsageMetersBalances, run: bind(decodeUsageMeterBalances, (*Service).UsageMeterBalances, balancesData)},
+	{key: ActionFeaturesAccess, run: bind(decodeSubscriptionFilter, (*Service).features, same)},
+	{key: ActionPaymentMethodsList, run: bind(empty, withoutInput((*Service).paymentMethods), same)},
+	{key: ActionCustomerDetails, run: bind(empty, withoutInput((*Service).customerDetails), same)},
+	{key: ActionInvoicesList, run: bind(decodePage, (*Service).invoices, same)},
+	{key: ActionPurchasesList, run: bind(decodePage, (*Service).purchases, same)},
+}
+
+// routeTable indexes the route table by key, for the handler's lookup.
 func routeTable() map[ActionKey]route {
-	return map[ActionKey]route{
-		ActionCustomersBilling: {run: bind(ignoreBody, withoutInput((*Service).billingEntry),
-			func(e *billingEntry) any { return json.RawMessage(e.raw) })},
-		ActionCustomersFindOrCreate:                {run: bind(ignoreBody, withoutInput((*Service).FindOrCreateCustomer), customerData)},
-		ActionCustomersUpdate:                      {run: bind(decodeUpdateCustomer, (*Service).UpdateCustomer, customerData)},
-		ActionCheckoutSessionsCreate:               {run: bind(decodeCheckoutSession, (*Service).CreateCheckoutSession, checkoutData)},
-		ActionCheckoutSessionsAddPaymentMethod:     {run: bind(decodeAddPaymentMethodCheckout, (*Service).CreateAddPaymentMethodCheckoutSession, checkoutData)},
-		ActionCheckoutSessionsActivateSubscription: {run: bind(decodeActivateSubscriptionCheckout, (*Service).CreateActivateSubscriptionCheckoutSession, checkoutData)},
-		ActionSubscriptionsCancel:                  {run: bind(decodeCancel, (*Service).CancelSubscription, subscriptionData)},
-		ActionSubscriptionsUncancel:                {run: bind(decodeUncancel, (*Service).UncancelSubscription, subscriptionData)},
-		ActionSubscriptionsAdjust: {run: bind(decodeAdjust, (*Service).AdjustSubscription,
-			func(a *SubscriptionAdjustment) any { return a.Raw })},
-		ActionSubscriptionsCreate:   {run: notImplemented},
-		ActionSubscriptionsList:     {run: bind(decodeListSubscriptions, (*Service).ListSubscriptions, same)},
-		ActionUsageEventsCreate:     {run: bind(decodeUsageEvent, (*Service).CreateUsageEvent, usageEventData)},
-		ActionResourcesUsages:       {run: bind(decodeResourceUsages, (*Service).ResourceUsages, resourcesData)},
-		ActionResourcesUsage:        {run: bind(decodeResourceUsage, (*Service).ResourceUsage, same)},
-		ActionResourcesClaim:        {run: bind(decodeClaim, (*Service).ClaimResource, claimsData)},
-		ActionResourcesRelease:      {run: bind(decodeRelease, (*Service).ReleaseResource, releasedData)},
-		ActionResourcesClaims:       {run: bind(decodeResourceClaims, (*Service).ResourceClaims, claimListData)},
-		ActionPricingModelsRetrieve: {hybrid: true, run: pricingModel},
-		ActionUsageMetersBalances:   {run: bind(decodeUsageMeterBalances, (*Service).UsageMeterBalances, balancesData)},
-		ActionFeaturesAccess:        {run: bind(decodeSubscriptionFilter, (*Service).features, same)},
-		ActionPaymentMethodsList:    {run: bind(empty, withoutInput((*Service).paymentMethods), same)},
-		ActionCustomerDetails:       {run: bind(empty, withoutInput((*Service).customerDetails), same)},
-		ActionInvoicesList:          {run: bind(decodePage, (*Service).invoices, same)},
-		ActionPurchasesList:         {run: bind(decodePage, (*Service).purchases, same)},
+	m := make(map[ActionKey]route, len(routes))
+	for _, rt := range routes {
+		m[rt.key] = rt
 	}
+	return m
 }
 
 // pricingModel answers the hybrid pricing-models/retrieve: the customer's pricing model, or

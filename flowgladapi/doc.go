@@ -25,8 +25,10 @@
 //	if billing.CheckFeatureAccess("advanced_reports") { ... }
 //
 // The key is sent as Flowglad's SDKs send it (Authorization: <key>) and never
-// appears in errors or logs. Every path segment is escaped, so any external
-// id reaches Flowglad as one segment.
+// appears in errors or logs: an error body that echoes it, whole, escaped or
+// in part, is redacted. The base URL must be https (plain http only to a
+// loopback host, such as a test server). Every path segment is escaped, so
+// any external id reaches Flowglad as one segment.
 //
 // # Errors
 //
@@ -56,10 +58,12 @@
 // Calls that are safe to repeat are retried (see RetryPolicy): GETs, and
 // usage events, whose transactionId is chosen before the first attempt so a
 // repeat is deduplicated by Flowglad. They are retried after connection
-// errors and 408, 429 and 5xx responses, with exponential backoff and full
-// jitter, honouring a capped Retry-After. Writes without a dedupe key
-// (checkout sessions, cancel, adjust, claims, customer changes) are sent
-// exactly once. Every wait ends as soon as the context is done, and
+// errors, 408, 429 and 5xx responses, and 2xx bodies that are not JSON (an
+// answer garbled on the way back), with exponential backoff and full
+// jitter, honouring a capped Retry-After (Error.RetryAfter keeps the capped
+// value, so a relayed hint never exceeds the wait the client honours).
+// Writes without a dedupe key (checkout sessions, cancel, adjust, claims,
+// customer changes) are sent exactly once. Every wait ends as soon as the context is done, and
 // WithTimeout bounds a call's attempts and waits together.
 //
 // # Testing with flowgladapitest

@@ -31,7 +31,9 @@ var (
 	// ErrServer: Flowglad answered 5xx or 408 (after any retries): try later.
 	ErrServer = errors.New("flowgladapi: server error")
 	// ErrInvalidResponse: a 2xx response whose body is not the JSON the call
-	// needs. It is wrapped, never returned as an *Error.
+	// needs (after any retries: a body that is not JSON of the expected kind
+	// is retried like a 5xx on calls that are safe to repeat). It is wrapped,
+	// never returned as an *Error.
 	ErrInvalidResponse = errors.New("flowgladapi: invalid response")
 	// ErrUnavailable: no response could be had at all (connection refused or
 	// reset, DNS or TLS failure, a body cut short), after any retries. The
@@ -79,19 +81,24 @@ type Error struct {
 	Code string
 	// Message is the human-readable message: the body's "message", else its
 	// "error" (a string as is, an object or array re-marshalled compactly),
-	// else the trimmed text body, capped at 1 KiB. Occurrences of the API key
-	// are redacted.
+	// else the trimmed text body, capped at 1 KiB. The API key is redacted
+	// (before the cap, so no part of it survives a cut) in every form a server
+	// may echo it in: raw, JSON- or URL-escaped, or any 8 bytes or more of it.
 	Message string
 	// RequestID is Flowglad's request id (X-Request-Id header, else the body's
 	// request_id), for support tickets.
 	RequestID string
-	// RetryAfter is the parsed Retry-After header, 0 when absent.
+	// RetryAfter is the parsed Retry-After header, 0 when absent, capped at
+	// the retry policy's MaxRetryAfter: the longest wait the client honours
+	// itself, so whoever relays it (the handler's 503 Retry-After) never asks
+	// for more than that.
 	RetryAfter time.Duration
 	// Method and Path are the request's method and escaped path (no host, no
 	// query).
 	Method string
 	Path   string
-	// Body is the raw response body, capped at 64 KiB.
+	// Body is the raw response body, capped at 64 KiB, with the API key
+	// redacted as in Message.
 	Body []byte
 }
 
@@ -151,16 +158,21 @@ func (c *Client) newError(r request, resp *http.Response, raw []byte) *Error {
 		StatusCode: resp.StatusCode,
 		Method:     r.method,
 		Path:       r.path,
-		Body:       raw,
+		// The body is parsed before it is redacted: a mask cut into an
+		// escape sequence could make it invalid JSON.
+		Body:       c.secret.RedactBytes(raw),
 		RequestID:  resp.Header.Get("X-Request-Id"),
-		RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), c.now()),
+		RetryAfter: min(parseRetryAfter(resp.Header.Get("Retry-After"), c.now()), c.retry.maxRetryAfter()),
 	}
 	code, msg, reqID := parseErrorBody(raw)
-	e.Code = code
+	e.Code = capMessage(c.secret.Redact(code))
 	if e.RequestID == "" {
 		e.RequestID = reqID
 	}
-	e.Message = c.redact(capMessage(msg))
+	e.RequestID = capMessage(c.secret.Redact(e.RequestID))
+	// Redact first, then cut: a cut through the key would leave a piece of it
+	// that no longer matches the whole key.
+	e.Message = capMessage(c.secret.Redact(msg))
 	return e
 }
 
@@ -232,13 +244,4 @@ func capMessage(s string) string {
 		cut--
 	}
 	return s[:cut] + "…"
-}
-
-// redact removes the API key from s, in case a proxy or server echoes the
-// Authorization header back into an error body.
-func (c *Client) redact(s string) string {
-	if c.apiKey == "" || !strings.Contains(s, c.apiKey) {
-		return s
-	}
-	return strings.ReplaceAll(s, c.apiKey, "[REDACTED]")
 }

@@ -1,9 +1,13 @@
 package flowgladapi_test
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -112,9 +116,9 @@ func TestErrorShapes(t *testing.T) {
 		},
 		{
 			name: "429 with Retry-After seconds", status: 429, contentType: "application/json",
-			header:   map[string]string{"Retry-After": "7"},
+			header:   map[string]string{"Retry-After": "4"},
 			body:     `{"error":"Too many requests","code":"TOO_MANY_REQUESTS"}`,
-			wantCode: "TOO_MANY_REQUESTS", wantMsg: "Too many requests", wantRetry: 7 * time.Second, wantIs: flowgladapi.ErrRateLimited,
+			wantCode: "TOO_MANY_REQUESTS", wantMsg: "Too many requests", wantRetry: 4 * time.Second, wantIs: flowgladapi.ErrRateLimited,
 		},
 		{
 			name: "408", status: 408, body: "", wantIs: flowgladapi.ErrServer,
@@ -217,43 +221,130 @@ func TestErrorRedactsKey(t *testing.T) {
 	assert.True(t, errors.Is(err, flowgladapi.ErrUnauthorized))
 }
 
+// TestErrorRedactsKeyForms: the key is redacted from Message (and Body) in
+// every form a server may echo it in, and before the message is cut to 1 KiB,
+// so that no piece of it survives the cut. The keys hold characters that
+// JSON, query and path escaping each write differently.
+func TestErrorRedactsKeyForms(t *testing.T) {
+	t.Parallel()
+	keys := []string{
+		testKey,
+		`sk_test_q"u<o>t&e\d` + "/sl+sh=eq ual%pct",
+		"sk_live_ünï😀code/?#x",
+	}
+	jsonEsc := func(s string) string {
+		b, _ := json.Marshal(s)
+		return string(b[1 : len(b)-1])
+	}
+	// echoes are the texts a server could put in a body, given the key.
+	echoes := []struct {
+		name        string
+		contentType string
+		body        func(key string) string
+	}{
+		{"raw text", "text/plain", func(k string) string { return "invalid key " + k }},
+		{"JSON string", "application/json", func(k string) string { return `{"error":"invalid key ` + jsonEsc(k) + `"}` }},
+		{"JSON object error", "application/json", func(k string) string {
+			return `{"error":{"message":"bad header","received":"` + jsonEsc(k) + `"},"code":"UNAUTHORIZED"}`
+		}},
+		{"query-escaped", "text/plain", func(k string) string { return "GET /x?key=" + url.QueryEscape(k) }},
+		{"path-escaped", "text/plain", func(k string) string { return "no route /keys/" + url.PathEscape(k) }},
+		{"Authorization header", "text/plain", func(k string) string { return "Authorization: Bearer " + k }},
+		{"cut by the server", "application/json", func(k string) string { return `{"error":"key ` + k[:12] + `…"}` }},
+		{"straddling our 1 KiB cut", "text/plain", func(k string) string { return strings.Repeat("x", 1024-10) + k }},
+		{"JSON-escaped, straddling the cut", "application/json", func(k string) string {
+			return `{"error":"` + strings.Repeat("y", 1024-5) + jsonEsc(k) + `"}`
+		}},
+	}
+	for ki, key := range keys {
+		for _, e := range echoes {
+			t.Run(strconv.Itoa(ki)+"/"+e.name, func(t *testing.T) {
+				t.Parallel()
+				srv := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					assert.Equal(t, key, r.Header.Get("Authorization"))
+					w.Header().Set("Content-Type", e.contentType)
+					w.WriteHeader(http.StatusUnauthorized)
+					_, _ = io.WriteString(w, e.body(r.Header.Get("Authorization")))
+				}))
+				c, err := flowgladapi.NewClient(key, flowgladapi.WithBaseURL(srv))
+				require.NoError(t, err)
+				_, err = c.GetCustomer(t.Context(), "u1")
+				var apiErr *flowgladapi.Error
+				require.ErrorAs(t, err, &apiErr)
+				assert.Contains(t, string(apiErr.Body), "[REDACTED]")
+				assert.Contains(t, apiErr.Message, "[REDA", "the mask, maybe cut itself")
+				assert.LessOrEqual(t, len(apiErr.Message), 1024+len("…"))
+				for _, text := range []string{err.Error(), apiErr.Message, string(apiErr.Body), fmt.Sprintf("%+v", err)} {
+					assertNoKeyPiece(t, key, text)
+				}
+			})
+		}
+	}
+}
+
+// assertNoKeyPiece checks that no 8 bytes of key, in any of the forms it can
+// be echoed in, are in text.
+func assertNoKeyPiece(t *testing.T, key, text string) {
+	t.Helper()
+	b, _ := json.Marshal(key)
+	for _, form := range []string{key, string(b[1 : len(b)-1]), url.QueryEscape(key), url.PathEscape(key)} {
+		for i := 0; i+8 <= len(form); i++ {
+			if !assert.NotContains(t, text, form[i:i+8], "a piece of the key (form %q)", form) {
+				return
+			}
+		}
+	}
+}
+
 // TestInvalidResponses checks 2xx bodies that are not the JSON a call needs.
+// A body that is not JSON of the expected kind is a garbled answer, asked
+// again when the call is idempotent; JSON of the wrong shape is decoded after
+// the call and is final.
 func TestInvalidResponses(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name string
-		body string
-		call func(c *flowgladapi.Client, t *testing.T) error
+		name     string
+		body     string
+		attempts int
+		call     func(c *flowgladapi.Client, t *testing.T) error
 	}{
-		{"non-JSON 200", "<html>hello</html>", func(c *flowgladapi.Client, t *testing.T) error {
+		{"non-JSON 200", "<html>hello</html>", 3, func(c *flowgladapi.Client, t *testing.T) error {
 			_, err := c.GetCustomer(t.Context(), "u1")
 			return err
 		}},
-		{"empty 200", "", func(c *flowgladapi.Client, t *testing.T) error {
+		{"empty 200", "", 3, func(c *flowgladapi.Client, t *testing.T) error {
 			_, err := c.GetSubscription(t.Context(), "s1")
 			return err
 		}},
-		{"truncated JSON", `{"customer":`, func(c *flowgladapi.Client, t *testing.T) error {
+		{"truncated JSON", `{"customer":`, 3, func(c *flowgladapi.Client, t *testing.T) error {
 			_, err := c.GetCustomer(t.Context(), "u1")
 			return err
 		}},
-		{"array where object expected", `[]`, func(c *flowgladapi.Client, t *testing.T) error {
+		{"array where object expected", `[]`, 3, func(c *flowgladapi.Client, t *testing.T) error {
 			_, err := c.GetCustomer(t.Context(), "u1")
 			return err
 		}},
-		{"object where array expected", `{}`, func(c *flowgladapi.Client, t *testing.T) error {
+		{"object where array expected", `{}`, 3, func(c *flowgladapi.Client, t *testing.T) error {
 			_, err := c.ListResourceUsages(t.Context(), "s1", flowgladapi.ResourceUsagesQuery{})
 			return err
 		}},
-		{"create customer without data", `{"customer":{}}`, func(c *flowgladapi.Client, t *testing.T) error {
+		{"usage event cut short (transactionId fixed)", `{"usageEvent":{"id":`, 3, func(c *flowgladapi.Client, t *testing.T) error {
+			_, err := c.CreateUsageEvent(t.Context(), flowgladapi.UsageEventParams{SubscriptionID: "s1", Amount: 1, UsageMeterSlug: "m"})
+			return err
+		}},
+		{"checkout cut short (no dedupe key)", `{"checkoutSession":`, 1, func(c *flowgladapi.Client, t *testing.T) error {
+			_, err := c.CreateCheckoutSession(t.Context(), flowgladapi.CheckoutSessionParams{Type: flowgladapi.CheckoutSessionProduct, CustomerExternalID: "u1", PriceSlug: "p", SuccessURL: "https://a.example/ok", CancelURL: "https://a.example/no"})
+			return err
+		}},
+		{"create customer without data", `{"customer":{}}`, 1, func(c *flowgladapi.Client, t *testing.T) error {
 			_, err := c.CreateCustomer(t.Context(), flowgladapi.CreateCustomerParams{ExternalID: "u1"})
 			return err
 		}},
-		{"create customer with non-object data", `{"data":[1]}`, func(c *flowgladapi.Client, t *testing.T) error {
+		{"create customer with non-object data", `{"data":[1]}`, 1, func(c *flowgladapi.Client, t *testing.T) error {
 			_, err := c.CreateCustomer(t.Context(), flowgladapi.CreateCustomerParams{ExternalID: "u1"})
 			return err
 		}},
-		{"billing with wrong field type", `{"customer":{"id":5}}`, func(c *flowgladapi.Client, t *testing.T) error {
+		{"billing with wrong field type", `{"customer":{"id":5}}`, 1, func(c *flowgladapi.Client, t *testing.T) error {
 			_, err := c.GetBilling(t.Context(), "u1")
 			return err
 		}},
@@ -262,6 +353,7 @@ func TestInvalidResponses(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			c, s := newStub(t, jsonReply(http.StatusOK, tt.body))
+			recordWaits(c)
 			err := tt.call(c, t)
 			require.Error(t, err)
 			assertNoSecret(t, err)
@@ -270,7 +362,7 @@ func TestInvalidResponses(t *testing.T) {
 			assert.False(t, errors.As(err, &apiErr), "a 2xx is never an *Error")
 			assert.Regexp(t, `^flowgladapi: (GET|POST) /api/v1/\S+: invalid response: `, err.Error())
 			assert.NotContains(t, err.Error(), "flowgladapi: flowgladapi")
-			assert.Len(t, s.requests(), 1, "bad JSON is not retried")
+			assert.Len(t, s.requests(), tt.attempts)
 		})
 	}
 }

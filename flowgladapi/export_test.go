@@ -2,6 +2,7 @@ package flowgladapi
 
 import (
 	"context"
+	"net/http"
 	"time"
 )
 
@@ -34,3 +35,6 @@ func BaseURL(c *Client) string        { return c.baseURL }
 func Policy(c *Client) RetryPolicy    { return c.retry }
 func HasLogger(c *Client) bool        { return c.log != nil }
 func HasHTTPClient(c *Client) bool    { return c.hc != nil }
+
+// Transport is the RoundTripper of the client's HTTP client.
+func Transport(c *Client) http.RoundTripper { return c.hc.Transport }

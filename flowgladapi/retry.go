@@ -20,7 +20,9 @@ import (
 // create/update/archive are sent exactly once, whatever the policy.
 //
 // A call is retried after a connection failure (not a cancelled context and
-// not a certificate error), or a 408, 429 or 5xx response. Waits grow
+// not a certificate error), a 408, 429 or 5xx response, or a 2xx whose body
+// is not the JSON the call expects (cut short or garbled on the way back: for
+// a usage event the repeat is deduplicated by its transactionId). Waits grow
 // exponentially from MinBackoff to MaxBackoff with full jitter (a uniformly
 // random wait up to the current bound). A Retry-After header replaces the
 // backoff, capped at MaxRetryAfter. Every wait ends early when the call's
@@ -123,6 +125,13 @@ func shouldRetry(err error) (bool, string) {
 			return true, strconv.Itoa(apiErr.StatusCode) + " server error"
 		}
 		return false, "status " + strconv.Itoa(apiErr.StatusCode) + " is final"
+	}
+	var ie *invalidResponseError
+	if errors.As(err, &ie) {
+		// Only a body that is not JSON of the expected kind gets here (the
+		// finer decoding happens after the call), which is a garbled answer,
+		// not a different API.
+		return true, "malformed 2xx body"
 	}
 	var te *transportError
 	if errors.As(err, &te) {

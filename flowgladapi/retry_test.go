@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -45,7 +46,9 @@ func TestRetryIdempotentCalls(t *testing.T) {
 		{"404 is final", []http.HandlerFunc{failWith(404)}, 1, nil, flowgladapi.ErrNotFound},
 		{"400 is final", []http.HandlerFunc{failWith(400)}, 1, nil, flowgladapi.ErrBadRequest},
 		{"401 is final", []http.HandlerFunc{failWith(401)}, 1, nil, flowgladapi.ErrUnauthorized},
-		{"bad JSON 200 is final", []http.HandlerFunc{jsonReply(200, `nope`)}, 1, nil, flowgladapi.ErrInvalidResponse},
+		// A garbled 2xx (cut short, a proxy's page) is a lost answer: asked again.
+		{"bad JSON 200 then success", []http.HandlerFunc{jsonReply(200, `{"customer":`), jsonReply(200, `{"customer":{}}`)}, 2, []time.Duration{10 * time.Millisecond}, nil},
+		{"bad JSON 200 gives up as invalid", []http.HandlerFunc{jsonReply(200, `nope`)}, 3, []time.Duration{10 * time.Millisecond, 15 * time.Millisecond}, flowgladapi.ErrInvalidResponse},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -204,6 +207,7 @@ func TestRetryAfter(t *testing.T) {
 		replies   []http.HandlerFunc
 		wantWaits []time.Duration
 		wantErr   error
+		wantHint  time.Duration // Error.RetryAfter when wantErr is set
 	}{
 		{
 			name:      "seconds honoured",
@@ -241,6 +245,25 @@ func TestRetryAfter(t *testing.T) {
 			replies:   []http.HandlerFunc{withRA(429, "2")},
 			wantWaits: []time.Duration{2 * time.Second},
 			wantErr:   flowgladapi.ErrRateLimited,
+			wantHint:  2 * time.Second,
+		},
+		{
+			// The hint kept for the caller (the handler relays it as its own
+			// Retry-After) is what the client honoured, not Flowglad's hour.
+			name:      "the hint kept is the capped wait",
+			policy:    flowgladapi.RetryPolicy{MaxRetries: 1, MaxRetryAfter: 10 * time.Second},
+			replies:   []http.HandlerFunc{withRA(429, "3600")},
+			wantWaits: []time.Duration{10 * time.Second},
+			wantErr:   flowgladapi.ErrRateLimited,
+			wantHint:  10 * time.Second,
+		},
+		{
+			name:      "capped by the default when never retried",
+			policy:    flowgladapi.RetryPolicy{},
+			replies:   []http.HandlerFunc{withRA(503, now.Add(time.Hour).Format(http.TimeFormat))},
+			wantWaits: nil,
+			wantErr:   flowgladapi.ErrServer,
+			wantHint:  5 * time.Second,
 		},
 	}
 	for _, tt := range tests {
@@ -259,7 +282,7 @@ func TestRetryAfter(t *testing.T) {
 			assert.ErrorIs(t, err, tt.wantErr)
 			var apiErr *flowgladapi.Error
 			require.ErrorAs(t, err, &apiErr)
-			assert.Equal(t, 2*time.Second, apiErr.RetryAfter, "the hint is kept for the caller")
+			assert.Equal(t, tt.wantHint, apiErr.RetryAfter, "the hint is kept for the caller, capped")
 		})
 	}
 }
@@ -560,6 +583,18 @@ func TestNewClient(t *testing.T) {
 		{"query", testKey, []flowgladapi.Option{flowgladapi.WithBaseURL("https://x/?a=1")}, "query or fragment"},
 		{"negative retries", testKey, []flowgladapi.Option{flowgladapi.WithRetryPolicy(flowgladapi.RetryPolicy{MaxRetries: -1})}, "must not be negative"},
 	}
+	// Plain http would send the key in clear: only loopback hosts may use it.
+	for _, base := range []string{
+		"http://app.flowglad.com", "http://10.0.0.7:8080", "http://[2001:db8::1]:80", "http://0.0.0.0:3000",
+		"http://localhost.evil.example", "http://127.0.0.1.nip.io", "http://flowglad-proxy/prefix",
+	} {
+		bad = append(bad, struct {
+			name string
+			key  string
+			opts []flowgladapi.Option
+			want string
+		}{"plain http to " + base, testKey, []flowgladapi.Option{flowgladapi.WithBaseURL(base)}, "plain http would send the API key in clear: use https"})
+	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -572,6 +607,14 @@ func TestNewClient(t *testing.T) {
 		})
 	}
 
+	t.Run("plain http on loopback", func(t *testing.T) {
+		t.Parallel()
+		for _, base := range []string{"http://127.0.0.1:8080", "http://127.9.8.7", "http://[::1]:3000/prefix", "http://localhost:3000", "http://LocalHost"} {
+			c, err := flowgladapi.NewClient(testKey, flowgladapi.WithBaseURL(base))
+			require.NoError(t, err, base)
+			assert.Equal(t, strings.TrimSuffix(base, "/"), flowgladapi.BaseURL(c))
+		}
+	})
 	t.Run("defaults", func(t *testing.T) {
 		t.Parallel()
 		c, err := flowgladapi.NewClient(testKey, nil)
@@ -579,6 +622,23 @@ func TestNewClient(t *testing.T) {
 		assert.Equal(t, flowgladapi.DefaultBaseURL, flowgladapi.BaseURL(c))
 		assert.Equal(t, flowgladapi.DefaultTimeout, flowgladapi.Timeout(c))
 		assert.Equal(t, flowgladapi.DefaultRetryPolicy(), flowgladapi.Policy(c))
+	})
+	t.Run("default pool holds a burst of concurrent calls", func(t *testing.T) {
+		t.Parallel()
+		// One host, and up to hundreds of concurrent user requests: every
+		// connection the pool drops after a burst is a new TLS handshake in
+		// the next one.
+		for _, opts := range [][]flowgladapi.Option{nil, {flowgladapi.WithHTTPClient(nil)}} {
+			c, err := flowgladapi.NewClient(testKey, opts...)
+			require.NoError(t, err)
+			tr, ok := flowgladapi.Transport(c).(*http.Transport)
+			require.True(t, ok, "the default client has its own *http.Transport")
+			assert.NotSame(t, http.DefaultTransport, tr, "not the process-wide transport")
+			assert.GreaterOrEqual(t, tr.MaxIdleConnsPerHost, 256)
+			assert.GreaterOrEqual(t, tr.MaxIdleConns, tr.MaxIdleConnsPerHost)
+			assert.Zero(t, tr.MaxConnsPerHost, "no cap on open connections")
+			assert.NotNil(t, tr.Proxy, "the environment's proxy settings still apply")
+		}
 	})
 	t.Run("options", func(t *testing.T) {
 		t.Parallel()

@@ -52,8 +52,9 @@
 // # Faults
 //
 // FailNext makes the next n matching requests fail with a status (and
-// Retry-After), or drops their connection, before they reach the state;
-// SetLatency delays every response, giving up when the client does. Both
+// Retry-After), answer a body given as is (a 200 garbled on the way back), or
+// drops their connection, before they reach the state (or after, with
+// AfterApply: the request takes effect and its answer is lost); SetLatency delays every response, giving up when the client does. Both
 // exist to test retries, timeouts and error paths.
 //
 // # Request log

@@ -56,6 +56,11 @@ type Fault struct {
 	// CloseConnection drops the connection without any response, as a
 	// network failure would; Status, Code and Message are then unused.
 	CloseConnection bool
+	// Body, when not empty, is sent as is, as application/json, instead of
+	// the JSON error (Code and Message are then unused). With Status 200 it
+	// is an answer garbled or cut short on the way back, such as
+	// `{"usageEvent":`.
+	Body string
 	// AfterApply lets the request take effect (a usage event is recorded, a
 	// subscription canceled) before its answer is replaced by the fault: an
 	// answer lost on the way back.
@@ -136,6 +141,12 @@ func (f *Fake) writeFault(w http.ResponseWriter, fault Fault, reqID string) {
 	}
 	if fault.RetryAfter > 0 {
 		w.Header().Set("Retry-After", retryAfterSeconds(fault.RetryAfter))
+	}
+	if fault.Body != "" {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, fault.Body)
+		return
 	}
 	writeError(w, reqID, status, code, msg)
 }

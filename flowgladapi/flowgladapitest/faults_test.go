@@ -45,6 +45,21 @@ func TestFailNextMatching(t *testing.T) {
 	assert.Len(t, s.UsageEvents(), 1)
 }
 
+func TestFailNextGarbledBody(t *testing.T) {
+	s := newPlainServer(t)
+	s.FailNext(1, Fault{Method: http.MethodPost, Path: "/api/v1/usage-events", Status: http.StatusOK, Body: `{"usageEvent":`, AfterApply: true})
+	r := call(t, s, http.MethodPost, "/api/v1/usage-events", usageBody("tx-1", 5))
+	assert.Equal(t, http.StatusOK, r.status)
+	assert.Equal(t, `{"usageEvent":`, string(r.body), "sent as is")
+	assert.Equal(t, "application/json", r.header.Get("Content-Type"))
+	assert.Len(t, s.UsageEvents(), 1, "the event was recorded before its answer was garbled")
+
+	r = call(t, s, http.MethodPost, "/api/v1/usage-events", usageBody("tx-1", 5))
+	assert.Equal(t, http.StatusOK, r.status)
+	assert.Contains(t, r.json(t), "usageEvent")
+	assert.Len(t, s.UsageEvents(), 1, "the repeat with the same transactionId is deduplicated")
+}
+
 func TestFailNextCloseConnection(t *testing.T) {
 	s := newPlainServer(t)
 	s.FailNext(1, Fault{CloseConnection: true})
