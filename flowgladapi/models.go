@@ -3,10 +3,8 @@ package flowgladapi
 import (
 	"bytes"
 	"encoding/json"
-	"net"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -389,12 +387,7 @@ func isCheckoutURL(s string) bool {
 	case "https":
 		return true
 	case "http":
-		host := u.Hostname()
-		if strings.EqualFold(host, "localhost") {
-			return true
-		}
-		ip := net.ParseIP(host)
-		return ip != nil && ip.IsLoopback()
+		return isLoopback(u.Hostname())
 	}
 	return false
 }
