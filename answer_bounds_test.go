@@ -1,7 +1,6 @@
 package flowglad_test
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -54,29 +53,18 @@ func TestWriteErrorAnyError(t *testing.T) {
 			w := httptest.NewRecorder()
 			r := httptest.NewRequest(http.MethodPost, "/x", nil)
 			require.NotPanics(t, func() { flowglad.WriteError(w, r, tc.err) })
-			assert.Equal(t, tc.status, w.Code)
 			assert.LessOrEqual(t, w.Body.Len(), 64<<10)
-			var env struct {
-				Error struct {
-					Code    string         `json:"code"`
-					Message string         `json:"message"`
-					JSON    map[string]any `json:"json"`
-				} `json:"error"`
-				Data any `json:"data"`
-			}
-			require.NoError(t, json.Unmarshal(w.Body.Bytes(), &env))
-			assert.Nil(t, env.Data)
-			assert.Equal(t, tc.code, env.Error.Code)
-			assert.True(t, strings.HasPrefix(env.Error.Message, tc.message), "message %.60q", env.Error.Message)
-			assert.Equal(t, env.Error.Message, env.Error.JSON["message"])
+			res := &response{Status: w.Code, Header: w.Header(), Body: w.Body.Bytes()}
+			j := res.assertError(t, tc.status, tc.code)
+			assert.True(t, strings.HasPrefix(j["message"].(string), tc.message), "message %.60q", j["message"])
 			assert.NotContains(t, w.Body.String(), "secret detail")
 			for _, k := range tc.keep {
-				assert.Contains(t, env.Error.JSON, k)
+				assert.Contains(t, j, k)
 			}
 			for _, k := range tc.omit {
-				assert.NotContains(t, env.Error.JSON, k)
+				assert.NotContains(t, j, k)
 			}
-			assert.Equal(t, tc.omittedSomething, env.Error.JSON["detailsOmitted"] == true)
+			assert.Equal(t, tc.omittedSomething, j["detailsOmitted"] == true)
 		})
 	}
 }
