@@ -36,6 +36,7 @@ func assertRelayed(t *testing.T, res *response, billing []byte) {
 }
 
 func TestCustomersBilling(t *testing.T) {
+	t.Parallel()
 	cases := []actionCase{
 		{
 			name: "steady state: one call", body: `{}`, calls: []string{aliceBilling},
@@ -125,6 +126,7 @@ func TestCustomersBilling(t *testing.T) {
 // TestCustomersBillingByteForByte: data is Flowglad's billing body exactly, unknown fields,
 // key order and number formatting included.
 func TestCustomersBillingByteForByte(t *testing.T) {
+	t.Parallel()
 	for _, user := range []string{"user_alice", "user_bob"} {
 		t.Run(user, func(t *testing.T) {
 			env := newEnv(t)
@@ -151,6 +153,7 @@ func TestCustomersBillingByteForByte(t *testing.T) {
 // TestCustomersBillingFirstVisitThenSteadyState: the customer is created once; later reads
 // cost one call.
 func TestCustomersBillingFirstVisitThenSteadyState(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t)
 	env.post("user_carol", "customers/billing", `{}`).data(t)
 	assert.Equal(t, []string{carolBilling, "POST /api/v1/customers", carolBilling}, env.calls())

@@ -33,6 +33,7 @@ func assertCheckoutAnswer(t *testing.T, res *response) map[string]any {
 }
 
 func TestCreateCheckoutSession(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		body     string
@@ -98,6 +99,7 @@ func TestCreateCheckoutSession(t *testing.T) {
 // customer; the checkout confirms that with a customer lookup (never from the message's
 // text alone), creates it and tries once more (4 calls), instead of failing.
 func TestCreateCheckoutSessionFirstVisit(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t, withFixedCheckoutURLs())
 	res := env.post(userCarol, "checkout-sessions/create", `{`+urlsJSON+`, "priceSlug": "pro-monthly"}`)
 	assertCheckoutAnswer(t, res)
@@ -114,6 +116,7 @@ func TestCreateCheckoutSessionFirstVisit(t *testing.T) {
 }
 
 func TestCreateCheckoutSessionInvalidBody(t *testing.T) {
+	t.Parallel()
 	const price = `"priceSlug": "pro-monthly"`
 	runInvalidBodyCases(t, userAlice, "checkout-sessions/create", []invalidBodyCase{
 		{"empty", `{}`, []string{"cancelUrl", "priceId|priceSlug", "successUrl"}},
@@ -151,6 +154,7 @@ func TestCreateCheckoutSessionInvalidBody(t *testing.T) {
 }
 
 func TestCreateCheckoutSessionGoldenInvalid(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t)
 	res := env.post(userAlice, "checkout-sessions/create", `{"successUrl": "/x", "cancelUrl": "ftp://y", "priceId": "a", "priceSlug": "b", "quantity": 0}`)
 	assertGolden(t, "checkout-sessions/create/invalid-body", res)
@@ -160,6 +164,7 @@ func TestCreateCheckoutSessionGoldenInvalid(t *testing.T) {
 // TestCheckoutUpstreamAnswers: checkout-session creation is never retried, whatever
 // Flowglad answers.
 func TestCheckoutUpstreamAnswers(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		key        string
@@ -253,6 +258,7 @@ func TestCheckoutUpstreamAnswers(t *testing.T) {
 }
 
 func TestCreateAddPaymentMethodCheckout(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		user      string
@@ -308,6 +314,7 @@ func TestCreateAddPaymentMethodCheckout(t *testing.T) {
 }
 
 func TestCreateActivateSubscriptionCheckout(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t, withFixedCheckoutURLs())
 	require.NoError(t, env.fake.SetSubscriptionStatus(flowgladapitest.DemoAliceSubscriptionID, flowgladapitest.StatusIncomplete))
 	res := env.post(userAlice, "checkout-sessions/create-activate-subscription",
@@ -326,6 +333,7 @@ func TestCreateActivateSubscriptionCheckout(t *testing.T) {
 // TestCheckoutTargetNotListedInBilling: billing read before the subscription existed (a
 // cached billing) does not list it; ownership is then confirmed with one GET.
 func TestCheckoutTargetNotListedInBilling(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t, withConfig(func(c *flowglad.Config) { c.BillingCacheTTL = time.Hour }))
 	env.post(userAlice, "customers/billing", `{}`).data(t)
 	sub, err := env.fake.AddSubscription(userAlice, flowgladapitest.Subscription{
@@ -345,6 +353,7 @@ func TestCheckoutTargetNotListedInBilling(t *testing.T) {
 }
 
 func TestCheckoutTargetOwnership(t *testing.T) {
+	t.Parallel()
 	keys := []string{"checkout-sessions/create-activate-subscription", "checkout-sessions/create-add-payment-method"}
 	for _, key := range keys {
 		t.Run(key, func(t *testing.T) {
@@ -380,6 +389,7 @@ func TestCheckoutTargetOwnership(t *testing.T) {
 }
 
 func TestPaymentMethodCheckoutInvalidBody(t *testing.T) {
+	t.Parallel()
 	common := []invalidBodyCase{
 		{"relative success URL", `{"successUrl": "success", "cancelUrl": "https://a.example", "targetSubscriptionId": "sub_alice_pro"}`, []string{"successUrl"}},
 		{"ftp cancel URL", `{"successUrl": "https://a.example", "cancelUrl": "ftp://a.example", "targetSubscriptionId": "sub_alice_pro"}`, []string{"cancelUrl"}},
@@ -404,6 +414,7 @@ func TestPaymentMethodCheckoutInvalidBody(t *testing.T) {
 }
 
 func TestPaymentMethodCheckoutGoldenInvalid(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t)
 	assertGolden(t, "checkout-sessions/create-add-payment-method/invalid-body",
 		env.post(userAlice, "checkout-sessions/create-add-payment-method", `{"successUrl": "/ok", "targetSubscriptionId": ""}`))
@@ -415,6 +426,7 @@ func TestPaymentMethodCheckoutGoldenInvalid(t *testing.T) {
 // TestCreateCheckoutSessionUnknownCustomerAs400: the live server may refuse an unknown
 // customer with a 400 rather than a 404; that is handled the same way.
 func TestCreateCheckoutSessionUnknownCustomerAs400(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t)
 	env.fake.FailNext(1, flowgladapitest.Fault{Method: "POST", Path: "/api/v1/checkout-sessions", Status: 400,
 		Message: "Customer with externalId user_carol does not exist"})
@@ -428,6 +440,7 @@ func TestCreateCheckoutSessionUnknownCustomerAs400(t *testing.T) {
 // handler create the customer or post the checkout twice: a lookup shows the customer
 // exists, and the refusal is answered as it is.
 func TestCheckoutPriceSlugCannotSteerCustomerCreation(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t)
 	res := env.post(userAlice, "checkout-sessions/create", `{`+urlsJSON+`, "priceSlug": "customer"}`)
 	res.assertError(t, 404, "not_found")

@@ -139,6 +139,7 @@ const (
 )
 
 func TestFindOrCreateCustomer(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		user      string
@@ -190,6 +191,7 @@ func TestFindOrCreateCustomer(t *testing.T) {
 }
 
 func TestFindOrCreateCustomerCreatesOnce(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t)
 	first := env.post(userCarol, "customers/find-or-create", `{}`)
 	first.data(t)
@@ -211,6 +213,7 @@ func TestFindOrCreateCustomerCreatesOnce(t *testing.T) {
 // request creates it before ours does; the 409 means "created meanwhile", so the customer
 // is read and returned.
 func TestFindOrCreateCustomerRace(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t)
 	env.fake.FailNext(1, flowgladapitest.Fault{Method: "GET", Path: "/api/v1/customers/user_alice", Status: 404, Code: "NOT_FOUND", Message: "Customer not found"})
 	res := env.post(userAlice, "customers/find-or-create", `{}`)
@@ -219,6 +222,7 @@ func TestFindOrCreateCustomerRace(t *testing.T) {
 }
 
 func TestFindOrCreateCustomerUpstreamFailure(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t)
 	env.fake.FailNext(1, flowgladapitest.Fault{Method: "POST", Path: "/api/v1/customers", Status: 500})
 	res := env.do(request{user: userCarol, key: "customers/find-or-create", body: `{}`, headers: fixedRequestID})
@@ -229,6 +233,7 @@ func TestFindOrCreateCustomerUpstreamFailure(t *testing.T) {
 }
 
 func TestUpdateCustomer(t *testing.T) {
+	t.Parallel()
 	const put = "PUT /api/v1/customers/user_alice"
 	tests := []struct {
 		name      string
@@ -304,6 +309,7 @@ func TestUpdateCustomer(t *testing.T) {
 // TestUpdateCustomerRefreshesBilling: an update made through the handler is seen by the next
 // billing read, even with a billing cache.
 func TestUpdateCustomerRefreshesBilling(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t, withConfig(func(c *flowglad.Config) { c.BillingCacheTTL = time.Hour }))
 	env.post(userAlice, "customers/billing", `{}`).data(t)
 	env.post(userAlice, "customers/update", `{"customer": {"name": "Alice Cached"}}`).data(t)
@@ -314,6 +320,7 @@ func TestUpdateCustomerRefreshesBilling(t *testing.T) {
 }
 
 func TestUpdateCustomerOwnership(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		body      string
@@ -344,6 +351,7 @@ func TestUpdateCustomerOwnership(t *testing.T) {
 }
 
 func TestUpdateCustomerInvalidBody(t *testing.T) {
+	t.Parallel()
 	runInvalidBodyCases(t, userAlice, "customers/update", []invalidBodyCase{
 		{"empty object", `{}`, []string{"customer"}},
 		{"empty body", ``, []string{"customer"}},
@@ -371,6 +379,7 @@ func TestUpdateCustomerInvalidBody(t *testing.T) {
 // TestUpdateCustomerFirstVisit: a customer Flowglad does not know cannot be updated; the
 // answer is Flowglad's 404, after exactly one PUT.
 func TestUpdateCustomerFirstVisit(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t)
 	res := env.post(userCarol, "customers/update", `{"customer": {"name": "Carol"}}`)
 	res.assertError(t, http.StatusNotFound, "not_found")
@@ -378,6 +387,7 @@ func TestUpdateCustomerFirstVisit(t *testing.T) {
 }
 
 func TestUpdateCustomerRejectedByFlowglad(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t)
 	// The fake, like Flowglad, needs a country in a billing address.
 	res := env.post(userAlice, "customers/update", `{"customer": {"billingAddress": {"address": {"line1": "1 Main St"}}}}`)
@@ -394,6 +404,7 @@ func TestUpdateCustomerRejectedByFlowglad(t *testing.T) {
 }
 
 func TestUpdateCustomerGoldenFailures(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t)
 	assertGolden(t, "customers/update/invalid-body", env.post(userAlice, "customers/update", `{"customer": {"name": 1, "email": "x"}, "externalId": null}`))
 	assert.Empty(t, env.calls())

@@ -27,6 +27,7 @@ func strictCases() []actionCase {
 }
 
 func TestPricingModelsRetrieve(t *testing.T) {
+	t.Parallel()
 	cases := []actionCase{
 		{
 			name: "anonymous: the default pricing model", user: "-", body: `{}`,
@@ -125,6 +126,7 @@ func TestPricingModelsRetrieve(t *testing.T) {
 }
 
 func TestPricingModelsRetrieveDefaultShape(t *testing.T) {
+	t.Parallel()
 	t.Run("answer without pricingModel", func(t *testing.T) {
 		stub := newStub(t, func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
@@ -149,6 +151,7 @@ func TestPricingModelsRetrieveDefaultShape(t *testing.T) {
 // TestPricingModelsRetrieveCustomerIsBillings: a signed-in customer gets billing's
 // pricingModel as Flowglad sent it.
 func TestPricingModelsRetrieveCustomerIsBillings(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t)
 	var billing struct {
 		PricingModel json.RawMessage `json:"pricingModel"`
@@ -168,6 +171,7 @@ func TestPricingModelsRetrieveCustomerIsBillings(t *testing.T) {
 }
 
 func TestUsageMetersBalances(t *testing.T) {
+	t.Parallel()
 	cases := []actionCase{
 		{
 			name: "all balances: one call", body: `{}`, calls: []string{aliceBalances},
@@ -263,6 +267,7 @@ func TestUsageMetersBalances(t *testing.T) {
 }
 
 func TestFeaturesAccess(t *testing.T) {
+	t.Parallel()
 	features := func(want string) func(*testing.T, *testEnv, *response) {
 		return func(t *testing.T, _ *testEnv, res *response) {
 			t.Helper()
@@ -314,6 +319,7 @@ func TestFeaturesAccess(t *testing.T) {
 // members, to check the defaults of payment-methods/list and customerDetails, and the
 // top-level featureItems of newer Flowglad versions.
 func TestReadsFromMinimalBilling(t *testing.T) {
+	t.Parallel()
 	const billing = `{
 		"customer": {"id": "cus_min", "livemode": true, "email": "min@example.com", "createdAt": 1700000000123, "updatedAt": "2024-02-03T04:05:06.789Z"},
 		"subscriptions": [{"id": "sub_1", "customerId": "cus_min", "status": "active", "current": true}],
@@ -353,6 +359,7 @@ func TestReadsFromMinimalBilling(t *testing.T) {
 }
 
 func TestPaymentMethodsList(t *testing.T) {
+	t.Parallel()
 	cases := []actionCase{
 		{
 			name: "card and portal", body: `{}`, calls: []string{aliceBilling},
@@ -391,6 +398,7 @@ func TestPaymentMethodsList(t *testing.T) {
 }
 
 func TestCustomerDetails(t *testing.T) {
+	t.Parallel()
 	cases := []actionCase{
 		{
 			name: "ISO-8601 times with milliseconds", body: `{}`, calls: []string{aliceBilling},
@@ -491,6 +499,7 @@ func pageCases(list, inner string, all []string, setup func(*testing.T, *testEnv
 }
 
 func TestInvoicesList(t *testing.T) {
+	t.Parallel()
 	cases := pageCases("invoices", "invoice", []string{"inv_1", "inv_2"}, nil)
 	cases = append(cases,
 		actionCase{
@@ -509,6 +518,7 @@ func TestInvoicesList(t *testing.T) {
 }
 
 func TestPurchasesList(t *testing.T) {
+	t.Parallel()
 	cases := pageCases("purchases", "", []string{"pur_alice_credits", "pur_b", "pur_c"}, threePurchases)
 	cases = append(cases,
 		actionCase{name: "the seed's purchase", body: `{}`, calls: []string{aliceBilling}, golden: "purchases/list/alice",
@@ -524,6 +534,7 @@ func TestPurchasesList(t *testing.T) {
 // TestReadKeysCostOneCall: every billing-based read costs exactly one call for an
 // existing customer (CONTRACT §5 "2 → 1").
 func TestReadKeysCostOneCall(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t)
 	for _, key := range []string{"customers/billing", "pricing-models/retrieve", "features/access", "payment-methods/list",
 		"customerDetails", "invoices/list", "purchases/list", "subscriptions/list"} {
@@ -538,6 +549,7 @@ func TestReadKeysCostOneCall(t *testing.T) {
 // TestCustomerDetailsTimeForms: epoch milliseconds (integers, or integral floats) become
 // ISO-8601 with milliseconds, strings pass through, and null or absent times are null.
 func TestCustomerDetailsTimeForms(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, times, want string
 	}{

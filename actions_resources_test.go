@@ -97,6 +97,7 @@ func subscriptionCases(body, next string) []actionCase {
 
 // TestForbiddenIsTheSameForForeignAndUnknownIDs: ids cannot be probed.
 func TestForbiddenIsTheSameForForeignAndUnknownIDs(t *testing.T) {
+	t.Parallel()
 	for _, key := range []string{"resources/usages", "resources/claims", "resources/usages/retrieve", "resources/claim", "resources/release"} {
 		t.Run(key, func(t *testing.T) {
 			env := newEnv(t)
@@ -119,6 +120,7 @@ func TestForbiddenIsTheSameForForeignAndUnknownIDs(t *testing.T) {
 }
 
 func TestResourcesUsages(t *testing.T) {
+	t.Parallel()
 	seatsOnly := func(t *testing.T, _ *testEnv, res *response) {
 		t.Helper()
 		assert.JSONEq(t, `{"resources": [{"resourceSlug": "seats", "resourceId": "res_1", "capacity": 5, "claimed": 0, "available": 5}]}`,
@@ -171,6 +173,7 @@ func TestResourcesUsages(t *testing.T) {
 }
 
 func TestResourcesUsagesFirstVisitCalls(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t)
 	res := env.do(request{user: "user_carol", key: "resources/usages", noBody: true})
 	res.data(t)
@@ -188,6 +191,7 @@ func TestResourcesUsagesFirstVisitCalls(t *testing.T) {
 }
 
 func TestResourcesUsageRetrieve(t *testing.T) {
+	t.Parallel()
 	invalid := func(name, body string, issues ...string) actionCase {
 		return actionCase{name: name, body: body, status: http.StatusBadRequest, code: "invalid_body", issues: issues}
 	}
@@ -230,6 +234,7 @@ func TestResourcesUsageRetrieve(t *testing.T) {
 }
 
 func TestResourcesClaim(t *testing.T) {
+	t.Parallel()
 	invalid := func(name, body string, issues ...string) actionCase {
 		return actionCase{name: name, body: body, status: http.StatusBadRequest, code: "invalid_body", issues: issues}
 	}
@@ -325,6 +330,7 @@ func TestResourcesClaim(t *testing.T) {
 }
 
 func TestResourcesClaimGoldenInvalid(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t)
 	res := env.post("user_alice", "resources/claim", `{"quantity": 0, "externalId": "a", "metadata": {"a": {}}}`)
 	assert.Empty(t, env.calls())
@@ -332,6 +338,7 @@ func TestResourcesClaimGoldenInvalid(t *testing.T) {
 }
 
 func TestResourcesRelease(t *testing.T) {
+	t.Parallel()
 	invalid := func(name, body string, issues ...string) actionCase {
 		return actionCase{name: name, body: body, status: http.StatusBadRequest, code: "invalid_body", issues: issues}
 	}
@@ -428,6 +435,7 @@ func TestResourcesRelease(t *testing.T) {
 }
 
 func TestResourcesClaims(t *testing.T) {
+	t.Parallel()
 	claimTwo := func(t *testing.T, env *testEnv) map[string]string {
 		t.Helper()
 		mustPost(t, env, "user_alice", "resources/claim", `{"resourceSlug": "seats", "externalIds": ["a", "b"]}`)

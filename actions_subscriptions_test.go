@@ -47,6 +47,7 @@ func addAliceTeamSubscription(t *testing.T, env *testEnv) string {
 }
 
 func TestCancelSubscription(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		setup      func(t *testing.T, env *testEnv)
@@ -101,6 +102,7 @@ func TestCancelSubscription(t *testing.T) {
 }
 
 func TestCancelSubscriptionAlreadyCanceled(t *testing.T) {
+	t.Parallel()
 	t.Run("canceled elsewhere", func(t *testing.T) {
 		env := newEnv(t)
 		require.NoError(t, env.fake.SetSubscriptionStatus(aliceSub, flowgladapitest.StatusCanceled))
@@ -121,6 +123,7 @@ func TestCancelSubscriptionAlreadyCanceled(t *testing.T) {
 }
 
 func TestCancelSubscriptionInvalidBody(t *testing.T) {
+	t.Parallel()
 	const end = `"cancellation": {"timing": "at_end_of_current_billing_period"}`
 	runInvalidBodyCases(t, userAlice, "subscriptions/cancel", []invalidBodyCase{
 		{"empty", `{}`, []string{"cancellation", "id"}},
@@ -141,6 +144,7 @@ func TestCancelSubscriptionInvalidBody(t *testing.T) {
 }
 
 func TestUncancelSubscription(t *testing.T) {
+	t.Parallel()
 	t.Run("scheduled cancellation is lifted", func(t *testing.T) {
 		env := newEnv(t)
 		require.NoError(t, env.fake.SetSubscriptionStatus(aliceSub, flowgladapitest.StatusCancellationScheduled))
@@ -188,6 +192,7 @@ func TestUncancelSubscription(t *testing.T) {
 }
 
 func TestUncancelSubscriptionInvalidBody(t *testing.T) {
+	t.Parallel()
 	runInvalidBodyCases(t, userAlice, "subscriptions/uncancel", []invalidBodyCase{
 		{"empty", `{}`, []string{"id"}},
 		{"no body", ``, []string{"id"}},
@@ -202,6 +207,7 @@ func TestUncancelSubscriptionInvalidBody(t *testing.T) {
 // TestSubscriptionOwnership: another customer's subscription and one that does not exist get
 // the same 403, decided from billing and one GET of the id, before any change.
 func TestSubscriptionOwnership(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		key    string
 		body   string // SUB stands for the id
@@ -234,6 +240,7 @@ func TestSubscriptionOwnership(t *testing.T) {
 // TestSubscriptionWritesAreNotRetried: cancel, uncancel and adjust reach Flowglad once, whatever
 // it answers.
 func TestSubscriptionWritesAreNotRetried(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		key    string
@@ -295,6 +302,7 @@ func codeForStatusText(status int) string {
 }
 
 func TestAdjustSubscription(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name         string
 		body         string // PRO and TEAM stand for the prices' ids
@@ -370,6 +378,7 @@ func TestAdjustSubscription(t *testing.T) {
 }
 
 func TestAdjustSubscriptionResolution(t *testing.T) {
+	t.Parallel()
 	t.Run("no current subscription", func(t *testing.T) {
 		env := newEnv(t)
 		require.NoError(t, env.fake.SetSubscriptionStatus(aliceSub, flowgladapitest.StatusCanceled))
@@ -401,6 +410,7 @@ func TestAdjustSubscriptionResolution(t *testing.T) {
 }
 
 func TestAdjustSubscriptionRejectedByFlowglad(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		body   string
@@ -421,6 +431,7 @@ func TestAdjustSubscriptionRejectedByFlowglad(t *testing.T) {
 }
 
 func TestAdjustSubscriptionInvalidBody(t *testing.T) {
+	t.Parallel()
 	const slug = `"priceSlug": "team-monthly"`
 	runInvalidBodyCases(t, userAlice, "subscriptions/adjust", []invalidBodyCase{
 		{"empty", `{}`, []string{"priceSlug|priceId|subscriptionItems"}},
@@ -463,6 +474,7 @@ func TestAdjustSubscriptionInvalidBody(t *testing.T) {
 }
 
 func TestListSubscriptions(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name        string
 		setup       func(t *testing.T, env *testEnv)
@@ -547,6 +559,7 @@ func TestListSubscriptions(t *testing.T) {
 }
 
 func TestListSubscriptionsFirstVisit(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t)
 	res := env.post(userCarol, "subscriptions/list", `{}`)
 	d := res.data(t)
@@ -555,6 +568,7 @@ func TestListSubscriptionsFirstVisit(t *testing.T) {
 }
 
 func TestListSubscriptionsInvalidBody(t *testing.T) {
+	t.Parallel()
 	runInvalidBodyCases(t, userAlice, "subscriptions/list", []invalidBodyCase{
 		{"unknown member (strict)", `{"foo": 1}`, []string{"foo"}},
 		{"subscriptionId is not a member", `{"subscriptionId": "sub_alice_pro"}`, []string{"subscriptionId"}},
@@ -583,6 +597,7 @@ func subscriptionIDs(t *testing.T, v any) []string {
 }
 
 func TestSubscriptionInvalidBodyGoldens(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ name, key, body string }{
 		{"subscriptions/cancel/invalid-body", "subscriptions/cancel", `{"id": 1, "cancellation": {"timing": "later"}}`},
 		{"subscriptions/uncancel/invalid-body", "subscriptions/uncancel", `{}`},
@@ -600,6 +615,7 @@ func TestSubscriptionInvalidBodyGoldens(t *testing.T) {
 // TestMutationsUseAndForgetCachedBilling: with a billing cache, a mutation decides from the
 // cached billing (one call: the mutation itself) and the next read asks Flowglad again.
 func TestMutationsUseAndForgetCachedBilling(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		key   string
 		body  string

@@ -62,6 +62,7 @@ func usageBodies(t *testing.T, env *testEnv) []map[string]any {
 }
 
 func TestCreateUsageEvent(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		body       string // METER and OVERAGE stand for the meter's and its price's ids
@@ -129,6 +130,7 @@ func TestCreateUsageEvent(t *testing.T) {
 // TestUsageEventTransactionIDGenerated: without a transactionId each request gets a new
 // one, fixed before the first attempt so that a retry cannot count twice.
 func TestUsageEventTransactionIDGenerated(t *testing.T) {
+	t.Parallel()
 	t.Run("one per request", func(t *testing.T) {
 		env := newEnv(t)
 		env.post(userAlice, "usage-events/create", `{"usageMeterSlug": "api-calls"}`).data(t)
@@ -217,6 +219,7 @@ func TestUsageEventTransactionIDGenerated(t *testing.T) {
 
 // TestUsageEventExplicitTransactionID: the same transactionId twice is one event.
 func TestUsageEventExplicitTransactionID(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t)
 	body := `{"usageMeterSlug": "api-calls", "amount": 7, "transactionId": "order-42"}`
 	first := env.post(userAlice, "usage-events/create", body)
@@ -230,6 +233,7 @@ func TestUsageEventExplicitTransactionID(t *testing.T) {
 }
 
 func TestUsageEventSubscription(t *testing.T) {
+	t.Parallel()
 	t.Run("several current: billing's current subscription", func(t *testing.T) {
 		env := newEnv(t)
 		addAliceTeamSubscription(t, env)
@@ -267,6 +271,7 @@ func TestUsageEventSubscription(t *testing.T) {
 }
 
 func TestUsageEventForbiddenSubscription(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		user      string
@@ -309,6 +314,7 @@ func TestUsageEventForbiddenSubscription(t *testing.T) {
 }
 
 func TestUsageEventNoActiveSubscription(t *testing.T) {
+	t.Parallel()
 	t.Run("canceled elsewhere", func(t *testing.T) {
 		env := newEnv(t)
 		require.NoError(t, env.fake.SetSubscriptionStatus(aliceSub, flowgladapitest.StatusCanceled))
@@ -329,6 +335,7 @@ func TestUsageEventNoActiveSubscription(t *testing.T) {
 }
 
 func TestUsageEventRejectedByFlowglad(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		body     string
@@ -354,6 +361,7 @@ func TestUsageEventRejectedByFlowglad(t *testing.T) {
 }
 
 func TestUsageEventInvalidBody(t *testing.T) {
+	t.Parallel()
 	const meter = `"usageMeterSlug": "api-calls"`
 	runInvalidBodyCases(t, userAlice, "usage-events/create", []invalidBodyCase{
 		{"no identifier", `{}`, []string{"priceId|priceSlug|usageMeterId|usageMeterSlug"}},
@@ -393,6 +401,7 @@ func TestUsageEventInvalidBody(t *testing.T) {
 
 // TestUsageEventTransactionIDLength: 255 characters is the longest transactionId accepted.
 func TestUsageEventTransactionIDLength(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t)
 	tx := strings.Repeat("é", 255)
 	env.post(userAlice, "usage-events/create", `{"usageMeterSlug": "api-calls", "transactionId": "`+tx+`"}`).data(t)

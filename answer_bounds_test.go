@@ -16,6 +16,7 @@ import (
 // built by hand without a status or with a huge message: an error status, a code and a
 // message, at most 64 KB, never a panic. (Found by FuzzWriteError.)
 func TestWriteErrorAnyError(t *testing.T) {
+	t.Parallel()
 	huge := strings.Repeat("x", 200<<10)
 	manyIssues := make([]flowglad.Issue, 5000)
 	for i := range manyIssues {

@@ -178,6 +178,7 @@ func receive(t *testing.T, ch <-chan blResult) blResult {
 }
 
 func TestBillingLoaderSharesConcurrentReads(t *testing.T) {
+	t.Parallel()
 	s := newBLServer(t, true)
 	svc := newBLService(t, s, serviceOptions{})
 	const n = 20
@@ -203,6 +204,7 @@ func TestBillingLoaderSharesConcurrentReads(t *testing.T) {
 }
 
 func TestBillingLoaderSeparateCustomers(t *testing.T) {
+	t.Parallel()
 	s := newBLServer(t, true)
 	svc := newBLService(t, s, serviceOptions{})
 	a := goBilling(t.Context(), svc)
@@ -223,6 +225,7 @@ func TestBillingLoaderSeparateCustomers(t *testing.T) {
 // to the callers already waiting (they asked before the change), but later callers start a
 // new read, and the old answer is not cached.
 func TestBillingLoaderInvalidationInFlight(t *testing.T) {
+	t.Parallel()
 	for _, ttl := range []time.Duration{0, time.Hour} {
 		t.Run(fmt.Sprintf("ttl=%v", ttl), func(t *testing.T) {
 			s := newBLServer(t, true)
@@ -261,6 +264,7 @@ func TestBillingLoaderInvalidationInFlight(t *testing.T) {
 // TestBillingLoaderStaleReadNotCached: a read invalidated while running is not cached, so
 // the next read asks Flowglad.
 func TestBillingLoaderStaleReadNotCached(t *testing.T) {
+	t.Parallel()
 	s := newBLServer(t, true)
 	svc := newBLService(t, s, serviceOptions{cacheTTL: time.Hour})
 	first := goBilling(t.Context(), svc)
@@ -284,6 +288,7 @@ func TestBillingLoaderStaleReadNotCached(t *testing.T) {
 // TestBillingLoaderCancellation: one impatient caller does not fail the others; when every
 // caller has gone, the upstream read is cancelled, and a new caller starts afresh.
 func TestBillingLoaderCancellation(t *testing.T) {
+	t.Parallel()
 	s := newBLServer(t, true)
 	svc := newBLService(t, s, serviceOptions{})
 	ctx1, cancel1 := context.WithCancel(t.Context())
@@ -321,6 +326,7 @@ func TestBillingLoaderCancellation(t *testing.T) {
 }
 
 func TestBillingLoaderOneCallerLeavesOthersServed(t *testing.T) {
+	t.Parallel()
 	s := newBLServer(t, true)
 	svc := newBLService(t, s, serviceOptions{})
 	ctx, cancel := context.WithCancel(t.Context())
@@ -353,6 +359,7 @@ func (c *blClock) advance(d time.Duration) {
 }
 
 func TestBillingLoaderTTLCache(t *testing.T) {
+	t.Parallel()
 	s := newBLServer(t, false)
 	clock := &blClock{now: time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC)}
 	svc := newBLService(t, s, serviceOptions{cacheTTL: time.Minute, now: clock.Now})
@@ -394,6 +401,7 @@ func TestBillingLoaderTTLCache(t *testing.T) {
 }
 
 func TestBillingLoaderErrorsAreNotCached(t *testing.T) {
+	t.Parallel()
 	var fail sync.Mutex
 	failing := true
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -425,6 +433,7 @@ func TestBillingLoaderErrorsAreNotCached(t *testing.T) {
 // TestBillingLoaderFirstVisit: a missing customer is created and billing read again; the
 // customer's creation is shared like the read.
 func TestBillingLoaderFirstVisit(t *testing.T) {
+	t.Parallel()
 	s := newBLServer(t, false)
 	s.missing = true
 	svc := newBLService(t, s, serviceOptions{})
@@ -478,6 +487,7 @@ func (c *mapCache) Delete(_ context.Context, key string) error {
 // TestLocalStoreBounded: the in-process cache keeps at most maxBytes of bodies, the least
 // recently used going first; expired and oversized entries are not served.
 func TestLocalStoreBounded(t *testing.T) {
+	t.Parallel()
 	clock := &blClock{now: time.Unix(0, 0)}
 	st := newLocalStore(100, clock.Now)
 	ctx := t.Context()
@@ -512,6 +522,7 @@ func TestLocalStoreBounded(t *testing.T) {
 
 // TestLocalStoreManyCustomers: 100,000 customers do not mean 100,000 bodies in memory.
 func TestLocalStoreManyCustomers(t *testing.T) {
+	t.Parallel()
 	st := newLocalStore(1<<20, nil)
 	e := newBillingEntry(make([]byte, 40<<10))
 	for i := range 100_000 {
@@ -525,6 +536,7 @@ func TestLocalStoreManyCustomers(t *testing.T) {
 // reads the narrow index; both are shared by every reader of the same body (a cache hit
 // included); only Service.Billing decodes the typed view.
 func TestBillingReadsDecodeOnlyWhatIsRead(t *testing.T) {
+	t.Parallel()
 	s := newBLServer(t, false)
 	svc := newBLService(t, s, serviceOptions{cacheTTL: time.Hour})
 	e, err := svc.billingEntry(t.Context(), blCustomer)
@@ -554,6 +566,7 @@ func TestBillingReadsDecodeOnlyWhatIsRead(t *testing.T) {
 // TestBillingCacheCorruptEntry: a cached body that no longer decodes is dropped and billing
 // read again.
 func TestBillingCacheCorruptEntry(t *testing.T) {
+	t.Parallel()
 	s := newBLServer(t, false)
 	cache := newMapCache()
 	require.NoError(t, cache.Set(t.Context(), "u1", []byte(`not json`), time.Hour))
@@ -614,6 +627,7 @@ func (c *flakyCache) Delete(ctx context.Context, key string) error {
 // and a change whose invalidation could not reach the cache is never hidden by the entry the
 // cache still holds once it is back.
 func TestBillingCacheOutage(t *testing.T) {
+	t.Parallel()
 	s := newBLServer(t, false)
 	cache := &flakyCache{mapCache: newMapCache()}
 	svc := newBLService(t, s, serviceOptions{cacheTTL: time.Hour, cache: cache})

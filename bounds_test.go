@@ -22,6 +22,7 @@ func hostileArray(item string, n int) string {
 // size that lists the first issues once and counts the rest, without any Flowglad call. A
 // signed-in user must not be able to make the server build megabytes per request.
 func TestInvalidBodyIsBounded(t *testing.T) {
+	t.Parallel()
 	const items = 300_000 // a body of about 600 KB, under the default MaxBodyBytes
 	unknownKeys := func(n int) string {
 		var b strings.Builder
@@ -71,6 +72,7 @@ func TestInvalidBodyIsBounded(t *testing.T) {
 // TestIDsOverLimitRefused: ids longer than 255 characters are refused at validation, before
 // any Flowglad call, and the answer does not echo them whole.
 func TestIDsOverLimitRefused(t *testing.T) {
+	t.Parallel()
 	long := strings.Repeat("s", 256)
 	cases := []struct{ key, body, path string }{
 		{"subscriptions/cancel", `{"id":"` + long + `","cancellation":{"timing":"immediately"}}`, "id"},

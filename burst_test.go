@@ -58,6 +58,7 @@ func fireTogether(env *testEnv, reqs []request) []*response {
 // TestPageLoadBurst: the React SDK's page-load burst costs at most 3 Flowglad calls, because
 // the four billing-based reads share one billing read (the reference makes about 11).
 func TestPageLoadBurst(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t)
 	env.fake.SetLatency(burstLatency)
 	for round := range 3 {
@@ -71,6 +72,7 @@ func TestPageLoadBurst(t *testing.T) {
 }
 
 func TestConcurrentBillingReads(t *testing.T) {
+	t.Parallel()
 	t.Run("one customer: one call", func(t *testing.T) {
 		env := newEnv(t)
 		env.fake.SetLatency(burstLatency)
@@ -121,6 +123,7 @@ func TestConcurrentBillingReads(t *testing.T) {
 // TestMutationInvalidatesBilling: with a billing cache, reads are free until a mutation for
 // the customer, after which the next read goes to Flowglad and sees the change.
 func TestMutationInvalidatesBilling(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t, withConfig(func(c *flowglad.Config) { c.BillingCacheTTL = time.Hour }))
 	availableBalance := func(res *response) any {
 		d := res.data(t)
@@ -161,6 +164,7 @@ func TestMutationInvalidatesBilling(t *testing.T) {
 // TestMutationBetweenUncachedReads: without a cache every read goes to Flowglad, and a read
 // after a mutation sees it.
 func TestMutationBetweenUncachedReads(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t)
 	env.post("user_alice", "customers/billing", `{}`).data(t)
 	mustPost(t, env, "user_alice", "usage-events/create", `{"usageMeterSlug": "api-calls"}`)

@@ -15,6 +15,7 @@ import (
 // only an https URL (or http on a loopback host: a local fake) is relayed; anything else is
 // Flowglad misbehaving, 502 flowglad_unavailable, for every checkout key and for Go callers.
 func TestCheckoutURLFromFlowglad(t *testing.T) {
+	t.Parallel()
 	const urls = `"successUrl": "https://app.example/ok", "cancelUrl": "https://app.example/no"`
 	keys := []struct{ key, body string }{
 		{"checkout-sessions/create", `{` + urls + `, "priceSlug": "pro-monthly"}`},

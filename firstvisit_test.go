@@ -25,6 +25,7 @@ var newcomerAuth = flowglad.AuthenticatorFunc(func(r *http.Request) (flowglad.Cu
 // creation is shared while it runs, and a request whose "not found" raced with it does not
 // create again), and every request gets the answer it would get alone.
 func TestConcurrentFirstVisits(t *testing.T) {
+	t.Parallel()
 	const customers, perKey = 8, 8
 	env := newEnv(t, withConfig(func(c *flowglad.Config) { c.Auth = newcomerAuth }))
 	env.fake.SetLatency(burstLatency)

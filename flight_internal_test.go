@@ -14,6 +14,7 @@ import (
 // caller's mark, and only then: not for an older success, a failure, another key, or a
 // success the group has forgotten.
 func TestFlightGroupMark(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	ok := func(context.Context) (any, error) { return "ran", nil }
 	fail := func(context.Context) (any, error) { return nil, errors.New("boom") }
@@ -66,6 +67,7 @@ func TestFlightGroupMark(t *testing.T) {
 // TestFlightGroupInProgress: a run in progress when the mark is taken counts once it
 // succeeds: the caller's evidence may predate it.
 func TestFlightGroupInProgress(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	g := &flightGroup{}
 	release, started := make(chan struct{}), make(chan struct{})

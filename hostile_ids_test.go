@@ -16,6 +16,7 @@ import (
 // other Flowglad id or slug is a 400 naming the field, before any Flowglad call. A filter
 // (features/access) matches nothing.
 func TestDotSegmentIDs(t *testing.T) {
+	t.Parallel()
 	const urls = `"successUrl": "https://app.example/ok", "cancelUrl": "https://app.example/no"`
 	tests := []struct {
 		key, body string // ID stands for "." or ".."
@@ -84,6 +85,7 @@ func TestDotSegmentIDs(t *testing.T) {
 // a bug of the host application: 500 invalid_customer naming the problem (not a generic
 // internal_error), and no Flowglad call.
 func TestDotSegmentExternalID(t *testing.T) {
+	t.Parallel()
 	for _, id := range []string{".", ".."} {
 		for _, key := range []string{"customers/billing", "subscriptions/cancel", "pricing-models/retrieve"} {
 			t.Run(fmt.Sprintf("%s %q", key, id), func(t *testing.T) {
@@ -106,6 +108,7 @@ func TestDotSegmentExternalID(t *testing.T) {
 // subscription id "." or ".." is not the customer's (403), without a Flowglad call beyond
 // billing.
 func TestDotSegmentIDsFromGo(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	const ok, no = "https://app.example/ok", "https://app.example/no"
 	tests := map[string]func(s *flowglad.Service, id string) error{

@@ -43,6 +43,7 @@ func logValues(t *testing.T, env *testEnv) []string {
 // inside their JSON or a URL, or lower-cased; the customer's name and email are kept out of
 // the log line in every such form, on a 5xx (Error) and a 4xx (Debug) alike.
 func TestLogRedactsEscapedPII(t *testing.T) {
+	t.Parallel()
 	quoted := flowglad.Customer{ExternalID: "user_quoted", Name: `Zoë "Z" O'Neil <CEO> & Co`, Email: "Zoe.ONeil+bills@Example.com"}
 	forms := []string{
 		quoted.Name, jsonEscaped(quoted.Name), `Zoë \"Z\" O'Neil <CEO> & Co`, url.QueryEscape(quoted.Name), url.PathEscape(quoted.Name),
@@ -93,6 +94,7 @@ func (e *sessionError) Error() string { return "no session for " + e.email }
 // or a token; the log says its type (and a panic's stack), never its text, on the 401, 500
 // and hybrid (anonymous) paths alike. The error keeps its cause for errors.Is / errors.As.
 func TestAuthenticatorFailureLoggedByType(t *testing.T) {
+	t.Parallel()
 	const secret = "bob.secret@example.com"
 	tests := []struct {
 		name     string
@@ -159,6 +161,7 @@ func TestAuthenticatorFailureLoggedByType(t *testing.T) {
 // when it is a short token, else a new one; a 5xx repeats it in json.requestId, and the
 // log line of a failure carries it.
 func TestRequestIDHeader(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		incoming string
@@ -209,6 +212,7 @@ func TestRequestIDHeader(t *testing.T) {
 // TestRequestIDWithUpstreamID: when Flowglad fails, the log line carries both our request id
 // and Flowglad's own, for a support ticket; a refused key says so in its message.
 func TestRequestIDWithUpstreamID(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		status  int
@@ -251,6 +255,7 @@ func TestRequestIDWithUpstreamID(t *testing.T) {
 // TestKeyRefusedLogged: Flowglad answers a wrong key and a rate-limited one alike (401, plain
 // text), so the Error line names both causes.
 func TestKeyRefusedLogged(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t, withConfig(func(c *flowglad.Config) { c.APIKey = "sk_test_revoked_key" }))
 	res := env.post("user_alice", "customers/billing", "{}")
 	res.assertError(t, http.StatusBadGateway, "flowglad_auth_failed")
@@ -271,6 +276,7 @@ func TestKeyRefusedLogged(t *testing.T) {
 // the response (by the host's middleware), else the request's, else a new one; a 5xx
 // repeats it in the body.
 func TestWriteErrorRequestID(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name              string
 		onResponse, inReq string

@@ -37,6 +37,7 @@ func browserPost(t *testing.T, srv *httptest.Server, prefix, key, body string, n
 }
 
 func TestMountings(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		basePath string

@@ -13,6 +13,7 @@ import (
 // TestNilRequestBody: a request built by hand with no Body (nil) is served as an empty
 // body, not a panic.
 func TestNilRequestBody(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t)
 	for _, tc := range []struct {
 		key    string

@@ -11,6 +11,7 @@ import (
 // TestOriginConfig: NewHandler and NewService refuse origins they could never match, with
 // an error that says how to write them.
 func TestOriginConfig(t *testing.T) {
+	t.Parallel()
 	bad := []struct{ origin, want string }{
 		{"https://*.example.com", "wildcards are not supported"},
 		{"*", "is not an origin"},

@@ -13,6 +13,7 @@ import (
 // origins or to the page the request came from; anything else is a 400 naming the field,
 // before any Flowglad call. Without it, any http(s) URL is accepted, as before.
 func TestRedirectOrigins(t *testing.T) {
+	t.Parallel()
 	allowed := withConfig(func(c *flowglad.Config) {
 		c.RedirectOrigins = []string{"https://app.example", "http://localhost:3000"}
 	})
@@ -91,6 +92,7 @@ func TestRedirectOrigins(t *testing.T) {
 // TestRedirectOriginsFromGo: Go callers are held to Config.RedirectOrigins alone (there is
 // no request origin), with the issues a browser gets.
 func TestRedirectOriginsFromGo(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t, withConfig(func(c *flowglad.Config) { c.RedirectOrigins = []string{"https://app.example"} }))
 	svc := env.h.Service()
 	ctx := t.Context()

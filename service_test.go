@@ -94,6 +94,7 @@ func TestNewServiceNeedsNoAuth(t *testing.T) {
 // first use creates the Flowglad customer with what Config.LookupCustomer supplies (once,
 // even when several jobs start together); later uses never ask again.
 func TestServiceWorker(t *testing.T) {
+	t.Parallel()
 	var lookups atomic.Int32
 	svc, fake := newGoService(t, func(c *flowglad.Config) {
 		c.LookupCustomer = func(_ context.Context, externalID string) (flowglad.Customer, error) {
@@ -139,6 +140,7 @@ func TestServiceWorker(t *testing.T) {
 // TestServiceCustomerWithoutEmail: creating a customer with no email and no lookup fails
 // with an error that names the fix, not the authenticator, and makes no creation call.
 func TestServiceCustomerWithoutEmail(t *testing.T) {
+	t.Parallel()
 	svc, fake := newGoService(t)
 	_, err := svc.Billing(t.Context(), flowglad.Customer{ExternalID: "user_new"})
 	var ae *flowglad.Error
@@ -156,6 +158,7 @@ func TestServiceCustomerWithoutEmail(t *testing.T) {
 }
 
 func TestServiceLookupFailure(t *testing.T) {
+	t.Parallel()
 	svc, fake := newGoService(t, func(c *flowglad.Config) {
 		c.LookupCustomer = func(context.Context, string) (flowglad.Customer, error) {
 			return flowglad.Customer{}, errors.New("directory down (secret@example.com)")
@@ -170,6 +173,7 @@ func TestServiceLookupFailure(t *testing.T) {
 }
 
 func TestServiceInvalidCustomer(t *testing.T) {
+	t.Parallel()
 	svc, fake := newGoService(t)
 	for _, c := range []flowglad.Customer{{}, {ExternalID: "  "}, {ExternalID: ".."}, {ExternalID: "u", Email: "nope"}} {
 		_, err := svc.Billing(t.Context(), c)
@@ -184,6 +188,7 @@ func TestServiceInvalidCustomer(t *testing.T) {
 
 // TestServiceTypedResults: every operation returns Go values, with Raw kept.
 func TestServiceTypedResults(t *testing.T) {
+	t.Parallel()
 	svc, fake := newGoService(t)
 	ctx := t.Context()
 
@@ -312,6 +317,7 @@ func TestServiceTypedResults(t *testing.T) {
 
 // TestServiceDefaults: what a zero field means, as the route's defaults.
 func TestServiceDefaults(t *testing.T) {
+	t.Parallel()
 	t.Run("checkout quantity 1, always the given customer", func(t *testing.T) {
 		svc, fake := newGoService(t)
 		_, err := svc.CreateCheckoutSession(t.Context(), goAlice, flowglad.CheckoutSessionParams{
@@ -352,6 +358,7 @@ func TestServiceDefaults(t *testing.T) {
 
 // TestServiceRefusals: refusals that are not about input shape, as the route's.
 func TestServiceRefusals(t *testing.T) {
+	t.Parallel()
 	svc, fake := newGoService(t)
 	ctx := t.Context()
 	bob := flowglad.Customer{ExternalID: flowgladapitest.DemoCustomerBob}
@@ -376,6 +383,7 @@ func TestServiceRefusals(t *testing.T) {
 // TestServiceUsageEventOutcomeUnknown: when every attempt fails, the error carries the
 // transaction id, and retrying with it counts the event once.
 func TestServiceUsageEventOutcomeUnknown(t *testing.T) {
+	t.Parallel()
 	svc, fake := newGoService(t)
 	fake.FailNext(1, flowgladapitest.Fault{Method: http.MethodPost, Path: "/api/v1/usage-events", Status: http.StatusBadGateway, AfterApply: true})
 	_, err := svc.CreateUsageEvent(t.Context(), goAlice, flowglad.UsageEventParams{UsageMeterSlug: "api-calls", Amount: 5})
@@ -394,6 +402,7 @@ func TestServiceUsageEventOutcomeUnknown(t *testing.T) {
 // TestHandlerAndServiceShareState: a mutation through the Service is seen by the route's
 // next read, and the other way round, even with a billing cache.
 func TestHandlerAndServiceShareState(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t, withConfig(func(c *flowglad.Config) { c.BillingCacheTTL = time.Hour }))
 	svc := env.h.Service()
 	balance := func() float64 {
@@ -421,6 +430,7 @@ func TestHandlerAndServiceShareState(t *testing.T) {
 
 // TestWriteError: any error of the Service answers as the route would.
 func TestWriteError(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		err    error
@@ -456,6 +466,7 @@ func TestWriteError(t *testing.T) {
 // created outside this Service (a checkout, another instance) is not refused until the TTL
 // ends: a refusal re-reads billing from Flowglad once before it stands.
 func TestWarmCacheSeesSubscriptionsCreatedElsewhere(t *testing.T) {
+	t.Parallel()
 	svc, fake := newGoService(t, func(c *flowglad.Config) { c.BillingCacheTTL = time.Hour })
 	ctx := t.Context()
 	carol := flowglad.Customer{ExternalID: flowgladapitest.DemoCustomerCarol, Email: "carol@example.com"}

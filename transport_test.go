@@ -13,6 +13,7 @@ import (
 // TestTransportRefusals covers every refusal that happens before an action runs: none of
 // them may reach Flowglad.
 func TestTransportRefusals(t *testing.T) {
+	t.Parallel()
 	const alice = "user_alice"
 	tests := []struct {
 		name   string
@@ -74,6 +75,7 @@ func assertSafeHeaders(t *testing.T, res *response) {
 }
 
 func TestBodyTooLarge(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t, withConfig(func(c *flowglad.Config) { c.MaxBodyBytes = 64 }))
 	body := `{"usageMeterSlug": "api-calls", "properties": {"pad": "` + strings.Repeat("x", 100) + `"}}`
 	res := env.post("user_alice", "usage-events/create", body)
@@ -82,6 +84,7 @@ func TestBodyTooLarge(t *testing.T) {
 }
 
 func TestAcceptedTransportVariants(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		req  request
@@ -106,6 +109,7 @@ func TestAcceptedTransportVariants(t *testing.T) {
 }
 
 func TestTrustedOrigins(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t, withConfig(func(c *flowglad.Config) { c.TrustedOrigins = []string{"https://app.example.com"} }))
 	trusted := env.do(request{user: "user_alice", key: "customers/billing", body: "{}",
 		headers: map[string]string{"Origin": "https://app.example.com", "Sec-Fetch-Site": "cross-site"}})
@@ -157,6 +161,7 @@ func TestNewHandlerConfig(t *testing.T) {
 // TestInvalidCustomerMessageHasNoPII: the integrator learns which field is wrong, nobody
 // learns the value.
 func TestInvalidCustomerMessageHasNoPII(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t)
 	res := env.post("no-external-id", "customers/billing", "{}")
 	j := res.assertError(t, 500, "invalid_customer")
@@ -169,6 +174,7 @@ func TestInvalidCustomerMessageHasNoPII(t *testing.T) {
 // TestPanicIsRecoveredAndLogged: the stack goes to the log, never to the browser; the
 // panic's value is logged by its type (its text could hold anything).
 func TestPanicIsRecoveredAndLogged(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t)
 	res := env.do(request{user: "panic", key: "customers/billing", body: "{}", headers: map[string]string{"X-Request-Id": "req-123"}})
 	j := res.assertError(t, 500, "internal_error")
@@ -185,6 +191,7 @@ func TestPanicIsRecoveredAndLogged(t *testing.T) {
 // TestHandlerBillingFromGo: server code gets the same customer checks as the route, and the
 // same single Flowglad call.
 func TestHandlerBillingFromGo(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t)
 	_, err := env.h.Billing(t.Context(), flowglad.Customer{ExternalID: " ", Email: "x@example.com"})
 	require.Error(t, err)
@@ -200,6 +207,7 @@ func TestHandlerBillingFromGo(t *testing.T) {
 
 // TestSubscriptionsCreateGolden pins the one answer browsers get from subscriptions/create.
 func TestSubscriptionsCreateGolden(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t)
 	res := env.do(request{user: "user_alice", key: "subscriptions/create", body: `{"priceSlug": "pro-monthly"}`,
 		headers: map[string]string{"X-Request-Id": "req-golden"}})

@@ -77,6 +77,7 @@ func splitCall(call string) (string, string) {
 }
 
 func TestAllKeysCovered(t *testing.T) {
+	t.Parallel()
 	var got []flowglad.ActionKey
 	for _, kc := range allKeyCases() {
 		got = append(got, kc.key)
@@ -89,6 +90,7 @@ func TestAllKeysCovered(t *testing.T) {
 // GET and a text/plain POST are refused without any Flowglad call (the hybrid pricing key
 // serves a signed-out visitor the default pricing model instead).
 func TestEveryKeyRefusesBeforeCallingFlowglad(t *testing.T) {
+	t.Parallel()
 	env := newEnv(t)
 	for _, kc := range allKeyCases() {
 		t.Run(string(kc.key), func(t *testing.T) {
@@ -239,6 +241,7 @@ func rejected(flowgladCode, msg string) func(*testing.T, *testEnv, keyCase, *res
 // TestUpstreamFailureMapping injects each failure on the first Flowglad call of every key
 // that calls Flowglad and checks the answer (CONTRACT §3) and the number of attempts.
 func TestUpstreamFailureMapping(t *testing.T) {
+	t.Parallel()
 	for _, fc := range failureCases() {
 		t.Run(fc.name, func(t *testing.T) {
 			for _, kc := range callingKeys() {
@@ -280,6 +283,7 @@ func repeat(s string, n int) []string {
 // (RetryPolicy.MaxRetryAfter), never Flowglad's longer hint: the request was held that long
 // at most, and an hour would stall the browser for nothing.
 func TestRetryAfterRelayed(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		hint     time.Duration // Flowglad's Retry-After; 0: none
@@ -308,6 +312,7 @@ func TestRetryAfterRelayed(t *testing.T) {
 // customer by creating it, the customer turns out to exist (409 on creation, which means
 // "created meanwhile") and the read is repeated; it fails again with 404.
 func TestUpstream404(t *testing.T) {
+	t.Parallel()
 	for _, kc := range callingKeys() {
 		t.Run(string(kc.key), func(t *testing.T) {
 			env := newEnv(t)
@@ -333,6 +338,7 @@ func TestUpstream404(t *testing.T) {
 // TestUpstreamAuthFailure: Flowglad refusing our key (401, text/plain as the live server
 // answers) is the operator's problem: 502 with a generic message, logged at Error.
 func TestUpstreamAuthFailure(t *testing.T) {
+	t.Parallel()
 	for _, kc := range callingKeys() {
 		t.Run(string(kc.key), func(t *testing.T) {
 			env := newEnv(t, withConfig(func(c *flowglad.Config) { c.APIKey = "sk_test_revoked_key" }))
@@ -354,6 +360,7 @@ func TestUpstreamAuthFailure(t *testing.T) {
 
 // TestUpstreamTimeout: Flowglad slower than Config.Timeout gives 504 for every key.
 func TestUpstreamTimeout(t *testing.T) {
+	t.Parallel()
 	for _, kc := range callingKeys() {
 		t.Run(string(kc.key), func(t *testing.T) {
 			// A fake per key: on a slow run (-race) a request can reach the fake after the
@@ -411,6 +418,7 @@ func withStub(s *stubServer) envOption {
 
 // TestUpstreamBadJSON: a 200 from Flowglad whose body is not JSON is 502 for every key.
 func TestUpstreamBadJSON(t *testing.T) {
+	t.Parallel()
 	stub := newStub(t, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"customer": {"id": "cus_1", ` + upstreamSecret))
@@ -484,6 +492,7 @@ func assertLogged(t *testing.T, env *testEnv, level, action, code string) {
 // checks that the API key never appears in an answer or a log line, and the customer's email
 // and name never in a log line.
 func TestNoSecretsOrPII(t *testing.T) {
+	t.Parallel()
 	const apiKey = "sk_test_Zq81SECRETkey"
 	env := newEnv(t, withFake(flowgladapitest.WithAPIKey(apiKey)))
 	alice := testUsers["user_alice"]
@@ -546,6 +555,7 @@ func TestNoSecretsOrPII(t *testing.T) {
 
 // TestUpstreamGoldenErrors pins the error envelopes of the upstream failures.
 func TestUpstreamGoldenErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		fault flowgladapitest.Fault
@@ -712,6 +722,7 @@ func mustPost(t *testing.T, env *testEnv, user, key, body string) map[string]any
 // TestSteadyStateCallCounts pins the Flowglad round trips of every key for an existing
 // customer with a valid body: the "ours" column of the README's compatibility table.
 func TestSteadyStateCallCounts(t *testing.T) {
+	t.Parallel()
 	want := map[flowglad.ActionKey][]string{
 		flowglad.ActionCustomersBilling:                     {aliceBilling},
 		flowglad.ActionCustomersFindOrCreate:                {"GET /api/v1/customers/user_alice"},

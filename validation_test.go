@@ -17,6 +17,7 @@ import (
 // a browser as JSON or passed by Go code as params, gets the same invalid_body issues (path
 // and message), limits included, and causes no Flowglad call either way.
 func TestValidationSameFromGoAndHTTP(t *testing.T) {
+	t.Parallel()
 	long := strings.Repeat("x", 256)
 	longMeta := strings.Repeat("m", 501)
 	const urls = `"successUrl": "https://app.example/ok", "cancelUrl": "https://app.example/no"`
