@@ -14,7 +14,7 @@ import (
 // rule of every route and checks the answer (status, tRPC code, a message
 // naming the field) and that the refused request left no trace in the
 // state.
-func TestCoverageRequestValidation(t *testing.T) {
+func TestRequestValidation(t *testing.T) {
 	s := newPlainServer(t)
 	ids := catalogIDs(t, s)
 	sub := "/api/v1/subscriptions/" + DemoAliceSubscriptionID
@@ -253,7 +253,7 @@ func TestCoverageRequestValidation(t *testing.T) {
 // TestCoverageRefusedTransitions checks the 400s and 404s that depend on a
 // record's state (canceled, non-renewing, archived), each on a fresh fake,
 // and that the refusal changed nothing.
-func TestCoverageRefusedTransitions(t *testing.T) {
+func TestRefusedTransitions(t *testing.T) {
 	nonRenewing := func(t *testing.T, s *Server) string {
 		sub, err := s.AddSubscription(DemoCustomerBob, Subscription{NonRenewing: true, Items: []SubscriptionItem{{PriceSlug: DemoPriceProMonthly}}})
 		require.NoError(t, err)
@@ -319,7 +319,7 @@ func TestCoverageRefusedTransitions(t *testing.T) {
 
 // TestCoverageUnauthorizedWrites: a write without the right key is a
 // plain-text 401 and never reaches the state.
-func TestCoverageUnauthorizedWrites(t *testing.T) {
+func TestUnauthorizedWrites(t *testing.T) {
 	s := newPlainServer(t)
 	for _, tt := range []struct {
 		name, auth, want string

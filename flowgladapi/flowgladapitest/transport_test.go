@@ -15,7 +15,7 @@ import (
 
 // TestCoverageFaultCodes: an injected status without a Code gets the tRPC
 // code Flowglad sends for it, and the status text as message.
-func TestCoverageFaultCodes(t *testing.T) {
+func TestFaultCodes(t *testing.T) {
 	s := newPlainServer(t)
 	tests := []struct {
 		status   int
@@ -53,7 +53,7 @@ func TestCoverageFaultCodes(t *testing.T) {
 
 // TestCoverageFaultQueue: FailNext with n <= 0 queues nothing, a fault
 // for another path is skipped over, and queued faults are taken in order.
-func TestCoverageFaultQueue(t *testing.T) {
+func TestFaultQueue(t *testing.T) {
 	s := newPlainServer(t)
 	pm := "/api/v1/pricing-models/default"
 	s.FailNext(0, Fault{Status: http.StatusBadGateway})
@@ -73,7 +73,7 @@ func TestCoverageFaultQueue(t *testing.T) {
 // TestCoverageCloseConnectionWithoutHijacker: mounted where the connection
 // cannot be taken over (a ResponseRecorder), a CloseConnection fault
 // aborts the handler the way net/http drops a connection.
-func TestCoverageCloseConnectionWithoutHijacker(t *testing.T) {
+func TestCloseConnectionWithoutHijacker(t *testing.T) {
 	f := New(WithSeed(DemoSeed()), WithClock(fixedClock))
 	f.FailNext(1, Fault{CloseConnection: true})
 	req := httptest.NewRequest(http.MethodGet, "http://fake.test/api/v1/pricing-models/default", nil)
@@ -93,7 +93,7 @@ func (failingBody) Close() error             { return nil }
 
 // TestCoverageUnreadableBody: a body that cannot be read is answered like
 // invalid JSON, and never reaches the state.
-func TestCoverageUnreadableBody(t *testing.T) {
+func TestUnreadableBody(t *testing.T) {
 	f := New(WithSeed(DemoSeed()), WithClock(fixedClock))
 	req := httptest.NewRequest(http.MethodPost, "http://fake.test/api/v1/usage-events", nil)
 	req.Body = failingBody{}
@@ -109,7 +109,7 @@ func TestCoverageUnreadableBody(t *testing.T) {
 }
 
 // TestCoverageTLSURLs: a Fake mounted on TLS hands out https URLs.
-func TestCoverageTLSURLs(t *testing.T) {
+func TestTLSURLs(t *testing.T) {
 	f := New(WithSeed(DemoSeed()), WithClock(fixedClock))
 	srv := httptest.NewTLSServer(f)
 	t.Cleanup(srv.Close)
@@ -126,7 +126,7 @@ func TestCoverageTLSURLs(t *testing.T) {
 // TestCoverageUnrenderableState: a seeded value JSON cannot carry (NaN
 // metadata) is reported loudly as a 500 naming the fake, not as a silent
 // empty body.
-func TestCoverageUnrenderableState(t *testing.T) {
+func TestUnrenderableState(t *testing.T) {
 	s := newPlainServer(t)
 	sub, err := s.AddSubscription(DemoCustomerBob, Subscription{Metadata: map[string]any{"ratio": math.NaN()}, Items: []SubscriptionItem{{PriceSlug: DemoPriceProMonthly}}})
 	require.NoError(t, err)
@@ -137,7 +137,7 @@ func TestCoverageUnrenderableState(t *testing.T) {
 // TestCoverageCurrentSubscriptionOrder: billing lists current
 // subscriptions newest first (by createdAt, then updatedAt, then creation
 // order), and currentSubscription is the first of them.
-func TestCoverageCurrentSubscriptionOrder(t *testing.T) {
+func TestCurrentSubscriptionOrder(t *testing.T) {
 	clock := &steppingClock{now: testNow}
 	s := newSpecServer(t, WithClock(clock.Now))
 	current := func() []string {

@@ -12,7 +12,7 @@ import (
 // TestCoverageAccessorsUnknownRecords: the Go-side accessors name what
 // they could not find, and the readers say "not found" rather than
 // returning a zero record as if it existed.
-func TestCoverageAccessorsUnknownRecords(t *testing.T) {
+func TestAccessorsUnknownRecords(t *testing.T) {
 	s := newPlainServer(t)
 	errTests := []struct {
 		name    string
@@ -73,7 +73,7 @@ func TestCoverageAccessorsUnknownRecords(t *testing.T) {
 // error naming the problem, and a refused Add* leaves no trace: the
 // customer's records are unchanged and the same call, corrected, succeeds
 // afterwards (explicit ids included).
-func TestCoverageAddRecordsRefused(t *testing.T) {
+func TestAddRecordsRefused(t *testing.T) {
 	tests := []struct {
 		name    string
 		add     func(*Server) error
@@ -270,7 +270,7 @@ func TestCoverageAddRecordsRefused(t *testing.T) {
 // TestCoverageAddRecords: records added while the fake runs show up in the
 // accessors and in billing (validated against the spec), with their
 // documented defaults.
-func TestCoverageAddRecords(t *testing.T) {
+func TestAddRecords(t *testing.T) {
 	s := newSpecServer(t)
 
 	card, err := s.AddPaymentMethod(DemoCustomerBob, PaymentMethod{})
@@ -322,7 +322,7 @@ func TestCoverageAddRecords(t *testing.T) {
 // TestCoverageSetSubscriptionStatus covers each forced status: what it
 // stamps, what it clears, what uncancel restores, and the statuses a
 // subscription cannot take.
-func TestCoverageSetSubscriptionStatus(t *testing.T) {
+func TestSetSubscriptionStatus(t *testing.T) {
 	periodEnd := testNow.AddDate(0, 1, 0)
 	tests := []struct {
 		name          string
@@ -391,7 +391,7 @@ func TestCoverageSetSubscriptionStatus(t *testing.T) {
 
 // TestCoverageAccessorsReturnCopies: what the readers return can be
 // changed freely without changing the fake.
-func TestCoverageAccessorsReturnCopies(t *testing.T) {
+func TestAccessorsReturnCopies(t *testing.T) {
 	s := newPlainServer(t)
 	_, err := s.AddSubscription(DemoCustomerBob, Subscription{ID: "sub_meta", Metadata: map[string]any{"k": "v"}, Items: []SubscriptionItem{{PriceSlug: DemoPriceProMonthly}}})
 	require.NoError(t, err)

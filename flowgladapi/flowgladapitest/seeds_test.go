@@ -14,7 +14,7 @@ import (
 
 // TestCoverageInvalidSeeds: every rule a Seed must follow is enforced, with
 // an error that points at the offending record.
-func TestCoverageInvalidSeeds(t *testing.T) {
+func TestInvalidSeeds(t *testing.T) {
 	tests := []struct {
 		name    string
 		mutate  func(*Seed)
@@ -72,7 +72,7 @@ func TestCoverageInvalidSeeds(t *testing.T) {
 
 // TestCoverageInvalidSeedStopsTheTest: New panics with the seed error and
 // NewServer fails the test with it (and starts no server).
-func TestCoverageInvalidSeedStopsTheTest(t *testing.T) {
+func TestInvalidSeedStopsTheTest(t *testing.T) {
 	seed := DemoSeed()
 	seed.PricingModel.Products[0].Prices = nil
 	const want = `flowgladapitest: seed: product "free" has no price`
@@ -137,7 +137,7 @@ func (f *fatalTB) Cleanup(fn func()) {
 
 // TestCoverageSeedDefaults: what a minimal seed gets filled in with, as
 // the Seed docs promise, read back through the API.
-func TestCoverageSeedDefaults(t *testing.T) {
+func TestSeedDefaults(t *testing.T) {
 	seed := Seed{PricingModel: PricingModel{
 		UsageMeters: []UsageMeter{{Slug: "events"}},
 		Resources:   []Resource{{Slug: "projects"}},

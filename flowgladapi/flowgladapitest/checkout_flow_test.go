@@ -23,7 +23,7 @@ func trialSeed() Seed {
 // TestCoverageCheckoutCompletion creates each kind of session through the
 // API (validated against the spec), completes it, and checks what the
 // completion did to the customer's records, as CompleteCheckout documents.
-func TestCoverageCheckoutCompletion(t *testing.T) {
+func TestCheckoutCompletion(t *testing.T) {
 	tests := []struct {
 		name   string
 		setup  func(*testing.T, *Server)
@@ -218,7 +218,7 @@ func TestCoverageCheckoutCompletion(t *testing.T) {
 
 // TestCoverageCheckoutSessionRecord checks the session the API returns and
 // CheckoutSessions reports for each type.
-func TestCoverageCheckoutSessionRecord(t *testing.T) {
+func TestCheckoutSessionRecord(t *testing.T) {
 	s := newSpecServer(t)
 	ids := catalogIDs(t, s)
 
@@ -259,7 +259,7 @@ func TestCoverageCheckoutSessionRecord(t *testing.T) {
 // TestCoverageCheckoutPages drives the hosted pages as a browser would:
 // the summary of each session type, the cancel link, the complete button,
 // and 404s for sessions that do not exist.
-func TestCoverageCheckoutPages(t *testing.T) {
+func TestCheckoutPages(t *testing.T) {
 	s := newSpecServer(t)
 	browser := *s.HTTPServer.Client()
 	browser.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }

@@ -12,7 +12,7 @@ import (
 
 // TestCoverageCreateSubscriptionOptions covers each optional field of POST
 // /subscriptions, on a fresh spec-validated fake per case.
-func TestCoverageCreateSubscriptionOptions(t *testing.T) {
+func TestCreateSubscriptionOptions(t *testing.T) {
 	ms := func(years, months, days int) float64 {
 		return float64(testNow.AddDate(years, months, days).UnixMilli())
 	}
@@ -166,7 +166,7 @@ func TestCoverageCreateSubscriptionOptions(t *testing.T) {
 
 // TestCoverageUsageEventReferences records usage by each kind of
 // reference and checks the event and the balance.
-func TestCoverageUsageEventReferences(t *testing.T) {
+func TestUsageEventReferences(t *testing.T) {
 	tests := []struct {
 		name   string
 		body   func(ids map[string]string) string
@@ -226,7 +226,7 @@ func TestCoverageUsageEventReferences(t *testing.T) {
 // TestCoverageBulkUsageEvents: a bulk request records every event in
 // order, counts a repeated transactionId once (within the batch too), and
 // an empty batch records nothing.
-func TestCoverageBulkUsageEvents(t *testing.T) {
+func TestBulkUsageEvents(t *testing.T) {
 	s := newSpecServer(t)
 	ev := func(tx string, amount int) map[string]any {
 		return map[string]any{"subscriptionId": DemoAliceSubscriptionID, "amount": amount, "transactionId": tx, "usageMeterSlug": DemoUsageMeterAPICalls}
@@ -248,7 +248,7 @@ func TestCoverageBulkUsageEvents(t *testing.T) {
 
 // TestCoverageReleaseModes releases claims by each selector from the same
 // starting point: two anonymous seats and seats held by u1, u2 and u3.
-func TestCoverageReleaseModes(t *testing.T) {
+func TestReleaseModes(t *testing.T) {
 	base := "/api/v1/resource-claims/" + DemoAliceSubscriptionID
 	setup := func(t *testing.T) (*Server, map[string]string) {
 		s := newSpecServer(t)
@@ -321,7 +321,7 @@ func TestCoverageReleaseModes(t *testing.T) {
 // TestCoverageResourceQueries covers the read routes' selectors: usage by
 // resource id, usages filtered by slug or id, claims with and without a
 // slug, and usage after the capacity shrinks below the claims.
-func TestCoverageResourceQueries(t *testing.T) {
+func TestResourceQueries(t *testing.T) {
 	s := newSpecServer(t)
 	base := "/api/v1/resource-claims/" + DemoAliceSubscriptionID
 	m := ok(t, call(t, s, http.MethodPost, base+"/claim", map[string]any{"resourceSlug": DemoResourceSeats, "quantity": 5}))
@@ -376,7 +376,7 @@ func usagesOf(t *testing.T, s *Server, subID string) []any {
 
 // TestCoverageCustomerFields covers the optional customer fields on create
 // and update: null clears, a value sets, an absent key keeps.
-func TestCoverageCustomerFields(t *testing.T) {
+func TestCustomerFields(t *testing.T) {
 	s := newSpecServer(t)
 	address := map[string]any{"name": "Dave", "address": map[string]any{"country": "FR", "city": "Lyon"}}
 	m := ok(t, call(t, s, http.MethodPost, "/api/v1/customers", map[string]any{"customer": map[string]any{
@@ -407,7 +407,7 @@ func TestCoverageCustomerFields(t *testing.T) {
 
 // TestCoveragePricingModelByID: the default pricing model is also served
 // by its id, byte for byte, on a seeded and on an empty fake.
-func TestCoveragePricingModelByID(t *testing.T) {
+func TestPricingModelByID(t *testing.T) {
 	for _, tt := range []struct {
 		name   string
 		opts   []Option
@@ -431,7 +431,7 @@ func TestCoveragePricingModelByID(t *testing.T) {
 // TestCoverageBillingPortalPage: billing's billingPortalUrl leads to a page
 // on the fake (no API key needed, as for a browser); an unknown customer
 // id is a plain 404.
-func TestCoverageBillingPortalPage(t *testing.T) {
+func TestBillingPortalPage(t *testing.T) {
 	s := newSpecServer(t)
 	billing := ok(t, call(t, s, http.MethodGet, "/api/v1/customers/"+DemoCustomerAlice+"/billing", nil))
 	portal := billing["billingPortalUrl"].(string)
