@@ -20,7 +20,7 @@ func trialSeed() Seed {
 	return seed
 }
 
-// TestCoverageCheckoutCompletion creates each kind of session through the
+// TestCheckoutCompletion creates each kind of session through the
 // API (validated against the spec), completes it, and checks what the
 // completion did to the customer's records, as CompleteCheckout documents.
 func TestCheckoutCompletion(t *testing.T) {
@@ -216,7 +216,7 @@ func TestCheckoutCompletion(t *testing.T) {
 	}
 }
 
-// TestCoverageCheckoutSessionRecord checks the session the API returns and
+// TestCheckoutSessionRecord checks the session the API returns and
 // CheckoutSessions reports for each type.
 func TestCheckoutSessionRecord(t *testing.T) {
 	s := newSpecServer(t)
@@ -256,7 +256,7 @@ func TestCheckoutSessionRecord(t *testing.T) {
 	assert.Equal(t, DemoAliceSubscriptionID, sessions[1].TargetSubscriptionID)
 }
 
-// TestCoverageCheckoutPages drives the hosted pages as a browser would:
+// TestCheckoutPages drives the hosted pages as a browser would:
 // the summary of each session type, the cancel link, the complete button,
 // and 404s for sessions that do not exist.
 func TestCheckoutPages(t *testing.T) {

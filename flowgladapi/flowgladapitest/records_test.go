@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestCoverageAccessorsUnknownRecords: the Go-side accessors name what
+// TestAccessorsUnknownRecords: the Go-side accessors name what
 // they could not find, and the readers say "not found" rather than
 // returning a zero record as if it existed.
 func TestAccessorsUnknownRecords(t *testing.T) {
@@ -69,7 +69,7 @@ func TestAccessorsUnknownRecords(t *testing.T) {
 	})
 }
 
-// TestCoverageAddRecordsRefused: each invalid record is refused with an
+// TestAddRecordsRefused: each invalid record is refused with an
 // error naming the problem, and a refused Add* leaves no trace: the
 // customer's records are unchanged and the same call, corrected, succeeds
 // afterwards (explicit ids included).
@@ -267,7 +267,7 @@ func TestAddRecordsRefused(t *testing.T) {
 	})
 }
 
-// TestCoverageAddRecords: records added while the fake runs show up in the
+// TestAddRecords: records added while the fake runs show up in the
 // accessors and in billing (validated against the spec), with their
 // documented defaults.
 func TestAddRecords(t *testing.T) {
@@ -319,7 +319,7 @@ func TestAddRecords(t *testing.T) {
 	assert.Equal(t, StatusActive, dig(t, m, "subscription", "status"), "a seeded scheduled cancellation uncancels to active")
 }
 
-// TestCoverageSetSubscriptionStatus covers each forced status: what it
+// TestSetSubscriptionStatus covers each forced status: what it
 // stamps, what it clears, what uncancel restores, and the statuses a
 // subscription cannot take.
 func TestSetSubscriptionStatus(t *testing.T) {
@@ -389,7 +389,7 @@ func TestSetSubscriptionStatus(t *testing.T) {
 	})
 }
 
-// TestCoverageAccessorsReturnCopies: what the readers return can be
+// TestAccessorsReturnCopies: what the readers return can be
 // changed freely without changing the fake.
 func TestAccessorsReturnCopies(t *testing.T) {
 	s := newPlainServer(t)

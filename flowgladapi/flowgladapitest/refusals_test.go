@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestCoverageRequestValidation sends one invalid request per validation
+// TestRequestValidation sends one invalid request per validation
 // rule of every route and checks the answer (status, tRPC code, a message
 // naming the field) and that the refused request left no trace in the
 // state.
@@ -250,7 +250,7 @@ func TestRequestValidation(t *testing.T) {
 	}
 }
 
-// TestCoverageRefusedTransitions checks the 400s and 404s that depend on a
+// TestRefusedTransitions checks the 400s and 404s that depend on a
 // record's state (canceled, non-renewing, archived), each on a fresh fake,
 // and that the refusal changed nothing.
 func TestRefusedTransitions(t *testing.T) {
@@ -317,7 +317,7 @@ func TestRefusedTransitions(t *testing.T) {
 	}
 }
 
-// TestCoverageUnauthorizedWrites: a write without the right key is a
+// TestUnauthorizedWrites: a write without the right key is a
 // plain-text 401 and never reaches the state.
 func TestUnauthorizedWrites(t *testing.T) {
 	s := newPlainServer(t)

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestCoverageCreateSubscriptionOptions covers each optional field of POST
+// TestCreateSubscriptionOptions covers each optional field of POST
 // /subscriptions, on a fresh spec-validated fake per case.
 func TestCreateSubscriptionOptions(t *testing.T) {
 	ms := func(years, months, days int) float64 {
@@ -164,7 +164,7 @@ func TestCreateSubscriptionOptions(t *testing.T) {
 	}
 }
 
-// TestCoverageUsageEventReferences records usage by each kind of
+// TestUsageEventReferences records usage by each kind of
 // reference and checks the event and the balance.
 func TestUsageEventReferences(t *testing.T) {
 	tests := []struct {
@@ -223,7 +223,7 @@ func TestUsageEventReferences(t *testing.T) {
 	})
 }
 
-// TestCoverageBulkUsageEvents: a bulk request records every event in
+// TestBulkUsageEvents: a bulk request records every event in
 // order, counts a repeated transactionId once (within the batch too), and
 // an empty batch records nothing.
 func TestBulkUsageEvents(t *testing.T) {
@@ -246,7 +246,7 @@ func TestBulkUsageEvents(t *testing.T) {
 	assert.Len(t, s.UsageEvents(), 2)
 }
 
-// TestCoverageReleaseModes releases claims by each selector from the same
+// TestReleaseModes releases claims by each selector from the same
 // starting point: two anonymous seats and seats held by u1, u2 and u3.
 func TestReleaseModes(t *testing.T) {
 	base := "/api/v1/resource-claims/" + DemoAliceSubscriptionID
@@ -318,7 +318,7 @@ func TestReleaseModes(t *testing.T) {
 	}
 }
 
-// TestCoverageResourceQueries covers the read routes' selectors: usage by
+// TestResourceQueries covers the read routes' selectors: usage by
 // resource id, usages filtered by slug or id, claims with and without a
 // slug, and usage after the capacity shrinks below the claims.
 func TestResourceQueries(t *testing.T) {
@@ -374,7 +374,7 @@ func usagesOf(t *testing.T, s *Server, subID string) []any {
 	return out
 }
 
-// TestCoverageCustomerFields covers the optional customer fields on create
+// TestCustomerFields covers the optional customer fields on create
 // and update: null clears, a value sets, an absent key keeps.
 func TestCustomerFields(t *testing.T) {
 	s := newSpecServer(t)
@@ -405,7 +405,7 @@ func TestCustomerFields(t *testing.T) {
 	assert.InDelta(t, 100, dig(t, balances, "usageMeterBalances", 0, "availableBalance"), 0, "the default free plan's credits")
 }
 
-// TestCoveragePricingModelByID: the default pricing model is also served
+// TestPricingModelByID: the default pricing model is also served
 // by its id, byte for byte, on a seeded and on an empty fake.
 func TestPricingModelByID(t *testing.T) {
 	for _, tt := range []struct {
@@ -428,7 +428,7 @@ func TestPricingModelByID(t *testing.T) {
 	}
 }
 
-// TestCoverageBillingPortalPage: billing's billingPortalUrl leads to a page
+// TestBillingPortalPage: billing's billingPortalUrl leads to a page
 // on the fake (no API key needed, as for a browser); an unknown customer
 // id is a plain 404.
 func TestBillingPortalPage(t *testing.T) {

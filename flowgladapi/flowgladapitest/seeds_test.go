@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestCoverageInvalidSeeds: every rule a Seed must follow is enforced, with
+// TestInvalidSeeds: every rule a Seed must follow is enforced, with
 // an error that points at the offending record.
 func TestInvalidSeeds(t *testing.T) {
 	tests := []struct {
@@ -70,7 +70,7 @@ func TestInvalidSeeds(t *testing.T) {
 	}
 }
 
-// TestCoverageInvalidSeedStopsTheTest: New panics with the seed error and
+// TestInvalidSeedStopsTheTest: New panics with the seed error and
 // NewServer fails the test with it (and starts no server).
 func TestInvalidSeedStopsTheTest(t *testing.T) {
 	seed := DemoSeed()
@@ -135,7 +135,7 @@ func (f *fatalTB) Cleanup(fn func()) {
 	f.TB.Cleanup(fn)
 }
 
-// TestCoverageSeedDefaults: what a minimal seed gets filled in with, as
+// TestSeedDefaults: what a minimal seed gets filled in with, as
 // the Seed docs promise, read back through the API.
 func TestSeedDefaults(t *testing.T) {
 	seed := Seed{PricingModel: PricingModel{

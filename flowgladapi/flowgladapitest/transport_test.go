@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestCoverageFaultCodes: an injected status without a Code gets the tRPC
+// TestFaultCodes: an injected status without a Code gets the tRPC
 // code Flowglad sends for it, and the status text as message.
 func TestFaultCodes(t *testing.T) {
 	s := newPlainServer(t)
@@ -51,7 +51,7 @@ func TestFaultCodes(t *testing.T) {
 	}
 }
 
-// TestCoverageFaultQueue: FailNext with n <= 0 queues nothing, a fault
+// TestFaultQueue: FailNext with n <= 0 queues nothing, a fault
 // for another path is skipped over, and queued faults are taken in order.
 func TestFaultQueue(t *testing.T) {
 	s := newPlainServer(t)
@@ -70,7 +70,7 @@ func TestFaultQueue(t *testing.T) {
 	assert.Equal(t, http.StatusOK, call(t, s, http.MethodGet, "/api/v1/customers/"+DemoCustomerAlice, nil).status)
 }
 
-// TestCoverageCloseConnectionWithoutHijacker: mounted where the connection
+// TestCloseConnectionWithoutHijacker: mounted where the connection
 // cannot be taken over (a ResponseRecorder), a CloseConnection fault
 // aborts the handler the way net/http drops a connection.
 func TestCloseConnectionWithoutHijacker(t *testing.T) {
@@ -91,7 +91,7 @@ type failingBody struct{}
 func (failingBody) Read([]byte) (int, error) { return 0, errors.New("connection reset") }
 func (failingBody) Close() error             { return nil }
 
-// TestCoverageUnreadableBody: a body that cannot be read is answered like
+// TestUnreadableBody: a body that cannot be read is answered like
 // invalid JSON, and never reaches the state.
 func TestUnreadableBody(t *testing.T) {
 	f := New(WithSeed(DemoSeed()), WithClock(fixedClock))
@@ -108,7 +108,7 @@ func TestUnreadableBody(t *testing.T) {
 	assert.Equal(t, "/api/v1/usage-events", f.Requests()[0].Path)
 }
 
-// TestCoverageTLSURLs: a Fake mounted on TLS hands out https URLs.
+// TestTLSURLs: a Fake mounted on TLS hands out https URLs.
 func TestTLSURLs(t *testing.T) {
 	f := New(WithSeed(DemoSeed()), WithClock(fixedClock))
 	srv := httptest.NewTLSServer(f)
@@ -123,7 +123,7 @@ func TestTLSURLs(t *testing.T) {
 	assert.Equal(t, srv.URL+"/billing-portal/"+DemoBobCustomerID, billing["billingPortalUrl"])
 }
 
-// TestCoverageUnrenderableState: a seeded value JSON cannot carry (NaN
+// TestUnrenderableState: a seeded value JSON cannot carry (NaN
 // metadata) is reported loudly as a 500 naming the fake, not as a silent
 // empty body.
 func TestUnrenderableState(t *testing.T) {
@@ -134,7 +134,7 @@ func TestUnrenderableState(t *testing.T) {
 	assertAPIError(t, r, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "flowgladapitest: marshal: json: unsupported value: NaN")
 }
 
-// TestCoverageCurrentSubscriptionOrder: billing lists current
+// TestCurrentSubscriptionOrder: billing lists current
 // subscriptions newest first (by createdAt, then updatedAt, then creation
 // order), and currentSubscription is the first of them.
 func TestCurrentSubscriptionOrder(t *testing.T) {
