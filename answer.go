@@ -4,11 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
+	"mime"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/flowglad-go/flowglad/flowgladapi"
+	"github.com/flowglad-go/flowglad/internal/redact"
 	"github.com/google/uuid"
 )
 
@@ -252,4 +256,152 @@ func classifyCause(ctx context.Context, err error) *statusError {
 		return &statusError{Status: http.StatusBadGateway, Code: "flowglad_unavailable", Message: "Flowglad is unavailable"}
 	}
 	return &statusError{Status: http.StatusInternalServerError, Code: "internal_error", Message: "internal error"}
+}
+
+// succeed writes {"data": ...}. Relayed Flowglad JSON is written as it came, not re-encoded.
+func (rq *request) succeed(data any) {
+	var payload []byte
+	switch v := data.(type) {
+	case json.RawMessage:
+		payload = v
+	default:
+		b, err := json.Marshal(v)
+		if err != nil {
+			rq.fail(fmt.Errorf("encoding the result: %w", err))
+			return
+		}
+		payload = b
+	}
+	if len(payload) == 0 {
+		payload = []byte("null")
+	}
+	// Written in three parts: relayed bytes are not copied into a new buffer.
+	setJSONHeaders(rq.w, len(dataPrefix)+len(payload)+1)
+	rq.w.WriteHeader(http.StatusOK)
+	_, _ = rq.w.Write(dataPrefix)
+	_, _ = rq.w.Write(payload)
+	_, _ = rq.w.Write(dataSuffix)
+}
+
+var dataPrefix, dataSuffix = []byte(`{"data":`), []byte(`}`)
+
+// isJSONContentType reports whether a Content-Type header says application/json (with any
+// parameters, such as a charset).
+func isJSONContentType(ct string) bool {
+	if ct == "application/json" { // what the React SDK sends, without parsing
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && mt == "application/json"
+}
+
+// fail maps err to a status, writes the error envelope and logs the failure.
+func (rq *request) fail(err error) {
+	e := classify(rq.r.Context(), err)
+	writeError(rq.w, e, rq.id)
+	if e.Status >= 500 {
+		rq.log(slog.LevelError, e, err)
+	} else {
+		rq.log(slog.LevelDebug, e, err)
+	}
+}
+
+// msgKeyRefused is the log message of a 401 or 403 from Flowglad. Flowglad answers a
+// rate-limited key as it answers a wrong one (401, plain text), so the line cannot tell
+// which; it names both for the operator.
+const msgKeyRefused = "flowglad: Flowglad refused the API key (invalid or rate limited)"
+
+// log writes one line about a failed request, with the request id and, when Flowglad
+// failed, Flowglad's own request id for a support ticket.
+func (rq *request) log(level slog.Level, e *statusError, err error) {
+	ctx := rq.r.Context()
+	if !rq.h.logger.Enabled(ctx, level) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("action", string(rq.key)),
+		slog.Int("status", e.Status),
+		slog.String("code", e.Code),
+		slog.String("request_id", rq.id),
+	}
+	if rq.cust != nil {
+		attrs = append(attrs, slog.String("customer", rq.cust.ExternalID))
+	}
+	attrs = rq.errorAttrs(attrs, err)
+	msg := "flowglad: request failed"
+	if e.Code == codeFlowgladAuthFailed {
+		msg = msgKeyRefused
+	}
+	rq.h.logger.LogAttrs(ctx, level, msg, attrs...)
+}
+
+// logAnonymous warns that the authenticator failed on the hybrid route, which then serves
+// the visitor as anonymous.
+func (rq *request) logAnonymous(err error) {
+	ctx := rq.r.Context()
+	if !rq.h.logger.Enabled(ctx, slog.LevelWarn) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("action", string(rq.key)),
+		slog.String("request_id", rq.id),
+	}
+	rq.h.logger.LogAttrs(ctx, slog.LevelWarn, "flowglad: authentication failed; serving as anonymous",
+		rq.errorAttrs(attrs, err)...)
+}
+
+// errorAttrs appends what a log line tells of err: its text, redacted; the stack of a
+// recovered panic; Flowglad's request id.
+func (rq *request) errorAttrs(attrs []slog.Attr, err error) []slog.Attr {
+	if err == nil {
+		return attrs
+	}
+	attrs = append(attrs, slog.String("error", rq.redact(err.Error())))
+	var api *flowgladapi.Error
+	if errors.As(err, &api) && api.RequestID != "" {
+		attrs = append(attrs, slog.String("flowglad_request_id", clip(api.RequestID)))
+	}
+	var pe *panicError
+	if errors.As(err, &pe) {
+		attrs = append(attrs, slog.String("stack", string(pe.stack)))
+	}
+	return attrs
+}
+
+// redact removes the customer's email and name from s. Error texts can quote Flowglad's
+// messages, which may repeat them, escaped inside its JSON or in a URL: every such form is
+// removed. (An authenticator's error, before there is a customer, is logged by its type
+// only: see authFailure.)
+func (rq *request) redact(s string) string {
+	if rq.cust == nil {
+		return s
+	}
+	return redact.Values(s, 3, rq.cust.Email, rq.cust.Name)
+}
+
+// The route's refusals before any action runs.
+var (
+	errMethodNotAllowed = &Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
+		Message: "only POST is allowed"}
+	errUnsupportedMediaType = &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
+		Message: "the request body must be application/json"}
+	errCrossOrigin = &Error{Status: http.StatusForbidden, Code: "cross_origin_forbidden",
+		Message: "cross-origin requests are not allowed from this origin"}
+	errNotAnObject = &Error{Status: http.StatusBadRequest, Code: "invalid_json",
+		Message: "the request body must be a JSON object"}
+)
+
+func errUnknownAction(key ActionKey) *Error {
+	return &Error{Status: http.StatusNotFound, Code: "unknown_action",
+		Message: fmt.Sprintf("%q is not a Flowglad action", clip(string(key)))}
+}
+
+func errBodyTooLarge(max int64) *Error {
+	return &Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
+		Message: fmt.Sprintf("the request body exceeds %d bytes", max)}
+}
+
+func errUnreadableBody(err error) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: "invalid_json",
+		Message: "the request body could not be read", Err: err}
 }

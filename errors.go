@@ -54,6 +54,8 @@ type Issue struct {
 
 // Codes of the errors this package produces (Error.Code).
 const (
+	// CodeUnauthenticated: 401, no session.
+	CodeUnauthenticated = "unauthenticated"
 	// CodeInvalidBody: 400, the input has problems, listed in Details["issues"].
 	CodeInvalidBody = "invalid_body"
 	// CodeForbidden: 403, an id that is not the customer's (or does not exist).

@@ -388,7 +388,7 @@ func (c *Client) attempt(ctx context.Context, r request, target string, payload 
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		return nil, c.newError(r, resp, raw)
+		return nil, newError(r, resp, raw, c.secret, c.now(), c.retry.maxRetryAfter())
 	}
 	raw, err := readBody(resp, maxSuccessBody+1)
 	if err != nil {
@@ -439,32 +439,6 @@ func closeBody(rc io.ReadCloser) {
 	_, _ = io.CopyN(io.Discard, rc, maxDrain)
 	_ = rc.Close()
 }
-
-// unwrapURLError drops *url.Error's "Get \"https://…\":" prefix: our own
-// prefix already names the method and path, and the query could be long.
-func unwrapURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) && ue.Err != nil {
-		return ue.Err
-	}
-	return err
-}
-
-// transportError is a failure to get a response at all (connection refused,
-// reset, TLS failure, truncated body). It wraps the cause.
-type transportError struct {
-	method, path string
-	err          error
-}
-
-func (e *transportError) Error() string {
-	return fmt.Sprintf("flowgladapi: %s %s: %v", e.method, e.path, e.err)
-}
-
-func (e *transportError) Unwrap() error { return e.err }
-
-// Is makes every transport failure match ErrUnavailable.
-func (e *transportError) Is(target error) bool { return target == ErrUnavailable }
 
 // decodeInto unmarshals a 2xx body, reporting failures as ErrInvalidResponse.
 func decodeInto(r request, raw []byte, v any) error {

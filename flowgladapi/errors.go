@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/flowglad-go/flowglad/internal/redact"
 )
 
 // Sentinel errors for branching with errors.Is. An *Error matches the one
@@ -152,27 +156,28 @@ func (e *Error) Is(target error) bool {
 }
 
 // newError builds an *Error from a non-2xx response whose body (already
-// capped) is raw.
-func (c *Client) newError(r request, resp *http.Response, raw []byte) *Error {
+// capped) is raw, with every form of the secret removed and the server's
+// Retry-After capped at maxWait (what the client honours).
+func newError(r request, resp *http.Response, raw []byte, secret *redact.Secret, now time.Time, maxWait time.Duration) *Error {
 	e := &Error{
 		StatusCode: resp.StatusCode,
 		Method:     r.method,
 		Path:       r.path,
 		// The body is parsed before it is redacted: a mask cut into an
 		// escape sequence could make it invalid JSON.
-		Body:       c.secret.RedactBytes(raw),
+		Body:       secret.RedactBytes(raw),
 		RequestID:  resp.Header.Get("X-Request-Id"),
-		RetryAfter: min(parseRetryAfter(resp.Header.Get("Retry-After"), c.now()), c.retry.maxRetryAfter()),
+		RetryAfter: min(parseRetryAfter(resp.Header.Get("Retry-After"), now), maxWait),
 	}
 	code, msg, reqID := parseErrorBody(raw)
-	e.Code = capMessage(c.secret.Redact(code))
+	e.Code = capMessage(secret.Redact(code))
 	if e.RequestID == "" {
 		e.RequestID = reqID
 	}
-	e.RequestID = capMessage(c.secret.Redact(e.RequestID))
+	e.RequestID = capMessage(secret.Redact(e.RequestID))
 	// Redact first, then cut: a cut through the key would leave a piece of it
 	// that no longer matches the whole key.
-	e.Message = capMessage(c.secret.Redact(msg))
+	e.Message = capMessage(secret.Redact(msg))
 	return e
 }
 
@@ -245,3 +250,29 @@ func capMessage(s string) string {
 	}
 	return s[:cut] + "…"
 }
+
+// unwrapURLError drops *url.Error's "Get \"https://…\":" prefix: our own
+// prefix already names the method and path, and the query could be long.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) && ue.Err != nil {
+		return ue.Err
+	}
+	return err
+}
+
+// transportError is a failure to get a response at all (connection refused,
+// reset, TLS failure, truncated body). It wraps the cause.
+type transportError struct {
+	method, path string
+	err          error
+}
+
+func (e *transportError) Error() string {
+	return fmt.Sprintf("flowgladapi: %s %s: %v", e.method, e.path, e.err)
+}
+
+func (e *transportError) Unwrap() error { return e.err }
+
+// Is makes every transport failure match ErrUnavailable.
+func (e *transportError) Is(target error) bool { return target == ErrUnavailable }
