@@ -10,6 +10,7 @@
 package jsonscan
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"strconv"
@@ -247,7 +248,7 @@ func skip(d []byte, i int) (int, bool) {
 	}
 	switch d[i] {
 	case '"':
-		return str(d, i+1)
+		return skipString(d, i+1)
 	case '{', '[':
 	default:
 		// A literal or a number: up to the next delimiter.
@@ -266,7 +267,7 @@ func skip(d []byte, i int) (int, bool) {
 		switch d[i] {
 		case '"':
 			var ok bool
-			if i, ok = str(d, i+1); !ok {
+			if i, ok = skipString(d, i+1); !ok {
 				return i, false
 			}
 			continue
@@ -281,6 +282,28 @@ func skip(d []byte, i int) (int, bool) {
 		i++
 	}
 	return i, false
+}
+
+// skipString returns the index past the closing quote of the string whose content starts
+// at i: the first quote not escaped by an odd run of backslashes (found with
+// bytes.IndexByte, which is vectorised).
+func skipString(d []byte, i int) (int, bool) {
+	for i <= len(d) {
+		k := bytes.IndexByte(d[i:], '"')
+		if k < 0 {
+			return len(d), false
+		}
+		j := i + k
+		n := 0
+		for m := j - 1; m >= i && d[m] == '\\'; m-- {
+			n++
+		}
+		if n%2 == 0 {
+			return j + 1, true
+		}
+		i = j + 1
+	}
+	return len(d), false
 }
 
 // ObjectEach calls fn with the raw key (between its quotes, escapes as sent) and the raw
@@ -299,7 +322,7 @@ func ObjectEach(v []byte, fn func(key, value []byte) bool) bool {
 		if i >= len(v) || v[i] != '"' {
 			return false
 		}
-		end, ok := str(v, i+1)
+		end, ok := skipString(v, i+1)
 		if !ok {
 			return false
 		}
