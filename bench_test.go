@@ -52,30 +52,30 @@ func realisticBilling(tb testing.TB) []byte {
 	return benchBilling
 }
 
-// billingOfSize pads a billing payload with invoices until it weighs about n bytes.
+// billingOfSize returns a billing payload of about n bytes (at least 9 KB): the realistic
+// one trimmed to its current subscription and one product, padded with invoices.
 func billingOfSize(tb testing.TB, n int) []byte {
 	var m map[string]any
 	if err := json.Unmarshal(realisticBilling(tb), &m); err != nil {
 		tb.Fatal(err)
 	}
-	invoices, _ := m["invoices"].([]any)
-	template := invoices[0]
-	out := m
-	out["invoices"] = []any{}
-	for {
-		body, _ := json.Marshal(out)
-		if len(body) >= n || len(body) > 0 && n < 2000 {
+	pm := m["pricingModel"].(map[string]any)
+	pm["products"] = pm["products"].([]any)[:1]
+	delete(m, "catalog")
+	m["subscriptions"] = m["currentSubscriptions"]
+	m["purchases"] = []any{}
+	template, _ := json.Marshal(m["invoices"].([]any)[0])
+	var invoices []any
+	for i := 0; ; i++ {
+		m["invoices"] = invoices
+		body, _ := json.Marshal(m)
+		if len(body) >= n {
 			return body
 		}
 		var inv map[string]any
-		raw, _ := json.Marshal(template)
-		_ = json.Unmarshal(raw, &inv)
-		inner := inv["invoice"].(map[string]any)
-		inner["id"] = fmt.Sprintf("inv_pad_%d", len(out["invoices"].([]any)))
-		out["invoices"] = append(out["invoices"].([]any), inv)
-		if len(out["invoices"].([]any))%64 != 0 && len(body) < n-64*len(raw) {
-			continue
-		}
+		_ = json.Unmarshal(template, &inv)
+		inv["invoice"].(map[string]any)["id"] = fmt.Sprintf("inv_pad_%d", i)
+		invoices = append(invoices, inv)
 	}
 }
 
