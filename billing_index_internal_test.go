@@ -1,0 +1,86 @@
+package flowglad
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/flowglad-go/flowglad/flowgladapi"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestIndexBilling: the narrow view reads the customer and the subscriptions wherever they
+// are, tolerates nulls, and refuses members of the wrong type, as the typed view does.
+func TestIndexBilling(t *testing.T) {
+	x, err := indexBilling([]byte(`{"pricingModel": {"products": [{"id": "p", "prices": [{"id": "\"}"}]}]},
+		"customer": {"id": "cus_1", "name": null},
+		"subscriptions": [{"id": "s_old", "customerId": "cus_1", "status": "canceled"}],
+		"currentSubscriptions": [{"id": "s_1", "customerId": "cus_1", "status": "active", "experimental": {"featureItems": [{"slug": "x"}]}}],
+		"currentSubscription": {"id": "s_1", "customerId": "cus_1", "status": "active"}}`))
+	require.NoError(t, err)
+	assert.Equal(t, "cus_1", x.customerID)
+	assert.Equal(t, "canceled", x.subscription("s_old").Status)
+	assert.Equal(t, "active", x.subscription("s_1").Status, "found among the current ones")
+	assert.Nil(t, x.subscription(""))
+	assert.Nil(t, x.subscription("s_other"))
+	assert.Nil(t, x.currentByID("s_old"), "not current")
+	require.NotNil(t, x.primary)
+	sub, err := x.currentByID("s_1").decode()
+	require.NoError(t, err)
+	assert.Equal(t, "s_1", sub.ID)
+	assert.Equal(t, "x", sub.FeatureItems[0].Slug, "the whole subscription decodes from its bytes")
+
+	x, err = indexBilling([]byte(`{"customer": null, "currentSubscription": null, "subscriptions": null}`))
+	require.NoError(t, err)
+	assert.Empty(t, x.customerID)
+	assert.Nil(t, x.primary)
+
+	onlyPrimary, err := indexBilling([]byte(`{"currentSubscription": {"id": "s_9"}}`))
+	require.NoError(t, err)
+	assert.Equal(t, "s_9", onlyPrimary.subscription("s_9").ID)
+
+	for _, bad := range []string{
+		`[]`,
+		`{"customer": "cus_1"}`,
+		`{"customer": {"id": 7}}`,
+		`{"subscriptions": {"id": "s"}}`,
+		`{"subscriptions": ["s"]}`,
+		`{"currentSubscriptions": [{"status": true}]}`,
+		`{"currentSubscription": 1}`,
+	} {
+		_, err := indexBilling([]byte(bad))
+		assert.ErrorIs(t, err, flowgladapi.ErrInvalidResponse, bad)
+	}
+	_, err = (&subscriptionRef{raw: []byte(`{"id": 1}`)}).decode()
+	assert.ErrorIs(t, err, flowgladapi.ErrInvalidResponse)
+}
+
+// TestSharedStoreRefusesForeignBodies: what a shared cache returns is used only when it is
+// one JSON object (what the loader stored); anything else is forgotten and read again.
+func TestSharedStoreRefusesForeignBodies(t *testing.T) {
+	cache := newMapCache()
+	st := sharedStore{cache}
+	for _, body := range []string{``, `   `, `[1]`, `{"a":`, `null`} {
+		require.NoError(t, cache.Set(t.Context(), "k", []byte(body), 0))
+		e, err := st.get(t.Context(), "k")
+		require.NoError(t, err)
+		assert.Nil(t, e, "%q", body)
+		_, found, _ := cache.Get(t.Context(), "k")
+		assert.False(t, found, "%q was deleted", body)
+	}
+	require.NoError(t, cache.Set(t.Context(), "k", []byte(` {"customer": {}}`), 0))
+	e, err := st.get(t.Context(), "k")
+	require.NoError(t, err)
+	require.NotNil(t, e)
+}
+
+// TestEarlyRefusals: the route's named refusals keep their status and code.
+func TestEarlyRefusals(t *testing.T) {
+	cause := errors.New("connection reset")
+	e := errUnreadableBody(cause)
+	assert.Equal(t, 400, e.Status)
+	assert.Equal(t, "invalid_json", e.Code)
+	assert.ErrorIs(t, e, cause)
+	assert.Equal(t, 413, errBodyTooLarge(10).Status)
+	assert.Contains(t, errUnknownAction("x/y").Message, `"x/y"`)
+}
