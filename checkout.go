@@ -121,10 +121,7 @@ func decodePaymentMethodCheckout(body []byte, targetRequired bool) (PaymentMetho
 // repeat would open a second session); when Flowglad does not know the customer yet, it
 // creates the customer and tries once more.
 func (s *Service) CreateCheckoutSession(ctx context.Context, c Customer, p CheckoutSessionParams) (*flowgladapi.CheckoutSession, error) {
-	if err := c.validate(); err != nil {
-		return nil, err
-	}
-	if err := validate(p); err != nil {
+	if err := validateInput(c, p); err != nil {
 		return nil, err
 	}
 	if err := s.checkRedirects(ctx, p.SuccessURL, p.CancelURL); err != nil {
@@ -163,10 +160,7 @@ func (s *Service) CreateActivateSubscriptionCheckoutSession(ctx context.Context,
 }
 
 func (s *Service) paymentMethodCheckout(ctx context.Context, c Customer, p paymentMethodCheckout, typ flowgladapi.CheckoutSessionType) (*flowgladapi.CheckoutSession, error) {
-	if err := c.validate(); err != nil {
-		return nil, err
-	}
-	if err := validate(p); err != nil {
+	if err := validateInput(c, p); err != nil {
 		return nil, err
 	}
 	if err := s.checkRedirects(ctx, p.SuccessURL, p.CancelURL); err != nil {

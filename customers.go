@@ -110,10 +110,7 @@ func decodeUpdateCustomer(body []byte) (UpdateCustomerParams, error) {
 // UpdateCustomer changes the customer's name, email, phone or billing address. It calls
 // PUT /api/v1/customers/{externalId} (never retried).
 func (s *Service) UpdateCustomer(ctx context.Context, c Customer, p UpdateCustomerParams) (*flowgladapi.Customer, error) {
-	if err := c.validate(); err != nil {
-		return nil, err
-	}
-	if err := validate(p); err != nil {
+	if err := validateInput(c, p); err != nil {
 		return nil, err
 	}
 	// A browser may name the customer it means; it must be the signed-in one.

@@ -299,6 +299,15 @@ type checker interface {
 	check(is *issueList)
 }
 
+// validateInput checks what every Service operation is given: the customer, then the
+// params.
+func validateInput(c Customer, p checker) error {
+	if err := c.validate(); err != nil {
+		return err
+	}
+	return validate(p)
+}
+
 // validate runs c's rules and returns a 400 invalid_body *Error listing every problem, or
 // nil.
 func validate(c checker) error {

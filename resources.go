@@ -300,10 +300,7 @@ func (s *Service) changeClaims(ctx context.Context, c Customer, p checker, subsc
 // resourceSubscription validates c and p, then reads billing and returns the subscription
 // a resource operation works on.
 func (s *Service) resourceSubscription(ctx context.Context, c Customer, p checker, subscriptionID string) (string, error) {
-	if err := c.validate(); err != nil {
-		return "", err
-	}
-	if err := validate(p); err != nil {
+	if err := validateInput(c, p); err != nil {
 		return "", err
 	}
 	return s.subscriptionFor(ctx, c, subscriptionID)

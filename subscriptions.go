@@ -54,10 +54,7 @@ func decodeCancel(body []byte) (CancelSubscriptionParams, error) {
 // an unknown) subscription is a 403, a canceled one a 409. It calls POST
 // /api/v1/subscriptions/{id}/cancel (never retried) after reading billing.
 func (s *Service) CancelSubscription(ctx context.Context, c Customer, p CancelSubscriptionParams) (*flowgladapi.Subscription, error) {
-	if err := c.validate(); err != nil {
-		return nil, err
-	}
-	if err := validate(p); err != nil {
+	if err := validateInput(c, p); err != nil {
 		return nil, err
 	}
 	sub, err := s.customersSubscription(ctx, c, p.SubscriptionID)
@@ -101,10 +98,7 @@ func decodeUncancel(body []byte) (UncancelSubscriptionParams, error) {
 // returned as it is. Otherwise it calls POST /api/v1/subscriptions/{id}/uncancel after
 // reading billing.
 func (s *Service) UncancelSubscription(ctx context.Context, c Customer, p UncancelSubscriptionParams) (*flowgladapi.Subscription, error) {
-	if err := c.validate(); err != nil {
-		return nil, err
-	}
-	if err := validate(p); err != nil {
+	if err := validateInput(c, p); err != nil {
 		return nil, err
 	}
 	sub, err := s.customersSubscription(ctx, c, p.SubscriptionID)
@@ -249,10 +243,7 @@ type SubscriptionAdjustment struct {
 // (auto-resolved when p.SubscriptionID is empty). It calls POST
 // /api/v1/subscriptions/{id}/adjust (never retried) after reading billing.
 func (s *Service) AdjustSubscription(ctx context.Context, c Customer, p AdjustSubscriptionParams) (*SubscriptionAdjustment, error) {
-	if err := c.validate(); err != nil {
-		return nil, err
-	}
-	if err := validate(p); err != nil {
+	if err := validateInput(c, p); err != nil {
 		return nil, err
 	}
 	sub, err := withFreshBilling(ctx, s, c, func(b *billingIndex) (*subscriptionRef, error) {
@@ -389,10 +380,7 @@ func (p CreateSubscriptionParams) check(is *issueList) {
 // is always c. It calls POST /api/v1/subscriptions (never retried); when Flowglad does not
 // know the customer yet, it creates the customer and tries once more.
 func (s *Service) CreateSubscription(ctx context.Context, c Customer, p CreateSubscriptionParams) (*flowgladapi.Subscription, error) {
-	if err := c.validate(); err != nil {
-		return nil, err
-	}
-	if err := validate(p); err != nil {
+	if err := validateInput(c, p); err != nil {
 		return nil, err
 	}
 	req := flowgladapi.CreateSubscriptionParams{

@@ -97,10 +97,7 @@ func decodeUsageEvent(body []byte) (UsageEventParams, error) {
 // is a *UsageEventError that carries the transaction id: retry with it and Flowglad counts
 // the event once, whether or not an attempt had reached it.
 func (s *Service) CreateUsageEvent(ctx context.Context, c Customer, p UsageEventParams) (*flowgladapi.UsageEvent, error) {
-	if err := c.validate(); err != nil {
-		return nil, err
-	}
-	if err := validate(p); err != nil {
+	if err := validateInput(c, p); err != nil {
 		return nil, err
 	}
 	ev, err := withFreshBilling(ctx, s, c, func(b *billingIndex) (flowgladapi.UsageEventParams, error) {
@@ -271,10 +268,7 @@ func decodeSubscriptionFilter(body []byte) (string, error) {
 // when it does not know the customer (who then has no subscription): both are the 403 of
 // an id that is not the customer's, and nothing is created.
 func (s *Service) UsageMeterBalances(ctx context.Context, c Customer, p UsageMeterBalancesParams) ([]flowgladapi.UsageMeterBalance, error) {
-	if err := c.validate(); err != nil {
-		return nil, err
-	}
-	if err := validate(p); err != nil {
+	if err := validateInput(c, p); err != nil {
 		return nil, err
 	}
 	read := func() ([]byte, error) {

@@ -338,17 +338,9 @@ func ObjectEach(v []byte, fn func(key, value []byte) bool) bool {
 		if !fn(key, v[start:i]) {
 			return true
 		}
-		i = skipSpace(v, i)
-		if i >= len(v) {
-			return false
-		}
-		switch v[i] {
-		case ',':
-			i = skipSpace(v, i+1)
-		case '}':
-			return true
-		default:
-			return false
+		var more bool
+		if i, more, ok = next(v, i, '}'); !more {
+			return ok
 		}
 	}
 }
@@ -377,19 +369,26 @@ func ArrayEach(v []byte, fn func(elem []byte) bool) bool {
 		if !fn(v[start:i]) {
 			return true
 		}
-		i = skipSpace(v, i)
-		if i >= len(v) {
-			return false
-		}
-		switch v[i] {
-		case ',':
-			i = skipSpace(v, i+1)
-		case ']':
-			return true
-		default:
-			return false
+		var more bool
+		if i, more, ok = next(v, i, ']'); !more {
+			return ok
 		}
 	}
+}
+
+// next reads what follows a member or an element: a comma (more, at the index of the next
+// one) or the container's closing bracket (done, well formed); anything else is malformed.
+func next(v []byte, i int, closer byte) (j int, more, ok bool) {
+	i = skipSpace(v, i)
+	switch {
+	case i >= len(v):
+		return i, false, false
+	case v[i] == ',':
+		return skipSpace(v, i+1), true, true
+	case v[i] == closer:
+		return i + 1, false, true
+	}
+	return i, false, false
 }
 
 // Get returns the raw value of the member key of the object v, or nil. Keys with escapes
