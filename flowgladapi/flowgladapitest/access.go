@@ -330,7 +330,7 @@ func purchaseOut(p *purchase) Purchase {
 }
 
 func invoiceOut(inv *invoice) Invoice {
-	out := Invoice{ID: inv.id, Number: inv.number, Status: inv.status}
+	out := Invoice{ID: inv.id, Number: inv.number, Status: inv.status, PaymentID: inv.paymentID}
 	if inv.sub != nil {
 		out.SubscriptionID = inv.sub.id
 	}

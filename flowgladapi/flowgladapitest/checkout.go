@@ -271,6 +271,9 @@ func (f *Fake) paidInvoiceLocked(c *customer, s *subscription, pu *purchase, now
 	// addInvoiceLocked only fails on inconsistent input, which the callers
 	// rule out.
 	inv, _ := f.addInvoiceLocked(c, is, now)
+	// The fake keeps no payment records; the payment that settled the invoice is known by
+	// its id, for payment.succeeded webhooks.
+	inv.paymentID = f.newIDLocked("pym")
 	return inv
 }
 

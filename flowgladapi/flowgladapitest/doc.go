@@ -81,12 +81,14 @@
 //   - subscription.canceled: a subscription ending (immediate cancel, an
 //     archived customer, SetSubscriptionStatus), but not a free plan
 //     replaced by a paid subscription, which Flowglad cancels silently;
+//   - payment.succeeded: the payment of an invoice a checkout paid (a paid
+//     subscription, a single payment), named by Invoice.PaymentID;
 //   - purchase.completed: a paid purchase made by a checkout.
 //
 // customer.updated and subscription.updated are sent only with
-// WithWebhookUpdates, since Flowglad's server does not send them; payment
-// events are never sent, as the fake keeps no payments. Records added with
-// Add* are seed data and send nothing.
+// WithWebhookUpdates, since Flowglad's server does not send them.
+// payment.failed is never sent: the fake's checkouts always succeed. Records
+// added with Add* are seed data and send nothing.
 //
 // Deliveries run in the background, each message with one svix-id across
 // its attempts, retried on failure a few times with a short backoff

@@ -237,6 +237,9 @@ type Invoice struct {
 	Status         string // default "paid"
 	SubscriptionID string
 	PurchaseID     string
+	// PaymentID is the payment that settled the invoice when a checkout paid
+	// it (read only); the payment.succeeded webhook names it.
+	PaymentID string
 	// LineItems default to one line per subscription item, or one line for
 	// the purchase.
 	LineItems []InvoiceLineItem

@@ -151,6 +151,7 @@ type purchase struct {
 
 type invoice struct {
 	id        string
+	paymentID string // the payment that settled it, when a checkout paid it
 	cust      *customer
 	number    string
 	status    string

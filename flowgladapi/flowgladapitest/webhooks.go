@@ -226,6 +226,7 @@ type webhookSnapshot struct {
 	customers map[*customer]string // fingerprint
 	subs      map[*subscription]subscriptionPrint
 	purchases map[*purchase]bool
+	payments  map[string]bool
 }
 
 type subscriptionPrint struct {
@@ -242,11 +243,17 @@ func (f *Fake) snapshotLocked() *webhookSnapshot {
 		customers: map[*customer]string{},
 		subs:      map[*subscription]subscriptionPrint{},
 		purchases: map[*purchase]bool{},
+		payments:  map[string]bool{},
 	}
 	for _, c := range f.st.customers {
 		s.customers[c] = f.customerPrint(c)
 		for _, p := range c.purchases {
 			s.purchases[p] = true
+		}
+		for _, inv := range c.invoices {
+			if inv.paymentID != "" {
+				s.payments[inv.paymentID] = true
+			}
 		}
 	}
 	for _, sub := range f.st.subs {
@@ -256,7 +263,7 @@ func (f *Fake) snapshotLocked() *webhookSnapshot {
 }
 
 // notifyLocked sends the events of what changed since before, in the order
-// of the records: customers, subscriptions, then purchases.
+// of the records: customers, subscriptions, payments, then purchases.
 func (f *Fake) notifyLocked(before *webhookSnapshot) {
 	if before == nil {
 		return
@@ -283,6 +290,13 @@ func (f *Fake) notifyLocked(before *webhookSnapshot) {
 			}
 		case f.hooks.updates && old.print != f.subscriptionPrint(s):
 			f.emitLocked(webhook.SubscriptionUpdated, webhook.ObjectSubscription, s.id, s.cust)
+		}
+	}
+	for _, c := range f.st.customers {
+		for _, inv := range c.invoices {
+			if inv.paymentID != "" && !before.payments[inv.paymentID] {
+				f.emitLocked(webhook.PaymentSucceeded, webhook.ObjectPayment, inv.paymentID, c)
+			}
 		}
 	}
 	for _, c := range f.st.customers {

@@ -133,6 +133,14 @@ func TestWebhookEvents(t *testing.T) {
 		last := c.Subscriptions[len(c.Subscriptions)-1]
 		return expected{ev: ev("subscription.created", "subscription", last.ID, c.ID, ext)}
 	}
+	// paid is the payment.succeeded event of the invoice a checkout paid last.
+	paid := func(t *testing.T, s *Server, ext string) expected {
+		c, ok := s.Customer(ext)
+		require.True(t, ok)
+		last := c.Invoices[len(c.Invoices)-1]
+		require.NotEmpty(t, last.PaymentID, "a checkout's invoice names its payment")
+		return expected{ev: ev("payment.succeeded", "payment", last.PaymentID, c.ID, ext)}
+	}
 
 	tests := []struct {
 		name string
@@ -183,14 +191,14 @@ func TestWebhookEvents(t *testing.T) {
 				checkoutBody("product", map[string]any{"customerExternalId": "user_dave", "priceSlug": DemoPriceProMonthly})))
 			_, err = s.CompleteCheckout(s.CheckoutSessions()[0].ID)
 			require.NoError(t, err)
-			return []expected{newSub(t, s, "user_dave")}
+			return []expected{newSub(t, s, "user_dave"), paid(t, s, "user_dave")}
 		}},
 		{"checkout moving a subscription to another price", func(t *testing.T, s *Server) []expected {
 			ok(t, call(t, s, http.MethodPost, "/api/v1/checkout-sessions",
 				checkoutBody("product", map[string]any{"customerExternalId": DemoCustomerAlice, "priceSlug": DemoPriceTeamMonthly})))
 			_, err := s.CompleteCheckout(s.CheckoutSessions()[0].ID)
 			require.NoError(t, err)
-			return []expected{aliceUpdated}
+			return []expected{aliceUpdated, paid(t, s, DemoCustomerAlice)}
 		}},
 		{"checkout of a single payment", func(t *testing.T, s *Server) []expected {
 			ok(t, call(t, s, http.MethodPost, "/api/v1/checkout-sessions",
@@ -198,7 +206,8 @@ func TestWebhookEvents(t *testing.T) {
 			_, err := s.CompleteCheckout(s.CheckoutSessions()[0].ID)
 			require.NoError(t, err)
 			c, _ := s.Customer(DemoCustomerAlice)
-			return []expected{{ev: ev("purchase.completed", "purchase", c.Purchases[len(c.Purchases)-1].ID, DemoAliceCustomerID, DemoCustomerAlice)}}
+			return []expected{paid(t, s, DemoCustomerAlice),
+				{ev: ev("purchase.completed", "purchase", c.Purchases[len(c.Purchases)-1].ID, DemoAliceCustomerID, DemoCustomerAlice)}}
 		}},
 		{"reads and refused changes send nothing", func(t *testing.T, s *Server) []expected {
 			ok(t, call(t, s, http.MethodGet, alice+"/billing", nil))
