@@ -10,6 +10,7 @@ import (
 
 	"github.com/flowglad-go/flowglad/flowgladapi"
 	"github.com/flowglad-go/flowglad/internal/jsonscan"
+	"github.com/flowglad-go/flowglad/internal/reqmemo"
 )
 
 // BillingCache stores customers' billing bodies between requests. Implementations must be
@@ -66,6 +67,23 @@ func newBillingLoader(fetch func(context.Context, Customer) ([]byte, error), sto
 }
 
 func (l *billingLoader) load(ctx context.Context, c Customer) (*billingEntry, error) {
+	key := c.ExternalID
+	// A request that already read this customer's billing (a gate before its handler, a
+	// meter after it) reads it once.
+	memo := reqmemo.From(ctx)
+	if v, ok := memo.Get(key); ok {
+		return v.(*billingEntry), nil
+	}
+	e, err := l.shared(ctx, c)
+	if err == nil {
+		memo.Set(key, e)
+	}
+	return e, err
+}
+
+// shared returns the customer's billing from the cache, or from a Flowglad read that
+// concurrent callers share.
+func (l *billingLoader) shared(ctx context.Context, c Customer) (*billingEntry, error) {
 	key := c.ExternalID
 	if e := l.cached(ctx, key); e != nil {
 		return e, nil
@@ -168,11 +186,13 @@ func (l *billingLoader) stale(f *flight, key string) bool {
 	return f.stale || l.dirty[key]
 }
 
-// invalidate makes the next read for the customer go to Flowglad: a read already running
+// invalidate makes the next read for the customer go to Flowglad (the request's memo
+// included): a read already running
 // still answers the callers waiting for it (they asked before the change), but no later
 // caller joins it and its answer is not cached. The error is the cache's: the customer's
 // billing is then read from Flowglad until a later Delete succeeds.
 func (l *billingLoader) invalidate(ctx context.Context, externalID string) error {
+	reqmemo.From(ctx).Delete(externalID)
 	l.mu.Lock()
 	if f := l.flights[externalID]; f != nil {
 		f.stale = true

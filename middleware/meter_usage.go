@@ -76,9 +76,9 @@ func OnMeterFailure(fn func(ctx context.Context, f MeterFailure)) Option {
 
 // MeterUsage records one usage event on the usage meter usageMeterSlug for each request
 // the wrapped handler answers with a 2xx status (none for other statuses or a panic), after
-// the handler returns and its answer is flushed. Recording reads billing again (the work
-// may have changed it; with Config.BillingCacheTTL the read is usually a cache hit), then
-// posts the event. The amount defaults to 1 and the transaction id to a fresh random
+// the handler returns and its answer is flushed. Recording checks the subscription against
+// the billing the request already read (a gate's), unless the request changed the customer
+// through the Service meanwhile, then posts the event. The amount defaults to 1 and the transaction id to a fresh random
 // one, fixed before the first attempt so the client's retries cannot count twice; the
 // handler changes them with SetUsage and SetTransactionID. No header or other client input
 // is ever used as the transaction id: a client replaying a key must not get unmetered

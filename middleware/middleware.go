@@ -10,6 +10,7 @@ import (
 
 	"github.com/flowglad-go/flowglad"
 	"github.com/flowglad-go/flowglad/flowgladapi"
+	"github.com/flowglad-go/flowglad/internal/reqmemo"
 )
 
 // Biller is what the middleware needs: the customer behind a request and the Service to
@@ -127,7 +128,9 @@ func (o *options) customer(w http.ResponseWriter, r *http.Request, b Biller) (*h
 		return r, nil, false
 	}
 	st := &state{customer: c}
-	return r.WithContext(context.WithValue(r.Context(), stateKey{}, st)), st, true
+	// The gates, the handler and the meter of this request then read billing once.
+	ctx := reqmemo.With(context.WithValue(r.Context(), stateKey{}, st))
+	return r.WithContext(ctx), st, true
 }
 
 // billing returns the request's state with the customer's billing, reading it unless an

@@ -386,9 +386,8 @@ func TestFlowgladDown(t *testing.T) {
 	})
 }
 
-// TestChainSharesOneBillingRead: the gates and the handler share the customer and one
-// billing read. Recording the usage reads billing again (the work may have changed it) and
-// posts the event.
+// TestChainSharesOneBillingRead: the gates, the handler and the meter share the customer
+// and one billing read; recording the usage adds only its POST.
 func TestChainSharesOneBillingRead(t *testing.T) {
 	e := newEnv(t)
 	var fromCtx flowglad.Customer
@@ -407,8 +406,8 @@ func TestChainSharesOneBillingRead(t *testing.T) {
 	w := e.serve(h, "alice")
 	assert.Equal(t, http.StatusOK, w.Code)
 	assert.Equal(t, "generated", w.Body.String())
-	assert.Equal(t, []string{"GET /api/v1/customers/user_alice/billing", "GET /api/v1/customers/user_alice/billing", "POST /api/v1/usage-events"}, e.calls(),
-		"one billing read for both gates; the usage event's own read, then the event")
+	assert.Equal(t, []string{"GET /api/v1/customers/user_alice/billing", "POST /api/v1/usage-events"}, e.calls(),
+		"one billing read for the gates and the meter, then the event")
 	assert.Equal(t, flowgladapitest.DemoCustomerAlice, fromCtx.ExternalID)
 	assert.True(t, billed)
 
@@ -453,4 +452,26 @@ func TestSetUsageWithoutMeter(t *testing.T) {
 	assert.False(t, ok)
 	_, ok = middleware.BillingFrom(context.Background())
 	assert.False(t, ok)
+}
+
+// TestMeterRereadsAfterAChange: when the handler changes the customer through the Service,
+// the meter does not record on the billing read before the change.
+func TestMeterRereadsAfterAChange(t *testing.T) {
+	e := newEnv(t)
+	h := middleware.RequireFeature(e.h, "premium")(middleware.MeterUsage(e.h, "api-calls")(
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c, _ := middleware.CustomerFrom(r.Context())
+			_, err := e.h.Service().CancelSubscription(r.Context(), c, flowglad.CancelSubscriptionParams{
+				SubscriptionID: flowgladapitest.DemoAliceSubscriptionID, Timing: flowgladapi.CancelAtEndOfPeriod})
+			assert.NoError(t, err)
+		})))
+	e.fake.ResetRequests()
+	assert.Equal(t, http.StatusOK, e.serve(h, "alice").Code)
+	assert.Equal(t, []string{
+		"GET /api/v1/customers/user_alice/billing", // the gate (and the cancel's ownership check)
+		"POST /api/v1/subscriptions/sub_alice_pro/cancel",
+		"GET /api/v1/customers/user_alice/billing", // the meter, after the change
+		"POST /api/v1/usage-events",
+	}, e.calls())
+	assert.Len(t, e.events(flowgladapitest.DemoCustomerAlice), 1)
 }
