@@ -195,17 +195,9 @@ func object(d []byte, i, depth int) (int, bool) {
 		if i, ok = value(d, skipSpace(d, i+1), depth); !ok {
 			return i, false
 		}
-		i = skipSpace(d, i)
-		if i >= len(d) {
-			return i, false
-		}
-		switch d[i] {
-		case ',':
-			i = skipSpace(d, i+1)
-		case '}':
-			return i + 1, true
-		default:
-			return i, false
+		var more bool
+		if i, more, ok = next(d, i, '}'); !more {
+			return i, ok
 		}
 	}
 }
@@ -223,17 +215,9 @@ func array(d []byte, i, depth int) (int, bool) {
 		if i, ok = value(d, i, depth); !ok {
 			return i, false
 		}
-		i = skipSpace(d, i)
-		if i >= len(d) {
-			return i, false
-		}
-		switch d[i] {
-		case ',':
-			i = skipSpace(d, i+1)
-		case ']':
-			return i + 1, true
-		default:
-			return i, false
+		var more bool
+		if i, more, ok = next(d, i, ']'); !more {
+			return i, ok
 		}
 	}
 }
