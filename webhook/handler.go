@@ -127,8 +127,10 @@ type handler struct {
 //     billing ([WithBillingInvalidator]) and then calls fn (nil means
 //     nothing more to do);
 //  7. answers 204 and marks the id completed when both succeeded; when
-//     either failed (or panicked) it releases the id and answers 500,
-//     so Flowglad delivers again and the redelivery is handled.
+//     either failed it releases the id and answers 500, so Flowglad
+//     delivers again and the redelivery is handled. A panic releases the
+//     id too, then goes on to net/http, which drops the connection (also a
+//     failed delivery to Flowglad).
 //
 // Flowglad retries any answer outside 2xx. An invalid secret is a
 // configuration error: every delivery is then answered 500 and logged at
@@ -221,10 +223,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // of their own, since a deadline that ended the work must not keep the
 // claim from being released.
 func (h *handler) handle(ctx context.Context, e Event) (err error) {
-	settle, cancelSettle := context.WithTimeout(context.WithoutCancel(ctx), h.timeout)
-	defer cancelSettle()
 	ok := false
 	defer func() {
+		// Made after the work, so the work's time is not taken from it.
+		settle, cancelSettle := context.WithTimeout(context.WithoutCancel(ctx), h.timeout)
+		defer cancelSettle()
 		if ok {
 			if cerr := h.store.Complete(settle, e.ID); cerr != nil {
 				h.logger.LogAttrs(ctx, slog.LevelWarn, "webhook store complete failed",

@@ -290,7 +290,7 @@ func TestHandlerFailedAttemptIsRedelivered(t *testing.T) {
 					return tc.first(ctx)
 				}
 				return nil
-			}, webhook.WithTimeout(time.Millisecond))
+			}, webhook.WithTimeout(time.Millisecond), webhook.WithStore(deadlineStore{webhook.NewMemoryStore(0, 0)}))
 
 			if tc.panics {
 				assert.Panics(t, func() { serve(h, delivery(t, "msg_1", subCanceledBody)) })
@@ -389,6 +389,24 @@ func TestHandlerSharedStore(t *testing.T) {
 	require.Equal(t, 1, canceled.calls())
 	assert.Equal(t, webhook.SubscriptionCreated, created.events[0].Type)
 	assert.Equal(t, webhook.SubscriptionCanceled, canceled.events[0].Type)
+}
+
+// deadlineStore honours its context as a networked store would: settling a claim with a
+// context already done fails.
+type deadlineStore struct{ webhook.Store }
+
+func (s deadlineStore) Complete(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.Store.Complete(ctx, id)
+}
+
+func (s deadlineStore) Release(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.Store.Release(ctx, id)
 }
 
 // failingStore fails the method named by fail.
