@@ -392,18 +392,25 @@ func TestHandlerSharedStore(t *testing.T) {
 }
 
 // deadlineStore honours its context as a networked store would: settling a claim with a
-// context already done fails.
+// context whose deadline has passed fails.
 type deadlineStore struct{ webhook.Store }
 
+func expired(ctx context.Context) error {
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return context.DeadlineExceeded
+	}
+	return ctx.Err()
+}
+
 func (s deadlineStore) Complete(ctx context.Context, id string) error {
-	if err := ctx.Err(); err != nil {
+	if err := expired(ctx); err != nil {
 		return err
 	}
 	return s.Store.Complete(ctx, id)
 }
 
 func (s deadlineStore) Release(ctx context.Context, id string) error {
-	if err := ctx.Err(); err != nil {
+	if err := expired(ctx); err != nil {
 		return err
 	}
 	return s.Store.Release(ctx, id)
