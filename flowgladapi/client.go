@@ -397,8 +397,8 @@ func (c *Client) attempt(ctx context.Context, r request, target string, payload 
 	if len(raw) > maxSuccessBody {
 		return nil, invalidResponse(r.where(), fmt.Sprintf("body larger than %d bytes", maxSuccessBody))
 	}
-	if err := checkJSON(raw, r.want); err != nil {
-		return nil, invalidResponse(r.where(), fmt.Sprintf("%d response: %v", resp.StatusCode, err))
+	if garbled, err := checkJSON(raw, r.want); err != nil {
+		return nil, &invalidResponseError{where: r.where(), detail: fmt.Sprintf("%d response: %v", resp.StatusCode, err), garbled: garbled}
 	}
 	return raw, nil
 }
@@ -415,22 +415,21 @@ func readBody(resp *http.Response, limit int64) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(resp.Body, limit))
 }
 
-// checkJSON reports whether raw is valid JSON starting with want (when set).
-func checkJSON(raw []byte, want byte) error {
+// checkJSON reports whether raw is valid JSON starting with want (when set), and, when it
+// is not, whether it is not JSON at all (garbled) rather than JSON of the wrong kind.
+func checkJSON(raw []byte, want byte) (garbled bool, err error) {
 	trimmed := bytes.TrimLeft(raw, " \t\r\n")
-	if len(trimmed) == 0 {
-		return errors.New("empty body")
+	switch {
+	case len(trimmed) == 0:
+		return true, errors.New("empty body")
+	case !jsonscan.Valid(trimmed):
+		return true, errors.New("body is not valid JSON")
+	case want == '{' && trimmed[0] != want:
+		return false, errors.New("body is not a JSON object")
+	case want != 0 && trimmed[0] != want:
+		return false, errors.New("body is not a JSON array")
 	}
-	if want != 0 && trimmed[0] != want {
-		if want == '{' {
-			return errors.New("body is not a JSON object")
-		}
-		return errors.New("body is not a JSON array")
-	}
-	if !jsonscan.Valid(trimmed) {
-		return errors.New("body is not valid JSON")
-	}
-	return nil
+	return false, nil
 }
 
 // closeBody discards a bounded remainder so the connection can be reused,

@@ -35,9 +35,9 @@ var (
 	// ErrServer: Flowglad answered 5xx or 408 (after any retries): try later.
 	ErrServer = errors.New("flowgladapi: server error")
 	// ErrInvalidResponse: a 2xx response whose body is not the JSON the call
-	// needs (after any retries: a body that is not JSON of the expected kind
-	// is retried like a 5xx on calls that are safe to repeat). It is wrapped,
-	// never returned as an *Error.
+	// needs (after any retries: a body that is not JSON at all is retried
+	// like a 5xx on calls that are safe to repeat; valid JSON of the wrong
+	// shape is final). It is wrapped, never returned as an *Error.
 	ErrInvalidResponse = errors.New("flowgladapi: invalid response")
 	// ErrUnavailable: no response could be had at all (connection refused or
 	// reset, DNS or TLS failure, a body cut short), after any retries. The
@@ -51,6 +51,10 @@ var (
 type invalidResponseError struct {
 	where  string // "GET /api/v1/...", "" outside a call (DecodeBilling)
 	detail string
+	// garbled marks a body that is not JSON at all (empty, cut short, an HTML page): an
+	// answer damaged on the way, worth asking again for on a call safe to repeat. Valid
+	// JSON of the wrong kind, or a body over the size cap, would come back the same.
+	garbled bool
 }
 
 func invalidResponse(where, detail string) error {

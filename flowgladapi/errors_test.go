@@ -320,11 +320,11 @@ func TestInvalidResponses(t *testing.T) {
 			_, err := c.GetCustomer(t.Context(), "u1")
 			return err
 		}},
-		{"array where object expected", `[]`, 3, func(c *flowgladapi.Client, t *testing.T) error {
+		{"array where object expected (final)", `[]`, 1, func(c *flowgladapi.Client, t *testing.T) error {
 			_, err := c.GetCustomer(t.Context(), "u1")
 			return err
 		}},
-		{"object where array expected", `{}`, 3, func(c *flowgladapi.Client, t *testing.T) error {
+		{"object where array expected (final)", `{}`, 1, func(c *flowgladapi.Client, t *testing.T) error {
 			_, err := c.ListResourceUsages(t.Context(), "s1", flowgladapi.ResourceUsagesQuery{})
 			return err
 		}},

@@ -128,10 +128,10 @@ func shouldRetry(err error) (bool, string) {
 	}
 	var ie *invalidResponseError
 	if errors.As(err, &ie) {
-		// Only a body that is not JSON of the expected kind gets here (the
-		// finer decoding happens after the call), which is a garbled answer,
-		// not a different API.
-		return true, "malformed 2xx body"
+		if ie.garbled {
+			return true, "garbled 2xx body"
+		}
+		return false, "2xx body of the wrong kind is final"
 	}
 	var te *transportError
 	if errors.As(err, &te) {
