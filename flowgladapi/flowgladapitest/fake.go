@@ -202,28 +202,46 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
+		f.putBack(fault, faulted)
 		writeError(w, reqID, http.StatusBadRequest, "", "Invalid JSON in request body")
 		return
 	}
 	if strings.HasPrefix(r.URL.Path, "/api/") && !f.authorized(w, r) {
+		f.putBack(fault, faulted)
 		return
 	}
 	ctx := context.WithValue(r.Context(), callKey{}, &reqCtx{reqID: reqID, body: body, base: f.baseURL(r)})
 	if faulted {
-		// The request takes effect, then its answer is lost.
-		f.routes.ServeHTTP(discardResponse{}, r.WithContext(ctx))
-		f.writeFault(w, fault, reqID)
+		// The request takes effect, then its answer is lost. A request the route refuses
+		// took no effect: its refusal is sent and the fault stays owed.
+		rec := httptest.NewRecorder()
+		f.routes.ServeHTTP(rec, r.WithContext(ctx))
+		if rec.Code >= 200 && rec.Code <= 299 {
+			f.writeFault(w, fault, reqID)
+			return
+		}
+		f.putBack(fault, faulted)
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
 		return
 	}
 	f.routes.ServeHTTP(w, r.WithContext(ctx))
 }
 
-// discardResponse swallows the answer of a request whose answer a fault replaces.
-type discardResponse struct{}
-
-func (discardResponse) Header() http.Header         { return http.Header{} }
-func (discardResponse) Write(b []byte) (int, error) { return len(b), nil }
-func (discardResponse) WriteHeader(int)             {}
+// putBack returns an AfterApply fault to the front of the queue when its request was
+// refused: it has not taken effect, so the fault is still owed to the next matching
+// request.
+func (f *Fake) putBack(fault Fault, faulted bool) {
+	if !faulted {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.faults = append([]queuedFault{{left: 1, fault: fault}}, f.faults...)
+}
 
 // authorized checks the Authorization header the way Flowglad does: the
 // raw key, or "Bearer <key>" with the scheme in any case. A refusal is

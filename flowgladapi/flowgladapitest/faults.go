@@ -63,7 +63,9 @@ type Fault struct {
 	Body string
 	// AfterApply lets the request take effect (a usage event is recorded, a
 	// subscription canceled) before its answer is replaced by the fault: an
-	// answer lost on the way back.
+	// answer lost on the way back. A request the fake refuses (bad JSON, a
+	// wrong key, a 4xx from its route) takes no effect and does not use the
+	// fault up: the next matching request does.
 	AfterApply bool
 }
 

@@ -124,3 +124,22 @@ func TestRequestLog(t *testing.T) {
 	s.ResetRequests()
 	assert.Empty(t, s.Requests())
 }
+
+// TestAfterApplyOwedToAnAppliedRequest: an AfterApply fault is not spent on a request the
+// fake refuses (here, bad JSON): that request took no effect.
+func TestAfterApplyOwedToAnAppliedRequest(t *testing.T) {
+	s := newPlainServer(t)
+	s.FailNext(1, Fault{Method: http.MethodPost, Path: "/api/v1/usage-events", Status: http.StatusBadGateway, AfterApply: true})
+
+	req, err := http.NewRequest(http.MethodPost, s.URL+"/api/v1/usage-events", strings.NewReader(`{"usageEvent":`))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", s.APIKey())
+	res, err := s.HTTPServer.Client().Do(req)
+	require.NoError(t, err)
+	_ = res.Body.Close()
+	assert.Equal(t, http.StatusBadRequest, res.StatusCode, "invalid JSON is refused as usual, not faulted")
+
+	r := call(t, s, http.MethodPost, "/api/v1/usage-events", usageBody("tx-1", 5))
+	assert.Equal(t, http.StatusBadGateway, r.status, "the fault still applies to the next request")
+	assert.Len(t, s.UsageEvents(), 1, "after that request took effect")
+}
