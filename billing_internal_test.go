@@ -658,3 +658,19 @@ func TestBillingCacheOutage(t *testing.T) {
 	gets, _ = s.counts()
 	assert.Equal(t, 3, gets)
 }
+
+// TestFirstVisitBillingIsCached: creating the customer on a first visit does not make the
+// read that created it stale: its answer is cached like any other.
+func TestFirstVisitBillingIsCached(t *testing.T) {
+	t.Parallel()
+	s := newBLServer(t, false)
+	s.missing = true
+	svc := newBLService(t, s, serviceOptions{cacheTTL: time.Hour})
+	for range 2 {
+		_, err := svc.Billing(t.Context(), blCustomer)
+		require.NoError(t, err)
+	}
+	gets, posts := s.counts()
+	assert.Equal(t, 1, posts)
+	assert.Equal(t, 2, gets, "404, then the read after the creation; the second call is a cache hit")
+}

@@ -132,7 +132,7 @@ func (s *Service) UpdateCustomer(ctx context.Context, c Customer, p UpdateCustom
 		Phone:          p.Phone,
 		BillingAddress: p.BillingAddress,
 	})
-	s.changed(ctx, c.ExternalID)
+	s.wrote(ctx, c.ExternalID, err)
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +147,7 @@ func (s *Service) ArchiveCustomer(ctx context.Context, c Customer) (*flowgladapi
 		return nil, err
 	}
 	body, err := s.client.ArchiveCustomer(ctx, c.ExternalID)
-	s.changed(ctx, c.ExternalID)
+	s.wrote(ctx, c.ExternalID, err)
 	if err != nil {
 		return nil, err
 	}
@@ -240,7 +240,8 @@ func (s *Service) createCustomer(ctx context.Context, c Customer, mark uint64) (
 		if err != nil {
 			return nil, err
 		}
-		s.changed(ctx, c.ExternalID)
+		// Nothing of a customer Flowglad did not know can be cached, and the billing read
+		// that found it missing must stay cacheable: no invalidation here.
 		return flowgladapi.DecodeCustomer(body)
 	})
 	if err != nil || !ran {

@@ -1,6 +1,7 @@
 package flowglad
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -199,11 +200,17 @@ func errForbidden(what string) *Error {
 	}
 }
 
+// errFromBilling marks a refusal decided from billing alone (which subscriptions are
+// current), which billing read earlier may explain: withFreshBilling reads again before it
+// stands.
+var errFromBilling = errors.New("decided from the customer's current subscriptions in billing")
+
 func errNoActiveSubscription() *Error {
 	return &Error{
 		Status:  http.StatusBadRequest,
 		Code:    CodeNoActiveSubscription,
 		Message: "the customer has no active subscription",
+		Err:     errFromBilling,
 	}
 }
 
@@ -212,6 +219,7 @@ func errSubscriptionIDRequired() *Error {
 		Status:  http.StatusBadRequest,
 		Code:    CodeSubscriptionIDRequired,
 		Message: "the customer has several active subscriptions: subscriptionId is required",
+		Err:     errFromBilling,
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/flowglad-go/flowglad/flowgladapi"
+	"github.com/flowglad-go/flowglad/internal/reqmemo"
 )
 
 // ownedSubscription returns the customer's subscription with id, deciding ownership from
@@ -77,11 +78,13 @@ func (s *Service) subscriptionFor(ctx context.Context, c Customer, id string) (s
 	})
 }
 
-// withFreshBilling runs decide on the customer's billing. With a billing cache, a refusal
-// (no current subscription, not a current subscription) may rest on billing read before
-// the customer changed outside this Service (a subscription created by a checkout or
-// another instance): billing is then read again from Flowglad, once, and decide runs on
-// it. Without a cache, billing was just read and the refusal stands.
+// withFreshBilling runs decide on the customer's billing. A refusal decided from billing
+// alone (no current subscription, several, not a current one: errFromBilling) may rest on
+// billing read before the customer changed (a subscription created by a checkout, on
+// another instance, or by this request's own handler after a gate read billing): when that
+// billing came from a cache or from earlier in the request, it is read again from Flowglad,
+// once, and decide runs on it. Other refusals (an id that is not the customer's, already
+// confirmed with Flowglad) stand at once.
 func withFreshBilling[T any](ctx context.Context, s *Service, c Customer, decide func(*billingIndex) (T, error)) (T, error) {
 	b, err := s.billingIndex(ctx, c)
 	if err != nil {
@@ -89,8 +92,8 @@ func withFreshBilling[T any](ctx context.Context, s *Service, c Customer, decide
 		return zero, err
 	}
 	v, err := decide(b)
-	var refusal *Error
-	if err == nil || s.billing.store == nil || !errors.As(err, &refusal) {
+	mayBeOld := s.billing.store != nil || reqmemo.From(ctx) != nil
+	if err == nil || !mayBeOld || !errors.Is(err, errFromBilling) {
 		return v, err
 	}
 	_ = s.billing.invalidate(ctx, c.ExternalID)
@@ -118,6 +121,7 @@ func currentSubscription(b *billingIndex, id string) (string, error) {
 			Status:  http.StatusForbidden,
 			Code:    CodeForbidden,
 			Message: "subscription " + clip(id) + " is not a current subscription of the signed-in customer",
+			Err:     errFromBilling,
 		}
 	}
 	return id, nil

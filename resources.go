@@ -289,8 +289,8 @@ func (s *Service) changeClaims(ctx context.Context, c Customer, p checker, subsc
 	if err != nil {
 		return nil, err
 	}
-	defer s.changed(ctx, c.ExternalID)
 	body, err := call(sub)
+	s.wrote(ctx, c.ExternalID, err)
 	if err != nil {
 		return nil, err
 	}

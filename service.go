@@ -2,6 +2,7 @@ package flowglad
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -157,10 +158,16 @@ func (s *Service) InvalidateBilling(ctx context.Context, externalID string) erro
 	return s.billing.invalidate(ctx, externalID)
 }
 
-// changed forgets the customer's billing after a mutation. A cache failure is logged by the
-// loader, and the loader then stops trusting the cache for the customer; the mutation itself
-// succeeded, so its caller is not failed for it.
-func (s *Service) changed(ctx context.Context, externalID string) {
+// wrote forgets the customer's billing after a write to Flowglad, unless Flowglad refused
+// it (a 4xx: nothing changed, and the cached billing still holds). After a timeout or an
+// outage the write may have landed, so billing is forgotten then too. A cache failure is
+// logged by the loader, which then stops trusting the cache for the customer; the write
+// itself is not failed for it.
+func (s *Service) wrote(ctx context.Context, externalID string, err error) {
+	var apiErr *flowgladapi.Error
+	if errors.As(err, &apiErr) && apiErr.StatusCode >= 400 && apiErr.StatusCode < 500 {
+		return
+	}
 	_ = s.billing.invalidate(ctx, externalID)
 }
 

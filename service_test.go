@@ -491,3 +491,60 @@ func TestWarmCacheSeesSubscriptionsCreatedElsewhere(t *testing.T) {
 	require.ErrorAs(t, err, &ae, "another customer's subscription is still refused")
 	assert.Equal(t, http.StatusForbidden, ae.Status)
 }
+
+// TestOwnershipRefusalWithCacheCostsOneCall: another customer's subscription id is refused
+// after one confirmation with Flowglad, with or without a warm billing cache; the cache is
+// not thrown away for it.
+func TestOwnershipRefusalWithCacheCostsOneCall(t *testing.T) {
+	svc, fake := newGoService(t, func(c *flowglad.Config) { c.BillingCacheTTL = time.Hour })
+	ctx := t.Context()
+	_, err := svc.Billing(ctx, goAlice) // warm
+	require.NoError(t, err)
+	goCalls(fake)
+
+	_, err = svc.AdjustSubscription(ctx, goAlice, flowglad.AdjustSubscriptionParams{SubscriptionID: flowgladapitest.DemoBobSubscriptionID, PriceSlug: flowgladapitest.DemoPriceTeamMonthly})
+	var ae *flowglad.Error
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, http.StatusForbidden, ae.Status)
+	assert.Equal(t, []string{"GET /api/v1/subscriptions/" + flowgladapitest.DemoBobSubscriptionID}, goCalls(fake))
+
+	_, err = svc.Billing(ctx, goAlice)
+	require.NoError(t, err)
+	assert.Empty(t, goCalls(fake), "the cached billing is still used")
+}
+
+// TestRefusedWriteKeepsCachedBilling: a write Flowglad refuses (4xx) changed nothing, so the
+// cached billing is kept; one that may have landed (a 5xx) forgets it.
+func TestRefusedWriteKeepsCachedBilling(t *testing.T) {
+	svc, fake := newGoService(t, func(c *flowglad.Config) { c.BillingCacheTTL = time.Hour })
+	ctx := t.Context()
+	cancel := func() error {
+		_, err := svc.CancelSubscription(ctx, goAlice, flowglad.CancelSubscriptionParams{SubscriptionID: flowgladapitest.DemoAliceSubscriptionID, Timing: flowgladapi.CancelImmediately})
+		return err
+	}
+	billingReads := func() int {
+		n := 0
+		for _, c := range goCalls(fake) {
+			if c == "GET /api/v1/customers/user_alice/billing" {
+				n++
+			}
+		}
+		return n
+	}
+	_, err := svc.Billing(ctx, goAlice)
+	require.NoError(t, err)
+	goCalls(fake)
+
+	fake.FailNext(1, flowgladapitest.Fault{Method: http.MethodPost, Path: "/api/v1/subscriptions/sub_alice_pro/cancel", Status: http.StatusBadRequest})
+	require.Error(t, cancel())
+	_, err = svc.Billing(ctx, goAlice)
+	require.NoError(t, err)
+	assert.Zero(t, billingReads(), "refused: the cache still holds")
+
+	fake.FailNext(1, flowgladapitest.Fault{Method: http.MethodPost, Path: "/api/v1/subscriptions/sub_alice_pro/cancel", Status: http.StatusBadGateway, AfterApply: true})
+	require.Error(t, cancel())
+	b, err := svc.Billing(ctx, goAlice)
+	require.NoError(t, err)
+	assert.Equal(t, 1, billingReads(), "outcome unknown: billing is read again")
+	assert.Equal(t, "canceled", b.Subscription(flowgladapitest.DemoAliceSubscriptionID).Status)
+}

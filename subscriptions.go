@@ -64,8 +64,8 @@ func (s *Service) CancelSubscription(ctx context.Context, c Customer, p CancelSu
 	if sub.Status == "canceled" {
 		return nil, errAlreadyCanceled()
 	}
-	defer s.changed(ctx, c.ExternalID)
 	body, err := s.client.CancelSubscription(ctx, p.SubscriptionID, p.Timing)
+	s.wrote(ctx, c.ExternalID, err)
 	if err != nil {
 		return nil, err
 	}
@@ -108,8 +108,8 @@ func (s *Service) UncancelSubscription(ctx context.Context, c Customer, p Uncanc
 	if sub.Status != "cancellation_scheduled" {
 		return sub.decode()
 	}
-	defer s.changed(ctx, c.ExternalID)
 	body, err := s.client.UncancelSubscription(ctx, p.SubscriptionID)
+	s.wrote(ctx, c.ExternalID, err)
 	if err != nil {
 		return nil, err
 	}
@@ -264,8 +264,8 @@ func (s *Service) AdjustSubscription(ctx context.Context, c Customer, p AdjustSu
 		}
 		req.Prorate = &prorate
 	}
-	defer s.changed(ctx, c.ExternalID)
 	body, err := s.client.AdjustSubscription(ctx, sub.ID, req)
+	s.wrote(ctx, c.ExternalID, err)
 	if err != nil {
 		return nil, err
 	}
@@ -397,10 +397,10 @@ func (s *Service) CreateSubscription(ctx context.Context, c Customer, p CreateSu
 		ms := p.TrialEnd.UnixMilli()
 		req.TrialEnd = &ms
 	}
-	defer s.changed(ctx, c.ExternalID)
 	body, err := withCustomer(ctx, s, c, false, func() ([]byte, error) {
 		return s.client.CreateSubscription(ctx, req)
 	})
+	s.wrote(ctx, c.ExternalID, err)
 	if err != nil {
 		return nil, err
 	}

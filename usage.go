@@ -106,8 +106,8 @@ func (s *Service) CreateUsageEvent(ctx context.Context, c Customer, p UsageEvent
 	if err != nil {
 		return nil, err
 	}
-	defer s.changed(ctx, c.ExternalID)
 	body, err := s.client.CreateUsageEvent(ctx, ev)
+	s.wrote(ctx, c.ExternalID, err)
 	if err == nil {
 		var out *flowgladapi.UsageEvent
 		if out, err = flowgladapi.DecodeUsageEvent(body); err == nil {
@@ -217,8 +217,8 @@ func (s *Service) BulkCreateUsageEvents(ctx context.Context, c Customer, events 
 		}
 		txIDs += sent[i].TransactionID
 	}
-	defer s.changed(ctx, c.ExternalID)
 	body, err := s.client.BulkCreateUsageEvents(ctx, sent)
+	s.wrote(ctx, c.ExternalID, err)
 	if err == nil {
 		var out []flowgladapi.UsageEvent
 		if out, err = flowgladapi.DecodeUsageEvents(body); err == nil {
