@@ -117,7 +117,7 @@ func MeterUsage(b Biller, usageMeterSlug string, opts ...Option) func(http.Handl
 			if _, err := b.Service().CreateUsageEvent(ctx, st.customer, p); err != nil {
 				o.log(b).LogAttrs(ctx, slog.LevelError, "flowglad: recording usage failed",
 					slog.String("customer", st.customer.ExternalID), slog.String("usage_meter", usageMeterSlug),
-					slog.String("transaction_id", txID), slog.String("error", err.Error()))
+					slog.String("transaction_id", txID), slog.String("error", st.redact(err)))
 				if o.onMeter != nil {
 					o.onMeter(ctx, MeterFailure{Customer: st.customer, Params: p, Err: err})
 				}

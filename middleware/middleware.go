@@ -10,6 +10,7 @@ import (
 
 	"github.com/flowglad-go/flowglad"
 	"github.com/flowglad-go/flowglad/flowgladapi"
+	"github.com/flowglad-go/flowglad/internal/redact"
 	"github.com/flowglad-go/flowglad/internal/reqmemo"
 )
 
@@ -92,6 +93,9 @@ type stateKey struct{}
 type state struct {
 	customer flowglad.Customer
 	billing  *flowgladapi.Billing // nil until read (or when read failed with FailOpen)
+	// unreadable is set when billing could not be read and FailOpen served anyway: the
+	// request's other gates serve too, without reading again.
+	unreadable bool
 	meter    *meter               // the innermost MeterUsage's, nil without one
 }
 
@@ -138,7 +142,7 @@ func (o *options) customer(w http.ResponseWriter, r *http.Request, b Biller) (*h
 // (FailOpen). false means the refusal was written.
 func (o *options) billing(w http.ResponseWriter, r *http.Request, b Biller) (*http.Request, *state, bool) {
 	r, st, ok := o.customer(w, r, b)
-	if !ok || st.billing != nil {
+	if !ok || st.billing != nil || st.unreadable {
 		return r, st, ok
 	}
 	bl, err := b.Service().Billing(r.Context(), st.customer)
@@ -154,12 +158,13 @@ func (o *options) billing(w http.ResponseWriter, r *http.Request, b Biller) (*ht
 		return r, st, false
 	}
 	if o.failOpen {
+		st.unreadable = true
 		o.log(b).LogAttrs(r.Context(), slog.LevelWarn, "flowglad: billing unavailable; serving without the check (FailOpen)",
-			slog.String("customer", st.customer.ExternalID), slog.String("error", err.Error()))
+			slog.String("customer", st.customer.ExternalID), slog.String("error", st.redact(err)))
 		return r, st, true
 	}
 	o.log(b).LogAttrs(r.Context(), slog.LevelError, "flowglad: billing unavailable; refusing the request",
-		slog.String("customer", st.customer.ExternalID), slog.String("error", err.Error()))
+		slog.String("customer", st.customer.ExternalID), slog.String("error", st.redact(err)))
 	wait := o.retryWait
 	var api *flowgladapi.Error
 	if errors.As(err, &api) && api.RetryAfter > 0 {
@@ -181,4 +186,10 @@ func (o *options) log(b Biller) *slog.Logger {
 		return o.logger
 	}
 	return b.Service().Logger()
+}
+
+// redact returns err's text without the customer's email or name, which Flowglad's messages
+// may quote.
+func (st *state) redact(err error) string {
+	return redact.Values(err.Error(), 3, st.customer.Email, st.customer.Name)
 }

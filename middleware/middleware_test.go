@@ -475,3 +475,34 @@ func TestMeterRereadsAfterAChange(t *testing.T) {
 	}, e.calls())
 	assert.Len(t, e.events(flowgladapitest.DemoCustomerAlice), 1)
 }
+
+// TestFailOpenReadsOnce: with FailOpen, the gates of one request try billing once, not once
+// each.
+func TestFailOpenReadsOnce(t *testing.T) {
+	e := newEnv(t)
+	e.fake.FailNext(100, flowgladapitest.Fault{Method: http.MethodGet, Path: "/api/v1/customers/user_alice/billing", Status: http.StatusBadGateway})
+	h := middleware.RequireFeature(e.h, "premium", middleware.FailOpen())(
+		middleware.RequireUsageBalance(e.h, "api-calls", 1, middleware.FailOpen())(&ok{}))
+	e.fake.ResetRequests()
+	assert.Equal(t, http.StatusOK, e.serve(h, "alice").Code)
+	assert.Len(t, e.calls(), 3, "one read: the first attempt and two retries")
+}
+
+// TestMiddlewareLogsNoPII: Flowglad's message quoting the customer's email and name is
+// logged without them.
+func TestMiddlewareLogsNoPII(t *testing.T) {
+	e := newEnv(t)
+	e.fake.FailNext(3, flowgladapitest.Fault{Method: http.MethodPost, Path: "/api/v1/usage-events", Status: http.StatusServiceUnavailable,
+		Message: "cannot bill alice@example.com (Alice Example) right now"})
+	e.fake.FailNext(100, flowgladapitest.Fault{Method: http.MethodGet, Path: "/api/v1/customers/user_bob/billing", Status: http.StatusBadGateway,
+		Message: "bob@example.com (Bob Example) is unavailable"})
+	e.serve(metered(e, http.StatusOK, nil), "alice")
+	e.serve(middleware.RequireFeature(e.h, "premium")(&ok{}), "bob")
+	e.serve(middleware.RequireFeature(e.h, "premium", middleware.FailOpen())(&ok{}), "bob")
+	logs := e.logs.String()
+	assert.Contains(t, logs, "recording usage failed")
+	assert.Contains(t, logs, "billing unavailable")
+	for _, pii := range []string{"alice@example.com", "Alice Example", "bob@example.com", "Bob Example"} {
+		assert.NotContains(t, logs, pii)
+	}
+}
