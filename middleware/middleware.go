@@ -96,7 +96,7 @@ type state struct {
 	// unreadable is set when billing could not be read and FailOpen served anyway: the
 	// request's other gates serve too, without reading again.
 	unreadable bool
-	meter    *meter               // the innermost MeterUsage's, nil without one
+	meter      *meter // the innermost MeterUsage's, nil without one
 }
 
 // CustomerFrom returns the customer the middleware resolved for the request, so the
