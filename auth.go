@@ -7,6 +7,9 @@ import (
 	"net/http"
 	"runtime"
 	"runtime/debug"
+	"strconv"
+	"strings"
+	"unicode/utf8"
 )
 
 // ErrUnauthenticated is what an [Authenticator] returns (or wraps) when the request carries no
@@ -38,10 +41,10 @@ func (c Customer) validate() error {
 	switch id := c.ExternalID; {
 	case blank(id):
 		problems = append(problems, "ExternalID is empty")
-	case id == "." || id == "..":
+	case isDotSegment(id):
 		problems = append(problems, `ExternalID must not be "." or ".."`)
-	case len([]rune(id)) > maxIDLength:
-		problems = append(problems, "ExternalID is longer than 255 characters")
+	case utf8.RuneCountInString(id) > maxIDLength:
+		problems = append(problems, "ExternalID is longer than "+strconv.Itoa(maxIDLength)+" characters")
 	}
 	if c.Email != "" && !validEmail(c.Email) {
 		problems = append(problems, "Email is not a valid address")
@@ -52,7 +55,7 @@ func (c Customer) validate() error {
 	return &Error{
 		Status:  500,
 		Code:    CodeInvalidCustomer,
-		Message: "invalid customer: " + joinProblems(problems),
+		Message: "invalid customer: " + strings.Join(problems, ", "),
 	}
 }
 

@@ -107,7 +107,7 @@ func (f *fields) reqStr(key string) string {
 	return s
 }
 
-// maxLen reads an optional string member of at most n characters.
+// maxLenStr reads an optional string member of at most n characters.
 func (f *fields) maxLenStr(key string, n int) (string, bool) {
 	s, ok := f.str(key)
 	if ok && utf8.RuneCountInString(s) > n {
@@ -248,8 +248,8 @@ func (f *fields) stringList(key string, maxLen int) ([]string, bool) {
 	return out, valid
 }
 
-// exactlyOne checks that exactly one of keys is present and that one is a non-empty string
-// (unless nonString names it); it returns the key found, or "" after recording an issue.
+// exactlyOne checks that exactly one of keys is present (a null counts as present); it
+// returns the key found, or "" after recording an issue.
 func (f *fields) exactlyOne(keys ...string) string {
 	var present []string
 	for _, k := range keys {
@@ -475,5 +475,3 @@ func (l *issueList) metadata(path string, m map[string]any) {
 }
 
 func blank(s string) bool { return strings.TrimSpace(s) == "" }
-
-func joinProblems(problems []string) string { return strings.Join(problems, ", ") }

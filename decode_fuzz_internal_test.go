@@ -15,8 +15,8 @@ import (
 
 // The decoders turn untrusted browser bodies into action inputs. Whatever the body, they must
 // not panic; a refusal is always a 400 invalid_body *Error listing at least one issue; an
-// acceptance yields an input that keeps the documented invariants, which the actions'
-// own Go-side checks accept too. Seeds live in testdata/fuzz/<FuzzName>/.
+// acceptance yields an input that keeps the documented invariants. Seeds live in
+// testdata/fuzz/<FuzzName>/.
 
 // checkDecoded checks what every decoder promises and reports whether the body was accepted
 // (after which body is known to be empty or one JSON object). Decoding is deterministic, so
@@ -99,15 +99,6 @@ func exactlyOneSet(t *testing.T, members map[string]json.RawMessage, names []str
 	}
 }
 
-// goAccepts checks that what a decoder accepted passes the same rules a Go caller's input
-// goes through: the decoders and the Service share one rule set.
-func goAccepts(t *testing.T, in checker) {
-	t.Helper()
-	if err := validate(in); err != nil {
-		t.Fatalf("decoded input fails the Go-side rules: %v", err)
-	}
-}
-
 func metadataValues(t *testing.T, m map[string]any) {
 	t.Helper()
 	for k, v := range m {
@@ -138,7 +129,6 @@ func FuzzDecodeCheckoutSession(f *testing.F) {
 			t.Fatalf("quantity %d out of nowhere (0 means the default)", in.Quantity)
 		}
 		metadataValues(t, in.OutputMetadata)
-		goAccepts(t, in)
 	})
 }
 
@@ -174,7 +164,6 @@ func FuzzDecodeCancel(f *testing.F) {
 			return
 		}
 		nonBlank(t, "id", in.SubscriptionID)
-		goAccepts(t, in)
 		if in.Timing != flowgladapi.CancelAtEndOfPeriod && in.Timing != flowgladapi.CancelImmediately {
 			t.Fatalf("timing %q accepted", in.Timing)
 		}
@@ -186,7 +175,6 @@ func FuzzDecodeUncancel(f *testing.F) {
 		in, _, ok := checkDecoded(t, body, decodeUncancel)
 		if ok {
 			nonBlank(t, "id", in.SubscriptionID)
-			goAccepts(t, in)
 		}
 	})
 }
@@ -228,7 +216,6 @@ func FuzzDecodeAdjust(f *testing.F) {
 				positive(t, "quantity", in.Quantity)
 			}
 		}
-		goAccepts(t, in)
 		for _, it := range in.items() {
 			positive(t, "item quantity sent", it.Quantity)
 		}
@@ -263,7 +250,6 @@ func FuzzDecodeUsageEvent(f *testing.F) {
 		if _, has := m["amount"]; has {
 			positive(t, "amount", in.Amount)
 		}
-		goAccepts(t, in)
 		if _, has := m["transactionId"]; has {
 			if in.TransactionID == "" || utf8.RuneCountInString(in.TransactionID) > 255 {
 				t.Fatalf("transactionId %q accepted", in.TransactionID)
@@ -289,7 +275,6 @@ func FuzzDecodeUpdateCustomer(f *testing.F) {
 		if in.Name == nil && in.Email == nil && in.Phone == nil && in.BillingAddress == nil {
 			t.Fatal("an update that changes nothing accepted")
 		}
-		goAccepts(t, in)
 		if in.Email != nil {
 			if !strings.Contains(*in.Email, "@") || !validEmail(*in.Email) {
 				t.Fatalf("email %q accepted", *in.Email)
