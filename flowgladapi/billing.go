@@ -161,12 +161,9 @@ type Invoice struct {
 // read having the wrong JSON type, is an error wrapping ErrInvalidResponse.
 // The returned Billing keeps a copy of raw.
 func DecodeBilling(raw []byte) (*Billing, error) {
-	if err := checkObject(raw); err != nil {
-		return nil, invalidResponse("", "billing: "+err.Error())
-	}
 	b := &Billing{}
-	if err := json.Unmarshal(raw, b); err != nil {
-		return nil, invalidResponse("", "billing: "+err.Error())
+	if err := decodeEnvelope(raw, "billing", b); err != nil {
+		return nil, err
 	}
 	b.Raw = bytes.Clone(raw)
 	if b.CurrentSubscriptions == nil {
@@ -183,14 +180,11 @@ func DecodeBilling(raw []byte) (*Billing, error) {
 // UncancelSubscription and AdjustSubscription. A missing subscription is an
 // error wrapping ErrInvalidResponse.
 func DecodeSubscription(body []byte) (*Subscription, error) {
-	if err := checkObject(body); err != nil {
-		return nil, invalidResponse("", "subscription: "+err.Error())
-	}
 	var env struct {
 		Subscription *Subscription `json:"subscription"`
 	}
-	if err := json.Unmarshal(body, &env); err != nil {
-		return nil, invalidResponse("", "subscription: "+err.Error())
+	if err := decodeEnvelope(body, "subscription", &env); err != nil {
+		return nil, err
 	}
 	if env.Subscription == nil {
 		return nil, invalidResponse("", `no "subscription" object`)

@@ -60,11 +60,8 @@ func DecodeCustomer(body []byte) (*Customer, error) {
 			Customer *Customer `json:"customer"`
 		} `json:"data"`
 	}
-	if err := checkObject(body); err != nil {
-		return nil, invalidResponse("", "customer: "+err.Error())
-	}
-	if err := json.Unmarshal(body, &env); err != nil {
-		return nil, invalidResponse("", "customer: "+err.Error())
+	if err := decodeEnvelope(body, "customer", &env); err != nil {
+		return nil, err
 	}
 	c := env.Customer
 	if c == nil && env.Data != nil {
@@ -105,22 +102,14 @@ type CheckoutSession struct {
 // local fake in test mode). A javascript: or data: URL would run in the
 // page that navigates to it.
 func DecodeCheckoutSession(body []byte) (*CheckoutSession, error) {
-	type plain CheckoutSession
 	var env struct {
-		CheckoutSession json.RawMessage `json:"checkoutSession"`
-		URL             string          `json:"url"`
+		CheckoutSession *CheckoutSession `json:"checkoutSession"`
+		URL             string           `json:"url"`
 	}
-	if err := checkObject(body); err != nil {
-		return nil, invalidResponse("", "checkout session: "+err.Error())
+	if err := decodeEnvelope(body, "checkout session", &env); err != nil {
+		return nil, err
 	}
-	if err := json.Unmarshal(body, &env); err != nil {
-		return nil, invalidResponse("", "checkout session: "+err.Error())
-	}
-	var p struct {
-		plain
-		Expires millis `json:"expires"`
-	}
-	if len(env.CheckoutSession) == 0 || env.CheckoutSession[0] != '{' || json.Unmarshal(env.CheckoutSession, &p) != nil || p.ID == "" {
+	if env.CheckoutSession == nil || env.CheckoutSession.ID == "" {
 		return nil, invalidResponse("", `no "checkoutSession" object`)
 	}
 	if env.URL == "" {
@@ -130,9 +119,25 @@ func DecodeCheckoutSession(body []byte) (*CheckoutSession, error) {
 		// The URL itself is not repeated: it is not ours to log.
 		return nil, invalidResponse("", `"url" is not an https URL`)
 	}
-	cs := CheckoutSession(p.plain)
-	cs.Expires, cs.URL, cs.Raw = p.Expires.t, env.URL, bytes.Clone(env.CheckoutSession)
-	return &cs, nil
+	cs := env.CheckoutSession
+	cs.URL = env.URL
+	return cs, nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler, keeping data in Raw. URL is not part of the
+// checkoutSession object: DecodeCheckoutSession sets it from the answer.
+func (s *CheckoutSession) UnmarshalJSON(data []byte) error {
+	type plain CheckoutSession
+	var p struct {
+		plain
+		Expires millis `json:"expires"`
+	}
+	if err := json.Unmarshal(data, &p); err != nil {
+		return err
+	}
+	*s = CheckoutSession(p.plain)
+	s.Expires, s.Raw = p.Expires.t, bytes.Clone(data)
+	return nil
 }
 
 // MarshalJSON implements json.Marshaler: Raw when set, else the typed fields.

@@ -117,14 +117,32 @@ func TestModelsMarshalAsSent(t *testing.T) {
 		assert.JSONEq(t, string(v.raw), string(got), "%T", v.value)
 	}
 
-	built := []any{
-		flowgladapi.Customer{ID: "c"}, flowgladapi.CheckoutSession{ID: "cs"}, flowgladapi.UsageEvent{ID: "ue"},
-		flowgladapi.ResourceUsage{ResourceSlug: "seats"}, flowgladapi.ResourceClaim{ID: "cl"}, flowgladapi.Invoice{ID: "inv"},
+	// Built in Go (no Raw): the typed fields, under their JSON names.
+	built := []struct {
+		value any
+		key   string
+		want  string
+	}{
+		{flowgladapi.Customer{ID: "c"}, "id", "c"},
+		{flowgladapi.CheckoutSession{ID: "cs"}, "id", "cs"},
+		{flowgladapi.UsageEvent{TransactionID: "tx"}, "transactionId", "tx"},
+		{flowgladapi.ResourceUsage{ResourceSlug: "seats"}, "resourceSlug", "seats"},
+		{flowgladapi.ResourceClaim{ExternalID: "u1"}, "externalId", "u1"},
 	}
-	for _, v := range built {
-		got, err := json.Marshal(v)
+	for _, b := range built {
+		got, err := json.Marshal(b.value)
 		require.NoError(t, err)
-		assert.NotEqual(t, "null", string(got), "%T", v)
-		assert.Contains(t, string(got), `"`, "%T marshals its fields", v)
+		var m map[string]any
+		require.NoError(t, json.Unmarshal(got, &m), "%T", b.value)
+		assert.Equal(t, b.want, m[b.key], "%T", b.value)
 	}
+	inv, err := json.Marshal(flowgladapi.Invoice{ID: "inv"})
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"invoice": {"id": "inv"}}`, string(inv))
+
+	// A checkout session decodes on its own too, times included.
+	var cs flowgladapi.CheckoutSession
+	require.NoError(t, json.Unmarshal([]byte(`{"id": "cs_1", "expires": 1767225600000}`), &cs))
+	assert.Equal(t, time.UnixMilli(1767225600000).UTC(), cs.Expires)
+	assert.JSONEq(t, `{"id": "cs_1", "expires": 1767225600000}`, string(cs.Raw))
 }

@@ -1,7 +1,7 @@
 // Package jsonscan validates JSON and walks it without decoding it: what the handler needs
 // to relay Flowglad's bodies byte for byte and to read the few fields an action checks,
-// at a fraction of encoding/json's cost. It allocates nothing except for strings it
-// returns.
+// at a fraction of encoding/json's cost. Valid and the walkers allocate nothing; String
+// allocates the string it returns, and unescaping an escaped key or string allocates.
 //
 // Valid accepts exactly what encoding/json.Valid accepts (a differential fuzz test holds it
 // to that). The walkers (ObjectEach, ArrayEach, Get) expect JSON that Valid accepted: they
@@ -13,7 +13,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
-	"strconv"
 )
 
 // maxDepth is encoding/json's nesting limit: deeper input is invalid for both.
@@ -420,24 +419,4 @@ func String(v []byte) (string, bool) {
 		}
 	}
 	return string(inner), true
-}
-
-// Float returns the number the raw value v holds; false when v is not a number.
-func Float(v []byte) (float64, bool) {
-	if len(v) == 0 || !(v[0] == '-' || v[0] >= '0' && v[0] <= '9') {
-		return 0, false
-	}
-	f, err := strconv.ParseFloat(string(v), 64)
-	return f, err == nil
-}
-
-// Bool returns the boolean the raw value v holds; false, false when v is not a boolean.
-func Bool(v []byte) (value, ok bool) {
-	switch string(v) {
-	case "true":
-		return true, true
-	case "false":
-		return false, true
-	}
-	return false, false
 }
