@@ -93,7 +93,9 @@ func TestWebhooksKeepCachedBillingFresh(t *testing.T) {
 	assert.Equal(t, left, apiCallsLeft(t, readBilling(t, c, app.URL)), "still cached after a forged delivery")
 
 	// Cancel through the page's route: the fake sends subscription.updated, which the app
-	// verifies and handles (204: anything else is retried).
+	// verifies and handles (204: anything else is retried). The route's own mutation also
+	// forgets the cached billing, so the read below shows the delivery arrived, not that it
+	// invalidated anything: the change made on the fake alone, further down, shows that.
 	seen := len(fake.WebhookDeliveries())
 	r = call(t, c, "POST", app.URL+"/api/flowglad/subscriptions/cancel",
 		`{"id":"`+sub+`","cancellation":{"timing":"at_end_of_current_billing_period"}}`)

@@ -367,7 +367,10 @@ func conflict(format string, args ...any) *apiError {
 func (f *Fake) handle(w http.ResponseWriter, r *http.Request, fn func(now int64) (any, *apiError)) {
 	reqID := callOf(r).reqID
 	f.mu.Lock()
-	before := f.snapshotLocked()
+	var before *webhookSnapshot // reads change nothing to tell webhooks about
+	if r.Method != http.MethodGet {
+		before = f.snapshotLocked()
+	}
 	v, aerr := fn(f.now())
 	f.notifyLocked(before)
 	var b []byte
