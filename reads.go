@@ -34,26 +34,29 @@ type pricingModelData struct {
 // when c is non-nil, else the default one. A failure for a signed-in customer is an error,
 // never a silent fallback to the default.
 func (s *Service) pricingModelFor(ctx context.Context, c *Customer) (*pricingModelData, error) {
+	// Relayed as Flowglad sent it: nothing is decoded.
 	if c == nil {
-		pm, err := s.DefaultPricingModel(ctx)
+		body, err := s.client.GetDefaultPricingModel(ctx)
 		if err != nil {
 			return nil, err
 		}
-		return &pricingModelData{PricingModel: *pm, Source: "default"}, nil
+		return pricingModelOf(body, "default")
 	}
 	e, err := s.billingEntry(ctx, *c)
 	if err != nil {
 		return nil, err
 	}
-	// Relayed as Flowglad sent it: nothing of billing is decoded.
-	if pm := jsonscan.Get(e.raw, "pricingModel"); len(pm) > 0 && pm[0] == '{' {
-		return &pricingModelData{PricingModel: flowgladapi.PricingModel{Raw: pm}, Source: "customer"}, nil
+	return pricingModelOf(e.raw, "customer")
+}
+
+// pricingModelOf takes the pricingModel object out of body: a billing payload or the
+// default pricing model's answer, both {"pricingModel": {...}, ...}.
+func pricingModelOf(body []byte, source string) (*pricingModelData, error) {
+	pm := jsonscan.Get(body, "pricingModel")
+	if len(pm) == 0 || pm[0] != '{' {
+		return nil, errors.Join(flowgladapi.ErrInvalidResponse, errors.New("flowglad: no pricingModel in Flowglad's answer"))
 	}
-	b, err := e.typed()
-	if err != nil {
-		return nil, err
-	}
-	return &pricingModelData{PricingModel: b.PricingModel, Source: "customer"}, nil
+	return &pricingModelData{PricingModel: flowgladapi.PricingModel{Raw: pm}, Source: source}, nil
 }
 
 // PricingModel returns the customer's pricing model (products, prices, usage meters), from
