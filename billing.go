@@ -49,15 +49,19 @@ type billingLoader struct {
 	dirty map[string]bool
 }
 
-// flight is one upstream billing read that several requests may be waiting for.
+// flight is one upstream billing read that several requests may be waiting for. The caller
+// that starts it runs it, on its own goroutine and context: the read ends when that caller
+// gives up, and the callers that joined it then start a read of their own.
 type flight struct {
 	done  chan struct{}
 	entry *billingEntry
 	err   error
+	// abandoned: the read failed because the caller running it gave up. Set before done
+	// is closed.
+	abandoned bool
 
 	// Guarded by billingLoader.mu.
-	waiters int
-	cancel  context.CancelFunc
+	waiters int  // callers waiting for the answer, the one running it included
 	stale   bool // invalidated while running: not cached, not joined by new readers
 }
 
@@ -89,33 +93,35 @@ func (l *billingLoader) shared(ctx context.Context, c Customer) (*billingEntry, 
 		return e, nil
 	}
 
-	l.mu.Lock()
-	f := l.flights[key]
-	if f == nil {
-		// The read runs on its own context so that one impatient caller does not fail the
-		// others; it is cancelled when every caller has gone.
-		fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		f = &flight{done: make(chan struct{}), cancel: cancel}
-		l.flights[key] = f
-		go l.run(fctx, f, c)
-	}
-	f.waiters++
-	l.mu.Unlock()
-
-	select {
-	case <-f.done:
-		return f.entry, f.err
-	case <-ctx.Done():
+	for {
 		l.mu.Lock()
-		f.waiters--
-		if f.waiters == 0 {
-			f.cancel()
-			if l.flights[key] == f {
-				delete(l.flights, key)
+		f := l.flights[key]
+		if f == nil {
+			// This caller runs the read itself: handing it to a goroutine costs a wake-up
+			// of another thread per read, and the read must end when its caller gives up.
+			f = &flight{done: make(chan struct{}), waiters: 1}
+			l.flights[key] = f
+			l.mu.Unlock()
+			l.run(ctx, f, c)
+			if f.abandoned {
+				return nil, ctx.Err()
 			}
+			return f.entry, f.err
 		}
+		f.waiters++
 		l.mu.Unlock()
-		return nil, ctx.Err()
+		select {
+		case <-f.done:
+			if f.abandoned {
+				continue // its caller gave up, not Flowglad: read again
+			}
+			return f.entry, f.err
+		case <-ctx.Done():
+			l.mu.Lock()
+			f.waiters--
+			l.mu.Unlock()
+			return nil, ctx.Err()
+		}
 	}
 }
 
@@ -156,11 +162,14 @@ func (l *billingLoader) run(ctx context.Context, f *flight, c Customer) {
 	raw, err := l.fetch(ctx, c)
 	if err == nil {
 		e = newBillingEntry(raw)
+	} else if ctx.Err() != nil {
+		f.abandoned = true
 	}
 	// The flight stays joinable while its answer is stored: a read starting meanwhile joins
 	// it rather than racing it to the cache with a second Flowglad read.
 	if err == nil && l.store != nil && !l.stale(f, key) {
-		if err := l.store.set(ctx, key, e, l.ttl); err != nil {
+		// Stored even if the caller has just gone: the body is good for those that joined.
+		if err := l.store.set(context.WithoutCancel(ctx), key, e, l.ttl); err != nil {
 			l.warn(ctx, "writing the billing cache failed", err)
 		}
 		// A mutation that landed while storing must not leave the old body behind.
@@ -172,8 +181,8 @@ func (l *billingLoader) run(ctx context.Context, f *flight, c Customer) {
 	if l.flights[key] == f {
 		delete(l.flights, key)
 	}
+	f.waiters = 0
 	l.mu.Unlock()
-	f.cancel()
 	f.entry, f.err = e, err
 	close(f.done)
 }

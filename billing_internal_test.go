@@ -285,59 +285,65 @@ func TestBillingLoaderStaleReadNotCached(t *testing.T) {
 	s.noArrival(t)
 }
 
-// TestBillingLoaderCancellation: one impatient caller does not fail the others; when every
-// caller has gone, the upstream read is cancelled, and a new caller starts afresh.
+// TestBillingLoaderCancellation: every caller's context is honoured at once. A caller that
+// joined a read and gives up leaves it running for the others; the caller that started it
+// giving up ends the read (it runs on that caller's goroutine), and the callers that joined
+// it read again rather than fail.
 func TestBillingLoaderCancellation(t *testing.T) {
 	t.Parallel()
 	s := newBLServer(t, true)
 	svc := newBLService(t, s, serviceOptions{})
-	ctx1, cancel1 := context.WithCancel(t.Context())
-	ctx2, cancel2 := context.WithCancel(t.Context())
-	defer cancel2()
-	r1 := goBilling(ctx1, svc)
+	starterCtx, cancelStarter := context.WithCancel(t.Context())
+	joinerCtx, cancelJoiner := context.WithCancel(t.Context())
+	defer cancelStarter()
+	starter := goBilling(starterCtx, svc)
 	p := s.arrival(t)
-	r2 := goBilling(ctx2, svc)
-	require.Eventually(t, func() bool { return waiters(svc, "u1") == 2 }, 10*time.Second, time.Millisecond)
+	joiner := goBilling(joinerCtx, svc)
+	staying := goBilling(t.Context(), svc)
+	require.Eventually(t, func() bool { return waiters(svc, "u1") == 3 }, 10*time.Second, time.Millisecond)
 
-	cancel1()
-	assert.ErrorIs(t, receive(t, r1).err, context.Canceled)
+	cancelJoiner()
+	assert.ErrorIs(t, receive(t, joiner).err, context.Canceled)
 	select {
 	case <-p.canceled:
-		t.Fatal("the read was cancelled while a caller still waited")
+		t.Fatal("the read was cancelled when a caller that joined it gave up")
 	case <-time.After(50 * time.Millisecond):
 	}
-	assert.Equal(t, 1, waiters(svc, "u1"))
+	assert.Equal(t, 2, waiters(svc, "u1"))
 
-	cancel2()
-	assert.ErrorIs(t, receive(t, r2).err, context.Canceled)
+	cancelStarter()
+	assert.ErrorIs(t, receive(t, starter).err, context.Canceled)
 	select {
 	case <-p.canceled:
 	case <-time.After(10 * time.Second):
-		t.Fatal("the upstream read was not cancelled when every caller had gone")
+		t.Fatal("the read was not cancelled when the caller running it gave up")
 	}
-	assert.Equal(t, 0, waiters(svc, "u1"))
 
-	r3 := goBilling(t.Context(), svc)
-	p3 := s.arrival(t)
-	close(p3.release)
-	assert.Equal(t, "v1", receive(t, r3).version(t))
+	again := s.arrival(t)
+	close(again.release)
+	assert.Equal(t, "v1", receive(t, staying).version(t), "a caller still waiting reads again")
+	s.noArrival(t)
 	gets, _ := s.counts()
 	assert.Equal(t, 2, gets)
+	assert.Equal(t, 0, waiters(svc, "u1"))
 }
 
-func TestBillingLoaderOneCallerLeavesOthersServed(t *testing.T) {
+// TestBillingLoaderDeadlineHonoured: a caller with a deadline gets its answer by then even
+// when others share its read.
+func TestBillingLoaderDeadlineHonoured(t *testing.T) {
 	t.Parallel()
 	s := newBLServer(t, true)
 	svc := newBLService(t, s, serviceOptions{})
-	ctx, cancel := context.WithCancel(t.Context())
-	leaving := goBilling(ctx, svc)
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	hurried := goBilling(ctx, svc)
 	p := s.arrival(t)
-	staying := goBilling(t.Context(), svc)
+	patient := goBilling(t.Context(), svc)
 	require.Eventually(t, func() bool { return waiters(svc, "u1") == 2 }, 10*time.Second, time.Millisecond)
-	cancel()
-	assert.ErrorIs(t, receive(t, leaving).err, context.Canceled)
-	close(p.release)
-	assert.Equal(t, "v1", receive(t, staying).version(t))
+	assert.ErrorIs(t, receive(t, hurried).err, context.DeadlineExceeded)
+	<-p.canceled
+	close(s.arrival(t).release)
+	assert.Equal(t, "v1", receive(t, patient).version(t))
 }
 
 // blClock is an injected clock for the cache's TTL.
