@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/flowglad-go/flowglad/flowgladapi"
-	"github.com/flowglad-go/flowglad/internal/jsonscan"
 	"github.com/flowglad-go/flowglad/internal/reqmemo"
 )
 
@@ -37,7 +36,7 @@ type BillingCache interface {
 type billingLoader struct {
 	// fetch reads the customer's billing body from Flowglad (creating the customer if
 	// need be).
-	fetch  func(ctx context.Context, c Customer) ([]byte, error)
+	fetch  func(ctx context.Context, c Customer) (*flowgladapi.BillingBody, error)
 	store  entryStore // nil: no caching
 	ttl    time.Duration
 	logger *slog.Logger
@@ -65,7 +64,7 @@ type flight struct {
 	stale   bool // invalidated while running: not cached, not joined by new readers
 }
 
-func newBillingLoader(fetch func(context.Context, Customer) ([]byte, error), store entryStore, ttl time.Duration, logger *slog.Logger) *billingLoader {
+func newBillingLoader(fetch func(context.Context, Customer) (*flowgladapi.BillingBody, error), store entryStore, ttl time.Duration, logger *slog.Logger) *billingLoader {
 	return &billingLoader{fetch: fetch, store: store, ttl: ttl, logger: logger,
 		flights: map[string]*flight{}, dirty: map[string]bool{}}
 }
@@ -159,9 +158,9 @@ func (l *billingLoader) clean(ctx context.Context, key string) bool {
 func (l *billingLoader) run(ctx context.Context, f *flight, c Customer) {
 	key := c.ExternalID
 	var e *billingEntry
-	raw, err := l.fetch(ctx, c)
+	body, err := l.fetch(ctx, c)
 	if err == nil {
-		e = newBillingEntry(raw)
+		e = newBillingEntry(body)
 	} else if ctx.Err() != nil {
 		f.abandoned = true
 	}
@@ -239,9 +238,9 @@ func (l *billingLoader) warn(ctx context.Context, msg string, err error) {
 
 // fetchBilling reads the billing body, creating the customer when Flowglad does not know it
 // yet: one call in the steady state, three on a customer's first visit.
-func (s *Service) fetchBilling(ctx context.Context, c Customer) ([]byte, error) {
-	return withCustomer(ctx, s, c, true, func() ([]byte, error) {
-		return s.client.GetBillingJSON(ctx, c.ExternalID)
+func (s *Service) fetchBilling(ctx context.Context, c Customer) (*flowgladapi.BillingBody, error) {
+	return withCustomer(ctx, s, c, true, func() (*flowgladapi.BillingBody, error) {
+		return s.client.GetBillingBody(ctx, c.ExternalID)
 	})
 }
 
@@ -250,7 +249,8 @@ func (s *Service) fetchBilling(ctx context.Context, c Customer) ([]byte, error) 
 // that joined its read, and the cache hits of an in-process cache). The route's
 // customers/billing relays the bytes and decodes nothing.
 type billingEntry struct {
-	raw []byte
+	raw  []byte // body.JSON
+	body *flowgladapi.BillingBody
 
 	viewOnce sync.Once
 	view     *flowgladapi.Billing
@@ -261,7 +261,9 @@ type billingEntry struct {
 	indexErr  error
 }
 
-func newBillingEntry(raw []byte) *billingEntry { return &billingEntry{raw: raw} }
+func newBillingEntry(body *flowgladapi.BillingBody) *billingEntry {
+	return &billingEntry{raw: body.JSON, body: body}
+}
 
 // typed returns the whole typed view (flowgladapi.DecodeBilling), decoded once.
 func (e *billingEntry) typed() (*flowgladapi.Billing, error) {
@@ -272,7 +274,7 @@ func (e *billingEntry) typed() (*flowgladapi.Billing, error) {
 // indexed returns the narrow view the actions check ownership and subscriptions with,
 // read once without decoding the rest.
 func (e *billingEntry) indexed() (*billingIndex, error) {
-	e.indexOnce.Do(func() { e.index, e.indexErr = indexBilling(e.raw) })
+	e.indexOnce.Do(func() { e.index, e.indexErr = indexBilling(e.body) })
 	return e.index, e.indexErr
 }
 
@@ -292,12 +294,13 @@ func (s sharedStore) get(ctx context.Context, key string) (*billingEntry, error)
 	if err != nil || !ok {
 		return nil, err
 	}
-	if !isJSONObjectBody(body) {
+	parsed, err := flowgladapi.ParseBillingBody(body)
+	if err != nil {
 		// Not what we stored: forget it and read Flowglad.
 		_ = s.cache.Delete(ctx, key)
 		return nil, nil
 	}
-	return newBillingEntry(body), nil
+	return newBillingEntry(parsed), nil
 }
 
 func (s sharedStore) set(ctx context.Context, key string, e *billingEntry, ttl time.Duration) error {
@@ -305,20 +308,6 @@ func (s sharedStore) set(ctx context.Context, key string, e *billingEntry, ttl t
 }
 
 func (s sharedStore) delete(ctx context.Context, key string) error { return s.cache.Delete(ctx, key) }
-
-// isJSONObjectBody reports whether body is one valid JSON object.
-func isJSONObjectBody(body []byte) bool {
-	for _, c := range body {
-		switch c {
-		case ' ', '\t', '\n', '\r':
-			continue
-		case '{':
-			return jsonscan.Valid(body)
-		}
-		return false
-	}
-	return false
-}
 
 // DefaultBillingCacheMaxBytes bounds the in-process billing cache when
 // Config.BillingCacheMaxBytes is zero.

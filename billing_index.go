@@ -31,28 +31,23 @@ type subscriptionRef struct {
 // errBillingShape is the failure of a billing body whose members have the wrong JSON types.
 var errBillingShape = errors.New("flowglad: billing: a member has the wrong type")
 
-func indexBilling(raw []byte) (*billingIndex, error) {
+func indexBilling(body *flowgladapi.BillingBody) (*billingIndex, error) {
 	x := &billingIndex{}
 	bad := false
-	ok := jsonscan.ObjectEach(raw, func(key, v []byte) bool {
-		switch {
-		case jsonscan.KeyIs(key, "customer"):
-			if v[0] != 'n' {
-				x.customerID, bad = stringMember(v, "id")
-			}
-		case jsonscan.KeyIs(key, "subscriptions"):
-			x.subscriptions, bad = subscriptionRefs(v)
-		case jsonscan.KeyIs(key, "currentSubscriptions"):
-			x.current, bad = subscriptionRefs(v)
-		case jsonscan.KeyIs(key, "currentSubscription"):
-			if v[0] != 'n' {
-				ref, isBad := subscriptionRefOf(v)
-				x.primary, bad = &ref, isBad
-			}
-		}
-		return !bad
-	})
-	if !ok || bad {
+	if v := body.Member("customer"); v != nil && v[0] != 'n' {
+		x.customerID, bad = stringMember(v, "id")
+	}
+	if v := body.Member("subscriptions"); v != nil && !bad {
+		x.subscriptions, bad = subscriptionRefs(v)
+	}
+	if v := body.Member("currentSubscriptions"); v != nil && !bad {
+		x.current, bad = subscriptionRefs(v)
+	}
+	if v := body.Member("currentSubscription"); v != nil && v[0] != 'n' && !bad {
+		ref, isBad := subscriptionRefOf(v)
+		x.primary, bad = &ref, isBad
+	}
+	if bad {
 		return nil, errors.Join(flowgladapi.ErrInvalidResponse, errBillingShape)
 	}
 	return x, nil
@@ -72,12 +67,17 @@ func stringMember(v []byte, key string) (s string, bad bool) {
 	return s, !ok
 }
 
+// subscriptionRefs reads an array of subscriptions, walking each once.
 func subscriptionRefs(v []byte) (refs []subscriptionRef, bad bool) {
-	ok := jsonscan.ArrayEach(v, func(e []byte) bool {
-		var ref subscriptionRef
-		ref, bad = subscriptionRefOf(e)
-		refs = append(refs, ref)
+	var ref subscriptionRef
+	ok := jsonscan.ObjectsEach(v, func(key, m []byte) bool {
+		bad = !ref.read(key, m)
 		return !bad
+	}, func(elem []byte) bool {
+		ref.raw = elem
+		refs = append(refs, ref)
+		ref = subscriptionRef{}
+		return true
 	})
 	return refs, bad || !ok
 }
@@ -88,25 +88,32 @@ func subscriptionRefOf(v []byte) (ref subscriptionRef, bad bool) {
 	}
 	ref.raw = v
 	jsonscan.ObjectEach(v, func(key, m []byte) bool {
-		var dst *string
-		switch {
-		case jsonscan.KeyIs(key, "id"):
-			dst = &ref.ID
-		case jsonscan.KeyIs(key, "customerId"):
-			dst = &ref.CustomerID
-		case jsonscan.KeyIs(key, "status"):
-			dst = &ref.Status
-		default:
-			return true
-		}
-		if m[0] == 'n' {
-			return true
-		}
-		s, ok := jsonscan.String(m)
-		*dst, bad = s, !ok
-		return ok
+		bad = !ref.read(key, m)
+		return !bad
 	})
 	return ref, bad
+}
+
+// read records the member key of a subscription when it is one the index keeps; false when
+// that member has the wrong type.
+func (ref *subscriptionRef) read(key, m []byte) bool {
+	var dst *string
+	switch {
+	case jsonscan.KeyIs(key, "id"):
+		dst = &ref.ID
+	case jsonscan.KeyIs(key, "customerId"):
+		dst = &ref.CustomerID
+	case jsonscan.KeyIs(key, "status"):
+		dst = &ref.Status
+	default:
+		return true
+	}
+	if m[0] == 'n' {
+		return true
+	}
+	s, ok := jsonscan.String(m)
+	*dst = s
+	return ok
 }
 
 // subscription returns the customer's subscription with id, current or not, or nil.

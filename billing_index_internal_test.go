@@ -1,7 +1,10 @@
 package flowglad
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 
@@ -13,11 +16,11 @@ import (
 // TestIndexBilling: the narrow view reads the customer and the subscriptions wherever they
 // are, tolerates nulls, and refuses members of the wrong type, as the typed view does.
 func TestIndexBilling(t *testing.T) {
-	x, err := indexBilling([]byte(`{"pricingModel": {"products": [{"id": "p", "prices": [{"id": "\"}"}]}]},
+	x, err := indexJSON(`{"pricingModel": {"products": [{"id": "p", "prices": [{"id": "\"}"}]}]},
 		"customer": {"id": "cus_1", "name": null},
 		"subscriptions": [{"id": "s_old", "customerId": "cus_1", "status": "canceled"}],
 		"currentSubscriptions": [{"id": "s_1", "customerId": "cus_1", "status": "active", "experimental": {"featureItems": [{"slug": "x"}]}}],
-		"currentSubscription": {"id": "s_1", "customerId": "cus_1", "status": "active"}}`))
+		"currentSubscription": {"id": "s_1", "customerId": "cus_1", "status": "active"}}`)
 	require.NoError(t, err)
 	assert.Equal(t, "cus_1", x.customerID)
 	assert.Equal(t, "canceled", x.subscription("s_old").Status)
@@ -31,12 +34,12 @@ func TestIndexBilling(t *testing.T) {
 	assert.Equal(t, "s_1", sub.ID)
 	assert.Equal(t, "x", sub.FeatureItems[0].Slug, "the whole subscription decodes from its bytes")
 
-	x, err = indexBilling([]byte(`{"customer": null, "currentSubscription": null, "subscriptions": null}`))
+	x, err = indexJSON(`{"customer": null, "currentSubscription": null, "subscriptions": null}`)
 	require.NoError(t, err)
 	assert.Empty(t, x.customerID)
 	assert.Nil(t, x.primary)
 
-	onlyPrimary, err := indexBilling([]byte(`{"currentSubscription": {"id": "s_9"}}`))
+	onlyPrimary, err := indexJSON(`{"currentSubscription": {"id": "s_9"}}`)
 	require.NoError(t, err)
 	assert.Equal(t, "s_9", onlyPrimary.subscription("s_9").ID)
 
@@ -49,7 +52,7 @@ func TestIndexBilling(t *testing.T) {
 		`{"currentSubscriptions": [{"status": true}]}`,
 		`{"currentSubscription": 1}`,
 	} {
-		_, err := indexBilling([]byte(bad))
+		_, err := indexJSON(bad)
 		assert.ErrorIs(t, err, flowgladapi.ErrInvalidResponse, bad)
 	}
 	_, err = (&subscriptionRef{raw: []byte(`{"id": 1}`)}).decode()
@@ -82,4 +85,33 @@ func TestEarlyRefusals(t *testing.T) {
 	assert.Contains(t, errUnknownAction("x/y").Message, `"x/y"`)
 	long := ActionKey(strings.Repeat("k", 500))
 	assert.Less(t, len(errUnknownAction(long).Message), 200, "an unknown key is echoed clipped")
+}
+
+// indexJSON indexes a body as the loader does: members located when it is checked.
+func indexJSON(raw string) (*billingIndex, error) {
+	body, err := flowgladapi.ParseBillingBody([]byte(raw))
+	if err != nil {
+		return nil, err
+	}
+	return indexBilling(body)
+}
+
+// BenchmarkIndexBilling: checking a compact, realistic billing body and building its
+// narrow view.
+func BenchmarkIndexBilling(b *testing.B) {
+	pretty, err := os.ReadFile("flowgladapi/testdata/billing.json")
+	require.NoError(b, err)
+	var buf bytes.Buffer
+	require.NoError(b, json.Compact(&buf, pretty))
+	b.SetBytes(int64(buf.Len()))
+	b.ReportAllocs()
+	for b.Loop() {
+		body, err := flowgladapi.ParseBillingBody(buf.Bytes())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := indexBilling(body); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -497,7 +497,9 @@ func TestLocalStoreBounded(t *testing.T) {
 	clock := &blClock{now: time.Unix(0, 0)}
 	st := newLocalStore(100, clock.Now)
 	ctx := t.Context()
-	body := func(n int) *billingEntry { return newBillingEntry([]byte(`{"p":"` + strings.Repeat("x", n-8) + `"}`)) }
+	body := func(n int) *billingEntry {
+		return newBillingEntry(&flowgladapi.BillingBody{JSON: []byte(`{"p":"` + strings.Repeat("x", n-8) + `"}`)})
+	}
 	has := func(key string) bool {
 		e, err := st.get(ctx, key)
 		require.NoError(t, err)
@@ -530,7 +532,7 @@ func TestLocalStoreBounded(t *testing.T) {
 func TestLocalStoreManyCustomers(t *testing.T) {
 	t.Parallel()
 	st := newLocalStore(1<<20, nil)
-	e := newBillingEntry(make([]byte, 40<<10))
+	e := newBillingEntry(&flowgladapi.BillingBody{JSON: make([]byte, 40<<10)})
 	for i := range 100_000 {
 		require.NoError(t, st.set(t.Context(), fmt.Sprintf("user_%d", i), e, time.Hour))
 	}

@@ -40,19 +40,18 @@ func (s *Service) pricingModelFor(ctx context.Context, c *Customer) (*pricingMod
 		if err != nil {
 			return nil, err
 		}
-		return pricingModelOf(body, "default")
+		return pricingModelAnswer(jsonscan.Get(body, "pricingModel"), "default")
 	}
 	e, err := s.billingEntry(ctx, *c)
 	if err != nil {
 		return nil, err
 	}
-	return pricingModelOf(e.raw, "customer")
+	return pricingModelAnswer(e.body.Member("pricingModel"), "customer")
 }
 
-// pricingModelOf takes the pricingModel object out of body: a billing payload or the
-// default pricing model's answer, both {"pricingModel": {...}, ...}.
-func pricingModelOf(body []byte, source string) (*pricingModelData, error) {
-	pm := jsonscan.Get(body, "pricingModel")
+// pricingModelAnswer answers with pm, the pricingModel member of a billing payload or of the
+// default pricing model's answer (both {"pricingModel": {...}, ...}).
+func pricingModelAnswer(pm []byte, source string) (*pricingModelData, error) {
 	if len(pm) == 0 || pm[0] != '{' {
 		return nil, errors.Join(flowgladapi.ErrInvalidResponse, errors.New("flowglad: no pricingModel in Flowglad's answer"))
 	}

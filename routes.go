@@ -112,10 +112,10 @@ func checkoutData(cs *flowgladapi.CheckoutSession) any {
 	}{cs, cs.URL}
 }
 
-func subscriptionData(sub *flowgladapi.Subscription) any {
+func subscriptionData(sub subscriptionJSON) any {
 	return struct {
-		Subscription *flowgladapi.Subscription `json:"subscription"`
-	}{sub}
+		Subscription json.RawMessage `json:"subscription"`
+	}{json.RawMessage(sub)}
 }
 
 func usageEventData(ev *flowgladapi.UsageEvent) any {
@@ -167,8 +167,8 @@ var routes = []route{
 	{key: ActionCheckoutSessionsCreate, run: bind(decodeCheckoutSession, (*Service).CreateCheckoutSession, checkoutData)},
 	{key: ActionCheckoutSessionsAddPaymentMethod, run: bind(decodeAddPaymentMethodCheckout, (*Service).CreateAddPaymentMethodCheckoutSession, checkoutData)},
 	{key: ActionCheckoutSessionsActivateSubscription, run: bind(decodeActivateSubscriptionCheckout, (*Service).CreateActivateSubscriptionCheckoutSession, checkoutData)},
-	{key: ActionSubscriptionsCancel, run: bind(decodeCancel, (*Service).CancelSubscription, subscriptionData)},
-	{key: ActionSubscriptionsUncancel, run: bind(decodeUncancel, (*Service).UncancelSubscription, subscriptionData)},
+	{key: ActionSubscriptionsCancel, run: bind(decodeCancel, (*Service).cancelSubscription, subscriptionData)},
+	{key: ActionSubscriptionsUncancel, run: bind(decodeUncancel, (*Service).uncancelSubscription, subscriptionData)},
 	{key: ActionSubscriptionsAdjust, run: bind(decodeAdjust, (*Service).AdjustSubscription,
 		func(a *SubscriptionAdjustment) any { return a.Raw })},
 	{key: ActionSubscriptionsCreate, run: notImplemented},

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/flowglad-go/flowglad/flowgladapi"
+	"github.com/flowglad-go/flowglad/internal/jsonscan"
 )
 
 // CancelSubscriptionParams say which of the customer's subscriptions to cancel, and when.
@@ -52,6 +53,12 @@ func decodeCancel(body []byte) (CancelSubscriptionParams, error) {
 // an unknown) subscription is a 403, a canceled one a 409. It calls POST
 // /api/v1/subscriptions/{id}/cancel (never retried) after reading billing.
 func (s *Service) CancelSubscription(ctx context.Context, c Customer, p CancelSubscriptionParams) (*flowgladapi.Subscription, error) {
+	return decoded(s.cancelSubscription(ctx, c, p))
+}
+
+// cancelSubscription is CancelSubscription without the decoding: the subscription's bytes,
+// which the route relays.
+func (s *Service) cancelSubscription(ctx context.Context, c Customer, p CancelSubscriptionParams) (subscriptionJSON, error) {
 	if err := validateInput(c, p); err != nil {
 		return nil, err
 	}
@@ -67,7 +74,27 @@ func (s *Service) CancelSubscription(ctx context.Context, c Customer, p CancelSu
 	if err != nil {
 		return nil, err
 	}
-	return flowgladapi.DecodeSubscription(body)
+	return subscriptionOf(body)
+}
+
+// subscriptionJSON is one subscription object as Flowglad sent it.
+type subscriptionJSON []byte
+
+// subscriptionOf takes the subscription object out of Flowglad's {"subscription": {...}}.
+func subscriptionOf(body []byte) (subscriptionJSON, error) {
+	sub := jsonscan.Get(body, "subscription")
+	if len(sub) == 0 || sub[0] != '{' {
+		return nil, errors.Join(flowgladapi.ErrInvalidResponse, errors.New(`flowglad: no "subscription" object in Flowglad's answer`))
+	}
+	return sub, nil
+}
+
+// decoded decodes a subscription for a Go caller.
+func decoded(raw subscriptionJSON, err error) (*flowgladapi.Subscription, error) {
+	if err != nil {
+		return nil, err
+	}
+	return (&subscriptionRef{raw: raw}).decode()
 }
 
 // UncancelSubscriptionParams name the subscription whose scheduled cancellation is undone.
@@ -96,6 +123,11 @@ func decodeUncancel(body []byte) (UncancelSubscriptionParams, error) {
 // returned as it is. Otherwise it calls POST /api/v1/subscriptions/{id}/uncancel after
 // reading billing.
 func (s *Service) UncancelSubscription(ctx context.Context, c Customer, p UncancelSubscriptionParams) (*flowgladapi.Subscription, error) {
+	return decoded(s.uncancelSubscription(ctx, c, p))
+}
+
+// uncancelSubscription is UncancelSubscription without the decoding.
+func (s *Service) uncancelSubscription(ctx context.Context, c Customer, p UncancelSubscriptionParams) (subscriptionJSON, error) {
 	if err := validateInput(c, p); err != nil {
 		return nil, err
 	}
@@ -104,14 +136,14 @@ func (s *Service) UncancelSubscription(ctx context.Context, c Customer, p Uncanc
 		return nil, err
 	}
 	if sub.Status != "cancellation_scheduled" {
-		return sub.decode()
+		return subscriptionJSON(sub.raw), nil
 	}
 	body, err := s.client.UncancelSubscription(ctx, p.SubscriptionID)
 	s.wrote(ctx, c.ExternalID, err)
 	if err != nil {
 		return nil, err
 	}
-	return flowgladapi.DecodeSubscription(body)
+	return subscriptionOf(body)
 }
 
 // AdjustSubscriptionParams change the prices of one of the customer's subscriptions

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"time"
+
+	"github.com/flowglad-go/flowglad/internal/jsonscan"
 )
 
 // Billing is a read-only view of a customer's billing payload (GET
@@ -522,4 +524,49 @@ func (inv Invoice) MarshalJSON() ([]byte, error) {
 	}{Invoice: struct {
 		ID string `json:"id"`
 	}{inv.ID}})
+}
+
+// BillingBody is a billing body as Flowglad sent it, checked to be one JSON
+// object, with its top-level members located while it was checked: reading one
+// member (the subscriptions, say) does not walk the others. GetBillingBody
+// returns one; ParseBillingBody makes one from bytes kept elsewhere (a cache).
+type BillingBody struct {
+	// JSON is the body, byte for byte.
+	JSON    json.RawMessage
+	members []bodyMember
+}
+
+// bodyMember is one top-level member: its raw key (escapes as sent) and value.
+type bodyMember struct{ key, value []byte }
+
+// ParseBillingBody checks that raw is one JSON object and locates its members.
+// The BillingBody refers to raw, which must not be modified afterwards.
+func ParseBillingBody(raw []byte) (*BillingBody, error) {
+	b := &BillingBody{JSON: raw}
+	if !b.parse(raw) {
+		return nil, invalidResponse("billing", "not one JSON object")
+	}
+	return b, nil
+}
+
+// parse checks raw and records its members; false when raw is not one JSON object.
+func (b *BillingBody) parse(raw []byte) bool {
+	if b.members == nil {
+		b.members = make([]bodyMember, 0, 16) // a billing body has about ten
+	}
+	b.members = b.members[:0]
+	return jsonscan.ValidObject(raw, func(k, v []byte) {
+		b.members = append(b.members, bodyMember{k, v})
+	})
+}
+
+// Member returns the raw value of the top-level member name, or nil when there is
+// none. When a name repeats, the last one counts, as in encoding/json.
+func (b *BillingBody) Member(name string) json.RawMessage {
+	for i := len(b.members) - 1; i >= 0; i-- {
+		if jsonscan.KeyIs(b.members[i].key, name) {
+			return b.members[i].value
+		}
+	}
+	return nil
 }

@@ -252,6 +252,9 @@ type request struct {
 	// want is the first byte a 2xx body must start with ('{' or '['); it
 	// catches an HTML page or a wrong shape early as ErrInvalidResponse.
 	want byte
+	// members, when set (with want '{'), records the body's top-level members as it is
+	// checked.
+	members *BillingBody
 }
 
 // where names the call in error messages: "GET /api/v1/...".
@@ -397,7 +400,7 @@ func (c *Client) attempt(ctx context.Context, r request, target string, payload 
 	if len(raw) > maxSuccessBody {
 		return nil, invalidResponse(r.where(), fmt.Sprintf("body larger than %d bytes", maxSuccessBody))
 	}
-	if garbled, err := checkJSON(raw, r.want); err != nil {
+	if garbled, err := checkJSON(raw, r.want, r.members); err != nil {
 		return nil, &invalidResponseError{where: r.where(), detail: fmt.Sprintf("%d response: %v", resp.StatusCode, err), garbled: garbled}
 	}
 	return raw, nil
@@ -416,12 +419,18 @@ func readBody(resp *http.Response, limit int64) ([]byte, error) {
 }
 
 // checkJSON reports whether raw is valid JSON starting with want (when set), and, when it
-// is not, whether it is not JSON at all (garbled) rather than JSON of the wrong kind.
-func checkJSON(raw []byte, want byte) (garbled bool, err error) {
+// is not, whether it is not JSON at all (garbled) rather than JSON of the wrong kind. When
+// members is set, an object's top-level members are located in the same pass.
+func checkJSON(raw []byte, want byte, members *BillingBody) (garbled bool, err error) {
 	trimmed := bytes.TrimLeft(raw, " \t\r\n")
 	switch {
 	case len(trimmed) == 0:
 		return true, errors.New("empty body")
+	case members != nil && trimmed[0] == '{':
+		if !members.parse(raw) {
+			return true, errors.New("body is not valid JSON")
+		}
+		return false, nil
 	case !jsonscan.Valid(trimmed):
 		return true, errors.New("body is not valid JSON")
 	case want == '{' && trimmed[0] != want:

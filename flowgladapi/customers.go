@@ -123,7 +123,8 @@ func (c *Client) GetBilling(ctx context.Context, externalID string) (*Billing, e
 
 // GetBillingJSON calls GET /api/v1/customers/{externalId}/billing and returns
 // the body as Flowglad sent it (checked to be one JSON object), undecoded: to
-// relay it, or to decode only what is read. DecodeBilling makes the view.
+// relay it, or to decode only what is read. DecodeBilling makes the view;
+// GetBillingBody also locates the body's members.
 func (c *Client) GetBillingJSON(ctx context.Context, externalID string) (json.RawMessage, error) {
 	if err := checkID("customers-getBilling", "externalID", externalID); err != nil {
 		return nil, err
@@ -132,6 +133,25 @@ func (c *Client) GetBillingJSON(ctx context.Context, externalID string) (json.Ra
 		op: "customers-getBilling", method: http.MethodGet, idempotent: true, want: '{',
 		path: pathf("customers", externalID, "billing"),
 	})
+}
+
+// GetBillingBody calls GET /api/v1/customers/{externalId}/billing, as
+// GetBillingJSON does, and locates the body's top-level members while it checks
+// it: to relay the body and read a few members without walking it again.
+func (c *Client) GetBillingBody(ctx context.Context, externalID string) (*BillingBody, error) {
+	if err := checkID("customers-getBilling", "externalID", externalID); err != nil {
+		return nil, err
+	}
+	b := &BillingBody{}
+	raw, err := c.do(ctx, request{
+		op: "customers-getBilling", method: http.MethodGet, idempotent: true, want: '{',
+		path: pathf("customers", externalID, "billing"), members: b,
+	})
+	if err != nil {
+		return nil, err
+	}
+	b.JSON = raw
+	return b, nil
 }
 
 // GetUsageBalances calls GET /api/v1/customers/{externalId}/usage-balances

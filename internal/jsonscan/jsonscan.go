@@ -24,6 +24,44 @@ func Valid(data []byte) bool {
 	return ok && skipSpace(data, i) == len(data)
 }
 
+// ValidObject reports whether data is one JSON object, with optional surrounding
+// whitespace, calling member with the raw key (between its quotes, escapes as sent) and the
+// raw value of each of its members as it checks them: a reader of one member need not walk
+// the others again. Members reported before the result is known to be false are garbage.
+func ValidObject(data []byte, member func(key, value []byte)) bool {
+	i := skipSpace(data, 0)
+	if i >= len(data) || data[i] != '{' {
+		return false
+	}
+	i = skipSpace(data, i+1)
+	if i < len(data) && data[i] == '}' {
+		return skipSpace(data, i+1) == len(data)
+	}
+	for {
+		if i >= len(data) || data[i] != '"' {
+			return false
+		}
+		end, ok := str(data, i+1)
+		if !ok {
+			return false
+		}
+		key := data[i+1 : end-1]
+		i = skipSpace(data, end)
+		if i >= len(data) || data[i] != ':' {
+			return false
+		}
+		start := skipSpace(data, i+1)
+		if i, ok = value(data, start, 1); !ok {
+			return false
+		}
+		member(key, data[start:i])
+		var more bool
+		if i, more, ok = next(data, i, '}'); !more {
+			return ok && skipSpace(data, i) == len(data)
+		}
+	}
+}
+
 func skipSpace(d []byte, i int) int {
 	for i < len(d) {
 		switch d[i] {
@@ -297,40 +335,77 @@ func ObjectEach(v []byte, fn func(key, value []byte) bool) bool {
 	if i >= len(v) || v[i] != '{' {
 		return false
 	}
+	_, ok, _ := objectAt(v, i, fn)
+	return ok
+}
+
+// objectAt walks the object whose opening brace is v[i], calling fn with each member
+// until fn returns false (stopped), and returns the index past its closing brace.
+func objectAt(v []byte, i int, fn func(key, value []byte) bool) (end int, ok, stopped bool) {
 	i = skipSpace(v, i+1)
 	if i < len(v) && v[i] == '}' {
-		return true
+		return i + 1, true, false
 	}
 	for {
 		if i >= len(v) || v[i] != '"' {
-			return false
+			return i, false, false
 		}
 		end, ok := skipString(v, i+1)
 		if !ok {
-			return false
+			return i, false, false
 		}
 		key := v[i+1 : end-1]
 		i = skipSpace(v, end)
 		if i >= len(v) || v[i] != ':' {
-			return false
+			return i, false, false
 		}
 		start := skipSpace(v, i+1)
 		if i, ok = skip(v, start); !ok {
-			return false
+			return i, false, false
 		}
 		if !fn(key, v[start:i]) {
-			return true
+			return i, true, true
 		}
 		var more bool
 		if i, more, ok = next(v, i, '}'); !more {
-			return ok
+			return i, ok, false
 		}
 	}
+}
+
+// ObjectsEach walks the array of objects v once: for each element it calls member with
+// each of the element's members, in order, then done with the element's raw bytes; either
+// returning false stops the walk. It reports false when v is not an array of objects or is
+// malformed; null is an empty array. Unlike ArrayEach then ObjectEach on each element, no
+// byte is walked twice.
+func ObjectsEach(v []byte, member func(key, value []byte) bool, done func(elem []byte) bool) bool {
+	return arrayEach(v, func(i int) (int, bool, bool) {
+		if v[i] != '{' {
+			return i, false, false
+		}
+		end, ok, stopped := objectAt(v, i, member)
+		if !ok || stopped {
+			return end, ok, stopped
+		}
+		return end, true, !done(v[i:end])
+	})
 }
 
 // ArrayEach calls fn with each raw element of the array v, in order, until fn returns
 // false. It reports false when v is not an array or is malformed; null is an empty array.
 func ArrayEach(v []byte, fn func(elem []byte) bool) bool {
+	return arrayEach(v, func(i int) (int, bool, bool) {
+		end, ok := skip(v, i)
+		if !ok {
+			return end, false, false
+		}
+		return end, true, !fn(v[i:end])
+	})
+}
+
+// arrayEach walks the array v, calling elem with the index of each element's first byte;
+// elem returns the index past the element, whether it was well formed, and whether to stop.
+func arrayEach(v []byte, elem func(i int) (end int, ok, stop bool)) bool {
 	i := skipSpace(v, 0)
 	if i < len(v) && v[i] == 'n' {
 		_, ok := literal(v, i, "null")
@@ -344,16 +419,18 @@ func ArrayEach(v []byte, fn func(elem []byte) bool) bool {
 		return true
 	}
 	for {
-		start := i
-		var ok bool
-		if i, ok = skip(v, i); !ok {
+		if i >= len(v) {
 			return false
 		}
-		if !fn(v[start:i]) {
+		end, ok, stop := elem(i)
+		if !ok {
+			return false
+		}
+		if stop {
 			return true
 		}
 		var more bool
-		if i, more, ok = next(v, i, ']'); !more {
+		if i, more, ok = next(v, end, ']'); !more {
 			return ok
 		}
 	}

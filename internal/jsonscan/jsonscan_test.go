@@ -1,6 +1,7 @@
 package jsonscan
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"strings"
@@ -32,8 +33,25 @@ func FuzzValid(f *testing.F) {
 		f.Add([]byte(c))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if got, want := Valid(b), json.Valid(b); got != want {
+		want := json.Valid(b)
+		if got := Valid(b); got != want {
 			t.Fatalf("Valid(%q) = %v, encoding/json says %v", b, got, want)
+		}
+		// ValidObject: the same verdict on objects, and exactly their members.
+		var obj map[string]json.RawMessage
+		isObject := want && json.Unmarshal(b, &obj) == nil && obj != nil
+		seen := map[string]json.RawMessage{}
+		ok := ValidObject(b, func(k, v []byte) {
+			var key string
+			require.NoError(t, json.Unmarshal(append(append([]byte{'"'}, k...), '"'), &key))
+			seen[key] = v // the last one wins, as in encoding/json
+		})
+		require.Equal(t, isObject, ok, "ValidObject(%q)", b)
+		if ok {
+			require.Len(t, seen, len(obj))
+			for k, v := range obj {
+				assert.JSONEq(t, string(v), string(seen[k]), k)
+			}
 		}
 	})
 }
@@ -43,6 +61,7 @@ func FuzzValid(f *testing.F) {
 func FuzzWalk(f *testing.F) {
 	f.Add([]byte(`{"a":[1,{"b":"c"}],"d\u0065":null,"e":"\"x\""}`))
 	f.Add([]byte(`[1, "two", {"three": 3}, [4]]`))
+	f.Add([]byte(`[{"a": 1, "b": [{"c": "}"}]}, {}, {"a": "x"}]`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if !json.Valid(b) {
 			return
@@ -67,6 +86,37 @@ func FuzzWalk(f *testing.F) {
 			require.Len(t, got, len(arr))
 			for i := range arr {
 				assert.JSONEq(t, string(arr[i]), string(got[i]))
+			}
+			// ObjectsEach: the same elements when all are objects, with their members.
+			var objs []map[string]json.RawMessage
+			allObjects := json.Unmarshal(b, &objs) == nil
+			for _, o := range objs {
+				allObjects = allObjects && o != nil
+			}
+			var elems [][]byte
+			members := map[string]json.RawMessage{}
+			ok := ObjectsEach(b, func(k, v []byte) bool {
+				var key string
+				require.NoError(t, json.Unmarshal(append(append([]byte{'"'}, k...), '"'), &key))
+				members[key] = v
+				return true
+			}, func(e []byte) bool {
+				var want map[string]json.RawMessage
+				require.NoError(t, json.Unmarshal(e, &want))
+				require.Len(t, members, len(want))
+				for k, v := range want {
+					assert.JSONEq(t, string(v), string(members[k]), k)
+				}
+				clear(members)
+				elems = append(elems, e)
+				return true
+			})
+			require.Equal(t, allObjects, ok, "ObjectsEach(%q)", b)
+			if ok {
+				require.Len(t, elems, len(arr))
+				for i := range arr {
+					assert.JSONEq(t, string(arr[i]), string(elems[i]))
+				}
 			}
 		}
 	})
@@ -123,6 +173,32 @@ func BenchmarkValid(b *testing.B) {
 	})
 }
 
+// BenchmarkWalk: skipping every member of a compact billing body, beside validating it.
+func BenchmarkWalk(b *testing.B) {
+	pretty, err := os.ReadFile("../../flowgladapi/testdata/billing.json")
+	require.NoError(b, err)
+	var buf bytes.Buffer
+	require.NoError(b, json.Compact(&buf, pretty))
+	body := buf.Bytes()
+	b.Run("ObjectEach", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if !ObjectEach(body, func(_, _ []byte) bool { return true }) {
+				b.Fatal("malformed")
+			}
+		}
+	})
+	b.Run("Valid", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		for b.Loop() {
+			if !Valid(body) {
+				b.Fatal("invalid")
+			}
+		}
+	})
+}
+
 // FuzzWalkAnything: on any input at all, the walkers neither panic nor loop forever.
 func FuzzWalkAnything(f *testing.F) {
 	f.Add([]byte(`{"a":[1,{"b":"c"}],"d":nul`))
@@ -130,5 +206,6 @@ func FuzzWalkAnything(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		ObjectEach(b, func(k, v []byte) bool { _, _ = String(v); return true })
 		ArrayEach(b, func(v []byte) bool { _ = Get(v, "a"); return true })
+		ObjectsEach(b, func(k, v []byte) bool { return true }, func([]byte) bool { return true })
 	})
 }
