@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"math/bits"
 )
 
 // maxDepth is encoding/json's nesting limit: deeper input is invalid for both.
@@ -63,7 +64,7 @@ func ValidObject(data []byte, member func(key, value []byte)) bool {
 }
 
 func skipSpace(d []byte, i int) int {
-	for i < len(d) {
+	for i < len(d) && d[i] <= ' ' { // compact JSON: one comparison
 		switch d[i] {
 		case ' ', '\t', '\n', '\r':
 			i++
@@ -120,25 +121,34 @@ const (
 	highs = 0x8080808080808080
 )
 
-// special reports whether any of the eight bytes of x is a quote, a backslash or a control
-// character: whether the string may end, escape or be invalid within them.
-func special(x uint64) bool {
+// special marks, in the high bit of each of the eight bytes of x, the bytes that are a
+// quote, a backslash or a control character: where the string may end, escape or be
+// invalid. Bits above the first marked byte may be wrong (borrows), so only the lowest set
+// bit is exact: enough to find the first such byte, or that there is none.
+func special(x uint64) uint64 {
 	quote := x ^ (ones * '"')
 	backslash := x ^ (ones * '\\')
-	return ((quote-ones)&^quote|(backslash-ones)&^backslash|(x-ones*0x20)&^x)&highs != 0
+	return ((quote-ones)&^quote | (backslash-ones)&^backslash | (x-ones*0x20)&^x) & highs
 }
 
 // str returns the index past the closing quote of the string whose content starts at i.
 func str(d []byte, i int) (int, bool) {
 	for {
-		for i+8 <= len(d) && !special(binary.LittleEndian.Uint64(d[i:])) {
-			i += 8
-		}
-		for i < len(d) && plain[d[i]] {
-			i++
-		}
-		if i >= len(d) {
-			return i, false
+		// Eight bytes at a time to the first special byte; byte by byte near the end.
+		if i+8 <= len(d) {
+			m := special(binary.LittleEndian.Uint64(d[i:]))
+			if m == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(m) >> 3
+		} else {
+			for i < len(d) && plain[d[i]] {
+				i++
+			}
+			if i >= len(d) {
+				return i, false
+			}
 		}
 		switch d[i] {
 		case '"':

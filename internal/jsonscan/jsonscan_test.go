@@ -26,6 +26,22 @@ func TestValidMatchesEncodingJSON(t *testing.T) {
 	body, err := os.ReadFile("../../flowgladapi/testdata/billing.json")
 	require.NoError(t, err)
 	assert.True(t, Valid(body))
+
+	// Strings are scanned eight bytes at a time: every special byte at every offset of a
+	// word, alone and followed by another, in strings that end anywhere.
+	specials := []string{`"`, `\`, `\"`, `\u0041`, `\u00`, `\x`, "\n", "\x1f", "\x00", "\x7f", "é", "\xff", ` `}
+	for before := range 17 {
+		for after := range 10 {
+			for _, x := range specials {
+				for _, y := range []string{"", `"`, "\t", `\\`} {
+					c := `"` + strings.Repeat("a", before) + x + strings.Repeat("b", after) + y + `"`
+					assert.Equal(t, json.Valid([]byte(c)), Valid([]byte(c)), "%q", c)
+					c = `{"k":` + c + `}`
+					assert.Equal(t, json.Valid([]byte(c)), Valid([]byte(c)), "%q", c)
+				}
+			}
+		}
+	}
 }
 
 func FuzzValid(f *testing.F) {
