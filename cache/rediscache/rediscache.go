@@ -17,9 +17,9 @@
 //     another instance's mutation therefore cannot store its old body after that
 //     mutation's Delete. This relies on the flowglad loader's order (a Get that misses,
 //     then the Flowglad read, then Set, in one process); a Set with no miss before it
-//     stores nothing. Because two reads for one customer may overlap in a process (the
-//     loader starts a new one while the last one is still storing), Set also stores
-//     nothing within a settle time (WithSettle, 5 s) of the customer's last Delete.
+//     stores nothing. Because reads for one customer may overlap in a process when
+//     several loaders share the Cache, Set also stores nothing within a settle time
+//     (WithSettle, 5 s) of the customer's last Delete.
 //   - The Redis server's identity (its run_id). A body is stored with the run_id of the
 //     server process that stored it and is a miss on any other: after a restart that kept
 //     data (RDB or AOF), or a failover to a replica that missed the last writes (a Delete
@@ -39,9 +39,9 @@
 // bounds those. Choose Config.BillingCacheTTL as the longest stale billing you accept then.
 // Pending deletes are kept in memory, one entry per customer, however long the outage.
 //
-// When two reads for one customer overlap in one process, the generation cannot tell them
-// apart, and the settle time protects the later one only if its Flowglad answer is stored
-// within the settle time of being produced. A stale body can still be stored if a Flowglad
+// When two reads for one customer overlap in one process (several loaders share the
+// Cache), the generation cannot tell them apart, and the settle time protects the later one
+// only if its Flowglad answer is stored within the settle time of being produced. A stale body can still be stored if a Flowglad
 // answer takes longer than that to arrive (or the process stalls that long) while another
 // instance changes the customer and a third request joins the read.
 //
@@ -152,12 +152,16 @@ func WithReplayInterval(d time.Duration) Option { return func(c *config) { c.eve
 // WithSettle sets how long after a customer's Delete (from any instance) Set stores
 // nothing for that customer, DefaultSettle by default; reads meanwhile go to Flowglad.
 //
-// It covers what the generation alone cannot: the flowglad loader may start a second
-// Flowglad read for a customer while the first is still being stored, and the Cache cannot
-// tell which miss each Set belongs to, so the second read may be judged by a miss seen
-// after it began. Its body is then refused if another instance's Delete came less than the
-// settle time before the Set, which covers every Flowglad answer stored within the settle
-// time of being produced. Zero turns this off.
+// It covers what the generation alone cannot: reads of one customer that overlap in one
+// process. One flowglad loader never overlaps them (a read stays joinable until it is
+// stored), but several loaders sharing this Cache do: a Handler and a Service made
+// separately with flowglad.NewService, say. The Cache cannot tell which miss each Set
+// belongs to, so a read may be judged by a miss seen after it began; its body is then
+// refused if another instance's Delete came less than the settle time before the Set, which
+// covers every Flowglad answer stored within the settle time of being produced.
+//
+// Zero turns this off: safe when each Cache serves one loader (a Handler, and the Service
+// it returns from Service()), and then the first read after a mutation is cached at once.
 func WithSettle(d time.Duration) Option { return func(c *config) { c.settle = d } }
 
 // WithLogger receives the background replay's outcome (a warning when deletes are still
