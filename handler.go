@@ -3,7 +3,6 @@ package flowglad
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/flowglad-go/flowglad/flowgladapi"
+	"github.com/flowglad-go/flowglad/internal/jsonscan"
 )
 
 // Handler serves the /api/flowglad/<actionKey> route of Flowglad's React SDK. It is an
@@ -212,7 +212,7 @@ func isJSONObject(body []byte) bool {
 	if len(trimmed) == 0 {
 		return true
 	}
-	return trimmed[0] == '{' && json.Valid(trimmed)
+	return trimmed[0] == '{' && jsonscan.Valid(trimmed)
 }
 
 // request carries what one ServeHTTP call needs to answer and log.
