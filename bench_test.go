@@ -209,15 +209,17 @@ func reportCalls(b *testing.B, canned *cannedFlowglad) {
 	b.ReportMetric(float64(canned.calls.Load())/float64(b.N), "flowglad-calls/op")
 }
 
-// bareRelay is the floor: what any Go server relaying billing must do.
-func bareRelay(client *http.Client) http.Handler {
+// bareRelay is the floor: what any Go server relaying billing must do. baseURL is
+// Flowglad's origin (the canned RoundTripper answers any; load_cpu_test.go points it at a
+// real upstream).
+func bareRelay(client *http.Client, baseURL string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := r.Cookie("session")
 		if err != nil {
 			http.Error(w, "unauthenticated", http.StatusUnauthorized)
 			return
 		}
-		req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, "https://flowglad.invalid/api/v1/customers/"+c.Value+"/billing", nil)
+		req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, baseURL+"/api/v1/customers/"+c.Value+"/billing", nil)
 		req.Header.Set("Authorization", "sk_test_bench")
 		res, err := client.Do(req)
 		if err != nil {
@@ -239,7 +241,7 @@ func bareRelay(client *http.Client) http.Handler {
 
 func BenchmarkBareRelay(b *testing.B) {
 	canned := &cannedFlowglad{billing: realisticBilling(b)}
-	h := bareRelay(&http.Client{Transport: canned})
+	h := bareRelay(&http.Client{Transport: canned}, "https://flowglad.invalid")
 	b.ReportAllocs()
 	b.SetBytes(int64(len(canned.billing)))
 	loop(b, h, "customers/billing", `{}`)
@@ -329,7 +331,7 @@ func BenchmarkBillingMissSize(b *testing.B) {
 		})
 		b.Run(fmt.Sprintf("%dKB-bare", len(body)>>10), func(b *testing.B) {
 			canned := &cannedFlowglad{billing: body}
-			h := bareRelay(&http.Client{Transport: canned})
+			h := bareRelay(&http.Client{Transport: canned}, "https://flowglad.invalid")
 			b.ReportAllocs()
 			b.SetBytes(int64(len(body)))
 			loop(b, h, "customers/billing", `{}`)
@@ -367,7 +369,7 @@ func BenchmarkLoad256(b *testing.B) {
 		})
 	}
 	b.Run("bare", func(b *testing.B) {
-		run(b, bareRelay(&http.Client{Transport: &cannedFlowglad{billing: realisticBilling(b)}}))
+		run(b, bareRelay(&http.Client{Transport: &cannedFlowglad{billing: realisticBilling(b)}}, "https://flowglad.invalid"))
 	})
 	b.Run("handler", func(b *testing.B) {
 		h, _ := newCannedHandler(b, realisticBilling(b), 0)
