@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,6 +54,9 @@ import (
 // command takes about 150 s. The b.N=1 run the testing package always makes first is not
 // reported.
 //
+// FLOWGLAD_LOAD_CPUPROFILE=/tmp/load makes each server process write its CPU profile to
+// /tmp/load.<mode>, for go tool pprof.
+//
 // Linux only (it reads /proc); skipped elsewhere.
 func BenchmarkLoad256CPU(b *testing.B) {
 	for _, mode := range []string{"bare", "bare-sized", "handler"} {
@@ -61,8 +65,9 @@ func BenchmarkLoad256CPU(b *testing.B) {
 }
 
 const (
-	loadServerEnv   = "FLOWGLAD_LOAD_SERVER"   // bare or handler: TestLoadServerProcess serves
-	loadUpstreamEnv = "FLOWGLAD_LOAD_UPSTREAM" // the upstream's origin, http://127.0.0.1:port
+	loadProfileEnv  = "FLOWGLAD_LOAD_CPUPROFILE" // a path: the server writes its CPU profile to path.<mode>
+	loadServerEnv   = "FLOWGLAD_LOAD_SERVER"     // bare or handler: TestLoadServerProcess serves
+	loadUpstreamEnv = "FLOWGLAD_LOAD_UPSTREAM"   // the upstream's origin, http://127.0.0.1:port
 	loadAddrPrefix  = "flowglad-load-server listening on "
 	loadCustomers   = 256
 	loadConcurrency = 32
@@ -116,6 +121,16 @@ func TestLoadServerProcess(t *testing.T) {
 		h = fh
 	default:
 		t.Fatalf("%s=%q: want bare or handler", loadServerEnv, mode)
+	}
+	if path := os.Getenv(loadProfileEnv); path != "" {
+		f, err := os.Create(path + "." + mode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/api/flowglad/", h)
