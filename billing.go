@@ -3,6 +3,7 @@ package flowglad
 import (
 	"container/list"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -155,8 +156,21 @@ func (l *billingLoader) clean(ctx context.Context, key string) bool {
 	return true
 }
 
+// errReadPanicked is what the callers that joined a read get when it panicked (a
+// LookupCustomer that panics, say); the caller running it gets the panic itself.
+var errReadPanicked = errors.New("flowglad: the billing read panicked")
+
+// run reads the customer's billing for f on the caller's goroutine, stores it, and
+// releases f's waiters. A panic releases them too (with errReadPanicked) and frees the key,
+// then goes on up to the caller.
 func (l *billingLoader) run(ctx context.Context, f *flight, c Customer) {
 	key := c.ExternalID
+	finished := false
+	defer func() {
+		if !finished {
+			l.finish(f, key, nil, errReadPanicked)
+		}
+	}()
 	var e *billingEntry
 	body, err := l.fetch(ctx, c)
 	if err == nil {
@@ -176,6 +190,12 @@ func (l *billingLoader) run(ctx context.Context, f *flight, c Customer) {
 			_ = l.forget(ctx, key)
 		}
 	}
+	l.finish(f, key, e, err)
+	finished = true
+}
+
+// finish ends f with its answer: no new caller joins it, and those waiting get the answer.
+func (l *billingLoader) finish(f *flight, key string, e *billingEntry, err error) {
 	l.mu.Lock()
 	if l.flights[key] == f {
 		delete(l.flights, key)

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -681,4 +683,73 @@ func TestFirstVisitBillingIsCached(t *testing.T) {
 	gets, posts := s.counts()
 	assert.Equal(t, 1, posts)
 	assert.Equal(t, 2, gets, "404, then the read after the creation; the second call is a cache hit")
+}
+
+// TestLookupPanicIsAnError: a Config.LookupCustomer that panics (it runs on a goroutine of
+// ours, shared by concurrent first visits) fails the read with an error that names the
+// panic's type only; the process survives and the next read creates the customer.
+func TestLookupPanicIsAnError(t *testing.T) {
+	t.Parallel()
+	s := newBLServer(t, false)
+	s.missing = true
+	var lookups atomic.Int32
+	svc := newBLService(t, s, serviceOptions{lookupCustomer: func(_ context.Context, id string) (Customer, error) {
+		if lookups.Add(1) == 1 {
+			panic("lookup failed for u1@example.com")
+		}
+		return Customer{ExternalID: id, Email: "u1@example.com"}, nil
+	}})
+	_, err := svc.Billing(t.Context(), Customer{ExternalID: "u1"})
+	var pe *panicError
+	require.ErrorAs(t, err, &pe)
+	assert.NotContains(t, err.Error(), "example.com")
+	_, err = svc.Billing(t.Context(), Customer{ExternalID: "u1"})
+	require.NoError(t, err)
+	_, posts := s.counts()
+	assert.Equal(t, 1, posts)
+}
+
+// TestBillingReadPanicReleasesJoiners: when the read panics on the goroutine of the caller
+// running it, the panic goes on up to that caller, the callers that joined get an error
+// instead of waiting for ever, and the next read starts afresh.
+func TestBillingReadPanicReleasesJoiners(t *testing.T) {
+	t.Parallel()
+	arrived, release := make(chan struct{}), make(chan struct{})
+	var reads atomic.Int32
+	l := newBillingLoader(func(context.Context, Customer) (*flowgladapi.BillingBody, error) {
+		if reads.Add(1) == 1 {
+			close(arrived)
+			<-release
+			panic("boom")
+		}
+		return flowgladapi.ParseBillingBody([]byte(`{"customer": {"id": "cus_1"}}`))
+	}, nil, 0, slog.New(slog.DiscardHandler))
+
+	panicked := make(chan any, 1)
+	go func() {
+		defer func() { panicked <- recover() }()
+		_, _ = l.load(t.Context(), blCustomer)
+	}()
+	<-arrived
+	joined := make(chan error, 1)
+	go func() {
+		_, err := l.load(t.Context(), blCustomer)
+		joined <- err
+	}()
+	require.Eventually(t, func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return l.flights["u1"] != nil && l.flights["u1"].waiters == 2
+	}, 10*time.Second, time.Millisecond)
+	close(release)
+	assert.Equal(t, "boom", <-panicked)
+	select {
+	case err := <-joined:
+		assert.ErrorIs(t, err, errReadPanicked)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the caller that joined the read still waits")
+	}
+	e, err := l.load(t.Context(), blCustomer)
+	require.NoError(t, err)
+	assert.Equal(t, `{"customer": {"id": "cus_1"}}`, string(e.raw))
 }

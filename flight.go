@@ -2,6 +2,7 @@ package flowglad
 
 import (
 	"context"
+	"runtime/debug"
 	"sync"
 )
 
@@ -57,7 +58,7 @@ func (g *flightGroup) do(ctx context.Context, key string, mark uint64, fn func(c
 		c = &flightCall{done: make(chan struct{})}
 		g.flights[key] = c
 		go func() {
-			c.val, c.err = fn(context.WithoutCancel(ctx))
+			c.val, c.err = callSafely(context.WithoutCancel(ctx), fn)
 			g.mu.Lock()
 			delete(g.flights, key)
 			if c.err == nil {
@@ -116,4 +117,15 @@ func (g *flightGroup) succeededSince(ctx context.Context, key string, mark uint6
 		}
 	}
 	return ok && at > mark
+}
+
+// callSafely runs fn, turning a panic into a *panicError: fn runs on a goroutine of the
+// group's, where a panic in code it calls (Config.LookupCustomer) would end the process.
+func callSafely(ctx context.Context, fn func(context.Context) (any, error)) (v any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &panicError{value: p, stack: debug.Stack()}
+		}
+	}()
+	return fn(ctx)
 }
