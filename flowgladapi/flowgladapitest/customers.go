@@ -24,16 +24,6 @@ func (f *Fake) getCustomer(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// customerInput reads the "customer" object of a create or update body.
-func customerInput(r *http.Request) (obj, *apiError) {
-	body, err := parseBody(r, false)
-	if err != nil {
-		return obj{}, err
-	}
-	in, _, err := body.object("customer", true)
-	return in, err
-}
-
 // emailAndName reads a customer's email (required, and so non-empty, on
 // create) and then its name.
 func emailAndName(in obj, emailRequired bool) (email string, hasEmail bool, name string, hasName bool, err *apiError) {
@@ -50,7 +40,7 @@ func emailAndName(in obj, emailRequired bool) (email string, hasEmail bool, name
 // does for a free plan.
 func (f *Fake) createCustomer(w http.ResponseWriter, r *http.Request) {
 	f.handle(w, r, func(now int64) (any, *apiError) {
-		in, err := customerInput(r)
+		in, err := bodyObject(r, "customer")
 		if err != nil {
 			return nil, err
 		}
@@ -149,7 +139,7 @@ func (c *customer) applyOptional(in obj) *apiError {
 // PUT /api/v1/customers/{externalId}
 func (f *Fake) updateCustomer(w http.ResponseWriter, r *http.Request) {
 	f.handle(w, r, func(now int64) (any, *apiError) {
-		in, err := customerInput(r)
+		in, err := bodyObject(r, "customer")
 		if err != nil {
 			return nil, err
 		}

@@ -40,6 +40,17 @@ func parseBody(r *http.Request, allowEmpty bool) (obj, *apiError) {
 	return obj{m: m}, nil
 }
 
+// bodyObject reads the request body's required object at key: the
+// {"customer": {...}} that wraps most create and update bodies.
+func bodyObject(r *http.Request, key string) (obj, *apiError) {
+	body, err := parseBody(r, false)
+	if err != nil {
+		return obj{}, err
+	}
+	in, _, err := body.object(key, true)
+	return in, err
+}
+
 func (o obj) has(key string) bool {
 	_, ok := o.m[key]
 	return ok

@@ -207,11 +207,7 @@ func (f *Fake) replaceFreePlansLocked(c *customer, by *subscription, now int64) 
 // POST /api/v1/subscriptions/{id}/cancel
 func (f *Fake) cancelSubscription(w http.ResponseWriter, r *http.Request) {
 	f.handle(w, r, func(now int64) (any, *apiError) {
-		body, err := parseBody(r, false)
-		if err != nil {
-			return nil, err
-		}
-		in, _, err := body.object("cancellation", true)
+		in, err := bodyObject(r, "cancellation")
 		if err != nil {
 			return nil, err
 		}
@@ -276,11 +272,7 @@ func (f *Fake) uncancelSubscription(w http.ResponseWriter, r *http.Request) {
 // new items wait in ScheduledItems and scheduledAdjustmentAt is set.
 func (f *Fake) adjustSubscription(w http.ResponseWriter, r *http.Request) {
 	f.handle(w, r, func(now int64) (any, *apiError) {
-		body, err := parseBody(r, false)
-		if err != nil {
-			return nil, err
-		}
-		in, _, err := body.object("adjustment", true)
+		in, err := bodyObject(r, "adjustment")
 		if err != nil {
 			return nil, err
 		}

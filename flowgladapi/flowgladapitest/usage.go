@@ -8,11 +8,7 @@ import (
 // POST /api/v1/usage-events
 func (f *Fake) createUsageEvent(w http.ResponseWriter, r *http.Request) {
 	f.handle(w, r, func(now int64) (any, *apiError) {
-		body, err := parseBody(r, false)
-		if err != nil {
-			return nil, err
-		}
-		in, _, err := body.object("usageEvent", true)
+		in, err := bodyObject(r, "usageEvent")
 		if err != nil {
 			return nil, err
 		}
