@@ -116,12 +116,7 @@ func (f *Fake) claimResource(w http.ResponseWriter, r *http.Request) {
 }
 
 func findClaim(cs []*claim, externalID string) *claim {
-	for _, c := range cs {
-		if c.externalID != nil && *c.externalID == externalID {
-			return c
-		}
-	}
-	return nil
+	return first(cs, func(c *claim) bool { return c.externalID != nil && *c.externalID == externalID })
 }
 
 // POST /api/v1/resource-claims/{subscriptionId}/release. quantity releases
