@@ -227,6 +227,48 @@ func (o obj) strings(key string, max int) ([]string, bool, *apiError) {
 	return out, true, nil
 }
 
+// oneOf reads the one of keys that is present, which must be a non-empty
+// string, and returns that key and its value.
+func (o obj) oneOf(keys ...string) (string, string, *apiError) {
+	key, err := o.exactlyOne(keys...)
+	if err != nil {
+		return "", "", err
+	}
+	v, _, err := o.str(key, true)
+	return key, v, err
+}
+
+// quantity reads the optional positive "quantity"; it is 1 when absent.
+func (o obj) quantity() (int64, *apiError) {
+	q, ok, err := o.integer("quantity", false, 1)
+	if !ok {
+		return 1, err
+	}
+	return q, err
+}
+
+// array returns the required array at key.
+func (o obj) array(key string) ([]any, *apiError) {
+	v, ok := o.m[key]
+	if !ok {
+		return nil, badRequest("%s: Required", o.name(key))
+	}
+	arr, isArr := v.([]any)
+	if !isArr {
+		return nil, badRequest("%s: Expected array, received %s", o.name(key), typeName(v))
+	}
+	return arr, nil
+}
+
+// element returns e, element i of the array at key, as an object.
+func (o obj) element(key string, i int, e any) (obj, *apiError) {
+	m, isObj := e.(map[string]any)
+	if !isObj {
+		return obj{}, badRequest("%s[%d]: Expected object, received %s", o.name(key), i, typeName(e))
+	}
+	return obj{m: m, path: fmt.Sprintf("%s[%d].", o.name(key), i)}, nil
+}
+
 // exactlyOne checks that exactly one of keys is present.
 func (o obj) exactlyOne(keys ...string) (string, *apiError) {
 	found := ""

@@ -1,7 +1,6 @@
 package flowgladapitest
 
 import (
-	"fmt"
 	"net/http"
 )
 
@@ -52,28 +51,17 @@ func (f *Fake) createSubscription(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
-		custKey, err := in.exactlyOne("customerId", "customerExternalId")
+		custKey, custRef, err := in.oneOf("customerId", "customerExternalId")
 		if err != nil {
 			return nil, err
 		}
-		custRef, _, err := in.str(custKey, true)
+		priceKey, priceRef, err := in.oneOf("priceId", "priceSlug")
 		if err != nil {
 			return nil, err
 		}
-		priceKey, err := in.exactlyOne("priceId", "priceSlug")
+		quantity, err := in.quantity()
 		if err != nil {
 			return nil, err
-		}
-		priceRef, _, err := in.str(priceKey, true)
-		if err != nil {
-			return nil, err
-		}
-		quantity, hasQty, err := in.integer("quantity", false, 1)
-		if err != nil {
-			return nil, err
-		}
-		if !hasQty {
-			quantity = 1
 		}
 		if in.has("startDate") {
 			// The server's schema is z.date(), which JSON cannot carry.
@@ -328,38 +316,26 @@ func (f *Fake) adjustSubscription(w http.ResponseWriter, r *http.Request) {
 // price by priceId or priceSlug (exactly one) and may give a positive
 // quantity (default 1).
 func (f *Fake) newItemSpecs(in obj) ([]itemSpec, *apiError) {
-	raw, ok := in.m["newSubscriptionItems"]
-	if !ok {
-		return nil, badRequest("adjustment.newSubscriptionItems: Required")
-	}
-	arr, isArr := raw.([]any)
-	if !isArr {
-		return nil, badRequest("adjustment.newSubscriptionItems: Expected array, received %s", typeName(raw))
+	arr, err := in.array("newSubscriptionItems")
+	if err != nil {
+		return nil, err
 	}
 	if len(arr) == 0 {
 		return nil, badRequest("adjustment.newSubscriptionItems: Array must contain at least 1 element(s)")
 	}
 	var specs []itemSpec
 	for i, e := range arr {
-		m, isObj := e.(map[string]any)
-		if !isObj {
-			return nil, badRequest("adjustment.newSubscriptionItems[%d]: Expected object, received %s", i, typeName(e))
-		}
-		item := obj{m: m, path: fmt.Sprintf("adjustment.newSubscriptionItems[%d].", i)}
-		key, err := item.exactlyOne("priceId", "priceSlug")
+		item, err := in.element("newSubscriptionItems", i, e)
 		if err != nil {
 			return nil, err
 		}
-		ref, _, err := item.str(key, true)
+		key, ref, err := item.oneOf("priceId", "priceSlug")
 		if err != nil {
 			return nil, err
 		}
-		q, hasQ, err := item.integer("quantity", false, 1)
+		q, err := item.quantity()
 		if err != nil {
 			return nil, err
-		}
-		if !hasQ {
-			q = 1
 		}
 		p, err := f.resolvePriceRef(key, ref)
 		if err != nil {

@@ -502,13 +502,9 @@ func webhookInput(in obj, create bool) (Webhook, bool, *apiError) {
 
 // filterTypes reads the required filterTypes array of event types.
 func filterTypes(in obj) ([]webhook.EventType, *apiError) {
-	raw, ok := in.m["filterTypes"]
-	if !ok {
-		return nil, badRequest("%s: Required", in.name("filterTypes"))
-	}
-	arr, isArr := raw.([]any)
-	if !isArr {
-		return nil, badRequest("%s: Expected array, received %s", in.name("filterTypes"), typeName(raw))
+	arr, err := in.array("filterTypes")
+	if err != nil {
+		return nil, err
 	}
 	out := make([]webhook.EventType, 0, len(arr))
 	for i, v := range arr {
