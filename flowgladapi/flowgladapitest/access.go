@@ -279,8 +279,9 @@ func checkoutSessionOut(cs *checkoutSession) CheckoutSession {
 	return o
 }
 
-// copyAll returns out(x) for each x of items, in order: the copies the
-// accessors hand out of the fake's records (the caller holds f.mu).
+// copyAll returns out(x) for each x of items, in order, never nil (so an
+// empty list renders as []): the copies the accessors hand out of the fake's
+// records, and the JSON of lists (the caller holds f.mu).
 func copyAll[T, U any](items []T, out func(T) U) []U {
 	res := make([]U, 0, len(items))
 	for _, x := range items {
