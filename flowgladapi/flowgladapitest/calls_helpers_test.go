@@ -93,6 +93,17 @@ func diffState(a, b stateView) string {
 	return ""
 }
 
+// refusalCase is a request the fake refuses, with the error it answers.
+type refusalCase struct {
+	name        string
+	method      string
+	path        string
+	body        any
+	wantStatus  int
+	wantCode    string // "" = no code key
+	wantMessage string // substring
+}
+
 // assertAPIError checks the live server's error shape: JSON {"error",
 // "code", "request_id"}, code absent when wantCode is "".
 func assertAPIError(t *testing.T, r response, wantStatus int, wantCode, wantMessage string) {

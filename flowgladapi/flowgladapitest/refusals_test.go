@@ -75,15 +75,7 @@ func TestRequestValidation(t *testing.T) {
 		cBad = "BAD_REQUEST"
 		cNF  = "NOT_FOUND"
 	)
-	tests := []struct {
-		name        string
-		method      string
-		path        string
-		body        any
-		wantStatus  int
-		wantCode    string
-		wantMessage string
-	}{
+	tests := []refusalCase{
 		// Bodies.
 		{"body is an array", http.MethodPost, "/api/v1/usage-events", `[]`, bad, cBad, "Expected an object as the request body"},
 		{"body has trailing data", http.MethodPost, "/api/v1/usage-events", `{} {}`, bad, "", "Invalid JSON in request body"},
