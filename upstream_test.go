@@ -31,14 +31,14 @@ type keyCase struct {
 // allKeyCases lists all 24 keys with a valid body for Alice. TestAllKeysCovered keeps it in
 // step with flowglad.ActionKeys().
 func allKeyCases() []keyCase {
-	const checkoutURLs = `"successUrl": "https://app.example.com/ok", "cancelUrl": "https://app.example.com/cancel"`
+	const urls = `"successUrl": "https://app.example.com/ok", "cancelUrl": "https://app.example.com/cancel"`
 	return []keyCase{
 		{flowglad.ActionCustomersBilling, `{}`, aliceBilling, true},
 		{flowglad.ActionCustomersFindOrCreate, `{}`, "GET /api/v1/customers/user_alice", true},
 		{flowglad.ActionCustomersUpdate, `{"customer": {"name": "Alice Renamed"}}`, "PUT /api/v1/customers/user_alice", false},
-		{flowglad.ActionCheckoutSessionsCreate, `{` + checkoutURLs + `, "priceSlug": "team-monthly"}`, "POST /api/v1/checkout-sessions", false},
-		{flowglad.ActionCheckoutSessionsAddPaymentMethod, `{` + checkoutURLs + `}`, "POST /api/v1/checkout-sessions", false},
-		{flowglad.ActionCheckoutSessionsActivateSubscription, `{` + checkoutURLs + `, "targetSubscriptionId": "sub_alice_pro"}`, aliceBilling, true},
+		{flowglad.ActionCheckoutSessionsCreate, `{` + urls + `, "priceSlug": "team-monthly"}`, "POST /api/v1/checkout-sessions", false},
+		{flowglad.ActionCheckoutSessionsAddPaymentMethod, `{` + urls + `}`, "POST /api/v1/checkout-sessions", false},
+		{flowglad.ActionCheckoutSessionsActivateSubscription, `{` + urls + `, "targetSubscriptionId": "sub_alice_pro"}`, aliceBilling, true},
 		{flowglad.ActionSubscriptionsCancel, `{"id": "sub_alice_pro", "cancellation": {"timing": "at_end_of_current_billing_period"}}`, aliceBilling, true},
 		{flowglad.ActionSubscriptionsUncancel, `{"id": "sub_alice_pro"}`, aliceBilling, true},
 		{flowglad.ActionSubscriptionsAdjust, `{"priceSlug": "team-monthly"}`, aliceBilling, true},
@@ -620,6 +620,15 @@ type actionCase struct {
 	callPrefix []string
 	check      func(t *testing.T, env *testEnv, res *response)
 	golden     string // testdata/golden/<golden>.json, after scrubbing
+}
+
+// failNext is an actionCase setup that makes the fake fail its next n requests that f
+// matches.
+func failNext(n int, f flowgladapitest.Fault) func(*testing.T, *testEnv) map[string]string {
+	return func(_ *testing.T, env *testEnv) map[string]string {
+		env.fake.FailNext(n, f)
+		return nil
+	}
 }
 
 func runActionCases(t *testing.T, key string, cases []actionCase) {
