@@ -238,13 +238,17 @@ func (o obj) oneOf(keys ...string) (string, string, *apiError) {
 	return key, v, err
 }
 
-// quantity reads the optional positive "quantity"; it is 1 when absent.
-func (o obj) quantity() (int64, *apiError) {
+// priceItem reads a price, by exactly one of priceId and priceSlug (the key
+// given and its value), and the optional positive quantity, 1 when absent.
+func (o obj) priceItem() (key, ref string, quantity int64, err *apiError) {
+	if key, ref, err = o.oneOf("priceId", "priceSlug"); err != nil {
+		return "", "", 0, err
+	}
 	q, ok, err := o.integer("quantity", false, 1)
 	if !ok {
-		return 1, err
+		return key, ref, 1, err
 	}
-	return q, err
+	return key, ref, q, err
 }
 
 // array returns the required array at key.

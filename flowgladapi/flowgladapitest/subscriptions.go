@@ -2,6 +2,8 @@ package flowgladapitest
 
 import (
 	"net/http"
+	"slices"
+	"strings"
 )
 
 // Cancellation and adjustment timings.
@@ -55,11 +57,7 @@ func (f *Fake) createSubscription(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
-		priceKey, priceRef, err := in.oneOf("priceId", "priceSlug")
-		if err != nil {
-			return nil, err
-		}
-		quantity, err := in.quantity()
+		priceKey, priceRef, quantity, err := in.priceItem()
 		if err != nil {
 			return nil, err
 		}
@@ -192,19 +190,29 @@ func (f *Fake) replaceFreePlansLocked(c *customer, by *subscription, now int64) 
 	}
 }
 
+// timedInput reads a cancel or adjust body: the object at key, whose required
+// timing must be one of timings (listed in that order when it is not).
+func timedInput(r *http.Request, key string, timings ...string) (obj, string, *apiError) {
+	in, err := bodyObject(r, key)
+	if err != nil {
+		return obj{}, "", err
+	}
+	timing, _, err := in.str("timing", true)
+	if err != nil {
+		return obj{}, "", err
+	}
+	if !slices.Contains(timings, timing) {
+		return obj{}, "", badRequest("%stiming: Invalid discriminator value. Expected '%s'", in.path, strings.Join(timings, "' | '"))
+	}
+	return in, timing, nil
+}
+
 // POST /api/v1/subscriptions/{id}/cancel
 func (f *Fake) cancelSubscription(w http.ResponseWriter, r *http.Request) {
 	f.handle(w, r, func(now int64) (any, *apiError) {
-		in, err := bodyObject(r, "cancellation")
+		_, timing, err := timedInput(r, "cancellation", timingEndOfPeriod, timingImmediately)
 		if err != nil {
 			return nil, err
-		}
-		timing, _, err := in.str("timing", true)
-		if err != nil {
-			return nil, err
-		}
-		if timing != timingImmediately && timing != timingEndOfPeriod {
-			return nil, badRequest("cancellation.timing: Invalid discriminator value. Expected 'at_end_of_current_billing_period' | 'immediately'")
 		}
 		s, err := f.subOr404(r.PathValue("id"))
 		if err != nil {
@@ -260,16 +268,9 @@ func (f *Fake) uncancelSubscription(w http.ResponseWriter, r *http.Request) {
 // new items wait in ScheduledItems and scheduledAdjustmentAt is set.
 func (f *Fake) adjustSubscription(w http.ResponseWriter, r *http.Request) {
 	f.handle(w, r, func(now int64) (any, *apiError) {
-		in, err := bodyObject(r, "adjustment")
+		in, timing, err := timedInput(r, "adjustment", timingImmediately, timingEndOfPeriod, timingAuto)
 		if err != nil {
 			return nil, err
-		}
-		timing, _, err := in.str("timing", true)
-		if err != nil {
-			return nil, err
-		}
-		if timing != timingImmediately && timing != timingEndOfPeriod && timing != timingAuto {
-			return nil, badRequest("adjustment.timing: Invalid discriminator value. Expected 'immediately' | 'at_end_of_current_billing_period' | 'auto'")
 		}
 		if _, _, err := in.boolean("prorateCurrentBillingPeriod"); err != nil {
 			return nil, err
@@ -329,11 +330,7 @@ func (f *Fake) newItemSpecs(in obj) ([]itemSpec, *apiError) {
 		if err != nil {
 			return nil, err
 		}
-		key, ref, err := item.oneOf("priceId", "priceSlug")
-		if err != nil {
-			return nil, err
-		}
-		q, err := item.quantity()
+		key, ref, q, err := item.priceItem()
 		if err != nil {
 			return nil, err
 		}
