@@ -73,48 +73,33 @@ func TestCustomersBilling(t *testing.T) {
 		},
 		{
 			name: "customer creation refused", user: "user_carol", body: `{}`,
-			setup: func(t *testing.T, env *testEnv) map[string]string {
-				env.fake.FailNext(1, flowgladapitest.Fault{Method: "POST", Path: "/api/v1/customers", Status: 400, Message: "Email domain not allowed"})
-				return nil
-			},
+			setup:  failNext(1, flowgladapitest.Fault{Method: "POST", Path: "/api/v1/customers", Status: 400, Message: "Email domain not allowed"}),
 			status: http.StatusBadRequest, code: "flowglad_rejected",
 			calls:  []string{carolBilling, "POST /api/v1/customers"},
 			golden: "customers/billing/creation-refused",
 		},
 		{
 			name: "customer creation fails: not retried", user: "user_carol", body: `{}`,
-			setup: func(t *testing.T, env *testEnv) map[string]string {
-				env.fake.FailNext(1, flowgladapitest.Fault{Method: "POST", Path: "/api/v1/customers", Status: 500})
-				return nil
-			},
+			setup:  failNext(1, flowgladapitest.Fault{Method: "POST", Path: "/api/v1/customers", Status: 500}),
 			status: http.StatusBadGateway, code: "flowglad_unavailable",
 			calls: []string{carolBilling, "POST /api/v1/customers"},
 		},
 		{
 			name: "a 404 without NOT_FOUND is a wrong route, not a missing customer", body: `{}`,
-			setup: func(t *testing.T, env *testEnv) map[string]string {
-				env.fake.FailNext(1, flowgladapitest.Fault{Method: "GET", Path: "/api/v1/customers/user_alice/billing", Status: 404, Code: "NO_ROUTE"})
-				return nil
-			},
+			setup:  failNext(1, flowgladapitest.Fault{Method: "GET", Path: "/api/v1/customers/user_alice/billing", Status: 404, Code: "NO_ROUTE"}),
 			status: http.StatusNotFound, code: "not_found",
 			calls: []string{aliceBilling},
 		},
 		{
 			name: "Flowglad down after retries", body: `{}`,
-			setup: func(t *testing.T, env *testEnv) map[string]string {
-				env.fake.FailNext(3, flowgladapitest.Fault{Status: 500})
-				return nil
-			},
+			setup:  failNext(3, flowgladapitest.Fault{Status: 500}),
 			status: http.StatusBadGateway, code: "flowglad_unavailable",
 			calls:  []string{aliceBilling, aliceBilling, aliceBilling},
 			golden: "customers/billing/flowglad-unavailable",
 		},
 		{
 			name: "one 500 is retried", body: `{}`,
-			setup: func(t *testing.T, env *testEnv) map[string]string {
-				env.fake.FailNext(1, flowgladapitest.Fault{Status: 500})
-				return nil
-			},
+			setup: failNext(1, flowgladapitest.Fault{Status: 500}),
 			calls: []string{aliceBilling, aliceBilling},
 		},
 		{name: "signed out", user: "-", body: `{}`, status: http.StatusUnauthorized, code: "unauthenticated", golden: "customers/billing/unauthenticated"},

@@ -88,9 +88,7 @@ func TestCreateCheckoutSession(t *testing.T) {
 			require.Len(t, sessions, 1)
 			assert.Equal(t, cs["id"], sessions[0].ID)
 			assert.Equal(t, flowgladapitest.DemoAliceCustomerID, sessions[0].CustomerID)
-			if tc.golden != "" {
-				assertGolden(t, tc.golden, res)
-			}
+			assertGoldenIf(t, tc.golden, res)
 		})
 	}
 }
@@ -250,9 +248,7 @@ func TestCheckoutUpstreamAnswers(t *testing.T) {
 			}
 			assert.Equal(t, tc.wantCalls, env.calls(), "exactly one checkout POST, never retried")
 			assert.Empty(t, env.fake.CheckoutSessions())
-			if tc.golden != "" {
-				assertGolden(t, tc.golden, res)
-			}
+			assertGoldenIf(t, tc.golden, res)
 		})
 	}
 }
@@ -306,9 +302,7 @@ func TestCreateAddPaymentMethodCheckout(t *testing.T) {
 			assert.Equal(t, jsonValue(t, `{"checkoutSession": `+tc.wantSent+`}`), env.lastBody("POST", "/api/v1/checkout-sessions"))
 			assert.Equal(t, tc.wantCalls, env.calls())
 			assert.Len(t, env.fake.CheckoutSessions(), 1)
-			if tc.golden != "" {
-				assertGolden(t, tc.golden, res)
-			}
+			assertGoldenIf(t, tc.golden, res)
 		})
 	}
 }

@@ -183,9 +183,7 @@ func TestFindOrCreateCustomer(t *testing.T) {
 				assert.Equal(t, tc.wantID, cust["id"])
 			}
 			assert.Equal(t, tc.wantCalls, env.calls())
-			if tc.golden != "" {
-				assertGolden(t, tc.golden, res)
-			}
+			assertGoldenIf(t, tc.golden, res)
 		})
 	}
 }
@@ -299,9 +297,7 @@ func TestUpdateCustomer(t *testing.T) {
 			tc.check(t, objectAt(t, res.data(t), "customer"))
 			assert.Equal(t, jsonValue(t, tc.wantSent), env.lastBody("PUT", "/api/v1/customers/user_alice"))
 			assert.Equal(t, tc.wantCalls, env.calls())
-			if tc.golden != "" {
-				assertGolden(t, tc.golden, res)
-			}
+			assertGoldenIf(t, tc.golden, res)
 		})
 	}
 }

@@ -56,29 +56,20 @@ func TestPricingModelsRetrieve(t *testing.T) {
 		},
 		{
 			name: "signed in and billing fails: an error, not the default", body: `{}`,
-			setup: func(t *testing.T, env *testEnv) map[string]string {
-				env.fake.FailNext(3, flowgladapitest.Fault{Method: "GET", Path: "/api/v1/customers/user_alice/billing", Status: 500})
-				return nil
-			},
+			setup:  failNext(3, flowgladapitest.Fault{Method: "GET", Path: "/api/v1/customers/user_alice/billing", Status: 500}),
 			status: http.StatusBadGateway, code: "flowglad_unavailable",
 			calls:  []string{aliceBilling, aliceBilling, aliceBilling},
 			golden: "pricing-models/retrieve/customer-failure",
 		},
 		{
 			name: "signed in and Flowglad refuses our key: an error, not the default", body: `{}`,
-			setup: func(t *testing.T, env *testEnv) map[string]string {
-				env.fake.FailNext(1, flowgladapitest.Fault{Status: 403})
-				return nil
-			},
+			setup:  failNext(1, flowgladapitest.Fault{Status: 403}),
 			status: http.StatusBadGateway, code: "flowglad_auth_failed",
 			calls: []string{aliceBilling},
 		},
 		{
 			name: "anonymous and the default fails", user: "-", body: `{}`,
-			setup: func(t *testing.T, env *testEnv) map[string]string {
-				env.fake.FailNext(3, flowgladapitest.Fault{Status: 503})
-				return nil
-			},
+			setup:  failNext(3, flowgladapitest.Fault{Status: 503}),
 			status: http.StatusBadGateway, code: "flowglad_unavailable",
 			calls: []string{defaultPricingModel, defaultPricingModel, defaultPricingModel},
 		},
@@ -241,10 +232,7 @@ func TestUsageMetersBalances(t *testing.T) {
 		},
 		{
 			name: "Flowglad down", body: `{}`,
-			setup: func(t *testing.T, env *testEnv) map[string]string {
-				env.fake.FailNext(3, flowgladapitest.Fault{Status: 500})
-				return nil
-			},
+			setup:  failNext(3, flowgladapitest.Fault{Status: 500}),
 			status: http.StatusBadGateway, code: "flowglad_unavailable",
 			calls:  []string{aliceBalances, aliceBalances, aliceBalances},
 			golden: "usage-meters/balances/flowglad-unavailable",
@@ -383,10 +371,7 @@ func TestPaymentMethodsList(t *testing.T) {
 		{name: "signed out", user: "-", body: `{}`, status: http.StatusUnauthorized, code: "unauthenticated"},
 		{
 			name: "Flowglad down", body: `{}`,
-			setup: func(t *testing.T, env *testEnv) map[string]string {
-				env.fake.FailNext(3, flowgladapitest.Fault{Status: 502})
-				return nil
-			},
+			setup:  failNext(3, flowgladapitest.Fault{Status: 502}),
 			status: http.StatusBadGateway, code: "flowglad_unavailable",
 			calls: []string{aliceBilling, aliceBilling, aliceBilling},
 		},

@@ -290,10 +290,7 @@ func TestResourcesClaim(t *testing.T) {
 		},
 		{
 			name: "a 500 on the claim is not retried", body: `{"resourceSlug": "seats", "quantity": 1}`,
-			setup: func(t *testing.T, env *testEnv) map[string]string {
-				env.fake.FailNext(1, flowgladapitest.Fault{Method: "POST", Path: "/api/v1/resource-claims/sub_alice_pro/claim", Status: 500})
-				return nil
-			},
+			setup:  failNext(1, flowgladapitest.Fault{Method: "POST", Path: "/api/v1/resource-claims/sub_alice_pro/claim", Status: 500}),
 			status: http.StatusBadGateway, code: "flowglad_unavailable",
 			calls: []string{aliceBilling, aliceClaim},
 		},

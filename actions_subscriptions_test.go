@@ -94,9 +94,7 @@ func TestCancelSubscription(t *testing.T) {
 			assert.Equal(t, tc.wantStatus, fakeStatus(t, env, aliceSub))
 			assert.Equal(t, jsonValue(t, `{"cancellation": {"timing": "`+tc.wantTiming+`"}}`), env.lastBody("POST", "/api/v1/subscriptions/sub_alice_pro/cancel"))
 			assert.Equal(t, []string{aliceBilling, aliceSubCancel}, env.calls(), "billing (ownership and status), then one POST")
-			if tc.golden != "" {
-				assertGolden(t, tc.golden, res)
-			}
+			assertGoldenIf(t, tc.golden, res)
 		})
 	}
 }
@@ -283,9 +281,7 @@ func TestSubscriptionWritesAreNotRetried(t *testing.T) {
 			}
 			assert.Equal(t, []string{aliceBilling, tc.call}, env.calls(), "exactly one POST")
 			assert.Equal(t, before, fakeStatus(t, env, aliceSub))
-			if tc.golden != "" {
-				assertGolden(t, tc.golden, res)
-			}
+			assertGoldenIf(t, tc.golden, res)
 		})
 	}
 }
@@ -370,8 +366,40 @@ func TestAdjustSubscription(t *testing.T) {
 			assert.Equal(t, aliceSub, objectAt(t, d, "subscription")["id"])
 			assert.Equal(t, jsonValue(t, `{"adjustment": `+ids.Replace(tc.wantSent)+`}`), env.lastBody("POST", "/api/v1/subscriptions/sub_alice_pro/adjust"))
 			assert.Equal(t, []string{aliceBilling, aliceSubAdjust}, env.calls(), "billing resolves and owns the subscription; one POST")
-			if tc.golden != "" {
-				assertGolden(t, tc.golden, res)
+			assertGoldenIf(t, tc.golden, res)
+		})
+	}
+}
+
+// testNoActiveSubscription posts body to key for Alice once her only subscription is
+// canceled, in the fake behind the handler's back and then through the handler, and checks
+// that both are refused with 400 no_active_subscription after the billing read alone. The
+// first answer is compared with the golden file; check, when not nil, runs after each.
+func testNoActiveSubscription(t *testing.T, key, body, golden string, check func(t *testing.T, env *testEnv)) {
+	t.Helper()
+	cancels := []struct {
+		name   string
+		cancel func(t *testing.T, env *testEnv)
+		golden string
+	}{
+		{"canceled elsewhere", func(t *testing.T, env *testEnv) {
+			require.NoError(t, env.fake.SetSubscriptionStatus(aliceSub, flowgladapitest.StatusCanceled))
+		}, golden},
+		{"canceled through the handler", func(t *testing.T, env *testEnv) {
+			env.post(userAlice, "subscriptions/cancel", `{"id": "sub_alice_pro", "cancellation": {"timing": "immediately"}}`).data(t)
+			env.calls()
+		}, ""},
+	}
+	for _, c := range cancels {
+		t.Run(c.name, func(t *testing.T) {
+			env := newEnv(t)
+			c.cancel(t, env)
+			res := env.post(userAlice, key, body)
+			res.assertError(t, http.StatusBadRequest, "no_active_subscription")
+			assert.Equal(t, []string{aliceBilling}, env.calls(), "no %s POST", key)
+			assertGoldenIf(t, c.golden, res)
+			if check != nil {
+				check(t, env)
 			}
 		})
 	}
@@ -379,22 +407,7 @@ func TestAdjustSubscription(t *testing.T) {
 
 func TestAdjustSubscriptionResolution(t *testing.T) {
 	t.Parallel()
-	t.Run("no current subscription", func(t *testing.T) {
-		env := newEnv(t)
-		require.NoError(t, env.fake.SetSubscriptionStatus(aliceSub, flowgladapitest.StatusCanceled))
-		res := env.post(userAlice, "subscriptions/adjust", `{"priceSlug": "team-monthly"}`)
-		res.assertError(t, http.StatusBadRequest, "no_active_subscription")
-		assert.Equal(t, []string{aliceBilling}, env.calls(), "no adjust POST")
-		assertGolden(t, "subscriptions/adjust/no-active-subscription", res)
-	})
-	t.Run("canceled through the handler first", func(t *testing.T) {
-		env := newEnv(t)
-		env.post(userAlice, "subscriptions/cancel", `{"id": "sub_alice_pro", "cancellation": {"timing": "immediately"}}`).data(t)
-		env.calls()
-		res := env.post(userAlice, "subscriptions/adjust", `{"priceSlug": "team-monthly"}`)
-		res.assertError(t, http.StatusBadRequest, "no_active_subscription")
-		assert.Equal(t, []string{aliceBilling}, env.calls())
-	})
+	testNoActiveSubscription(t, "subscriptions/adjust", `{"priceSlug": "team-monthly"}`, "subscriptions/adjust/no-active-subscription", nil)
 	t.Run("several current subscriptions", func(t *testing.T) {
 		env := newEnv(t)
 		team := addAliceTeamSubscription(t, env)
@@ -409,25 +422,43 @@ func TestAdjustSubscriptionResolution(t *testing.T) {
 	})
 }
 
-func TestAdjustSubscriptionRejectedByFlowglad(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name   string
-		body   string
-		status int
-		code   string
-	}{
-		{"a usage price", `{"priceSlug": "api-calls-overage"}`, 400, "flowglad_rejected"},
-		{"an unknown price", `{"priceSlug": "nope"}`, 404, "not_found"},
-	}
-	for _, tc := range tests {
+// rejectedCase is a body Flowglad refuses, with the status and code of the handler's answer
+// and the flowgladCode it relays ("" when not checked).
+type rejectedCase struct {
+	name     string
+	body     string
+	status   int
+	code     string
+	flowglad string
+}
+
+// runRejectedCases posts each case's body to key for Alice and checks the refusal, made
+// after the billing read by the one call post, which is not retried. check, when not nil,
+// runs after each.
+func runRejectedCases(t *testing.T, key, post string, cases []rejectedCase, check func(t *testing.T, env *testEnv)) {
+	t.Helper()
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			env := newEnv(t)
-			res := env.post(userAlice, "subscriptions/adjust", tc.body)
-			res.assertError(t, tc.status, tc.code)
-			assert.Equal(t, []string{aliceBilling, aliceSubAdjust}, env.calls())
+			res := env.post(userAlice, key, tc.body)
+			j := res.assertError(t, tc.status, tc.code)
+			if tc.flowglad != "" {
+				assert.Equal(t, tc.flowglad, j["flowgladCode"])
+			}
+			assert.Equal(t, []string{aliceBilling, post}, env.calls(), "a 4xx is not retried")
+			if check != nil {
+				check(t, env)
+			}
 		})
 	}
+}
+
+func TestAdjustSubscriptionRejectedByFlowglad(t *testing.T) {
+	t.Parallel()
+	runRejectedCases(t, "subscriptions/adjust", aliceSubAdjust, []rejectedCase{
+		{"a usage price", `{"priceSlug": "api-calls-overage"}`, 400, "flowglad_rejected", ""},
+		{"an unknown price", `{"priceSlug": "nope"}`, 404, "not_found", ""},
+	}, nil)
 }
 
 func TestAdjustSubscriptionInvalidBody(t *testing.T) {
@@ -551,9 +582,7 @@ func TestListSubscriptions(t *testing.T) {
 			} else {
 				assert.Equal(t, billing["currentSubscriptions"].([]any)[0], d["currentSubscription"])
 			}
-			if tc.golden != "" {
-				assertGolden(t, tc.golden, res)
-			}
+			assertGoldenIf(t, tc.golden, res)
 		})
 	}
 }

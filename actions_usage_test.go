@@ -120,9 +120,7 @@ func TestCreateUsageEvent(t *testing.T) {
 			assert.Equal(t, ev["id"], events[0].ID)
 			assert.Equal(t, tc.wantAmount, events[0].Amount)
 			assert.Equal(t, float64(aliceCredits-tc.wantAmount), aliceBalance(t, env))
-			if tc.golden != "" {
-				assertGolden(t, tc.golden, res)
-			}
+			assertGoldenIf(t, tc.golden, res)
 		})
 	}
 }
@@ -315,49 +313,20 @@ func TestUsageEventForbiddenSubscription(t *testing.T) {
 
 func TestUsageEventNoActiveSubscription(t *testing.T) {
 	t.Parallel()
-	t.Run("canceled elsewhere", func(t *testing.T) {
-		env := newEnv(t)
-		require.NoError(t, env.fake.SetSubscriptionStatus(aliceSub, flowgladapitest.StatusCanceled))
-		res := env.post(userAlice, "usage-events/create", `{"usageMeterSlug": "api-calls", "transactionId": "tx-1"}`)
-		res.assertError(t, http.StatusBadRequest, "no_active_subscription")
-		assert.Equal(t, []string{aliceBilling}, env.calls(), "no usage POST")
-		assertGolden(t, "usage-events/create/no-active-subscription", res)
-	})
-	t.Run("canceled through the handler", func(t *testing.T) {
-		env := newEnv(t)
-		env.post(userAlice, "subscriptions/cancel", `{"id": "sub_alice_pro", "cancellation": {"timing": "immediately"}}`).data(t)
-		env.calls()
-		res := env.post(userAlice, "usage-events/create", `{"usageMeterSlug": "api-calls"}`)
-		res.assertError(t, http.StatusBadRequest, "no_active_subscription")
-		assert.Equal(t, []string{aliceBilling}, env.calls())
-		assert.Empty(t, env.fake.UsageEvents())
-	})
+	testNoActiveSubscription(t, "usage-events/create", `{"usageMeterSlug": "api-calls", "transactionId": "tx-1"}`,
+		"usage-events/create/no-active-subscription", func(t *testing.T, env *testEnv) {
+			assert.Empty(t, env.fake.UsageEvents())
+		})
 }
 
 func TestUsageEventRejectedByFlowglad(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name     string
-		body     string
-		status   int
-		code     string
-		flowglad string
-	}{
+	runRejectedCases(t, "usage-events/create", usagePost, []rejectedCase{
 		{"not a usage price", `{"priceSlug": "pro-monthly"}`, 400, "flowglad_rejected", "BAD_REQUEST"},
 		{"unknown meter", `{"usageMeterSlug": "nope"}`, 404, "not_found", ""},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			env := newEnv(t)
-			res := env.post(userAlice, "usage-events/create", tc.body)
-			j := res.assertError(t, tc.status, tc.code)
-			if tc.flowglad != "" {
-				assert.Equal(t, tc.flowglad, j["flowgladCode"])
-			}
-			assert.Equal(t, []string{aliceBilling, usagePost}, env.calls(), "a 4xx is not retried")
-			assert.Empty(t, env.fake.UsageEvents())
-		})
-	}
+	}, func(t *testing.T, env *testEnv) {
+		assert.Empty(t, env.fake.UsageEvents())
+	})
 }
 
 func TestUsageEventInvalidBody(t *testing.T) {

@@ -16,11 +16,10 @@ import (
 // Flowglad misbehaving, 502 flowglad_unavailable, for every checkout key and for Go callers.
 func TestCheckoutURLFromFlowglad(t *testing.T) {
 	t.Parallel()
-	const urls = `"successUrl": "https://app.example/ok", "cancelUrl": "https://app.example/no"`
 	keys := []struct{ key, body string }{
-		{"checkout-sessions/create", `{` + urls + `, "priceSlug": "pro-monthly"}`},
-		{"checkout-sessions/create-add-payment-method", `{` + urls + `}`},
-		{"checkout-sessions/create-activate-subscription", `{` + urls + `, "targetSubscriptionId": "sub_alice_pro"}`},
+		{"checkout-sessions/create", `{` + checkoutURLs + `, "priceSlug": "pro-monthly"}`},
+		{"checkout-sessions/create-add-payment-method", `{` + checkoutURLs + `}`},
+		{"checkout-sessions/create-activate-subscription", `{` + checkoutURLs + `, "targetSubscriptionId": "sub_alice_pro"}`},
 	}
 	tests := []struct {
 		base string // the fake's checkout page prefix; the session id follows

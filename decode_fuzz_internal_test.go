@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -19,30 +20,32 @@ import (
 // testdata/fuzz/<FuzzName>/.
 
 // checkDecoded checks what every decoder promises and reports whether the body was accepted
-// (after which body is known to be empty or one JSON object). Decoding is deterministic, so
-// the second decode must fail or succeed the same way, with the same issues.
+// (after which body is known to be empty or one JSON object, whose members it returns). A
+// refusal is a 400 invalid_body *Error with a message and issues that have messages.
+// Decoding is deterministic: a second decode of a copy of body gives the same input or the
+// same error.
 func checkDecoded[T any](t *testing.T, body []byte, decode func([]byte) (T, error)) (T, map[string]json.RawMessage, bool) {
 	t.Helper()
 	in, err := decode(body)
-	_, err2 := decode(body)
-	if (err == nil) != (err2 == nil) || (err != nil && err.Error() != err2.Error()) {
-		t.Fatalf("not deterministic: %v then %v", err, err2)
+	in2, err2 := decode(bytes.Clone(body))
+	if (err == nil) != (err2 == nil) || (err != nil && err.Error() != err2.Error()) || !reflect.DeepEqual(in, in2) {
+		t.Fatalf("%q: not deterministic: %v then %v", body, err, err2)
 	}
 	if err != nil {
 		var ae *Error
 		if !errors.As(err, &ae) {
-			t.Fatalf("error %T is not an *Error: %v", err, err)
+			t.Fatalf("%q: error %T is not an *Error: %v", body, err, err)
 		}
 		if ae.Status != http.StatusBadRequest || ae.Code != CodeInvalidBody || ae.Message == "" {
-			t.Fatalf("refusal is %d %q %q, want 400 invalid_body with a message", ae.Status, ae.Code, ae.Message)
+			t.Fatalf("%q: refusal is %d %q %q, want 400 invalid_body with a message", body, ae.Status, ae.Code, ae.Message)
 		}
 		issues, _ := ae.Details["issues"].([]Issue)
 		if len(issues) == 0 {
-			t.Fatalf("refusal without issues: %v", err)
+			t.Fatalf("%q: refusal without issues: %v", body, err)
 		}
 		for _, is := range issues {
 			if is.Message == "" {
-				t.Fatalf("issue %q without a message", is.Path)
+				t.Fatalf("%q: issue %q without a message", body, is.Path)
 			}
 		}
 		var zero T
@@ -50,11 +53,21 @@ func checkDecoded[T any](t *testing.T, body []byte, decode func([]byte) (T, erro
 	}
 	members := map[string]json.RawMessage{}
 	if trimmed := bytes.TrimSpace(body); len(trimmed) > 0 {
-		if trimmed[0] != '{' || json.Unmarshal(trimmed, &members) != nil {
+		if trimmed[0] != '{' || json.Unmarshal(trimmed, &members) != nil || members == nil {
 			t.Fatalf("accepted a body that is not one JSON object: %q", body)
 		}
 	}
 	return in, members, true
+}
+
+// fuzzDecoder fuzzes decode (from the corpus and the seeds added to f) and passes every
+// input it accepts, with the body and its members, to check.
+func fuzzDecoder[T any](f *testing.F, decode func([]byte) (T, error), check func(t *testing.T, body []byte, in T, m map[string]json.RawMessage)) {
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if in, m, ok := checkDecoded(t, body, decode); ok {
+			check(t, body, in, m)
+		}
+	})
 }
 
 // absoluteHTTP is the URL rule, checked independently of the decoder's helper.
@@ -99,15 +112,21 @@ func exactlyOneSet(t *testing.T, members map[string]json.RawMessage, names []str
 	}
 }
 
+// metadataValues checks accepted metadata values: strings of at most 500 characters, finite
+// numbers or booleans.
 func metadataValues(t *testing.T, m map[string]any) {
 	t.Helper()
 	for k, v := range m {
-		switch s := v.(type) {
+		switch v := v.(type) {
 		case string:
-			if utf8.RuneCountInString(s) > 500 {
+			if utf8.RuneCountInString(v) > 500 {
 				t.Fatalf("metadata %q longer than 500 characters accepted", k)
 			}
-		case json.Number, bool:
+		case json.Number:
+			if _, err := v.Float64(); err != nil {
+				t.Fatalf("metadata %q = %s is not a finite number", k, v)
+			}
+		case bool:
 		default:
 			t.Fatalf("metadata %q of type %T accepted", k, v)
 		}
@@ -115,11 +134,7 @@ func metadataValues(t *testing.T, m map[string]any) {
 }
 
 func FuzzDecodeCheckoutSession(f *testing.F) {
-	f.Fuzz(func(t *testing.T, body []byte) {
-		in, m, ok := checkDecoded(t, body, decodeCheckoutSession)
-		if !ok {
-			return
-		}
+	fuzzDecoder(f, decodeCheckoutSession, func(t *testing.T, _ []byte, in CheckoutSessionParams, m map[string]json.RawMessage) {
 		absoluteHTTP(t, "successUrl", in.SuccessURL)
 		absoluteHTTP(t, "cancelUrl", in.CancelURL)
 		exactlyOneSet(t, m, []string{"priceId", "priceSlug"}, in.PriceID, in.PriceSlug)
@@ -133,11 +148,7 @@ func FuzzDecodeCheckoutSession(f *testing.F) {
 }
 
 func fuzzPaymentMethodCheckout(f *testing.F, decode func([]byte) (PaymentMethodCheckoutParams, error), targetRequired bool) {
-	f.Fuzz(func(t *testing.T, body []byte) {
-		in, m, ok := checkDecoded(t, body, decode)
-		if !ok {
-			return
-		}
+	fuzzDecoder(f, decode, func(t *testing.T, _ []byte, in PaymentMethodCheckoutParams, m map[string]json.RawMessage) {
 		absoluteHTTP(t, "successUrl", in.SuccessURL)
 		absoluteHTTP(t, "cancelUrl", in.CancelURL)
 		if _, has := m["targetSubscriptionId"]; has || targetRequired {
@@ -158,11 +169,7 @@ func FuzzDecodeActivateSubscriptionCheckout(f *testing.F) {
 }
 
 func FuzzDecodeCancel(f *testing.F) {
-	f.Fuzz(func(t *testing.T, body []byte) {
-		in, _, ok := checkDecoded(t, body, decodeCancel)
-		if !ok {
-			return
-		}
+	fuzzDecoder(f, decodeCancel, func(t *testing.T, _ []byte, in CancelSubscriptionParams, _ map[string]json.RawMessage) {
 		nonBlank(t, "id", in.SubscriptionID)
 		if in.Timing != flowgladapi.CancelAtEndOfPeriod && in.Timing != flowgladapi.CancelImmediately {
 			t.Fatalf("timing %q accepted", in.Timing)
@@ -171,20 +178,13 @@ func FuzzDecodeCancel(f *testing.F) {
 }
 
 func FuzzDecodeUncancel(f *testing.F) {
-	f.Fuzz(func(t *testing.T, body []byte) {
-		in, _, ok := checkDecoded(t, body, decodeUncancel)
-		if ok {
-			nonBlank(t, "id", in.SubscriptionID)
-		}
+	fuzzDecoder(f, decodeUncancel, func(t *testing.T, _ []byte, in UncancelSubscriptionParams, _ map[string]json.RawMessage) {
+		nonBlank(t, "id", in.SubscriptionID)
 	})
 }
 
 func FuzzDecodeAdjust(f *testing.F) {
-	f.Fuzz(func(t *testing.T, body []byte) {
-		in, m, ok := checkDecoded(t, body, decodeAdjust)
-		if !ok {
-			return
-		}
+	fuzzDecoder(f, decodeAdjust, func(t *testing.T, _ []byte, in AdjustSubscriptionParams, m map[string]json.RawMessage) {
 		switch in.Timing {
 		case flowgladapi.AdjustAuto, flowgladapi.AdjustImmediately, flowgladapi.AdjustAtEndOfPeriod:
 		case "":
@@ -223,11 +223,7 @@ func FuzzDecodeAdjust(f *testing.F) {
 }
 
 func FuzzDecodeListSubscriptions(f *testing.F) {
-	f.Fuzz(func(t *testing.T, body []byte) {
-		in, m, ok := checkDecoded(t, body, decodeListSubscriptions)
-		if !ok {
-			return
-		}
+	fuzzDecoder(f, decodeListSubscriptions, func(t *testing.T, _ []byte, in ListSubscriptionsParams, m map[string]json.RawMessage) {
 		for k := range m {
 			if k != "includeHistorical" {
 				t.Fatalf("unknown member %q accepted by a strict action", k)
@@ -240,11 +236,7 @@ func FuzzDecodeListSubscriptions(f *testing.F) {
 }
 
 func FuzzDecodeUsageEvent(f *testing.F) {
-	f.Fuzz(func(t *testing.T, body []byte) {
-		in, m, ok := checkDecoded(t, body, decodeUsageEvent)
-		if !ok {
-			return
-		}
+	fuzzDecoder(f, decodeUsageEvent, func(t *testing.T, _ []byte, in UsageEventParams, m map[string]json.RawMessage) {
 		exactlyOneSet(t, m, []string{"priceId", "priceSlug", "usageMeterId", "usageMeterSlug"},
 			in.PriceID, in.PriceSlug, in.UsageMeterID, in.UsageMeterSlug)
 		if _, has := m["amount"]; has {
@@ -267,11 +259,7 @@ func FuzzDecodeUsageEvent(f *testing.F) {
 }
 
 func FuzzDecodeUpdateCustomer(f *testing.F) {
-	f.Fuzz(func(t *testing.T, body []byte) {
-		in, _, ok := checkDecoded(t, body, decodeUpdateCustomer)
-		if !ok {
-			return
-		}
+	fuzzDecoder(f, decodeUpdateCustomer, func(t *testing.T, _ []byte, in UpdateCustomerParams, _ map[string]json.RawMessage) {
 		if in.Name == nil && in.Email == nil && in.Phone == nil && in.BillingAddress == nil {
 			t.Fatal("an update that changes nothing accepted")
 		}

@@ -267,3 +267,9 @@ const (
 	bobBilling   = "GET /api/v1/customers/user_bob/billing"
 	carolBilling = "GET /api/v1/customers/user_carol/billing"
 )
+
+// checkoutURLs are the successUrl and cancelUrl members of a valid checkout body.
+const checkoutURLs = `"successUrl": "https://app.example/ok", "cancelUrl": "https://app.example/no"`
+
+// errOf returns the error of a call's two results.
+func errOf[T any](_ T, err error) error { return err }

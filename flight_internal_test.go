@@ -20,38 +20,34 @@ func TestFlightGroupMark(t *testing.T) {
 	fail := func(context.Context) (any, error) { return nil, errors.New("boom") }
 	tests := []struct {
 		name    string
-		prepare func(g *flightGroup, mark uint64) uint64 // returns the mark used
+		key     string // the key run after the caller's mark ("" for none)
+		run     func(context.Context) (any, error)
+		forget  bool // then maxFinished runs of other keys succeed
+		remark  bool // then the caller takes its mark
 		wantRan bool
 	}{
-		{"nothing ran", func(g *flightGroup, mark uint64) uint64 { return mark }, true},
-		{"succeeded after the mark", func(g *flightGroup, mark uint64) uint64 {
-			_, _, _ = g.do(ctx, "a", mark, ok)
-			return mark
-		}, false},
-		{"succeeded before the mark", func(g *flightGroup, mark uint64) uint64 {
-			_, _, _ = g.do(ctx, "a", mark, ok)
-			return g.mark()
-		}, true},
-		{"failed after the mark", func(g *flightGroup, mark uint64) uint64 {
-			_, _, _ = g.do(ctx, "a", mark, fail)
-			return mark
-		}, true},
-		{"another key succeeded", func(g *flightGroup, mark uint64) uint64 {
-			_, _, _ = g.do(ctx, "b", mark, ok)
-			return mark
-		}, true},
-		{"forgotten", func(g *flightGroup, mark uint64) uint64 {
-			_, _, _ = g.do(ctx, "a", mark, ok)
-			for i := range maxFinished {
-				_, _, _ = g.do(ctx, "k"+strconv.Itoa(i), mark, ok)
-			}
-			return mark
-		}, true},
+		{name: "nothing ran", wantRan: true},
+		{name: "succeeded after the mark", key: "a", run: ok, wantRan: false},
+		{name: "succeeded before the mark", key: "a", run: ok, remark: true, wantRan: true},
+		{name: "failed after the mark", key: "a", run: fail, wantRan: true},
+		{name: "another key succeeded", key: "b", run: ok, wantRan: true},
+		{name: "forgotten", key: "a", run: ok, forget: true, wantRan: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			g := &flightGroup{}
-			mark := tc.prepare(g, g.mark())
+			mark := g.mark()
+			if tc.key != "" {
+				_, _, _ = g.do(ctx, tc.key, mark, tc.run)
+			}
+			if tc.forget {
+				for i := range maxFinished {
+					_, _, _ = g.do(ctx, "k"+strconv.Itoa(i), mark, ok)
+				}
+			}
+			if tc.remark {
+				mark = g.mark()
+			}
 			assert.Equal(t, !tc.wantRan, g.succeededSince(ctx, "a", mark))
 			v, ran, err := g.do(ctx, "a", mark, ok)
 			require.NoError(t, err)

@@ -32,3 +32,12 @@ func assertGolden(t *testing.T, name string, r *response) {
 	require.NoError(t, err, "missing golden file; run go test -update")
 	assert.Equal(t, string(bytes.TrimSpace(want)), string(bytes.TrimSpace(got)), "golden %s differs; run go test -update and review the diff", path)
 }
+
+// assertGoldenIf is assertGolden for a table case whose golden file is optional: it checks
+// nothing when name is "".
+func assertGoldenIf(t *testing.T, name string, r *response) {
+	t.Helper()
+	if name != "" {
+		assertGolden(t, name, r)
+	}
+}

@@ -17,7 +17,6 @@ import (
 // (features/access) matches nothing.
 func TestDotSegmentIDs(t *testing.T) {
 	t.Parallel()
-	const urls = `"successUrl": "https://app.example/ok", "cancelUrl": "https://app.example/no"`
 	tests := []struct {
 		key, body string // ID stands for "." or ".."
 		status    int
@@ -27,8 +26,8 @@ func TestDotSegmentIDs(t *testing.T) {
 		{key: "subscriptions/cancel", body: `{"id": "ID", "cancellation": {"timing": "immediately"}}`, status: http.StatusForbidden},
 		{key: "subscriptions/uncancel", body: `{"id": "ID"}`, status: http.StatusForbidden},
 		{key: "subscriptions/adjust", body: `{"subscriptionId": "ID", "priceSlug": "team-monthly"}`, status: http.StatusForbidden},
-		{key: "checkout-sessions/create-add-payment-method", body: `{` + urls + `, "targetSubscriptionId": "ID"}`, status: http.StatusForbidden},
-		{key: "checkout-sessions/create-activate-subscription", body: `{` + urls + `, "targetSubscriptionId": "ID"}`, status: http.StatusForbidden},
+		{key: "checkout-sessions/create-add-payment-method", body: `{` + checkoutURLs + `, "targetSubscriptionId": "ID"}`, status: http.StatusForbidden},
+		{key: "checkout-sessions/create-activate-subscription", body: `{` + checkoutURLs + `, "targetSubscriptionId": "ID"}`, status: http.StatusForbidden},
 		{key: "resources/usages", body: `{"subscriptionId": "ID"}`, status: http.StatusForbidden},
 		{key: "resources/usages/retrieve", body: `{"subscriptionId": "ID", "resourceSlug": "seats"}`, status: http.StatusForbidden},
 		{key: "resources/claim", body: `{"subscriptionId": "ID", "resourceSlug": "seats", "quantity": 1}`, status: http.StatusForbidden},
@@ -41,8 +40,8 @@ func TestDotSegmentIDs(t *testing.T) {
 		// A filter: nothing matches.
 		{key: "features/access", body: `{"subscriptionId": "ID"}`, status: http.StatusOK},
 		// Other Flowglad ids and slugs: refused at validation.
-		{key: "checkout-sessions/create", body: `{` + urls + `, "priceSlug": "ID"}`, status: http.StatusBadRequest, issue: "priceSlug"},
-		{key: "checkout-sessions/create", body: `{` + urls + `, "priceId": "ID"}`, status: http.StatusBadRequest, issue: "priceId"},
+		{key: "checkout-sessions/create", body: `{` + checkoutURLs + `, "priceSlug": "ID"}`, status: http.StatusBadRequest, issue: "priceSlug"},
+		{key: "checkout-sessions/create", body: `{` + checkoutURLs + `, "priceId": "ID"}`, status: http.StatusBadRequest, issue: "priceId"},
 		{key: "subscriptions/adjust", body: `{"priceSlug": "ID"}`, status: http.StatusBadRequest, issue: "priceSlug"},
 		{key: "subscriptions/adjust", body: `{"priceId": "ID"}`, status: http.StatusBadRequest, issue: "priceId"},
 		{key: "subscriptions/adjust", body: `{"subscriptionItems": [{"priceSlug": "ID"}]}`, status: http.StatusBadRequest, issue: "subscriptionItems[0].priceSlug"},
@@ -113,36 +112,28 @@ func TestDotSegmentIDsFromGo(t *testing.T) {
 	const ok, no = "https://app.example/ok", "https://app.example/no"
 	tests := map[string]func(s *flowglad.Service, id string) error{
 		"CancelSubscription": func(s *flowglad.Service, id string) error {
-			_, err := s.CancelSubscription(ctx, goAlice, flowglad.CancelSubscriptionParams{SubscriptionID: id, Timing: "immediately"})
-			return err
+			return errOf(s.CancelSubscription(ctx, goAlice, flowglad.CancelSubscriptionParams{SubscriptionID: id, Timing: "immediately"}))
 		},
 		"UncancelSubscription": func(s *flowglad.Service, id string) error {
-			_, err := s.UncancelSubscription(ctx, goAlice, flowglad.UncancelSubscriptionParams{SubscriptionID: id})
-			return err
+			return errOf(s.UncancelSubscription(ctx, goAlice, flowglad.UncancelSubscriptionParams{SubscriptionID: id}))
 		},
 		"AdjustSubscription": func(s *flowglad.Service, id string) error {
-			_, err := s.AdjustSubscription(ctx, goAlice, flowglad.AdjustSubscriptionParams{SubscriptionID: id, PriceSlug: "team-monthly"})
-			return err
+			return errOf(s.AdjustSubscription(ctx, goAlice, flowglad.AdjustSubscriptionParams{SubscriptionID: id, PriceSlug: "team-monthly"}))
 		},
 		"CreateActivateSubscriptionCheckoutSession": func(s *flowglad.Service, id string) error {
-			_, err := s.CreateActivateSubscriptionCheckoutSession(ctx, goAlice, flowglad.PaymentMethodCheckoutParams{SuccessURL: ok, CancelURL: no, TargetSubscriptionID: id})
-			return err
+			return errOf(s.CreateActivateSubscriptionCheckoutSession(ctx, goAlice, flowglad.PaymentMethodCheckoutParams{SuccessURL: ok, CancelURL: no, TargetSubscriptionID: id}))
 		},
 		"ResourceUsages": func(s *flowglad.Service, id string) error {
-			_, err := s.ResourceUsages(ctx, goAlice, flowglad.ResourceUsagesParams{SubscriptionID: id})
-			return err
+			return errOf(s.ResourceUsages(ctx, goAlice, flowglad.ResourceUsagesParams{SubscriptionID: id}))
 		},
 		"ClaimResource": func(s *flowglad.Service, id string) error {
-			_, err := s.ClaimResource(ctx, goAlice, flowglad.ClaimResourceParams{SubscriptionID: id, ResourceSlug: "seats", Quantity: 1})
-			return err
+			return errOf(s.ClaimResource(ctx, goAlice, flowglad.ClaimResourceParams{SubscriptionID: id, ResourceSlug: "seats", Quantity: 1}))
 		},
 		"CreateUsageEvent": func(s *flowglad.Service, id string) error {
-			_, err := s.CreateUsageEvent(ctx, goAlice, flowglad.UsageEventParams{SubscriptionID: id, UsageMeterSlug: "api-calls"})
-			return err
+			return errOf(s.CreateUsageEvent(ctx, goAlice, flowglad.UsageEventParams{SubscriptionID: id, UsageMeterSlug: "api-calls"}))
 		},
 		"UsageMeterBalances": func(s *flowglad.Service, id string) error {
-			_, err := s.UsageMeterBalances(ctx, goAlice, flowglad.UsageMeterBalancesParams{SubscriptionID: id})
-			return err
+			return errOf(s.UsageMeterBalances(ctx, goAlice, flowglad.UsageMeterBalancesParams{SubscriptionID: id}))
 		},
 	}
 	for name, call := range tests {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -30,14 +31,14 @@ type keyCase struct {
 // allKeyCases lists all 24 keys with a valid body for Alice. TestAllKeysCovered keeps it in
 // step with flowglad.ActionKeys().
 func allKeyCases() []keyCase {
-	const checkoutURLs = `"successUrl": "https://app.example.com/ok", "cancelUrl": "https://app.example.com/cancel"`
+	const urls = `"successUrl": "https://app.example.com/ok", "cancelUrl": "https://app.example.com/cancel"`
 	return []keyCase{
 		{flowglad.ActionCustomersBilling, `{}`, aliceBilling, true},
 		{flowglad.ActionCustomersFindOrCreate, `{}`, "GET /api/v1/customers/user_alice", true},
 		{flowglad.ActionCustomersUpdate, `{"customer": {"name": "Alice Renamed"}}`, "PUT /api/v1/customers/user_alice", false},
-		{flowglad.ActionCheckoutSessionsCreate, `{` + checkoutURLs + `, "priceSlug": "team-monthly"}`, "POST /api/v1/checkout-sessions", false},
-		{flowglad.ActionCheckoutSessionsAddPaymentMethod, `{` + checkoutURLs + `}`, "POST /api/v1/checkout-sessions", false},
-		{flowglad.ActionCheckoutSessionsActivateSubscription, `{` + checkoutURLs + `, "targetSubscriptionId": "sub_alice_pro"}`, aliceBilling, true},
+		{flowglad.ActionCheckoutSessionsCreate, `{` + urls + `, "priceSlug": "team-monthly"}`, "POST /api/v1/checkout-sessions", false},
+		{flowglad.ActionCheckoutSessionsAddPaymentMethod, `{` + urls + `}`, "POST /api/v1/checkout-sessions", false},
+		{flowglad.ActionCheckoutSessionsActivateSubscription, `{` + urls + `, "targetSubscriptionId": "sub_alice_pro"}`, aliceBilling, true},
 		{flowglad.ActionSubscriptionsCancel, `{"id": "sub_alice_pro", "cancellation": {"timing": "at_end_of_current_billing_period"}}`, aliceBilling, true},
 		{flowglad.ActionSubscriptionsUncancel, `{"id": "sub_alice_pro"}`, aliceBilling, true},
 		{flowglad.ActionSubscriptionsAdjust, `{"priceSlug": "team-monthly"}`, aliceBilling, true},
@@ -119,8 +120,10 @@ func TestEveryKeyRefusesBeforeCallingFlowglad(t *testing.T) {
 
 // failureCase is one way Flowglad can fail, applied to the first call of every key.
 type failureCase struct {
-	name   string
-	fault  func(kc keyCase) (flowgladapitest.Fault, int) // the fault and how many requests it hits
+	name string
+	// fault is injected on the first call of each key, for its next hits requests.
+	fault  flowgladapitest.Fault
+	hits   int
 	status int
 	code   string
 	// attempts is how many times the first call is made: for keys whose first call is
@@ -146,38 +149,30 @@ func failureCases() []failureCase {
 	}
 	return []failureCase{
 		{
-			name: "500",
-			fault: func(kc keyCase) (flowgladapitest.Fault, int) {
-				return onFirst(kc, flowgladapitest.Fault{Status: 500, Message: upstreamSecret}), 3
-			},
+			name:  "500",
+			fault: flowgladapitest.Fault{Status: 500, Message: upstreamSecret}, hits: 3,
 			status: http.StatusBadGateway, code: "flowglad_unavailable",
 			retriedAttempts: 3, onceAttempts: 1,
 			check: generic5xx,
 		},
 		{
-			name: "503",
-			fault: func(kc keyCase) (flowgladapitest.Fault, int) {
-				return onFirst(kc, flowgladapitest.Fault{Status: 503, Message: upstreamSecret}), 3
-			},
+			name:  "503",
+			fault: flowgladapitest.Fault{Status: 503, Message: upstreamSecret}, hits: 3,
 			status: http.StatusBadGateway, code: "flowglad_unavailable",
 			retriedAttempts: 3, onceAttempts: 1,
 			check: generic5xx,
 		},
 		{
 			name: "connection closed",
-			fault: func(kc keyCase) (flowgladapitest.Fault, int) {
-				// Every attempt fails: net/http may itself replay a GET on a reused
-				// connection, so the number of attempts is not asserted here.
-				return onFirst(kc, flowgladapitest.Fault{CloseConnection: true}), 100
-			},
+			// Every attempt fails: net/http may itself replay a GET on a reused
+			// connection, so the number of attempts is not asserted here.
+			fault: flowgladapitest.Fault{CloseConnection: true}, hits: 100,
 			status: http.StatusBadGateway, code: "flowglad_unavailable",
 			check: generic5xx,
 		},
 		{
-			name: "403",
-			fault: func(kc keyCase) (flowgladapitest.Fault, int) {
-				return onFirst(kc, flowgladapitest.Fault{Status: 403, Message: upstreamSecret}), 3
-			},
+			name:  "403",
+			fault: flowgladapitest.Fault{Status: 403, Message: upstreamSecret}, hits: 3,
 			status: http.StatusBadGateway, code: "flowglad_auth_failed",
 			retriedAttempts: 1, onceAttempts: 1,
 			check: func(t *testing.T, env *testEnv, kc keyCase, res *response, j map[string]any) {
@@ -186,10 +181,8 @@ func failureCases() []failureCase {
 			},
 		},
 		{
-			name: "429 with Retry-After",
-			fault: func(kc keyCase) (flowgladapitest.Fault, int) {
-				return onFirst(kc, flowgladapitest.Fault{Status: 429, Message: upstreamSecret, RetryAfter: 7 * time.Second}), 3
-			},
+			name:  "429 with Retry-After",
+			fault: flowgladapitest.Fault{Status: 429, Message: upstreamSecret, RetryAfter: 7 * time.Second}, hits: 3,
 			status: http.StatusServiceUnavailable, code: "flowglad_busy",
 			retriedAttempts: 3, onceAttempts: 1,
 			check: func(t *testing.T, env *testEnv, kc keyCase, res *response, j map[string]any) {
@@ -199,42 +192,26 @@ func failureCases() []failureCase {
 				assert.Equal(t, "1", res.Header.Get("Retry-After"))
 			},
 		},
-		{
-			name: "400",
-			fault: func(kc keyCase) (flowgladapitest.Fault, int) {
-				return onFirst(kc, flowgladapitest.Fault{Status: 400, Message: "Price team-monthly is not active"}), 3
-			},
-			status: http.StatusBadRequest, code: "flowglad_rejected",
-			retriedAttempts: 1, onceAttempts: 1,
-			check: rejected("BAD_REQUEST", "Price team-monthly is not active"),
-		},
-		{
-			name: "409",
-			fault: func(kc keyCase) (flowgladapitest.Fault, int) {
-				return onFirst(kc, flowgladapitest.Fault{Status: 409, Message: "Conflicting change in progress"}), 3
-			},
-			status: http.StatusConflict, code: "flowglad_rejected",
-			retriedAttempts: 1, onceAttempts: 1,
-			check: rejected("CONFLICT", "Conflicting change in progress"),
-		},
-		{
-			name: "422",
-			fault: func(kc keyCase) (flowgladapitest.Fault, int) {
-				return onFirst(kc, flowgladapitest.Fault{Status: 422, Message: "Cannot process this change"}), 3
-			},
-			status: http.StatusUnprocessableEntity, code: "flowglad_rejected",
-			retriedAttempts: 1, onceAttempts: 1,
-			check: rejected("UNPROCESSABLE_CONTENT", "Cannot process this change"),
-		},
+		rejectedFailure(400, http.StatusBadRequest, "BAD_REQUEST", "Price team-monthly is not active"),
+		rejectedFailure(409, http.StatusConflict, "CONFLICT", "Conflicting change in progress"),
+		rejectedFailure(422, http.StatusUnprocessableEntity, "UNPROCESSABLE_CONTENT", "Cannot process this change"),
 	}
 }
 
-func rejected(flowgladCode, msg string) func(*testing.T, *testEnv, keyCase, *response, map[string]any) {
-	return func(t *testing.T, _ *testEnv, _ keyCase, res *response, j map[string]any) {
-		t.Helper()
-		assert.Equal(t, flowgladCode, j["flowgladCode"])
-		assert.Equal(t, msg, j["message"], "a 4xx relays Flowglad's message")
-		assert.NotContains(t, j, "requestId")
+// rejectedFailure is Flowglad refusing the call with status upstream and msg: the answer is
+// status flowglad_rejected, relaying flowgladCode and msg, and the call is not retried.
+func rejectedFailure(upstream, status int, flowgladCode, msg string) failureCase {
+	return failureCase{
+		name:  strconv.Itoa(upstream),
+		fault: flowgladapitest.Fault{Status: upstream, Message: msg}, hits: 3,
+		status: status, code: "flowglad_rejected",
+		retriedAttempts: 1, onceAttempts: 1,
+		check: func(t *testing.T, _ *testEnv, _ keyCase, res *response, j map[string]any) {
+			t.Helper()
+			assert.Equal(t, flowgladCode, j["flowgladCode"])
+			assert.Equal(t, msg, j["message"], "a 4xx relays Flowglad's message")
+			assert.NotContains(t, j, "requestId")
+		},
 	}
 }
 
@@ -247,8 +224,7 @@ func TestUpstreamFailureMapping(t *testing.T) {
 			for _, kc := range callingKeys() {
 				t.Run(string(kc.key), func(t *testing.T) {
 					env := newEnv(t)
-					fault, n := fc.fault(kc)
-					env.fake.FailNext(n, fault)
+					env.fake.FailNext(fc.hits, onFirst(kc, fc.fault))
 					res := env.do(request{user: "user_alice", key: string(kc.key), body: kc.body,
 						headers: map[string]string{"X-Request-Id": "req-upstream-1"}})
 					j := res.assertError(t, fc.status, fc.code)
@@ -646,6 +622,15 @@ type actionCase struct {
 	golden     string // testdata/golden/<golden>.json, after scrubbing
 }
 
+// failNext is an actionCase setup that makes the fake fail its next n requests that f
+// matches.
+func failNext(n int, f flowgladapitest.Fault) func(*testing.T, *testEnv) map[string]string {
+	return func(_ *testing.T, env *testEnv) map[string]string {
+		env.fake.FailNext(n, f)
+		return nil
+	}
+}
+
 func runActionCases(t *testing.T, key string, cases []actionCase) {
 	t.Helper()
 	for _, tc := range cases {
@@ -696,9 +681,7 @@ func runActionCases(t *testing.T, key string, cases []actionCase) {
 				}
 				assert.Equal(t, want, calls, "Flowglad calls")
 			}
-			if tc.golden != "" {
-				assertGolden(t, tc.golden, env.scrubbed(res))
-			}
+			assertGoldenIf(t, tc.golden, env.scrubbed(res))
 		})
 	}
 }

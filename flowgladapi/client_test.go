@@ -412,12 +412,7 @@ func TestClientMethods(t *testing.T) {
 			got, err := tt.call(t.Context(), c)
 			require.NoError(t, err)
 
-			reqs := s.requests()
-			require.Len(t, reqs, 1)
-			r := reqs[0]
-			assert.Equal(t, tt.method, r.Method)
-			assert.Equal(t, tt.path, r.Path)
-			assert.Equal(t, tt.query, r.Query)
+			r := soleRequest(t, s.requests(), tt.method, tt.path, tt.query)
 			assert.Equal(t, testKey, r.Header.Get("Authorization"))
 			assert.Equal(t, "application/json", r.Header.Get("Accept"))
 			assert.True(t, strings.HasPrefix(r.Header.Get("User-Agent"), "flowglad-go/"), r.Header.Get("User-Agent"))
@@ -444,6 +439,9 @@ func TestClientMethods(t *testing.T) {
 	}
 }
 
+// errOf returns the error of a call's two results.
+func errOf[T any](_ T, err error) error { return err }
+
 // TestClientRejectsBadInput checks calls that fail before any request: ids
 // that would reach another endpoint, and impossible checkout sessions.
 func TestClientRejectsBadInput(t *testing.T) {
@@ -453,71 +451,45 @@ func TestClientRejectsBadInput(t *testing.T) {
 		call func(ctx context.Context, c *flowgladapi.Client) error
 		want string
 	}{
-		{"empty customer id", func(ctx context.Context, c *flowgladapi.Client) error { _, err := c.GetCustomer(ctx, ""); return err }, "empty externalID"},
-		{"dot-dot customer id", func(ctx context.Context, c *flowgladapi.Client) error { _, err := c.GetBilling(ctx, ".."); return err }, "invalid externalID"},
-		{"dot subscription id", func(ctx context.Context, c *flowgladapi.Client) error {
-			_, err := c.GetSubscription(ctx, ".")
-			return err
-		}, "invalid id"},
+		{"empty customer id", func(ctx context.Context, c *flowgladapi.Client) error { return errOf(c.GetCustomer(ctx, "")) }, "empty externalID"},
+		{"dot-dot customer id", func(ctx context.Context, c *flowgladapi.Client) error { return errOf(c.GetBilling(ctx, "..")) }, "invalid externalID"},
+		{"dot subscription id", func(ctx context.Context, c *flowgladapi.Client) error { return errOf(c.GetSubscription(ctx, ".")) }, "invalid id"},
 		{"empty update id", func(ctx context.Context, c *flowgladapi.Client) error {
-			_, err := c.UpdateCustomer(ctx, "", flowgladapi.UpdateCustomerParams{})
-			return err
+			return errOf(c.UpdateCustomer(ctx, "", flowgladapi.UpdateCustomerParams{}))
 		}, "empty externalID"},
-		{"empty archive id", func(ctx context.Context, c *flowgladapi.Client) error {
-			_, err := c.ArchiveCustomer(ctx, "")
-			return err
-		}, "empty externalID"},
-		{"empty balances id", func(ctx context.Context, c *flowgladapi.Client) error {
-			_, err := c.GetUsageBalances(ctx, "", "")
-			return err
-		}, "empty externalID"},
+		{"empty archive id", func(ctx context.Context, c *flowgladapi.Client) error { return errOf(c.ArchiveCustomer(ctx, "")) }, "empty externalID"},
+		{"empty balances id", func(ctx context.Context, c *flowgladapi.Client) error { return errOf(c.GetUsageBalances(ctx, "", "")) }, "empty externalID"},
 		{"empty cancel id", func(ctx context.Context, c *flowgladapi.Client) error {
-			_, err := c.CancelSubscription(ctx, "", flowgladapi.CancelImmediately)
-			return err
+			return errOf(c.CancelSubscription(ctx, "", flowgladapi.CancelImmediately))
 		}, "empty id"},
-		{"empty uncancel id", func(ctx context.Context, c *flowgladapi.Client) error {
-			_, err := c.UncancelSubscription(ctx, "")
-			return err
-		}, "empty id"},
+		{"empty uncancel id", func(ctx context.Context, c *flowgladapi.Client) error { return errOf(c.UncancelSubscription(ctx, "")) }, "empty id"},
 		{"empty adjust id", func(ctx context.Context, c *flowgladapi.Client) error {
-			_, err := c.AdjustSubscription(ctx, "", flowgladapi.AdjustSubscriptionParams{})
-			return err
+			return errOf(c.AdjustSubscription(ctx, "", flowgladapi.AdjustSubscriptionParams{}))
 		}, "empty id"},
-		{"empty pricing model id", func(ctx context.Context, c *flowgladapi.Client) error {
-			_, err := c.GetPricingModel(ctx, "")
-			return err
-		}, "empty id"},
+		{"empty pricing model id", func(ctx context.Context, c *flowgladapi.Client) error { return errOf(c.GetPricingModel(ctx, "")) }, "empty id"},
 		{"empty claim sub", func(ctx context.Context, c *flowgladapi.Client) error {
-			_, err := c.ClaimResource(ctx, "", flowgladapi.ClaimParams{})
-			return err
+			return errOf(c.ClaimResource(ctx, "", flowgladapi.ClaimParams{}))
 		}, "empty subscriptionID"},
 		{"empty release sub", func(ctx context.Context, c *flowgladapi.Client) error {
-			_, err := c.ReleaseResource(ctx, "", flowgladapi.ReleaseParams{})
-			return err
+			return errOf(c.ReleaseResource(ctx, "", flowgladapi.ReleaseParams{}))
 		}, "empty subscriptionID"},
 		{"empty usage sub", func(ctx context.Context, c *flowgladapi.Client) error {
-			_, err := c.GetResourceUsage(ctx, "", flowgladapi.ResourceRef{})
-			return err
+			return errOf(c.GetResourceUsage(ctx, "", flowgladapi.ResourceRef{}))
 		}, "empty subscriptionID"},
 		{"empty usages sub", func(ctx context.Context, c *flowgladapi.Client) error {
-			_, err := c.ListResourceUsages(ctx, "", flowgladapi.ResourceUsagesQuery{})
-			return err
+			return errOf(c.ListResourceUsages(ctx, "", flowgladapi.ResourceUsagesQuery{}))
 		}, "empty subscriptionID"},
 		{"empty claims sub", func(ctx context.Context, c *flowgladapi.Client) error {
-			_, err := c.ListResourceClaims(ctx, "", "")
-			return err
+			return errOf(c.ListResourceClaims(ctx, "", ""))
 		}, "empty subscriptionID"},
 		{"checkout without customer", func(ctx context.Context, c *flowgladapi.Client) error {
-			_, err := c.CreateCheckoutSession(ctx, flowgladapi.CheckoutSessionParams{Type: flowgladapi.CheckoutSessionProduct})
-			return err
+			return errOf(c.CreateCheckoutSession(ctx, flowgladapi.CheckoutSessionParams{Type: flowgladapi.CheckoutSessionProduct}))
 		}, "empty CustomerExternalID"},
 		{"checkout unknown type", func(ctx context.Context, c *flowgladapi.Client) error {
-			_, err := c.CreateCheckoutSession(ctx, flowgladapi.CheckoutSessionParams{Type: "purchase", CustomerExternalID: "u1"})
-			return err
+			return errOf(c.CreateCheckoutSession(ctx, flowgladapi.CheckoutSessionParams{Type: "purchase", CustomerExternalID: "u1"}))
 		}, `unknown checkout session type "purchase"`},
 		{"activate without target", func(ctx context.Context, c *flowgladapi.Client) error {
-			_, err := c.CreateCheckoutSession(ctx, flowgladapi.CheckoutSessionParams{Type: flowgladapi.CheckoutSessionActivateSubscription, CustomerExternalID: "u1"})
-			return err
+			return errOf(c.CreateCheckoutSession(ctx, flowgladapi.CheckoutSessionParams{Type: flowgladapi.CheckoutSessionActivateSubscription, CustomerExternalID: "u1"}))
 		}, "needs TargetSubscriptionID"},
 		{"nil context", func(_ context.Context, c *flowgladapi.Client) error {
 			var nilCtx context.Context
@@ -525,8 +497,7 @@ func TestClientRejectsBadInput(t *testing.T) {
 			return err
 		}, "nil context"},
 		{"unencodable metadata", func(ctx context.Context, c *flowgladapi.Client) error {
-			_, err := c.ClaimResource(ctx, "sub_1", flowgladapi.ClaimParams{ResourceSlug: "s", Metadata: map[string]any{"f": func() {}}})
-			return err
+			return errOf(c.ClaimResource(ctx, "sub_1", flowgladapi.ClaimParams{ResourceSlug: "s", Metadata: map[string]any{"f": func() {}}}))
 		}, "encode request"},
 	}
 	for _, tt := range tests {

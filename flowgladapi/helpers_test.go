@@ -52,6 +52,17 @@ func (s *stub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.respond(w, r)
 }
 
+// soleRequest checks that reqs holds one request, to method path?query, and returns it.
+func soleRequest(t *testing.T, reqs []recorded, method, path, query string) recorded {
+	t.Helper()
+	require.Len(t, reqs, 1)
+	r := reqs[0]
+	assert.Equal(t, method, r.Method)
+	assert.Equal(t, path, r.Path)
+	assert.Equal(t, query, r.Query)
+	return r
+}
+
 func (s *stub) requests() []recorded {
 	s.mu.Lock()
 	defer s.mu.Unlock()

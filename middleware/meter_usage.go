@@ -26,14 +26,7 @@ type meter struct {
 // rendered); the default is 1, and an amount of 0 or less records nothing. It reports
 // whether a MeterUsage wraps the request; with several, the innermost one counts.
 func SetUsage(ctx context.Context, amount int64) bool {
-	m := meterFrom(ctx)
-	if m == nil {
-		return false
-	}
-	m.mu.Lock()
-	m.amount = amount
-	m.mu.Unlock()
-	return true
+	return setMeter(ctx, func(m *meter) { m.amount = amount })
 }
 
 // SetTransactionID sets the idempotency key of the request's usage event, derived from the
@@ -41,12 +34,18 @@ func SetUsage(ctx context.Context, amount int64) bool {
 // records it once. The default is a fresh random id per request. It reports whether a
 // MeterUsage wraps the request.
 func SetTransactionID(ctx context.Context, id string) bool {
+	return setMeter(ctx, func(m *meter) { m.txID = id })
+}
+
+// setMeter changes the request's meter with set, under its lock, and reports whether the
+// request has one.
+func setMeter(ctx context.Context, set func(m *meter)) bool {
 	m := meterFrom(ctx)
 	if m == nil {
 		return false
 	}
 	m.mu.Lock()
-	m.txID = id
+	set(m)
 	m.mu.Unlock()
 	return true
 }

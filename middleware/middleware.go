@@ -180,6 +180,28 @@ func (o *options) billing(w http.ResponseWriter, r *http.Request, b Biller) (*ht
 	return r, st, false
 }
 
+// gate is the middleware of a check on billing: it serves the request unless refuse,
+// given the customer's billing, returns the error to answer with. Billing that could not
+// be read but is served anyway (FailOpen) is not checked.
+func gate(b Biller, opts []Option, refuse func(*flowgladapi.Billing) *flowglad.Error) func(http.Handler) http.Handler {
+	o := newOptions(opts)
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			r, st, ok := o.billing(w, r, b)
+			if !ok {
+				return
+			}
+			if st.billing != nil {
+				if err := refuse(st.billing); err != nil {
+					o.onError(w, r, err)
+					return
+				}
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
 // log returns the logger: WithLogger's, else the Service's.
 func (o *options) log(b Biller) *slog.Logger {
 	if o.logger != nil {

@@ -378,6 +378,18 @@ func TestFlowgladDown(t *testing.T) {
 			assert.Contains(t, e.logs.String(), "FailOpen")
 		})
 	}
+	t.Run("closed with WithRetryAfter and WithLogger", func(t *testing.T) {
+		e := newEnv(t)
+		down(e)
+		own := &logbuf.Buffer{}
+		mw := middleware.RequireFeature(e.h, "premium",
+			middleware.WithRetryAfter(2*time.Second), middleware.WithLogger(slog.New(slog.NewJSONHandler(own, nil))))
+		w := e.serve(mw(&ok{}), "alice")
+		assert.Equal(t, http.StatusServiceUnavailable, w.Code)
+		assert.Equal(t, "2", w.Header().Get("Retry-After"))
+		assert.Contains(t, own.String(), "billing unavailable")
+		assert.NotContains(t, e.logs.String(), "billing unavailable", "WithLogger's logger, not the Service's")
+	})
 	t.Run("no session is still 401 when open", func(t *testing.T) {
 		e := newEnv(t)
 		down(e)

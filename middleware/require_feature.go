@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/flowglad-go/flowglad"
+	"github.com/flowglad-go/flowglad/flowgladapi"
 )
 
 // RequireFeature serves the request only when the customer's current subscription grants
@@ -12,23 +13,15 @@ import (
 //
 //	{"error": {"code": "feature_required", "message": "...", "json": {"message": "...", "feature": "premium"}}}
 func RequireFeature(b Biller, featureSlug string, opts ...Option) func(http.Handler) http.Handler {
-	o := newOptions(opts)
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			r, st, ok := o.billing(w, r, b)
-			if !ok {
-				return
-			}
-			if st.billing != nil && !st.billing.CheckFeatureAccess(featureSlug) {
-				o.onError(w, r, &flowglad.Error{
-					Status:  http.StatusForbidden,
-					Code:    flowglad.CodeFeatureRequired,
-					Message: "your plan does not include this feature",
-					Details: map[string]any{"feature": featureSlug},
-				})
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
-	}
+	return gate(b, opts, func(bl *flowgladapi.Billing) *flowglad.Error {
+		if bl.CheckFeatureAccess(featureSlug) {
+			return nil
+		}
+		return &flowglad.Error{
+			Status:  http.StatusForbidden,
+			Code:    flowglad.CodeFeatureRequired,
+			Message: "your plan does not include this feature",
+			Details: map[string]any{"feature": featureSlug},
+		}
+	})
 }

@@ -190,11 +190,7 @@ func (f *Fake) Customer(externalID string) (Customer, bool) {
 func (f *Fake) Customers() []Customer {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := make([]Customer, 0, len(f.st.customers))
-	for _, c := range f.st.customers {
-		out = append(out, f.customerOut(c))
-	}
-	return out
+	return copyAll(f.st.customers, f.customerOut)
 }
 
 // Subscription returns the subscription with the given id.
@@ -213,15 +209,16 @@ func (f *Fake) Subscription(id string) (Subscription, bool) {
 func (f *Fake) UsageEvents() []UsageEvent {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := make([]UsageEvent, 0, len(f.st.events))
-	for _, e := range f.st.events {
-		out = append(out, UsageEvent{
-			ID: e.id, CustomerID: e.sub.cust.id, SubscriptionID: e.sub.id, UsageMeterID: e.meter.id,
-			UsageMeterSlug: e.meter.slug, PriceID: e.price.id, TransactionID: e.transactionID,
-			Amount: e.amount, UsageDate: msTime(e.usageDate), Properties: maps.Clone(e.properties),
-		})
+	return copyAll(f.st.events, usageEventOut)
+}
+
+// usageEventOut is the copy of e that UsageEvents hands out.
+func usageEventOut(e *usageEvent) UsageEvent {
+	return UsageEvent{
+		ID: e.id, CustomerID: e.sub.cust.id, SubscriptionID: e.sub.id, UsageMeterID: e.meter.id,
+		UsageMeterSlug: e.meter.slug, PriceID: e.price.id, TransactionID: e.transactionID,
+		Amount: e.amount, UsageDate: msTime(e.usageDate), Properties: maps.Clone(e.properties),
 	}
-	return out
 }
 
 // UsageBalance returns a subscription's available balance on the usage
@@ -260,25 +257,37 @@ func (f *Fake) Claims(subscriptionID string) []Claim {
 func (f *Fake) CheckoutSessions() []CheckoutSession {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := make([]CheckoutSession, 0, len(f.st.sessions))
-	for _, cs := range f.st.sessions {
-		o := CheckoutSession{
-			ID: cs.id, Type: cs.typ, Status: cs.status, Quantity: cs.quantity,
-			SuccessURL: cs.successURL, CancelURL: cs.cancelURL, URL: cs.url,
-			OutputName: deref(cs.outputName), OutputMetadata: maps.Clone(cs.outputMetadata), Result: cs.result,
-		}
-		if cs.cust != nil {
-			o.CustomerID, o.CustomerExternalID = cs.cust.id, cs.cust.externalID
-		}
-		if cs.price != nil {
-			o.PriceID = cs.price.id
-		}
-		if cs.target != nil {
-			o.TargetSubscriptionID = cs.target.id
-		}
-		out = append(out, o)
+	return copyAll(f.st.sessions, checkoutSessionOut)
+}
+
+// checkoutSessionOut is the copy of cs that CheckoutSessions hands out.
+func checkoutSessionOut(cs *checkoutSession) CheckoutSession {
+	o := CheckoutSession{
+		ID: cs.id, Type: cs.typ, Status: cs.status, Quantity: cs.quantity,
+		SuccessURL: cs.successURL, CancelURL: cs.cancelURL, URL: cs.url,
+		OutputName: deref(cs.outputName), OutputMetadata: maps.Clone(cs.outputMetadata), Result: cs.result,
 	}
-	return out
+	if cs.cust != nil {
+		o.CustomerID, o.CustomerExternalID = cs.cust.id, cs.cust.externalID
+	}
+	if cs.price != nil {
+		o.PriceID = cs.price.id
+	}
+	if cs.target != nil {
+		o.TargetSubscriptionID = cs.target.id
+	}
+	return o
+}
+
+// copyAll returns out(x) for each x of items, in order, never nil (so an
+// empty list renders as []): the copies the accessors hand out of the fake's
+// records, and the JSON of lists (the caller holds f.mu).
+func copyAll[T, U any](items []T, out func(T) U) []U {
+	res := make([]U, 0, len(items))
+	for _, x := range items {
+		res = append(res, out(x))
+	}
+	return res
 }
 
 func (f *Fake) customerOut(c *customer) Customer {

@@ -93,6 +93,17 @@ func diffState(a, b stateView) string {
 	return ""
 }
 
+// refusalCase is a request the fake refuses, with the error it answers.
+type refusalCase struct {
+	name        string
+	method      string
+	path        string
+	body        any
+	wantStatus  int
+	wantCode    string // "" = no code key
+	wantMessage string // substring
+}
+
 // assertAPIError checks the live server's error shape: JSON {"error",
 // "code", "request_id"}, code absent when wantCode is "".
 func assertAPIError(t *testing.T, r response, wantStatus int, wantCode, wantMessage string) {
@@ -107,6 +118,25 @@ func assertAPIError(t *testing.T, r response, wantStatus int, wantCode, wantMess
 		assert.Equal(t, wantCode, m["code"])
 	}
 	assert.Equal(t, r.header.Get("X-Request-Id"), m["request_id"])
+}
+
+// browserOf is a client of s that, like a browser's test driver, reports a
+// redirect instead of following it.
+func browserOf(s *Server) *http.Client {
+	c := *s.HTTPServer.Client()
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &c
+}
+
+// completeCheckout presses the complete button of the checkout page at url
+// and checks the redirect to the session's successUrl.
+func completeCheckout(t *testing.T, browser *http.Client, url string) {
+	t.Helper()
+	resp, err := browser.Post(url+"/complete", "application/x-www-form-urlencoded", nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	assert.Equal(t, "https://app.example.com/success", resp.Header.Get("Location"))
 }
 
 // steppingClock is a clock a test moves forward by hand.

@@ -10,11 +10,7 @@ import (
 func (f *Fake) createCheckoutSession(w http.ResponseWriter, r *http.Request) {
 	base := callOf(r).base
 	f.handle(w, r, func(now int64) (any, *apiError) {
-		body, err := parseBody(r, false)
-		if err != nil {
-			return nil, err
-		}
-		in, _, err := body.object("checkoutSession", true)
+		in, err := bodyObject(r, "checkoutSession")
 		if err != nil {
 			return nil, err
 		}

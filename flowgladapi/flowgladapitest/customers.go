@@ -24,17 +24,23 @@ func (f *Fake) getCustomer(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// emailAndName reads a customer's email (required, and so non-empty, on
+// create) and then its name.
+func emailAndName(in obj, emailRequired bool) (email string, hasEmail bool, name string, hasName bool, err *apiError) {
+	if email, hasEmail, err = in.str("email", emailRequired); err != nil {
+		return "", false, "", false, err
+	}
+	name, hasName, err = in.str("name", false)
+	return email, hasEmail, name, hasName, err
+}
+
 // POST /api/v1/customers. A duplicate externalId is 409 CONFLICT. When the
 // pricing model has a default product, the new customer is subscribed to
 // its default price and the answer carries that subscription, as Flowglad
 // does for a free plan.
 func (f *Fake) createCustomer(w http.ResponseWriter, r *http.Request) {
 	f.handle(w, r, func(now int64) (any, *apiError) {
-		body, err := parseBody(r, false)
-		if err != nil {
-			return nil, err
-		}
-		in, _, err := body.object("customer", true)
+		in, err := bodyObject(r, "customer")
 		if err != nil {
 			return nil, err
 		}
@@ -42,15 +48,11 @@ func (f *Fake) createCustomer(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
-		email, _, err := in.str("email", true)
+		email, _, name, hasName, err := emailAndName(in, true)
 		if err != nil {
 			return nil, err
 		}
 		// The name is required but may be empty, as the spec (and the live server) allow.
-		name, hasName, err := in.str("name", false)
-		if err != nil {
-			return nil, err
-		}
 		if !hasName {
 			return nil, badRequest("%sname: Required", in.path)
 		}
@@ -137,11 +139,7 @@ func (c *customer) applyOptional(in obj) *apiError {
 // PUT /api/v1/customers/{externalId}
 func (f *Fake) updateCustomer(w http.ResponseWriter, r *http.Request) {
 	f.handle(w, r, func(now int64) (any, *apiError) {
-		body, err := parseBody(r, false)
-		if err != nil {
-			return nil, err
-		}
-		in, _, err := body.object("customer", true)
+		in, err := bodyObject(r, "customer")
 		if err != nil {
 			return nil, err
 		}
@@ -149,11 +147,7 @@ func (f *Fake) updateCustomer(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
-		email, hasEmail, err := in.str("email", false)
-		if err != nil {
-			return nil, err
-		}
-		name, hasName, err := in.str("name", false)
+		email, hasEmail, name, hasName, err := emailAndName(in, false)
 		if err != nil {
 			return nil, err
 		}

@@ -93,6 +93,9 @@ func ok(t *testing.T, r response) map[string]any {
 	return r.json(t)
 }
 
+// errOf returns the error of a call's two results.
+func errOf[T any](_ T, err error) error { return err }
+
 // dig walks a decoded JSON value by keys and indexes.
 func dig(t *testing.T, v any, path ...any) any {
 	t.Helper()

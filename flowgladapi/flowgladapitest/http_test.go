@@ -83,15 +83,7 @@ func TestErrors(t *testing.T) {
 		}
 		return map[string]any{"usageEvent": ev}
 	}
-	tests := []struct {
-		name        string
-		method      string
-		path        string
-		body        any
-		wantStatus  int
-		wantCode    string // "" = no code key
-		wantMessage string // substring
-	}{
+	tests := []refusalCase{
 		{"invalid json", http.MethodPost, "/api/v1/usage-events", `{"usageEvent":`, 400, "", "Invalid JSON in request body"},
 		{"archive empty body", http.MethodPost, "/api/v1/customers/" + DemoCustomerBob + "/archive", nil, 400, "", "Invalid JSON in request body"},
 		{"cancel empty body", http.MethodPost, sub + "/cancel", nil, 400, "", "Invalid JSON in request body"},
@@ -141,17 +133,8 @@ func TestErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := call(t, s, tt.method, tt.path, tt.body)
-			require.Equal(t, tt.wantStatus, r.status, "body: %s", r.body)
-			assert.Equal(t, "application/json", r.header.Get("Content-Type"))
-			m := r.json(t)
-			assert.Contains(t, m["error"], tt.wantMessage)
-			if tt.wantCode == "" {
-				assert.NotContains(t, m, "code")
-			} else {
-				assert.Equal(t, tt.wantCode, m["code"])
-			}
-			assert.Equal(t, r.header.Get("X-Request-Id"), m["request_id"])
-			assert.True(t, strings.HasPrefix(m["request_id"].(string), "req_"))
+			assertAPIError(t, r, tt.wantStatus, tt.wantCode, tt.wantMessage)
+			assert.True(t, strings.HasPrefix(r.header.Get("X-Request-Id"), "req_"))
 		})
 	}
 }

@@ -40,6 +40,17 @@ func parseBody(r *http.Request, allowEmpty bool) (obj, *apiError) {
 	return obj{m: m}, nil
 }
 
+// bodyObject reads the request body's required object at key: the
+// {"customer": {...}} that wraps most create and update bodies.
+func bodyObject(r *http.Request, key string) (obj, *apiError) {
+	body, err := parseBody(r, false)
+	if err != nil {
+		return obj{}, err
+	}
+	in, _, err := body.object(key, true)
+	return in, err
+}
+
 func (o obj) has(key string) bool {
 	_, ok := o.m[key]
 	return ok
@@ -214,6 +225,52 @@ func (o obj) strings(key string, max int) ([]string, bool, *apiError) {
 		out = append(out, s)
 	}
 	return out, true, nil
+}
+
+// oneOf reads the one of keys that is present, which must be a non-empty
+// string, and returns that key and its value.
+func (o obj) oneOf(keys ...string) (string, string, *apiError) {
+	key, err := o.exactlyOne(keys...)
+	if err != nil {
+		return "", "", err
+	}
+	v, _, err := o.str(key, true)
+	return key, v, err
+}
+
+// priceItem reads a price, by exactly one of priceId and priceSlug (the key
+// given and its value), and the optional positive quantity, 1 when absent.
+func (o obj) priceItem() (key, ref string, quantity int64, err *apiError) {
+	if key, ref, err = o.oneOf("priceId", "priceSlug"); err != nil {
+		return "", "", 0, err
+	}
+	q, ok, err := o.integer("quantity", false, 1)
+	if !ok {
+		return key, ref, 1, err
+	}
+	return key, ref, q, err
+}
+
+// array returns the required array at key.
+func (o obj) array(key string) ([]any, *apiError) {
+	v, ok := o.m[key]
+	if !ok {
+		return nil, badRequest("%s: Required", o.name(key))
+	}
+	arr, isArr := v.([]any)
+	if !isArr {
+		return nil, badRequest("%s: Expected array, received %s", o.name(key), typeName(v))
+	}
+	return arr, nil
+}
+
+// element returns e, element i of the array at key, as an object.
+func (o obj) element(key string, i int, e any) (obj, *apiError) {
+	m, isObj := e.(map[string]any)
+	if !isObj {
+		return obj{}, badRequest("%s[%d]: Expected object, received %s", o.name(key), i, typeName(e))
+	}
+	return obj{m: m, path: fmt.Sprintf("%s[%d].", o.name(key), i)}, nil
 }
 
 // exactlyOne checks that exactly one of keys is present.

@@ -20,20 +20,17 @@ func TestAccessorsUnknownRecords(t *testing.T) {
 		wantErr string
 	}{
 		{"AddSubscription", func() error {
-			_, err := s.AddSubscription("user_zed", Subscription{Items: []SubscriptionItem{{PriceSlug: DemoPriceProMonthly}}})
-			return err
+			return errOf(s.AddSubscription("user_zed", Subscription{Items: []SubscriptionItem{{PriceSlug: DemoPriceProMonthly}}}))
 		}, `flowgladapitest: customer "user_zed" not found`},
-		{"AddPaymentMethod", func() error { _, err := s.AddPaymentMethod("user_zed", PaymentMethod{}); return err }, `flowgladapitest: customer "user_zed" not found`},
+		{"AddPaymentMethod", func() error { return errOf(s.AddPaymentMethod("user_zed", PaymentMethod{})) }, `flowgladapitest: customer "user_zed" not found`},
 		{"AddPurchase", func() error {
-			_, err := s.AddPurchase("user_zed", Purchase{PriceSlug: DemoPriceCredits})
-			return err
+			return errOf(s.AddPurchase("user_zed", Purchase{PriceSlug: DemoPriceCredits}))
 		}, `flowgladapitest: customer "user_zed" not found`},
 		{"AddInvoice", func() error {
-			_, err := s.AddInvoice("user_zed", Invoice{PurchaseID: DemoAlicePurchaseID})
-			return err
+			return errOf(s.AddInvoice("user_zed", Invoice{PurchaseID: DemoAlicePurchaseID}))
 		}, `flowgladapitest: customer "user_zed" not found`},
 		{"SetSubscriptionStatus", func() error { return s.SetSubscriptionStatus("sub_nope", StatusActive) }, `flowgladapitest: subscription "sub_nope" not found`},
-		{"CompleteCheckout", func() error { _, err := s.CompleteCheckout("cs_nope"); return err }, `flowgladapitest: checkout session "cs_nope" not found`},
+		{"CompleteCheckout", func() error { return errOf(s.CompleteCheckout("cs_nope")) }, `flowgladapitest: checkout session "cs_nope" not found`},
 	}
 	for _, tt := range errTests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -81,161 +78,135 @@ func TestAddRecordsRefused(t *testing.T) {
 		wantErr string
 	}{
 		{"customer without external id",
-			func(s *Server) error { _, err := s.AddCustomer(Customer{ID: "cus_x"}); return err },
+			func(s *Server) error { return errOf(s.AddCustomer(Customer{ID: "cus_x"})) },
 			func(s *Server) error {
-				_, err := s.AddCustomer(Customer{ID: "cus_x", ExternalID: "user_x"})
-				return err
+				return errOf(s.AddCustomer(Customer{ID: "cus_x", ExternalID: "user_x"}))
 			},
 			"a customer has no external id"},
 		{"customer taken",
-			func(s *Server) error { _, err := s.AddCustomer(Customer{ExternalID: DemoCustomerAlice}); return err },
+			func(s *Server) error { return errOf(s.AddCustomer(Customer{ExternalID: DemoCustomerAlice})) },
 			nil, `customer "user_alice" already exists`},
 		{"customer with a bad payment method",
 			func(s *Server) error {
-				_, err := s.AddCustomer(Customer{ID: "cus_x", ExternalID: "user_x", PaymentMethods: []PaymentMethod{{ID: "pm_x", Type: "cheque"}}})
-				return err
+				return errOf(s.AddCustomer(Customer{ID: "cus_x", ExternalID: "user_x", PaymentMethods: []PaymentMethod{{ID: "pm_x", Type: "cheque"}}}))
 			},
 			func(s *Server) error {
-				_, err := s.AddCustomer(Customer{ID: "cus_x", ExternalID: "user_x", PaymentMethods: []PaymentMethod{{ID: "pm_x", Type: "sepa_debit"}}})
-				return err
+				return errOf(s.AddCustomer(Customer{ID: "cus_x", ExternalID: "user_x", PaymentMethods: []PaymentMethod{{ID: "pm_x", Type: "sepa_debit"}}}))
 			},
 			`customer "user_x": payment method: unknown type "cheque"`},
 		{"customer with a bad subscription",
 			func(s *Server) error {
-				_, err := s.AddCustomer(Customer{ID: "cus_x", ExternalID: "user_x",
-					Subscriptions: []Subscription{{ID: "sub_x", Items: []SubscriptionItem{{PriceSlug: DemoPriceProMonthly}}}, {Items: []SubscriptionItem{{PriceSlug: "gold"}}}}})
-				return err
+				return errOf(s.AddCustomer(Customer{ID: "cus_x", ExternalID: "user_x",
+					Subscriptions: []Subscription{{ID: "sub_x", Items: []SubscriptionItem{{PriceSlug: DemoPriceProMonthly}}}, {Items: []SubscriptionItem{{PriceSlug: "gold"}}}}}))
 			},
 			func(s *Server) error {
-				_, err := s.AddCustomer(Customer{ID: "cus_x", ExternalID: "user_x", Subscriptions: []Subscription{{ID: "sub_x", Items: []SubscriptionItem{{PriceSlug: DemoPriceProMonthly}}}}})
-				return err
+				return errOf(s.AddCustomer(Customer{ID: "cus_x", ExternalID: "user_x", Subscriptions: []Subscription{{ID: "sub_x", Items: []SubscriptionItem{{PriceSlug: DemoPriceProMonthly}}}}}))
 			},
 			"Price with slug gold not found"},
 		{"customer with a bad purchase",
 			func(s *Server) error {
-				_, err := s.AddCustomer(Customer{ExternalID: "user_x", Purchases: []Purchase{{PriceSlug: DemoPriceCredits, PriceID: "price_5"}}})
-				return err
+				return errOf(s.AddCustomer(Customer{ExternalID: "user_x", Purchases: []Purchase{{PriceSlug: DemoPriceCredits, PriceID: "price_5"}}}))
 			},
 			func(s *Server) error {
-				_, err := s.AddCustomer(Customer{ExternalID: "user_x", Purchases: []Purchase{{PriceSlug: DemoPriceCredits}}})
-				return err
+				return errOf(s.AddCustomer(Customer{ExternalID: "user_x", Purchases: []Purchase{{PriceSlug: DemoPriceCredits}}}))
 			},
 			`customer "user_x": purchase: give exactly one of PriceID and PriceSlug`},
 		{"customer with a bad invoice",
 			func(s *Server) error {
-				_, err := s.AddCustomer(Customer{ExternalID: "user_x", Invoices: []Invoice{{ID: "inv_x", PurchaseID: DemoAlicePurchaseID}}})
-				return err
+				return errOf(s.AddCustomer(Customer{ExternalID: "user_x", Invoices: []Invoice{{ID: "inv_x", PurchaseID: DemoAlicePurchaseID}}}))
 			},
 			nil, `customer "user_x": invoice: purchase "pur_alice_credits" is not this customer's`},
 		{"payment method of unknown type",
 			func(s *Server) error {
-				_, err := s.AddPaymentMethod(DemoCustomerBob, PaymentMethod{ID: "pm_x", Type: "cheque"})
-				return err
+				return errOf(s.AddPaymentMethod(DemoCustomerBob, PaymentMethod{ID: "pm_x", Type: "cheque"}))
 			},
 			func(s *Server) error {
-				_, err := s.AddPaymentMethod(DemoCustomerBob, PaymentMethod{ID: "pm_x", Type: "link"})
-				return err
+				return errOf(s.AddPaymentMethod(DemoCustomerBob, PaymentMethod{ID: "pm_x", Type: "link"}))
 			},
 			`flowgladapitest: payment method: unknown type "cheque"`},
 		{"payment method id taken",
 			func(s *Server) error {
-				_, err := s.AddPaymentMethod(DemoCustomerBob, PaymentMethod{ID: DemoAliceSubscriptionID})
-				return err
+				return errOf(s.AddPaymentMethod(DemoCustomerBob, PaymentMethod{ID: DemoAliceSubscriptionID}))
 			},
 			nil, `flowgladapitest: id "sub_alice_pro" is used twice`},
 		{"subscription without items",
-			func(s *Server) error { _, err := s.AddSubscription(DemoCustomerBob, Subscription{}); return err },
+			func(s *Server) error { return errOf(s.AddSubscription(DemoCustomerBob, Subscription{})) },
 			nil, "flowgladapitest: subscription has no items"},
 		{"subscription item with two price refs",
 			func(s *Server) error {
-				_, err := s.AddSubscription(DemoCustomerBob, Subscription{Items: []SubscriptionItem{{PriceSlug: DemoPriceProMonthly, PriceID: "price_3"}}})
-				return err
+				return errOf(s.AddSubscription(DemoCustomerBob, Subscription{Items: []SubscriptionItem{{PriceSlug: DemoPriceProMonthly, PriceID: "price_3"}}}))
 			},
 			nil, "subscription item: give exactly one of PriceID and PriceSlug"},
 		{"subscription on a single payment price",
 			func(s *Server) error {
-				_, err := s.AddSubscription(DemoCustomerBob, Subscription{Items: []SubscriptionItem{{PriceSlug: DemoPriceCredits}}})
-				return err
+				return errOf(s.AddSubscription(DemoCustomerBob, Subscription{Items: []SubscriptionItem{{PriceSlug: DemoPriceCredits}}}))
 			},
 			nil, `price "credits-100" is a single payment price, not a subscription price`},
 		{"subscription with a negative quantity",
 			func(s *Server) error {
-				_, err := s.AddSubscription(DemoCustomerBob, Subscription{Items: []SubscriptionItem{{PriceSlug: DemoPriceProMonthly, Quantity: -1}}})
-				return err
+				return errOf(s.AddSubscription(DemoCustomerBob, Subscription{Items: []SubscriptionItem{{PriceSlug: DemoPriceProMonthly, Quantity: -1}}}))
 			},
 			nil, "subscription item: negative quantity"},
 		{"subscription with an unknown status",
 			func(s *Server) error {
-				_, err := s.AddSubscription(DemoCustomerBob, Subscription{Status: "sleeping", Items: []SubscriptionItem{{PriceSlug: DemoPriceProMonthly}}})
-				return err
+				return errOf(s.AddSubscription(DemoCustomerBob, Subscription{Status: "sleeping", Items: []SubscriptionItem{{PriceSlug: DemoPriceProMonthly}}}))
 			},
 			nil, `subscription: unknown status "sleeping"`},
 		{"non-renewing subscription past due",
 			func(s *Server) error {
-				_, err := s.AddSubscription(DemoCustomerBob, Subscription{NonRenewing: true, Status: StatusPastDue, Items: []SubscriptionItem{{PriceSlug: DemoPriceProMonthly}}})
-				return err
+				return errOf(s.AddSubscription(DemoCustomerBob, Subscription{NonRenewing: true, Status: StatusPastDue, Items: []SubscriptionItem{{PriceSlug: DemoPriceProMonthly}}}))
 			},
 			nil, `non-renewing subscription: status "past_due" is not allowed`},
 		{"subscription id taken",
 			func(s *Server) error {
-				_, err := s.AddSubscription(DemoCustomerBob, Subscription{ID: DemoAliceSubscriptionID, Items: []SubscriptionItem{{PriceSlug: DemoPriceProMonthly}}})
-				return err
+				return errOf(s.AddSubscription(DemoCustomerBob, Subscription{ID: DemoAliceSubscriptionID, Items: []SubscriptionItem{{PriceSlug: DemoPriceProMonthly}}}))
 			},
 			nil, `id "sub_alice_pro" is used twice`},
 		{"purchase without price",
-			func(s *Server) error { _, err := s.AddPurchase(DemoCustomerBob, Purchase{}); return err },
+			func(s *Server) error { return errOf(s.AddPurchase(DemoCustomerBob, Purchase{})) },
 			nil, "purchase: give exactly one of PriceID and PriceSlug"},
 		{"purchase of an unknown price",
 			func(s *Server) error {
-				_, err := s.AddPurchase(DemoCustomerBob, Purchase{PriceID: "price_nope"})
-				return err
+				return errOf(s.AddPurchase(DemoCustomerBob, Purchase{PriceID: "price_nope"}))
 			},
 			nil, "Price price_nope not found"},
 		{"purchase of a free subscription price",
 			func(s *Server) error {
-				_, err := s.AddPurchase(DemoCustomerBob, Purchase{PriceSlug: DemoPriceFreeMonthly})
-				return err
+				return errOf(s.AddPurchase(DemoCustomerBob, Purchase{PriceSlug: DemoPriceFreeMonthly}))
 			},
 			nil, `purchase: price "free-monthly" is free`},
 		{"purchase id taken",
 			func(s *Server) error {
-				_, err := s.AddPurchase(DemoCustomerBob, Purchase{ID: DemoAlicePurchaseID, PriceSlug: DemoPriceCredits})
-				return err
+				return errOf(s.AddPurchase(DemoCustomerBob, Purchase{ID: DemoAlicePurchaseID, PriceSlug: DemoPriceCredits}))
 			},
 			nil, `id "pur_alice_credits" is used twice`},
 		{"invoice for nothing",
-			func(s *Server) error { _, err := s.AddInvoice(DemoCustomerBob, Invoice{}); return err },
+			func(s *Server) error { return errOf(s.AddInvoice(DemoCustomerBob, Invoice{})) },
 			nil, "invoice: give exactly one of SubscriptionID and PurchaseID"},
 		{"invoice id taken",
 			func(s *Server) error {
-				_, err := s.AddInvoice(DemoCustomerBob, Invoice{ID: DemoBobSubscriptionID, SubscriptionID: DemoBobSubscriptionID})
-				return err
+				return errOf(s.AddInvoice(DemoCustomerBob, Invoice{ID: DemoBobSubscriptionID, SubscriptionID: DemoBobSubscriptionID}))
 			},
 			nil, `id "sub_bob_free" is used twice`},
 		{"invoice for another customer's purchase",
 			func(s *Server) error {
-				_, err := s.AddInvoice(DemoCustomerBob, Invoice{ID: "inv_x", PurchaseID: DemoAlicePurchaseID})
-				return err
+				return errOf(s.AddInvoice(DemoCustomerBob, Invoice{ID: "inv_x", PurchaseID: DemoAlicePurchaseID}))
 			},
 			func(s *Server) error {
-				_, err := s.AddInvoice(DemoCustomerBob, Invoice{ID: "inv_x", SubscriptionID: DemoBobSubscriptionID})
-				return err
+				return errOf(s.AddInvoice(DemoCustomerBob, Invoice{ID: "inv_x", SubscriptionID: DemoBobSubscriptionID}))
 			},
 			`invoice: purchase "pur_alice_credits" is not this customer's`},
 		{"invoice for a non-renewing subscription",
 			func(s *Server) error {
-				_, err := s.AddInvoice(DemoCustomerBob, Invoice{SubscriptionID: "sub_nr"})
-				return err
+				return errOf(s.AddInvoice(DemoCustomerBob, Invoice{SubscriptionID: "sub_nr"}))
 			},
 			nil, `invoice: subscription "sub_nr" does not renew (no billing period)`},
 		{"invoice line of an unknown price",
 			func(s *Server) error {
-				_, err := s.AddInvoice(DemoCustomerBob, Invoice{ID: "inv_x", SubscriptionID: DemoBobSubscriptionID, LineItems: []InvoiceLineItem{{PriceSlug: "gold"}}})
-				return err
+				return errOf(s.AddInvoice(DemoCustomerBob, Invoice{ID: "inv_x", SubscriptionID: DemoBobSubscriptionID, LineItems: []InvoiceLineItem{{PriceSlug: "gold"}}}))
 			},
 			func(s *Server) error {
-				_, err := s.AddInvoice(DemoCustomerBob, Invoice{ID: "inv_x", SubscriptionID: DemoBobSubscriptionID, LineItems: []InvoiceLineItem{{PriceSlug: DemoPriceFreeMonthly}}})
-				return err
+				return errOf(s.AddInvoice(DemoCustomerBob, Invoice{ID: "inv_x", SubscriptionID: DemoBobSubscriptionID, LineItems: []InvoiceLineItem{{PriceSlug: DemoPriceFreeMonthly}}}))
 			},
 			"Price with slug gold not found"},
 	}

@@ -75,15 +75,7 @@ func TestRequestValidation(t *testing.T) {
 		cBad = "BAD_REQUEST"
 		cNF  = "NOT_FOUND"
 	)
-	tests := []struct {
-		name        string
-		method      string
-		path        string
-		body        any
-		wantStatus  int
-		wantCode    string
-		wantMessage string
-	}{
+	tests := []refusalCase{
 		// Bodies.
 		{"body is an array", http.MethodPost, "/api/v1/usage-events", `[]`, bad, cBad, "Expected an object as the request body"},
 		{"body has trailing data", http.MethodPost, "/api/v1/usage-events", `{} {}`, bad, "", "Invalid JSON in request body"},
@@ -171,13 +163,16 @@ func TestRequestValidation(t *testing.T) {
 		// Cancel, uncancel, adjust.
 		{"cancel without wrapper", http.MethodPost, sub + "/cancel", map[string]any{"timing": "immediately"}, bad, cBad, "cancellation: Required"},
 		{"cancel timing missing", http.MethodPost, sub + "/cancel", map[string]any{"cancellation": map[string]any{}}, bad, cBad, "cancellation.timing: Required"},
+		{"cancel timing unknown", http.MethodPost, sub + "/cancel", map[string]any{"cancellation": map[string]any{"timing": "auto"}}, bad, cBad,
+			"cancellation.timing: Invalid discriminator value. Expected 'at_end_of_current_billing_period' | 'immediately'"},
 		{"cancel unknown subscription", http.MethodPost, "/api/v1/subscriptions/sub_nope/cancel", map[string]any{"cancellation": map[string]any{"timing": "immediately"}}, nf, cNF, "Subscription not found"},
 		{"uncancel invalid json", http.MethodPost, sub + "/uncancel", `{`, bad, "", "Invalid JSON in request body"},
 		{"uncancel unknown subscription", http.MethodPost, "/api/v1/subscriptions/sub_nope/uncancel", map[string]any{}, nf, cNF, "Subscription not found"},
 		{"adjust invalid json", http.MethodPost, sub + "/adjust", `{"adjustment":[}`, bad, "", "Invalid JSON in request body"},
 		{"adjust without wrapper", http.MethodPost, sub + "/adjust", map[string]any{"timing": "auto"}, bad, cBad, "adjustment: Required"},
 		{"adjust timing missing", http.MethodPost, sub + "/adjust", adjust(map[string]any{"timing": nil}), bad, cBad, "adjustment.timing: Required"},
-		{"adjust timing unknown", http.MethodPost, sub + "/adjust", adjust(map[string]any{"timing": "tomorrow"}), bad, cBad, "adjustment.timing: Invalid discriminator value"},
+		{"adjust timing unknown", http.MethodPost, sub + "/adjust", adjust(map[string]any{"timing": "tomorrow"}), bad, cBad,
+			"adjustment.timing: Invalid discriminator value. Expected 'immediately' | 'at_end_of_current_billing_period' | 'auto'"},
 		{"adjust prorate string", http.MethodPost, sub + "/adjust", adjust(map[string]any{"prorateCurrentBillingPeriod": "yes"}), bad, cBad, "adjustment.prorateCurrentBillingPeriod: Expected boolean, received string"},
 		{"adjust items missing", http.MethodPost, sub + "/adjust", adjust(map[string]any{"newSubscriptionItems": nil}), bad, cBad, "adjustment.newSubscriptionItems: Required"},
 		{"adjust items object", http.MethodPost, sub + "/adjust", adjust(map[string]any{"newSubscriptionItems": map[string]any{}}), bad, cBad, "adjustment.newSubscriptionItems: Expected array, received object"},

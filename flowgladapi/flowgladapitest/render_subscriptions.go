@@ -94,11 +94,7 @@ func (f *Fake) subscriptionItemJSON(it *subItem) subscriptionItemJSON {
 }
 
 func (f *Fake) itemsJSON(items []*subItem) []subscriptionItemJSON {
-	out := []subscriptionItemJSON{}
-	for _, it := range items {
-		out = append(out, f.subscriptionItemJSON(it))
-	}
-	return out
+	return copyAll(items, f.subscriptionItemJSON)
 }
 
 type subscriptionItemDetailsJSON struct {

@@ -53,11 +53,7 @@ func (f *Fake) claimJSON(c *claim) claimJSON {
 }
 
 func (f *Fake) claimsJSON(cs []*claim) []claimJSON {
-	out := []claimJSON{}
-	for _, c := range cs {
-		out = append(out, f.claimJSON(c))
-	}
-	return out
+	return copyAll(cs, f.claimJSON)
 }
 
 type resourceUsageDataJSON struct {

@@ -26,16 +26,42 @@ func (f *Fake) claimTarget(r *http.Request, in obj) (*subscription, *resource, *
 	return s, res, nil
 }
 
+// claimInput reads a claim or release body, which must give exactly one of
+// keys, and returns that key.
+func claimInput(r *http.Request, keys ...string) (obj, string, *apiError) {
+	in, err := parseBody(r, false)
+	if err != nil {
+		return obj{}, "", err
+	}
+	key, err := in.exactlyOne(keys...)
+	return in, key, err
+}
+
+// claimUnits reads the units a claim or release names by key: a quantity,
+// or the ids given as externalId, externalIds or claimIds.
+func claimUnits(in obj, key string) (int64, []string, *apiError) {
+	switch key {
+	case "quantity":
+		quantity, _, err := in.integer("quantity", true, 1)
+		return quantity, nil, err
+	case "externalId":
+		id, _, err := in.str("externalId", true)
+		return 0, []string{id}, err
+	case "externalIds":
+		ids, _, err := in.strings("externalIds", 255)
+		return 0, ids, err
+	default: // claimIds
+		ids, _, err := in.strings("claimIds", 0)
+		return 0, ids, err
+	}
+}
+
 // POST /api/v1/resource-claims/{subscriptionId}/claim. Claims by externalId
 // are idempotent: an active claim with that id is returned, not doubled.
 // Claims beyond the capacity are refused as a whole.
 func (f *Fake) claimResource(w http.ResponseWriter, r *http.Request) {
 	f.handle(w, r, func(now int64) (any, *apiError) {
-		in, err := parseBody(r, false)
-		if err != nil {
-			return nil, err
-		}
-		key, err := in.exactlyOne("quantity", "externalId", "externalIds")
+		in, key, err := claimInput(r, "quantity", "externalId", "externalIds")
 		if err != nil {
 			return nil, err
 		}
@@ -43,26 +69,12 @@ func (f *Fake) claimResource(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
-		var quantity int64
-		var ids []string
-		switch key {
-		case "quantity":
-			if quantity, _, err = in.integer("quantity", true, 1); err != nil {
-				return nil, err
-			}
-		case "externalId":
-			id, _, err := in.str("externalId", true)
-			if err != nil {
-				return nil, err
-			}
-			if len([]rune(id)) > 255 {
-				return nil, badRequest("externalId: String must contain at most 255 character(s)")
-			}
-			ids = []string{id}
-		case "externalIds":
-			if ids, _, err = in.strings("externalIds", 255); err != nil {
-				return nil, err
-			}
+		quantity, ids, err := claimUnits(in, key)
+		if err != nil {
+			return nil, err
+		}
+		if key == "externalId" && len([]rune(ids[0])) > 255 {
+			return nil, badRequest("externalId: String must contain at most 255 character(s)")
 		}
 		s, res, err := f.claimTarget(r, in)
 		if err != nil {
@@ -104,12 +116,7 @@ func (f *Fake) claimResource(w http.ResponseWriter, r *http.Request) {
 }
 
 func findClaim(cs []*claim, externalID string) *claim {
-	for _, c := range cs {
-		if c.externalID != nil && *c.externalID == externalID {
-			return c
-		}
-	}
-	return nil
+	return first(cs, func(c *claim) bool { return c.externalID != nil && *c.externalID == externalID })
 }
 
 // POST /api/v1/resource-claims/{subscriptionId}/release. quantity releases
@@ -117,35 +124,13 @@ func findClaim(cs []*claim, externalID string) *claim {
 // claims, and naming one that is not active is 404.
 func (f *Fake) releaseResource(w http.ResponseWriter, r *http.Request) {
 	f.handle(w, r, func(now int64) (any, *apiError) {
-		in, err := parseBody(r, false)
+		in, key, err := claimInput(r, "quantity", "externalId", "externalIds", "claimIds")
 		if err != nil {
 			return nil, err
 		}
-		key, err := in.exactlyOne("quantity", "externalId", "externalIds", "claimIds")
+		quantity, refs, err := claimUnits(in, key)
 		if err != nil {
 			return nil, err
-		}
-		var quantity int64
-		var refs []string
-		switch key {
-		case "quantity":
-			if quantity, _, err = in.integer("quantity", true, 1); err != nil {
-				return nil, err
-			}
-		case "externalId":
-			id, _, err := in.str("externalId", true)
-			if err != nil {
-				return nil, err
-			}
-			refs = []string{id}
-		case "externalIds":
-			if refs, _, err = in.strings("externalIds", 255); err != nil {
-				return nil, err
-			}
-		case "claimIds":
-			if refs, _, err = in.strings("claimIds", 0); err != nil {
-				return nil, err
-			}
 		}
 		s, res, err := f.claimTarget(r, in)
 		if err != nil {

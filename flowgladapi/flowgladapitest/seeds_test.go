@@ -12,14 +12,28 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// seedCase is a change that makes DemoSeed invalid, and the error it causes.
+type seedCase struct {
+	name    string
+	mutate  func(*Seed)
+	wantErr string
+}
+
+// seedError returns the error of a fake seeded with DemoSeed changed by
+// mutate, failing t when there is none.
+func seedError(t *testing.T, mutate func(*Seed)) string {
+	t.Helper()
+	seed := DemoSeed()
+	mutate(&seed)
+	_, err := newFake(WithSeed(seed))
+	require.Error(t, err)
+	return err.Error()
+}
+
 // TestInvalidSeeds: every rule a Seed must follow is enforced, with
 // an error that points at the offending record.
 func TestInvalidSeeds(t *testing.T) {
-	tests := []struct {
-		name    string
-		mutate  func(*Seed)
-		wantErr string
-	}{
+	tests := []seedCase{
 		{"meter without slug", func(s *Seed) { s.PricingModel.UsageMeters = append(s.PricingModel.UsageMeters, UsageMeter{}) }, "a usage meter has no slug"},
 		{"meter slug twice", func(s *Seed) {
 			s.PricingModel.UsageMeters = append(s.PricingModel.UsageMeters, UsageMeter{Slug: DemoUsageMeterAPICalls})
@@ -61,11 +75,7 @@ func TestInvalidSeeds(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			seed := DemoSeed()
-			tt.mutate(&seed)
-			_, err := newFake(WithSeed(seed))
-			require.Error(t, err)
-			assert.Equal(t, "flowgladapitest: seed: "+tt.wantErr, err.Error())
+			assert.Equal(t, "flowgladapitest: seed: "+tt.wantErr, seedError(t, tt.mutate))
 		})
 	}
 }

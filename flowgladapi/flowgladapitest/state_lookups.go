@@ -1,57 +1,27 @@
 package flowgladapitest
 
 func (f *Fake) meterBySlug(slug string) *usageMeter {
-	for _, m := range f.st.pm.meters {
-		if m.slug == slug {
-			return m
-		}
-	}
-	return nil
+	return first(f.st.pm.meters, func(m *usageMeter) bool { return m.slug == slug })
 }
 
 func (f *Fake) meterByID(id string) *usageMeter {
-	for _, m := range f.st.pm.meters {
-		if m.id == id {
-			return m
-		}
-	}
-	return nil
+	return first(f.st.pm.meters, func(m *usageMeter) bool { return m.id == id })
 }
 
 func (f *Fake) resourceBySlug(slug string) *resource {
-	for _, r := range f.st.pm.resources {
-		if r.slug == slug {
-			return r
-		}
-	}
-	return nil
+	return first(f.st.pm.resources, func(r *resource) bool { return r.slug == slug })
 }
 
 func (f *Fake) resourceByID(id string) *resource {
-	for _, r := range f.st.pm.resources {
-		if r.id == id {
-			return r
-		}
-	}
-	return nil
+	return first(f.st.pm.resources, func(r *resource) bool { return r.id == id })
 }
 
 func (f *Fake) featureBySlug(slug string) *feature {
-	for _, ft := range f.st.pm.features {
-		if ft.slug == slug {
-			return ft
-		}
-	}
-	return nil
+	return first(f.st.pm.features, func(ft *feature) bool { return ft.slug == slug })
 }
 
 func (f *Fake) productBySlug(slug string) *product {
-	for _, p := range f.st.pm.products {
-		if p.slug == slug {
-			return p
-		}
-	}
-	return nil
+	return first(f.st.pm.products, func(p *product) bool { return p.slug == slug })
 }
 
 func (f *Fake) allPrices() []*price {
@@ -66,25 +36,13 @@ func (f *Fake) allPrices() []*price {
 }
 
 func (f *Fake) priceBySlug(slug string) *price {
-	for _, p := range f.allPrices() {
-		if p.slug == slug {
-			return p
-		}
-	}
-	return nil
+	return first(f.allPrices(), func(p *price) bool { return p.slug == slug })
 }
 
 func (f *Fake) priceByID(id string) *price {
-	for _, p := range f.allPrices() {
-		if p.id == id {
-			return p
-		}
-	}
-	return nil
+	return first(f.allPrices(), func(p *price) bool { return p.id == id })
 }
 
-// resolvePrice finds a price by id or slug (exactly one given by the
-// caller).
 // resolvePriceRef resolves ref as a price id when key is "priceId", else as a slug.
 func (f *Fake) resolvePriceRef(key, ref string) (*price, *apiError) {
 	if key == "priceId" {
@@ -93,6 +51,8 @@ func (f *Fake) resolvePriceRef(key, ref string) (*price, *apiError) {
 	return f.resolvePrice("", ref)
 }
 
+// resolvePrice finds a price by id or slug (exactly one given by the
+// caller).
 func (f *Fake) resolvePrice(id, slug string) (*price, *apiError) {
 	if slug != "" {
 		if p := f.priceBySlug(slug); p != nil {
@@ -108,51 +68,25 @@ func (f *Fake) resolvePrice(id, slug string) (*price, *apiError) {
 
 // customerByExternalID finds the live (not archived) customer.
 func (f *Fake) customerByExternalID(ext string) *customer {
-	for _, c := range f.st.customers {
-		if c.externalID == ext && !c.archived {
-			return c
-		}
-	}
-	return nil
+	return first(f.st.customers, func(c *customer) bool { return c.externalID == ext && !c.archived })
 }
 
 func (f *Fake) customerByID(id string) *customer {
-	for _, c := range f.st.customers {
-		if c.id == id {
-			return c
-		}
-	}
-	return nil
+	return first(f.st.customers, func(c *customer) bool { return c.id == id })
 }
 
 func (f *Fake) subByID(id string) *subscription {
-	for _, s := range f.st.subs {
-		if s.id == id {
-			return s
-		}
-	}
-	return nil
+	return first(f.st.subs, func(s *subscription) bool { return s.id == id })
 }
 
 func (f *Fake) subsOf(c *customer) []*subscription {
-	var out []*subscription
-	for _, s := range f.st.subs {
-		if s.cust == c {
-			out = append(out, s)
-		}
-	}
-	return out
+	return filter(f.st.subs, func(s *subscription) bool { return s.cust == c })
 }
 
 // currentSubsOf lists c's current subscriptions, newest first (createdAt,
 // then updatedAt, then creation order), as billing's currentSubscriptions.
 func (f *Fake) currentSubsOf(c *customer) []*subscription {
-	var out []*subscription
-	for _, s := range f.subsOf(c) {
-		if isCurrent(s.status) {
-			out = append(out, s)
-		}
-	}
+	out := filter(f.subsOf(c), func(s *subscription) bool { return isCurrent(s.status) })
 	for i := 1; i < len(out); i++ {
 		for j := i; j > 0 && newer(out[j], out[j-1]); j-- {
 			out[j], out[j-1] = out[j-1], out[j]
@@ -172,13 +106,7 @@ func newer(a, b *subscription) bool {
 }
 
 func (s *subscription) activeItems() []*subItem {
-	var out []*subItem
-	for _, it := range s.items {
-		if it.expiredAt == nil {
-			out = append(out, it)
-		}
-	}
-	return out
+	return filter(s.items, func(it *subItem) bool { return it.expiredAt == nil })
 }
 
 // total is what the subscription's active items cost per period.
@@ -223,10 +151,25 @@ func (f *Fake) balance(s *subscription, m *usageMeter) float64 {
 }
 
 func (f *Fake) activeClaims(s *subscription, r *resource) []*claim {
-	var out []*claim
-	for _, c := range f.st.claims {
-		if c.sub == s && c.releasedAt == nil && (r == nil || c.resource == r) {
-			out = append(out, c)
+	return filter(f.st.claims, func(c *claim) bool { return c.sub == s && c.releasedAt == nil && (r == nil || c.resource == r) })
+}
+
+// first returns the first of items that match accepts, or nil.
+func first[T any](items []*T, match func(*T) bool) *T {
+	for _, x := range items {
+		if match(x) {
+			return x
+		}
+	}
+	return nil
+}
+
+// filter returns the items that keep accepts, in order (nil when none).
+func filter[T any](items []*T, keep func(*T) bool) []*T {
+	var out []*T
+	for _, x := range items {
+		if keep(x) {
+			out = append(out, x)
 		}
 	}
 	return out

@@ -23,11 +23,8 @@ func (f *Fake) applySeed(s Seed) error {
 	f.st.pm = pm
 
 	for _, ms := range spec.UsageMeters {
-		if ms.Slug == "" {
-			return errors.New("a usage meter has no slug")
-		}
-		if f.meterBySlug(ms.Slug) != nil {
-			return fmt.Errorf("usage meter slug %q is used twice", ms.Slug)
+		if err := checkSlug("usage meter", ms.Slug, f.meterBySlug(ms.Slug) != nil); err != nil {
+			return err
 		}
 		id, err := f.idLocked("um", ms.ID)
 		if err != nil {
@@ -66,11 +63,8 @@ func (f *Fake) applySeed(s Seed) error {
 	}
 
 	for _, rs := range spec.Resources {
-		if rs.Slug == "" {
-			return errors.New("a resource has no slug")
-		}
-		if f.resourceBySlug(rs.Slug) != nil {
-			return fmt.Errorf("resource slug %q is used twice", rs.Slug)
+		if err := checkSlug("resource", rs.Slug, f.resourceBySlug(rs.Slug) != nil); err != nil {
+			return err
 		}
 		id, err := f.idLocked("res", rs.ID)
 		if err != nil {
@@ -91,11 +85,8 @@ func (f *Fake) applySeed(s Seed) error {
 
 	defaults := 0
 	for _, ps := range spec.Products {
-		if ps.Slug == "" {
-			return errors.New("a product has no slug")
-		}
-		if f.productBySlug(ps.Slug) != nil {
-			return fmt.Errorf("product slug %q is used twice", ps.Slug)
+		if err := checkSlug("product", ps.Slug, f.productBySlug(ps.Slug) != nil); err != nil {
+			return err
 		}
 		if len(ps.Prices) == 0 {
 			return fmt.Errorf("product %q has no price", ps.Slug)
@@ -143,6 +134,18 @@ func (f *Fake) applySeed(s Seed) error {
 		if _, err := f.addCustomerLocked(cs, now); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// checkSlug checks the slug of a seeded kind of thing: it must be given,
+// and not taken by another one already.
+func checkSlug(kind, slug string, taken bool) error {
+	if slug == "" {
+		return fmt.Errorf("a %s has no slug", kind)
+	}
+	if taken {
+		return fmt.Errorf("%s slug %q is used twice", kind, slug)
 	}
 	return nil
 }
@@ -197,11 +200,8 @@ func (f *Fake) newPriceLocked(ps Price, now int64) (*price, error) {
 }
 
 func (f *Fake) addFeatureLocked(fs Feature, now int64) error {
-	if fs.Slug == "" {
-		return errors.New("a feature has no slug")
-	}
-	if f.featureBySlug(fs.Slug) != nil {
-		return fmt.Errorf("feature slug %q is used twice", fs.Slug)
+	if err := checkSlug("feature", fs.Slug, f.featureBySlug(fs.Slug) != nil); err != nil {
+		return err
 	}
 	ft := &feature{slug: fs.Slug, name: fs.Name, description: fs.Description, typ: fs.Type, amount: fs.Amount, renewal: fs.RenewalFrequency, createdAt: now}
 	if ft.name == "" {

@@ -260,8 +260,7 @@ func TestSubscriptionsCreate(t *testing.T) {
 
 func TestCheckoutFlow(t *testing.T) {
 	s := newSpecServer(t)
-	noRedirect := *s.HTTPServer.Client()
-	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	noRedirect := browserOf(s)
 
 	create := func(typ string, fields map[string]any) (id, url string) {
 		m := ok(t, call(t, s, http.MethodPost, "/api/v1/checkout-sessions", checkoutBody(typ, fields)))
@@ -274,11 +273,7 @@ func TestCheckoutFlow(t *testing.T) {
 		assert.Equal(t, "text/html; charset=utf-8", page.Header.Get("Content-Type"))
 		assert.Contains(t, html, `id="complete-checkout"`)
 		assert.Contains(t, html, `href="https://app.example.com/cancel"`)
-		resp, err := noRedirect.Post(url+"/complete", "application/x-www-form-urlencoded", nil)
-		require.NoError(t, err)
-		resp.Body.Close()
-		assert.Equal(t, http.StatusSeeOther, resp.StatusCode)
-		assert.Equal(t, "https://app.example.com/success", resp.Header.Get("Location"))
+		completeCheckout(t, noRedirect, url)
 	}
 
 	t.Run("subscription price moves the current plan", func(t *testing.T) {
@@ -363,11 +358,7 @@ func readBody(t *testing.T, resp *http.Response) string {
 
 func TestSeedErrors(t *testing.T) {
 	valid := DemoSeed
-	tests := []struct {
-		name    string
-		mutate  func(*Seed)
-		wantErr string
-	}{
+	tests := []seedCase{
 		{"unknown feature", func(s *Seed) { s.PricingModel.Products[0].Features = []string{"nope"} }, `unknown feature "nope"`},
 		{"product without price", func(s *Seed) { s.PricingModel.Products[0].Prices = nil }, "has no price"},
 		{"duplicate price slug", func(s *Seed) { s.PricingModel.Products[1].Prices[0].Slug = DemoPriceFreeMonthly }, "used twice"},
@@ -381,11 +372,7 @@ func TestSeedErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			seed := valid()
-			tt.mutate(&seed)
-			_, err := newFake(WithSeed(seed))
-			require.Error(t, err)
-			assert.Contains(t, err.Error(), tt.wantErr)
+			assert.Contains(t, seedError(t, tt.mutate), tt.wantErr)
 		})
 	}
 	assert.Panics(t, func() {

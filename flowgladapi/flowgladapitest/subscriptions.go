@@ -1,8 +1,9 @@
 package flowgladapitest
 
 import (
-	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 )
 
 // Cancellation and adjustment timings.
@@ -52,28 +53,13 @@ func (f *Fake) createSubscription(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
-		custKey, err := in.exactlyOne("customerId", "customerExternalId")
+		custKey, custRef, err := in.oneOf("customerId", "customerExternalId")
 		if err != nil {
 			return nil, err
 		}
-		custRef, _, err := in.str(custKey, true)
+		priceKey, priceRef, quantity, err := in.priceItem()
 		if err != nil {
 			return nil, err
-		}
-		priceKey, err := in.exactlyOne("priceId", "priceSlug")
-		if err != nil {
-			return nil, err
-		}
-		priceRef, _, err := in.str(priceKey, true)
-		if err != nil {
-			return nil, err
-		}
-		quantity, hasQty, err := in.integer("quantity", false, 1)
-		if err != nil {
-			return nil, err
-		}
-		if !hasQty {
-			quantity = 1
 		}
 		if in.has("startDate") {
 			// The server's schema is z.date(), which JSON cannot carry.
@@ -204,23 +190,29 @@ func (f *Fake) replaceFreePlansLocked(c *customer, by *subscription, now int64) 
 	}
 }
 
+// timedInput reads a cancel or adjust body: the object at key, whose required
+// timing must be one of timings (listed in that order when it is not).
+func timedInput(r *http.Request, key string, timings ...string) (obj, string, *apiError) {
+	in, err := bodyObject(r, key)
+	if err != nil {
+		return obj{}, "", err
+	}
+	timing, _, err := in.str("timing", true)
+	if err != nil {
+		return obj{}, "", err
+	}
+	if !slices.Contains(timings, timing) {
+		return obj{}, "", badRequest("%stiming: Invalid discriminator value. Expected '%s'", in.path, strings.Join(timings, "' | '"))
+	}
+	return in, timing, nil
+}
+
 // POST /api/v1/subscriptions/{id}/cancel
 func (f *Fake) cancelSubscription(w http.ResponseWriter, r *http.Request) {
 	f.handle(w, r, func(now int64) (any, *apiError) {
-		body, err := parseBody(r, false)
+		_, timing, err := timedInput(r, "cancellation", timingEndOfPeriod, timingImmediately)
 		if err != nil {
 			return nil, err
-		}
-		in, _, err := body.object("cancellation", true)
-		if err != nil {
-			return nil, err
-		}
-		timing, _, err := in.str("timing", true)
-		if err != nil {
-			return nil, err
-		}
-		if timing != timingImmediately && timing != timingEndOfPeriod {
-			return nil, badRequest("cancellation.timing: Invalid discriminator value. Expected 'at_end_of_current_billing_period' | 'immediately'")
 		}
 		s, err := f.subOr404(r.PathValue("id"))
 		if err != nil {
@@ -276,20 +268,9 @@ func (f *Fake) uncancelSubscription(w http.ResponseWriter, r *http.Request) {
 // new items wait in ScheduledItems and scheduledAdjustmentAt is set.
 func (f *Fake) adjustSubscription(w http.ResponseWriter, r *http.Request) {
 	f.handle(w, r, func(now int64) (any, *apiError) {
-		body, err := parseBody(r, false)
+		in, timing, err := timedInput(r, "adjustment", timingImmediately, timingEndOfPeriod, timingAuto)
 		if err != nil {
 			return nil, err
-		}
-		in, _, err := body.object("adjustment", true)
-		if err != nil {
-			return nil, err
-		}
-		timing, _, err := in.str("timing", true)
-		if err != nil {
-			return nil, err
-		}
-		if timing != timingImmediately && timing != timingEndOfPeriod && timing != timingAuto {
-			return nil, badRequest("adjustment.timing: Invalid discriminator value. Expected 'immediately' | 'at_end_of_current_billing_period' | 'auto'")
 		}
 		if _, _, err := in.boolean("prorateCurrentBillingPeriod"); err != nil {
 			return nil, err
@@ -336,38 +317,22 @@ func (f *Fake) adjustSubscription(w http.ResponseWriter, r *http.Request) {
 // price by priceId or priceSlug (exactly one) and may give a positive
 // quantity (default 1).
 func (f *Fake) newItemSpecs(in obj) ([]itemSpec, *apiError) {
-	raw, ok := in.m["newSubscriptionItems"]
-	if !ok {
-		return nil, badRequest("adjustment.newSubscriptionItems: Required")
-	}
-	arr, isArr := raw.([]any)
-	if !isArr {
-		return nil, badRequest("adjustment.newSubscriptionItems: Expected array, received %s", typeName(raw))
+	arr, err := in.array("newSubscriptionItems")
+	if err != nil {
+		return nil, err
 	}
 	if len(arr) == 0 {
 		return nil, badRequest("adjustment.newSubscriptionItems: Array must contain at least 1 element(s)")
 	}
 	var specs []itemSpec
 	for i, e := range arr {
-		m, isObj := e.(map[string]any)
-		if !isObj {
-			return nil, badRequest("adjustment.newSubscriptionItems[%d]: Expected object, received %s", i, typeName(e))
-		}
-		item := obj{m: m, path: fmt.Sprintf("adjustment.newSubscriptionItems[%d].", i)}
-		key, err := item.exactlyOne("priceId", "priceSlug")
+		item, err := in.element("newSubscriptionItems", i, e)
 		if err != nil {
 			return nil, err
 		}
-		ref, _, err := item.str(key, true)
+		key, ref, q, err := item.priceItem()
 		if err != nil {
 			return nil, err
-		}
-		q, hasQ, err := item.integer("quantity", false, 1)
-		if err != nil {
-			return nil, err
-		}
-		if !hasQ {
-			q = 1
 		}
 		p, err := f.resolvePriceRef(key, ref)
 		if err != nil {

@@ -1,18 +1,13 @@
 package flowgladapitest
 
 import (
-	"fmt"
 	"net/http"
 )
 
 // POST /api/v1/usage-events
 func (f *Fake) createUsageEvent(w http.ResponseWriter, r *http.Request) {
 	f.handle(w, r, func(now int64) (any, *apiError) {
-		body, err := parseBody(r, false)
-		if err != nil {
-			return nil, err
-		}
-		in, _, err := body.object("usageEvent", true)
+		in, err := bodyObject(r, "usageEvent")
 		if err != nil {
 			return nil, err
 		}
@@ -32,21 +27,17 @@ func (f *Fake) bulkCreateUsageEvents(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
-		raw, ok := body.m["usageEvents"]
-		if !ok {
-			return nil, badRequest("usageEvents: Required")
-		}
-		arr, isArr := raw.([]any)
-		if !isArr {
-			return nil, badRequest("usageEvents: Expected array, received %s", typeName(raw))
+		arr, err := body.array("usageEvents")
+		if err != nil {
+			return nil, err
 		}
 		evs := make([]*usageEvent, 0, len(arr))
 		for i, e := range arr {
-			m, isObj := e.(map[string]any)
-			if !isObj {
-				return nil, badRequest("usageEvents[%d]: Expected object, received %s", i, typeName(e))
+			item, err := body.element("usageEvents", i, e)
+			if err != nil {
+				return nil, err
 			}
-			ev, err := f.usageEventInput(obj{m: m, path: fmt.Sprintf("usageEvents[%d].", i)}, now)
+			ev, err := f.usageEventInput(item, now)
 			if err != nil {
 				return nil, err
 			}
@@ -83,11 +74,7 @@ func (f *Fake) usageEventInput(in obj, now int64) (*usageEvent, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	key, err := in.exactlyOne("priceId", "priceSlug", "usageMeterId", "usageMeterSlug")
-	if err != nil {
-		return nil, err
-	}
-	ref, _, err := in.str(key, true)
+	key, ref, err := in.oneOf("priceId", "priceSlug", "usageMeterId", "usageMeterSlug")
 	if err != nil {
 		return nil, err
 	}

@@ -169,11 +169,7 @@ func (ep *endpoint) out() Webhook {
 func (f *Fake) Webhooks() []Webhook {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := make([]Webhook, 0, len(f.hooks.endpoints))
-	for _, ep := range f.hooks.endpoints {
-		out = append(out, ep.out())
-	}
-	return out
+	return copyAll(f.hooks.endpoints, (*endpoint).out)
 }
 
 // WebhookDeliveries returns a copy of every delivery, in the order the
@@ -182,13 +178,11 @@ func (f *Fake) Webhooks() []Webhook {
 func (f *Fake) WebhookDeliveries() []WebhookDelivery {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := make([]WebhookDelivery, 0, len(f.hooks.deliveries))
-	for _, d := range f.hooks.deliveries {
+	return copyAll(f.hooks.deliveries, func(d *WebhookDelivery) WebhookDelivery {
 		c := *d
 		c.Payload = bytes.Clone(d.Payload)
-		out = append(out, c)
-	}
-	return out
+		return c
+	})
 }
 
 // WaitWebhookDeliveries waits until every delivery started before the call
@@ -508,13 +502,9 @@ func webhookInput(in obj, create bool) (Webhook, bool, *apiError) {
 
 // filterTypes reads the required filterTypes array of event types.
 func filterTypes(in obj) ([]webhook.EventType, *apiError) {
-	raw, ok := in.m["filterTypes"]
-	if !ok {
-		return nil, badRequest("%s: Required", in.name("filterTypes"))
-	}
-	arr, isArr := raw.([]any)
-	if !isArr {
-		return nil, badRequest("%s: Expected array, received %s", in.name("filterTypes"), typeName(raw))
+	arr, err := in.array("filterTypes")
+	if err != nil {
+		return nil, err
 	}
 	out := make([]webhook.EventType, 0, len(arr))
 	for i, v := range arr {
@@ -530,11 +520,7 @@ func filterTypes(in obj) ([]webhook.EventType, *apiError) {
 // POST /api/v1/webhooks
 func (f *Fake) createWebhook(w http.ResponseWriter, r *http.Request) {
 	f.handle(w, r, func(int64) (any, *apiError) {
-		body, err := parseBody(r, false)
-		if err != nil {
-			return nil, err
-		}
-		in, _, err := body.object("webhook", true)
+		in, err := bodyObject(r, "webhook")
 		if err != nil {
 			return nil, err
 		}
@@ -569,11 +555,7 @@ func (f *Fake) getWebhook(w http.ResponseWriter, r *http.Request) {
 // Flowglad; the pricing model cannot change.
 func (f *Fake) updateWebhook(w http.ResponseWriter, r *http.Request) {
 	f.handle(w, r, func(now int64) (any, *apiError) {
-		body, err := parseBody(r, false)
-		if err != nil {
-			return nil, err
-		}
-		in, _, err := body.object("webhook", true)
+		in, err := bodyObject(r, "webhook")
 		if err != nil {
 			return nil, err
 		}
