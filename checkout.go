@@ -74,12 +74,7 @@ func decodeCheckoutSession(body []byte) (CheckoutSessionParams, error) {
 	}
 	p.SuccessURL = f.absoluteURL("successUrl")
 	p.CancelURL = f.absoluteURL("cancelUrl")
-	switch f.exactlyOne("priceId", "priceSlug") {
-	case "priceId":
-		p.PriceID = f.reqStr("priceId")
-	case "priceSlug":
-		p.PriceSlug = f.reqStr("priceSlug")
-	}
+	f.oneString([]string{"priceId", "priceSlug"}, &p.PriceID, &p.PriceSlug)
 	if q, ok := f.integer("quantity", 1, "must be a positive integer"); ok {
 		p.Quantity = q
 	}

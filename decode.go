@@ -268,6 +268,17 @@ func (f *fields) exactlyOne(keys ...string) string {
 	return ""
 }
 
+// oneString reads exactly one of the string members keys (in the order the messages list
+// them) into the destination at the same index of dsts.
+func (f *fields) oneString(keys []string, dsts ...*string) {
+	k := f.exactlyOne(keys...)
+	for i, key := range keys {
+		if key == k {
+			*dsts[i] = f.reqStr(k)
+		}
+	}
+}
+
 // absoluteURL reads a required member that must be an absolute http or https URL.
 func (f *fields) absoluteURL(key string) string {
 	s := f.reqStr(key)

@@ -80,12 +80,7 @@ func decodeResourceUsage(body []byte) (ResourceUsageParams, error) {
 		return p, err
 	}
 	p.SubscriptionID = optionalID(f, "subscriptionId")
-	switch f.exactlyOne("resourceSlug", "resourceId") {
-	case "resourceSlug":
-		p.ResourceSlug = f.reqStr("resourceSlug")
-	case "resourceId":
-		p.ResourceID = f.reqStr("resourceId")
-	}
+	f.oneString([]string{"resourceSlug", "resourceId"}, &p.ResourceSlug, &p.ResourceID)
 	return p, f.checked(p)
 }
 

@@ -243,12 +243,7 @@ func decodeAdjustItem(f *fields, i int, raw json.RawMessage) flowgladapi.Subscri
 	}
 	item := &fields{m: m, prefix: f.path(key) + ".", issues: f.issues}
 	var p flowgladapi.SubscriptionItemParams
-	switch item.exactlyOne("priceSlug", "priceId") {
-	case "priceSlug":
-		p.PriceSlug = item.reqStr("priceSlug")
-	case "priceId":
-		p.PriceID = item.reqStr("priceId")
-	}
+	item.oneString([]string{"priceSlug", "priceId"}, &p.PriceSlug, &p.PriceID)
 	if q, ok := item.posInt("quantity"); ok {
 		p.Quantity = q
 	}

@@ -60,16 +60,8 @@ func decodeUsageEvent(body []byte) (UsageEventParams, error) {
 	if err != nil {
 		return p, err
 	}
-	switch f.exactlyOne("priceId", "priceSlug", "usageMeterId", "usageMeterSlug") {
-	case "priceId":
-		p.PriceID = f.reqStr("priceId")
-	case "priceSlug":
-		p.PriceSlug = f.reqStr("priceSlug")
-	case "usageMeterId":
-		p.UsageMeterID = f.reqStr("usageMeterId")
-	case "usageMeterSlug":
-		p.UsageMeterSlug = f.reqStr("usageMeterSlug")
-	}
+	f.oneString([]string{"priceId", "priceSlug", "usageMeterId", "usageMeterSlug"},
+		&p.PriceID, &p.PriceSlug, &p.UsageMeterID, &p.UsageMeterSlug)
 	if a, ok := f.posInt("amount"); ok {
 		p.Amount = a
 	}
