@@ -346,3 +346,40 @@ func BenchmarkBillingHelpers(b *testing.B) {
 		}
 	}
 }
+
+// TestBillingBody: a body's members are found as encoding/json would decode them (escaped
+// keys unquoted, the last of repeated keys), and only one JSON object is accepted.
+func TestBillingBody(t *testing.T) {
+	t.Parallel()
+	b, err := flowgladapi.ParseBillingBody([]byte(` {"customer": {"id": "c1"}, "a\u0062c": [1, 2],
+		"customer": {"id": "c2"}, "none": null} `))
+	require.NoError(t, err)
+	assert.Equal(t, `{"id": "c2"}`, string(b.Member("customer")), "the last one counts")
+	assert.Equal(t, `[1, 2]`, string(b.Member("abc")), "an escaped key is compared unquoted")
+	assert.Equal(t, `null`, string(b.Member("none")))
+	assert.Nil(t, b.Member("missing"))
+
+	for _, bad := range []string{``, `[]`, `{"a": 1`, `{"a": 1} {}`, `"x"`, `{"a": 01}`} {
+		_, err := flowgladapi.ParseBillingBody([]byte(bad))
+		assert.ErrorIs(t, err, flowgladapi.ErrInvalidResponse, "%q", bad)
+	}
+}
+
+// TestGetBillingBodyAfterRetry: the members are those of the body returned, not of a
+// garbled answer retried before it.
+func TestGetBillingBodyAfterRetry(t *testing.T) {
+	t.Parallel()
+	c, s := newStub(t, sequence(
+		jsonReply(200, `{"customer": {"id": "garbled"}, "pricingModel": {`),
+		jsonReply(200, `{"customer": {"id": "good"}}`)),
+		flowgladapi.WithRetryPolicy(flowgladapi.RetryPolicy{MaxRetries: 1, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond}))
+	b, err := c.GetBillingBody(t.Context(), "u1")
+	require.NoError(t, err)
+	assert.Len(t, s.requests(), 2)
+	assert.Equal(t, `{"id": "good"}`, string(b.Member("customer")))
+	assert.Nil(t, b.Member("pricingModel"))
+
+	c, _ = newStub(t, jsonReply(200, `["not", "an", "object"]`))
+	_, err = c.GetBillingBody(t.Context(), "u1")
+	assert.ErrorIs(t, err, flowgladapi.ErrInvalidResponse)
+}

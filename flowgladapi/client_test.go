@@ -94,6 +94,17 @@ func TestClientMethods(t *testing.T) {
 			},
 		},
 		{
+			name:   "GetBillingBody",
+			call:   func(ctx context.Context, c *flowgladapi.Client) (result, error) { return c.GetBillingBody(ctx, rawID) },
+			reply:  `{"customer":{"id":"cust_1"},"pricingModel":{"id":"pm_1"}}`,
+			method: "GET", path: "/api/v1/customers/" + escapedID + "/billing",
+			want: func(t *testing.T, got result) {
+				b := got.(*flowgladapi.BillingBody)
+				assert.JSONEq(t, `{"customer":{"id":"cust_1"},"pricingModel":{"id":"pm_1"}}`, string(b.JSON))
+				assert.Equal(t, `{"id":"pm_1"}`, string(b.Member("pricingModel")))
+			},
+		},
+		{
 			name: "GetUsageBalances/all",
 			call: func(ctx context.Context, c *flowgladapi.Client) (result, error) {
 				return c.GetUsageBalances(ctx, rawID, "")
