@@ -475,18 +475,16 @@ func Get(v []byte, key string) []byte {
 	return out
 }
 
-// KeyIs reports whether the raw key k (as ObjectEach gives it) is name.
+// KeyIs reports whether the raw key k (as ObjectEach gives it) is name. A key without
+// escapes is compared byte for byte (invalid UTF-8 included).
 func KeyIs(k []byte, name string) bool {
-	if string(k) == name {
-		return true
+	// An escape always takes more bytes than what it stands for: a key no longer than
+	// name is name only byte for byte.
+	if len(k) <= len(name) || bytes.IndexByte(k, '\\') < 0 {
+		return string(k) == name
 	}
-	for _, c := range k {
-		if c == '\\' {
-			var s string
-			return json.Unmarshal(append(append([]byte{'"'}, k...), '"'), &s) == nil && s == name
-		}
-	}
-	return false
+	var s string
+	return json.Unmarshal(append(append([]byte{'"'}, k...), '"'), &s) == nil && s == name
 }
 
 // String returns the string the raw value v holds; false when v is not a string (null

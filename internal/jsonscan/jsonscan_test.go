@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -88,6 +89,9 @@ func FuzzWalk(f *testing.F) {
 			ok := ObjectEach(b, func(k, v []byte) bool {
 				var key string
 				require.NoError(t, json.Unmarshal(append(append([]byte{'"'}, k...), '"'), &key))
+				if utf8.Valid(k) { // invalid bytes are compared as they are
+					assert.True(t, KeyIs(k, key), "KeyIs(%q, %q)", k, key)
+				}
 				seen[key] = true
 				assert.True(t, Valid(v), "a member's value is one JSON value")
 				return true
@@ -136,6 +140,19 @@ func FuzzWalk(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestKeyIs(t *testing.T) {
+	for _, c := range []struct {
+		raw, name string
+		want      bool
+	}{
+		{`id`, "id", true}, {`i\u0064`, "id", true}, {`\u0069d`, "id", true}, {`idx`, "id", false},
+		{`i`, "id", false}, {``, "", true}, {`\"`, `"`, true}, {`a\\b`, `a\b`, true}, {`\n`, "\n", true},
+		{`\u00e9`, "é", true}, {`é`, "é", true}, {`\u00e9`, "e", false}, {`\ud83d\ude00`, "😀", true},
+	} {
+		assert.Equal(t, c.want, KeyIs([]byte(c.raw), c.name), "KeyIs(%q, %q)", c.raw, c.name)
+	}
 }
 
 func TestWalkers(t *testing.T) {
