@@ -34,33 +34,8 @@ func ValidObject(data []byte, member func(key, value []byte)) bool {
 	if i >= len(data) || data[i] != '{' {
 		return false
 	}
-	i = skipSpace(data, i+1)
-	if i < len(data) && data[i] == '}' {
-		return skipSpace(data, i+1) == len(data)
-	}
-	for {
-		if i >= len(data) || data[i] != '"' {
-			return false
-		}
-		end, ok := str(data, i+1)
-		if !ok {
-			return false
-		}
-		key := data[i+1 : end-1]
-		i = skipSpace(data, end)
-		if i >= len(data) || data[i] != ':' {
-			return false
-		}
-		start := skipSpace(data, i+1)
-		if i, ok = value(data, start, 1); !ok {
-			return false
-		}
-		member(key, data[start:i])
-		var more bool
-		if i, more, ok = next(data, i, '}'); !more {
-			return ok && skipSpace(data, i) == len(data)
-		}
-	}
+	i, ok := object(data, i+1, 1, member)
+	return ok && skipSpace(data, i) == len(data)
 }
 
 func skipSpace(d []byte, i int) int {
@@ -84,7 +59,7 @@ func value(d []byte, i, depth int) (int, bool) {
 	case c == '"':
 		return str(d, i+1)
 	case c == '{':
-		return object(d, i+1, depth+1)
+		return object(d, i+1, depth+1, nil)
 	case c == '[':
 		return array(d, i+1, depth+1)
 	case c == 't':
@@ -219,7 +194,9 @@ func number(d []byte, i int) (int, bool) {
 	return i, true
 }
 
-func object(d []byte, i, depth int) (int, bool) {
+// object returns the index past the object whose members start at i, calling member (when
+// not nil) with each member's raw key and value.
+func object(d []byte, i, depth int, member func(key, value []byte)) (int, bool) {
 	if depth > maxDepth {
 		return i, false
 	}
@@ -231,16 +208,22 @@ func object(d []byte, i, depth int) (int, bool) {
 		if i >= len(d) || d[i] != '"' {
 			return i, false
 		}
+		key := i + 1
 		var ok bool
-		if i, ok = str(d, i+1); !ok {
+		if i, ok = str(d, key); !ok {
 			return i, false
 		}
+		keyEnd := i - 1
 		i = skipSpace(d, i)
 		if i >= len(d) || d[i] != ':' {
 			return i, false
 		}
-		if i, ok = value(d, skipSpace(d, i+1), depth); !ok {
+		start := skipSpace(d, i+1)
+		if i, ok = value(d, start, depth); !ok {
 			return i, false
+		}
+		if member != nil {
+			member(d[key:keyEnd], d[start:i])
 		}
 		var more bool
 		if i, more, ok = next(d, i, '}'); !more {
