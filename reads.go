@@ -235,12 +235,9 @@ func (s *Service) invoices(ctx context.Context, c Customer, in pageInput) (*invo
 	if err != nil {
 		return nil, err
 	}
-	ids := make([]string, len(b.Invoices))
-	items := make([]json.RawMessage, len(b.Invoices))
-	for i, inv := range b.Invoices {
-		ids[i], items[i] = inv.ID, inv.Raw
-	}
-	return &invoiceList{Invoices: page(ids, items, in)}, nil
+	return &invoiceList{Invoices: pageOf(b.Invoices, func(inv flowgladapi.Invoice) (string, json.RawMessage) {
+		return inv.ID, inv.Raw
+	}, in)}, nil
 }
 
 // purchaseList is the data of purchases/list.
@@ -255,12 +252,19 @@ func (s *Service) purchases(ctx context.Context, c Customer, in pageInput) (*pur
 	if err != nil {
 		return nil, err
 	}
-	ids := make([]string, len(b.Purchases))
-	items := make([]json.RawMessage, len(b.Purchases))
-	for i, p := range b.Purchases {
-		ids[i], items[i] = p.ID, p.Raw
+	return &purchaseList{Purchases: pageOf(b.Purchases, func(p flowgladapi.Purchase) (string, json.RawMessage) {
+		return p.ID, p.Raw
+	}, in)}, nil
+}
+
+// pageOf pages billing's list, relaying each item's bytes; item gives its id and bytes.
+func pageOf[T any](list []T, item func(T) (string, json.RawMessage), in pageInput) []json.RawMessage {
+	ids := make([]string, len(list))
+	items := make([]json.RawMessage, len(list))
+	for i, x := range list {
+		ids[i], items[i] = item(x)
 	}
-	return &purchaseList{Purchases: page(ids, items, in)}, nil
+	return page(ids, items, in)
 }
 
 // page keeps the items after the one whose id is in.StartingAfter (all of them when no item
