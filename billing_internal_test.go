@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/flowglad-go/flowglad/flowgladapi"
+	"github.com/flowglad-go/flowglad/internal/testclock"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -348,28 +349,10 @@ func TestBillingLoaderDeadlineHonoured(t *testing.T) {
 	assert.Equal(t, "v1", receive(t, patient).version(t))
 }
 
-// blClock is an injected clock for the cache's TTL.
-type blClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *blClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *blClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 func TestBillingLoaderTTLCache(t *testing.T) {
 	t.Parallel()
 	s := newBLServer(t, false)
-	clock := &blClock{now: time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC)}
+	clock := testclock.New(time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC))
 	svc := newBLService(t, s, serviceOptions{cacheTTL: time.Minute, now: clock.Now})
 	read := func() string {
 		t.Helper()
@@ -385,11 +368,11 @@ func TestBillingLoaderTTLCache(t *testing.T) {
 	assert.Equal(t, "v1", read())
 	assert.Equal(t, 1, gets())
 	s.bump()
-	clock.advance(59 * time.Second)
+	clock.Advance(59 * time.Second)
 	assert.Equal(t, "v1", read(), "cached within the TTL")
 	assert.Equal(t, 1, gets())
 
-	clock.advance(time.Second)
+	clock.Advance(time.Second)
 	assert.Equal(t, "v2", read(), "expired at the TTL")
 	assert.Equal(t, 2, gets())
 
@@ -496,7 +479,7 @@ func (c *mapCache) Delete(_ context.Context, key string) error {
 // recently used going first; expired and oversized entries are not served.
 func TestLocalStoreBounded(t *testing.T) {
 	t.Parallel()
-	clock := &blClock{now: time.Unix(0, 0)}
+	clock := testclock.New(time.Unix(0, 0))
 	st := newLocalStore(100, clock.Now)
 	ctx := t.Context()
 	body := func(n int) *billingEntry {
@@ -523,7 +506,7 @@ func TestLocalStoreBounded(t *testing.T) {
 	require.NoError(t, st.set(ctx, "a", body(10), time.Minute))
 	assert.Equal(t, int64(50), st.bytes, "replacing an entry counts its new size only")
 
-	clock.advance(2 * time.Minute)
+	clock.Advance(2 * time.Minute)
 	assert.False(t, has("a"), "expired")
 	require.NoError(t, st.delete(ctx, "c"))
 	assert.Zero(t, st.bytes)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowglad-go/flowglad/internal/testclock"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -138,7 +139,7 @@ func TestUnrenderableState(t *testing.T) {
 // subscriptions newest first (by createdAt, then updatedAt, then creation
 // order), and currentSubscription is the first of them.
 func TestCurrentSubscriptionOrder(t *testing.T) {
-	clock := &steppingClock{now: testNow}
+	clock := testclock.New(testNow)
 	s := newSpecServer(t, WithClock(clock.Now))
 	current := func() []string {
 		billing := ok(t, call(t, s, http.MethodGet, "/api/v1/customers/"+DemoCustomerBob+"/billing", nil))
