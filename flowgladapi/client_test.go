@@ -464,6 +464,7 @@ func TestClientRejectsBadInput(t *testing.T) {
 	}{
 		{"empty customer id", func(ctx context.Context, c *flowgladapi.Client) error { return errOf(c.GetCustomer(ctx, "")) }, "empty externalID"},
 		{"dot-dot customer id", func(ctx context.Context, c *flowgladapi.Client) error { return errOf(c.GetBilling(ctx, "..")) }, "invalid externalID"},
+		{"dot-dot customer id, billing body", func(ctx context.Context, c *flowgladapi.Client) error { return errOf(c.GetBillingBody(ctx, "..")) }, "invalid externalID"},
 		{"dot subscription id", func(ctx context.Context, c *flowgladapi.Client) error { return errOf(c.GetSubscription(ctx, ".")) }, "invalid id"},
 		{"empty update id", func(ctx context.Context, c *flowgladapi.Client) error {
 			return errOf(c.UpdateCustomer(ctx, "", flowgladapi.UpdateCustomerParams{}))
