@@ -214,7 +214,8 @@ func (e *statusError) sane() *statusError {
 func classifyCause(ctx context.Context, err error) *statusError {
 	var ae *Error
 	if errors.As(err, &ae) {
-		return &statusError{Status: ae.Status, Code: ae.Code, Message: ae.Message, Details: ae.Details}
+		return &statusError{Status: ae.Status, Code: ae.Code, Message: ae.Message, Details: ae.Details,
+			RetryAfter: ae.RetryAfter}
 	}
 	var api *flowgladapi.Error
 	if errors.As(err, &api) {

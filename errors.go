@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Error is a failure that knows how it reaches a browser: an HTTP status, a snake_case code
@@ -31,6 +32,9 @@ type Error struct {
 	Details map[string]any
 	// Err is the underlying cause, for logs only; it never reaches the browser.
 	Err error
+	// RetryAfter, when positive, is how long the client should wait before asking again:
+	// WriteError sends it as the Retry-After header (in whole seconds, rounded up).
+	RetryAfter time.Duration
 }
 
 // Error implements error.

@@ -432,19 +432,21 @@ func TestHandlerAndServiceShareState(t *testing.T) {
 func TestWriteError(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name   string
-		err    error
-		status int
-		code   string
+		name       string
+		err        error
+		status     int
+		code       string
+		retryAfter string // the Retry-After header
 	}{
-		{"validation", &flowglad.Error{Status: 400, Code: flowglad.CodeInvalidBody, Message: "invalid request body", Details: map[string]any{"issues": []flowglad.Issue{{Path: "a", Message: "b"}}}}, 400, "invalid_body"},
-		{"forbidden", &flowglad.Error{Status: 403, Code: flowglad.CodeForbidden, Message: "no"}, 403, "forbidden"},
-		{"wrapped", fmt.Errorf("job 7: %w", &flowglad.Error{Status: 409, Code: flowglad.CodeAlreadyCanceled, Message: "already"}), 409, "already_canceled"},
-		{"flowglad 400", &flowgladapi.Error{StatusCode: 400, Message: "Price not found", Code: "BAD_REQUEST"}, 400, "flowglad_rejected"},
-		{"flowglad 401", &flowgladapi.Error{StatusCode: 401}, 502, "flowglad_auth_failed"},
-		{"flowglad 500", &flowgladapi.Error{StatusCode: 500}, 502, "flowglad_unavailable"},
-		{"timeout", context.DeadlineExceeded, 504, "flowglad_timeout"},
-		{"unknown", errors.New("disk full"), 500, "internal_error"},
+		{"retry after", &flowglad.Error{Status: 503, Code: flowglad.CodeBillingUnavailable, Message: "later", RetryAfter: 1500 * time.Millisecond}, 503, "billing_unavailable", "2"},
+		{"validation", &flowglad.Error{Status: 400, Code: flowglad.CodeInvalidBody, Message: "invalid request body", Details: map[string]any{"issues": []flowglad.Issue{{Path: "a", Message: "b"}}}}, 400, "invalid_body", ""},
+		{"forbidden", &flowglad.Error{Status: 403, Code: flowglad.CodeForbidden, Message: "no"}, 403, "forbidden", ""},
+		{"wrapped", fmt.Errorf("job 7: %w", &flowglad.Error{Status: 409, Code: flowglad.CodeAlreadyCanceled, Message: "already"}), 409, "already_canceled", ""},
+		{"flowglad 400", &flowgladapi.Error{StatusCode: 400, Message: "Price not found", Code: "BAD_REQUEST"}, 400, "flowglad_rejected", ""},
+		{"flowglad 401", &flowgladapi.Error{StatusCode: 401}, 502, "flowglad_auth_failed", ""},
+		{"flowglad 500", &flowgladapi.Error{StatusCode: 500}, 502, "flowglad_unavailable", ""},
+		{"timeout", context.DeadlineExceeded, 504, "flowglad_timeout", ""},
+		{"unknown", errors.New("disk full"), 500, "internal_error", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -454,6 +456,7 @@ func TestWriteError(t *testing.T) {
 			j := res.assertError(t, tc.status, tc.code)
 			assert.Equal(t, "application/json", w.Header().Get("Content-Type"))
 			assert.Equal(t, "no-store", w.Header().Get("Cache-Control"))
+			assert.Equal(t, tc.retryAfter, w.Header().Get("Retry-After"))
 			if tc.status >= 500 {
 				assert.NotEmpty(t, j["requestId"])
 				assert.NotContains(t, w.Body.String(), "disk full", "a 5xx says nothing more")

@@ -47,7 +47,7 @@ func newOptions(opts []Option) *options {
 // error, a *flowglad.Error whose Status and Code say why (401 unauthenticated, 403
 // feature_required, 402 usage_balance_exhausted, 503 billing_unavailable, 500 for a broken
 // authenticator). The default is flowglad.WriteError: the route's JSON envelope. A
-// Retry-After header is already set on a 503.
+// Retry-After header is already set on a 503, and the error's RetryAfter holds the wait.
 func WithErrorHandler(fn func(w http.ResponseWriter, r *http.Request, err error)) Option {
 	return func(o *options) {
 		if fn != nil {
@@ -172,10 +172,11 @@ func (o *options) billing(w http.ResponseWriter, r *http.Request, b Biller) (*ht
 	}
 	w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 	o.onError(w, r, &flowglad.Error{
-		Status:  http.StatusServiceUnavailable,
-		Code:    flowglad.CodeBillingUnavailable,
-		Message: "billing is unavailable; try again shortly",
-		Err:     err,
+		Status:     http.StatusServiceUnavailable,
+		Code:       flowglad.CodeBillingUnavailable,
+		Message:    "billing is unavailable; try again shortly",
+		Err:        err,
+		RetryAfter: wait,
 	})
 	return r, st, false
 }

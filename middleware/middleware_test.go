@@ -382,11 +382,17 @@ func TestFlowgladDown(t *testing.T) {
 		e := newEnv(t)
 		down(e)
 		own := &logbuf.Buffer{}
+		var refusal *flowglad.Error
 		mw := middleware.RequireFeature(e.h, "premium",
-			middleware.WithRetryAfter(2*time.Second), middleware.WithLogger(slog.New(slog.NewJSONHandler(own, nil))))
+			middleware.WithRetryAfter(2*time.Second), middleware.WithLogger(slog.New(slog.NewJSONHandler(own, nil))),
+			middleware.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, err error) {
+				require.ErrorAs(t, err, &refusal)
+				flowglad.WriteError(w, r, err)
+			}))
 		w := e.serve(mw(&ok{}), "alice")
 		assert.Equal(t, http.StatusServiceUnavailable, w.Code)
 		assert.Equal(t, "2", w.Header().Get("Retry-After"))
+		assert.Equal(t, 2*time.Second, refusal.RetryAfter, "an error handler of one's own sees the wait too")
 		assert.Contains(t, own.String(), "billing unavailable")
 		assert.NotContains(t, e.logs.String(), "billing unavailable", "WithLogger's logger, not the Service's")
 	})
