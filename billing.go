@@ -18,7 +18,9 @@ import (
 // JSON, byte for byte.
 //
 // A store shared by several instances (Redis, say) may fail: an error from Get or Set makes
-// the read go to Flowglad (and is logged), never fails the caller. An error from Delete is
+// the read go to Flowglad (and is logged), never fails the caller. Each call is given at
+// most a second (its context says so); an implementation must return when the context ends,
+// and a call that takes longer counts as failed. An error from Delete is
 // returned by InvalidateBilling, and until a later Delete of the key succeeds this process
 // reads that customer's billing from Flowglad, never from the cache.
 type BillingCache interface {
@@ -60,8 +62,11 @@ type flight struct {
 	// is closed.
 	abandoned bool
 
+	// unstored: the answer is not to be cached (the cache failed the lookup before it).
+	unstored bool
+
 	// Guarded by billingLoader.mu.
-	waiters int  // callers waiting for the answer, the one running it included
+	waiters int  // callers waiting for the answer, the one running it included (for tests)
 	stale   bool // invalidated while running: not cached, not joined by new readers
 }
 
@@ -89,17 +94,23 @@ func (l *billingLoader) load(ctx context.Context, c Customer) (*billingEntry, er
 // concurrent callers share.
 func (l *billingLoader) shared(ctx context.Context, c Customer) (*billingEntry, error) {
 	key := c.ExternalID
-	if e := l.cached(ctx, key); e != nil {
+	e, missed := l.cached(ctx, key)
+	if e != nil {
 		return e, nil
 	}
 
 	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err // gone already: start no read, which others would join
+		}
 		l.mu.Lock()
 		f := l.flights[key]
 		if f == nil {
 			// This caller runs the read itself: handing it to a goroutine costs a wake-up
 			// of another thread per read, and the read must end when its caller gives up.
-			f = &flight{done: make(chan struct{}), waiters: 1}
+			// Its answer is stored only if this caller's cache lookup really missed: a
+			// shared cache judges a store by the miss that preceded it.
+			f = &flight{done: make(chan struct{}), waiters: 1, unstored: !missed}
 			l.flights[key] = f
 			l.mu.Unlock()
 			l.run(ctx, f, c)
@@ -118,24 +129,26 @@ func (l *billingLoader) shared(ctx context.Context, c Customer) (*billingEntry, 
 			return f.entry, f.err
 		case <-ctx.Done():
 			l.mu.Lock()
-			f.waiters--
+			f.waiters = max(f.waiters-1, 0)
 			l.mu.Unlock()
 			return nil, ctx.Err()
 		}
 	}
 }
 
-// cached returns the cached billing of key, or nil. A failing cache is a miss.
-func (l *billingLoader) cached(ctx context.Context, key string) *billingEntry {
+// cached returns the cached billing of key, or nil; missed reports that the cache was
+// asked and answered that it holds nothing. A failing cache is not a miss: the read goes to
+// Flowglad, and its answer is not stored.
+func (l *billingLoader) cached(ctx context.Context, key string) (e *billingEntry, missed bool) {
 	if l.store == nil || !l.clean(ctx, key) {
-		return nil
+		return nil, false
 	}
 	e, err := l.store.get(ctx, key)
 	if err != nil {
 		l.warn(ctx, "reading the billing cache failed; reading Flowglad", err)
-		return nil
+		return nil, false
 	}
-	return e
+	return e, e == nil
 }
 
 // clean reports whether the cache may be used for key: true unless an earlier Delete of key
@@ -180,8 +193,9 @@ func (l *billingLoader) run(ctx context.Context, f *flight, c Customer) {
 	}
 	// The flight stays joinable while its answer is stored: a read starting meanwhile joins
 	// it rather than racing it to the cache with a second Flowglad read.
-	if err == nil && l.store != nil && !l.stale(f, key) {
-		// Stored even if the caller has just gone: the body is good for those that joined.
+	if err == nil && l.store != nil && !f.unstored && !l.stale(f, key) {
+		// Stored even if the caller has just gone: the body is good for those that joined
+		// (a shared store bounds the time it takes).
 		if err := l.store.set(context.WithoutCancel(ctx), key, e, l.ttl); err != nil {
 			l.warn(ctx, "writing the billing cache failed", err)
 		}
@@ -305,11 +319,20 @@ type entryStore interface {
 	delete(ctx context.Context, key string) error
 }
 
+// defaultCacheTimeout bounds each call to a BillingCache.
+const defaultCacheTimeout = time.Second
+
 // sharedStore keeps billing in a BillingCache, as bytes: a hit decodes only what its reader
-// reads.
-type sharedStore struct{ cache BillingCache }
+// reads. Each call is bounded by timeout: a cache that hangs must not hang billing (a store
+// runs on the read's goroutine, and the read stays joinable until it is stored).
+type sharedStore struct {
+	cache   BillingCache
+	timeout time.Duration
+}
 
 func (s sharedStore) get(ctx context.Context, key string) (*billingEntry, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
 	body, ok, err := s.cache.Get(ctx, key)
 	if err != nil || !ok {
 		return nil, err
@@ -324,10 +347,16 @@ func (s sharedStore) get(ctx context.Context, key string) (*billingEntry, error)
 }
 
 func (s sharedStore) set(ctx context.Context, key string, e *billingEntry, ttl time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
 	return s.cache.Set(ctx, key, e.raw, ttl)
 }
 
-func (s sharedStore) delete(ctx context.Context, key string) error { return s.cache.Delete(ctx, key) }
+func (s sharedStore) delete(ctx context.Context, key string) error {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	return s.cache.Delete(ctx, key)
+}
 
 // DefaultBillingCacheMaxBytes bounds the in-process billing cache when
 // Config.BillingCacheMaxBytes is zero.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/flowglad-go/flowglad/flowgladapi"
 	"github.com/stretchr/testify/assert"
@@ -63,7 +64,7 @@ func TestIndexBilling(t *testing.T) {
 // one JSON object (what the loader stored); anything else is forgotten and read again.
 func TestSharedStoreRefusesForeignBodies(t *testing.T) {
 	cache := newMapCache()
-	st := sharedStore{cache}
+	st := sharedStore{cache: cache, timeout: time.Second}
 	for _, body := range []string{``, `   `, `[1]`, `{"a":`, `null`} {
 		require.NoError(t, cache.Set(t.Context(), "k", []byte(body), 0))
 		e, err := st.get(t.Context(), "k")

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/flowglad-go/flowglad/flowgladapi"
+	"github.com/flowglad-go/flowglad/internal/logbuf"
 	"github.com/flowglad-go/flowglad/internal/testclock"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -735,4 +736,70 @@ func TestBillingReadPanicReleasesJoiners(t *testing.T) {
 	e, err := l.load(t.Context(), blCustomer)
 	require.NoError(t, err)
 	assert.Equal(t, `{"customer": {"id": "cus_1"}}`, string(e.raw))
+}
+
+// hangingCache is a BillingCache whose Set waits until its context ends, as a cache behind
+// a network partition might; it records the deadlines it was given.
+type hangingCache struct {
+	*mapCache
+	sets chan time.Duration // time left before the deadline of each Set
+}
+
+func (c *hangingCache) Set(ctx context.Context, _ string, _ []byte, _ time.Duration) error {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(time.Hour)
+	}
+	c.sets <- time.Until(deadline)
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// TestHangingCacheDoesNotHangBilling: a store runs on the read's goroutine and the read stays
+// joinable until it is stored, so a cache whose Set hangs would hang the reader, and every
+// later reader of the customer with it. Each call to the cache is bounded instead; the
+// failed store is logged and the answer served.
+func TestHangingCacheDoesNotHangBilling(t *testing.T) {
+	t.Parallel()
+	s := newBLServer(t, false)
+	cache := &hangingCache{mapCache: newMapCache(), sets: make(chan time.Duration, 10)}
+	logs := &logbuf.Buffer{}
+	svc := newBLService(t, s, serviceOptions{cacheTTL: time.Hour, cache: cache, cacheTimeout: 50 * time.Millisecond,
+		logger: slog.New(slog.NewTextHandler(logs, nil))})
+	for range 2 {
+		done := make(chan error, 1)
+		go func() {
+			_, err := svc.Billing(context.Background(), blCustomer) // no deadline of its own
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+		case <-time.After(10 * time.Second):
+			t.Fatal("Billing hangs with the cache")
+		}
+		assert.LessOrEqual(t, <-cache.sets, 50*time.Millisecond, "the Set was bounded")
+	}
+	assert.Contains(t, logs.String(), "writing the billing cache failed")
+}
+
+// TestFailedCacheLookupIsNotStored: a shared cache judges a store by the miss before it (see
+// cache/rediscache), so a read whose cache lookup failed, rather than missed, is served but
+// not stored.
+func TestFailedCacheLookupIsNotStored(t *testing.T) {
+	t.Parallel()
+	s := newBLServer(t, false)
+	cache := &flakyCache{mapCache: newMapCache()}
+	svc := newBLService(t, s, serviceOptions{cacheTTL: time.Hour, cache: &getFails{cache}})
+	_, err := svc.Billing(t.Context(), blCustomer)
+	require.NoError(t, err)
+	_, found, _ := cache.Get(t.Context(), "u1")
+	assert.False(t, found, "not stored after a failed lookup")
+}
+
+// getFails is a BillingCache whose Get fails while Set and Delete work.
+type getFails struct{ *flakyCache }
+
+func (c *getFails) Get(context.Context, string) ([]byte, bool, error) {
+	return nil, false, errCacheDown
 }

@@ -40,6 +40,7 @@ type serviceOptions struct {
 	logger         *slog.Logger
 	cacheTTL       time.Duration
 	cache          BillingCache
+	cacheTimeout   time.Duration // bounds each call to cache; 0 means defaultCacheTimeout
 	cacheMaxBytes  int64
 	lookupCustomer func(ctx context.Context, externalID string) (Customer, error)
 	// redirectOrigins are Config.RedirectOrigins, checked.
@@ -91,7 +92,11 @@ func newService(client *flowgladapi.Client, opts serviceOptions) *Service {
 	switch {
 	case opts.cacheTTL <= 0:
 	case opts.cache != nil:
-		store = sharedStore{opts.cache}
+		timeout := opts.cacheTimeout
+		if timeout <= 0 {
+			timeout = defaultCacheTimeout
+		}
+		store = sharedStore{cache: opts.cache, timeout: timeout}
 	default:
 		store = newLocalStore(opts.cacheMaxBytes, opts.now)
 	}
