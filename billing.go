@@ -283,7 +283,7 @@ func (s *Service) fetchBilling(ctx context.Context, c Customer) (*flowgladapi.Bi
 // that joined its read, and the cache hits of an in-process cache). The route's
 // customers/billing relays the bytes and decodes nothing.
 type billingEntry struct {
-	raw  []byte // body.JSON
+	raw  []byte // body.JSON()
 	body *flowgladapi.BillingBody
 
 	viewOnce sync.Once
@@ -296,7 +296,7 @@ type billingEntry struct {
 }
 
 func newBillingEntry(body *flowgladapi.BillingBody) *billingEntry {
-	return &billingEntry{raw: body.JSON, body: body}
+	return &billingEntry{raw: body.JSON(), body: body}
 }
 
 // typed returns the whole typed view (flowgladapi.DecodeBilling), decoded once.

@@ -484,7 +484,7 @@ func TestLocalStoreBounded(t *testing.T) {
 	st := newLocalStore(100, clock.Now)
 	ctx := t.Context()
 	body := func(n int) *billingEntry {
-		return newBillingEntry(&flowgladapi.BillingBody{JSON: []byte(`{"p":"` + strings.Repeat("x", n-8) + `"}`)})
+		return entryOf(t, `{"p":"`+strings.Repeat("x", n-8)+`"}`)
 	}
 	has := func(key string) bool {
 		e, err := st.get(ctx, key)
@@ -518,7 +518,7 @@ func TestLocalStoreBounded(t *testing.T) {
 func TestLocalStoreManyCustomers(t *testing.T) {
 	t.Parallel()
 	st := newLocalStore(1<<20, nil)
-	e := newBillingEntry(&flowgladapi.BillingBody{JSON: make([]byte, 40<<10)})
+	e := entryOf(t, `{"p":"`+strings.Repeat("x", 40<<10-8)+`"}`)
 	for i := range 100_000 {
 		require.NoError(t, st.set(t.Context(), fmt.Sprintf("user_%d", i), e, time.Hour))
 	}
@@ -802,4 +802,12 @@ type getFails struct{ *flakyCache }
 
 func (c *getFails) Get(context.Context, string) ([]byte, bool, error) {
 	return nil, false, errCacheDown
+}
+
+// entryOf is the billing entry of the body raw, which must be one JSON object.
+func entryOf(t *testing.T, raw string) *billingEntry {
+	t.Helper()
+	body, err := flowgladapi.ParseBillingBody([]byte(raw))
+	require.NoError(t, err)
+	return newBillingEntry(body)
 }

@@ -530,9 +530,10 @@ func (inv Invoice) MarshalJSON() ([]byte, error) {
 // object, with its top-level members located while it was checked: reading one
 // member (the subscriptions, say) does not walk the others. GetBillingBody
 // returns one; ParseBillingBody makes one from bytes kept elsewhere (a cache).
+// The zero value holds no body. A BillingBody is not changed after it is made,
+// so it may be read from several goroutines at once.
 type BillingBody struct {
-	// JSON is the body, byte for byte.
-	JSON    json.RawMessage
+	raw     json.RawMessage
 	members []bodyMember
 }
 
@@ -542,12 +543,15 @@ type bodyMember struct{ key, value []byte }
 // ParseBillingBody checks that raw is one JSON object and locates its members.
 // The BillingBody refers to raw, which must not be modified afterwards.
 func ParseBillingBody(raw []byte) (*BillingBody, error) {
-	b := &BillingBody{JSON: raw}
+	b := &BillingBody{raw: raw}
 	if !b.parse(raw) {
 		return nil, invalidResponse("billing", "not one JSON object")
 	}
 	return b, nil
 }
+
+// JSON returns the body, byte for byte. It must not be modified.
+func (b *BillingBody) JSON() json.RawMessage { return b.raw }
 
 // parse checks raw and records its members; false when raw is not one JSON object.
 func (b *BillingBody) parse(raw []byte) bool {
@@ -561,7 +565,9 @@ func (b *BillingBody) parse(raw []byte) bool {
 }
 
 // Member returns the raw value of the top-level member name, or nil when there is
-// none. When a name repeats, the last one counts, as in encoding/json.
+// none: the member whose key, unescaped, is exactly name (invalid UTF-8 in a key
+// without escapes is compared as it is), the last one when a key repeats. The
+// value is part of the body and must not be modified.
 func (b *BillingBody) Member(name string) json.RawMessage {
 	for i := len(b.members) - 1; i >= 0; i-- {
 		if jsonscan.KeyIs(b.members[i].key, name) {

@@ -100,7 +100,7 @@ func TestClientMethods(t *testing.T) {
 			method: "GET", path: "/api/v1/customers/" + escapedID + "/billing",
 			want: func(t *testing.T, got result) {
 				b := got.(*flowgladapi.BillingBody)
-				assert.JSONEq(t, `{"customer":{"id":"cust_1"},"pricingModel":{"id":"pm_1"}}`, string(b.JSON))
+				assert.JSONEq(t, `{"customer":{"id":"cust_1"},"pricingModel":{"id":"pm_1"}}`, string(b.JSON()))
 				assert.Equal(t, `{"id":"pm_1"}`, string(b.Member("pricingModel")))
 			},
 		},

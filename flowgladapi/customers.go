@@ -150,7 +150,7 @@ func (c *Client) GetBillingBody(ctx context.Context, externalID string) (*Billin
 	if err != nil {
 		return nil, err
 	}
-	b.JSON = raw
+	b.raw = raw
 	return b, nil
 }
 

@@ -41,9 +41,10 @@
 //
 // When two reads for one customer overlap in one process (several loaders share the
 // Cache), the generation cannot tell them apart, and the settle time protects the later one
-// only if its Flowglad answer is stored within the settle time of being produced. A stale body can still be stored if a Flowglad
-// answer takes longer than that to arrive (or the process stalls that long) while another
-// instance changes the customer and a third request joins the read.
+// only if its Flowglad answer is stored within the settle time of being produced. A stale
+// body can still be stored if a Flowglad answer takes longer than that to arrive (or the
+// process stalls that long) while another instance changes the customer and a third
+// request joins the read.
 //
 // Reads must go to the primary: do not route them to replicas (ReadOnly, RouteByLatency or
 // RouteRandomly in cluster options), which may lag behind a Delete. Redis 5 or later; tested
@@ -154,8 +155,9 @@ func WithReplayInterval(d time.Duration) Option { return func(c *config) { c.eve
 //
 // It covers what the generation alone cannot: reads of one customer that overlap in one
 // process. One flowglad loader never overlaps them (a read stays joinable until it is
-// stored), but several loaders sharing this Cache do: a Handler and a Service made
-// separately with flowglad.NewService, say. The Cache cannot tell which miss each Set
+// stored, and a read whose Get failed rather than missed is not stored), but several
+// loaders sharing this Cache do: a Handler and a Service made separately with
+// flowglad.NewService, say. The Cache cannot tell which miss each Set
 // belongs to, so a read may be judged by a miss seen after it began; its body is then
 // refused if another instance's Delete came less than the settle time before the Set, which
 // covers every Flowglad answer stored within the settle time of being produced.

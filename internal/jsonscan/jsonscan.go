@@ -14,6 +14,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"math/bits"
+	"unicode/utf8"
 )
 
 // maxDepth is encoding/json's nesting limit: deeper input is invalid for both.
@@ -444,27 +445,29 @@ func next(v []byte, i int, closer byte) (j int, more, ok bool) {
 	return i, false, false
 }
 
-// Get returns the raw value of the member key of the object v, or nil. Keys with escapes
-// are compared after unquoting.
+// Get returns the raw value of the member key of the object v, or nil; the last one when a
+// key repeats, as encoding/json decodes. Keys with escapes are compared after unquoting.
 func Get(v []byte, key string) []byte {
 	var out []byte
 	ObjectEach(v, func(k, val []byte) bool {
 		if KeyIs(k, key) {
 			out = val
-			return false
 		}
 		return true
 	})
 	return out
 }
 
-// KeyIs reports whether the raw key k (as ObjectEach gives it) is name. A key without
-// escapes is compared byte for byte (invalid UTF-8 included).
+// KeyIs reports whether the raw key k (as ObjectEach gives it) is name once unescaped. A
+// key without escapes is compared byte for byte (invalid UTF-8 included).
 func KeyIs(k []byte, name string) bool {
-	// An escape always takes more bytes than what it stands for: a key no longer than
-	// name is name only byte for byte.
-	if len(k) <= len(name) || bytes.IndexByte(k, '\\') < 0 {
+	if bytes.IndexByte(k, '\\') < 0 {
 		return string(k) == name
+	}
+	// In valid UTF-8 an escape always takes more bytes than what it stands for: such a key
+	// no longer than name is not name.
+	if len(k) <= len(name) && utf8.Valid(k) {
+		return false
 	}
 	var s string
 	return json.Unmarshal(append(append([]byte{'"'}, k...), '"'), &s) == nil && s == name

@@ -150,6 +150,7 @@ func TestKeyIs(t *testing.T) {
 		{`id`, "id", true}, {`i\u0064`, "id", true}, {`\u0069d`, "id", true}, {`idx`, "id", false},
 		{`i`, "id", false}, {``, "", true}, {`\"`, `"`, true}, {`a\\b`, `a\b`, true}, {`\n`, "\n", true},
 		{`\u00e9`, "é", true}, {`é`, "é", true}, {`\u00e9`, "e", false}, {`\ud83d\ude00`, "😀", true},
+		{`\n`, `\n`, false}, {"\xff\\n", "\uFFFD\n", true}, {"\xff\\u000a", "\uFFFD\n", true},
 	} {
 		assert.Equal(t, c.want, KeyIs([]byte(c.raw), c.name), "KeyIs(%q, %q)", c.raw, c.name)
 	}
@@ -176,6 +177,7 @@ func TestWalkers(t *testing.T) {
 	assert.Equal(t, "2.5", string(Get(first, "n")), "a number member, raw")
 	assert.True(t, ArrayEach(Get(doc, "none"), func([]byte) bool { t.Fatal("null has no elements"); return false }))
 	assert.Nil(t, Get(doc, "missing"))
+	assert.Equal(t, "2", string(Get([]byte(`{"a": 1, "a": 2}`), "a")), "the last of repeated keys, as encoding/json")
 	_, ok = String(Get(doc, "none"))
 	assert.False(t, ok, "null is not a string")
 	assert.False(t, ObjectEach([]byte(`[1]`), func(_, _ []byte) bool { return true }))
