@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/flowglad-go/flowglad"
+	"github.com/flowglad-go/flowglad/flowgladapi"
 	"github.com/flowglad-go/flowglad/flowgladapi/flowgladapitest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -118,6 +119,33 @@ func TestCancelSubscriptionAlreadyCanceled(t *testing.T) {
 		res.assertError(t, http.StatusConflict, "already_canceled")
 		assert.Equal(t, []string{aliceBilling}, env.calls())
 	})
+}
+
+// TestSubscriptionAnswerWithoutSubscription: the route relays the subscription Flowglad
+// answers with, undecoded; an answer without one is a 502, never an empty success, for the
+// route and for a Go caller alike.
+func TestSubscriptionAnswerWithoutSubscription(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ key, path, body string }{
+		{"subscriptions/cancel", "/api/v1/subscriptions/" + aliceSub + "/cancel",
+			`{"id": "sub_alice_pro", "cancellation": {"timing": "immediately"}}`},
+		{"subscriptions/uncancel", "/api/v1/subscriptions/" + aliceSub + "/uncancel", `{"id": "sub_alice_pro"}`},
+	} {
+		t.Run(tc.key, func(t *testing.T) {
+			env := newEnv(t, withoutSpec()) // the answer breaks the spec on purpose
+			require.NoError(t, env.fake.SetSubscriptionStatus(aliceSub, flowgladapitest.StatusCancellationScheduled))
+			env.fake.FailNext(1, flowgladapitest.Fault{Method: http.MethodPost, Path: tc.path, Status: http.StatusOK,
+				Body: `{"subscription": null}`})
+			env.post(userAlice, tc.key, tc.body).assertError(t, http.StatusBadGateway, "flowglad_unavailable")
+		})
+	}
+	svc, fake := newGoService(t)
+	require.NoError(t, fake.SetSubscriptionStatus(aliceSub, flowgladapitest.StatusActive))
+	fake.FailNext(1, flowgladapitest.Fault{Method: http.MethodPost, Path: "/api/v1/subscriptions/" + aliceSub + "/cancel",
+		Status: http.StatusOK, Body: `{"canceled": true}`})
+	_, err := svc.CancelSubscription(t.Context(), flowglad.Customer{ExternalID: userAlice, Email: "alice@example.com"},
+		flowglad.CancelSubscriptionParams{SubscriptionID: aliceSub, Timing: flowgladapi.CancelImmediately})
+	assert.ErrorIs(t, err, flowgladapi.ErrInvalidResponse)
 }
 
 func TestCancelSubscriptionInvalidBody(t *testing.T) {

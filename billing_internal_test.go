@@ -811,3 +811,19 @@ func entryOf(t *testing.T, raw string) *billingEntry {
 	require.NoError(t, err)
 	return newBillingEntry(body)
 }
+
+// TestBillingCallerAlreadyGone: a caller whose context has ended starts no read (one that
+// others could join only to see it abandoned).
+func TestBillingCallerAlreadyGone(t *testing.T) {
+	t.Parallel()
+	var reads atomic.Int32
+	l := newBillingLoader(func(context.Context, Customer) (*flowgladapi.BillingBody, error) {
+		reads.Add(1)
+		return flowgladapi.ParseBillingBody([]byte(`{}`))
+	}, nil, 0, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err := l.load(ctx, blCustomer)
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Zero(t, reads.Load())
+}
