@@ -75,13 +75,7 @@ func (s *Service) DefaultPricingModel(ctx context.Context) (*flowgladapi.Pricing
 	if err != nil {
 		return nil, err
 	}
-	var v struct {
-		PricingModel *flowgladapi.PricingModel `json:"pricingModel"`
-	}
-	if err := json.Unmarshal(body, &v); err != nil || v.PricingModel == nil {
-		return nil, errors.Join(flowgladapi.ErrInvalidResponse, errors.New("flowglad: no pricingModel in Flowglad's answer"))
-	}
-	return v.PricingModel, nil
+	return flowgladapi.DecodePricingModel(body)
 }
 
 // feature is one toggle feature the customer has, in features/access.

@@ -2,8 +2,6 @@ package flowglad
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 
 	"github.com/flowglad-go/flowglad/flowgladapi"
 )
@@ -41,19 +39,7 @@ func (s *Service) ResourceUsages(ctx context.Context, c Customer, p ResourceUsag
 	if err != nil {
 		return nil, err
 	}
-	var entries []struct {
-		Usage *flowgladapi.ResourceUsage `json:"usage"`
-	}
-	if err := json.Unmarshal(body, &entries); err != nil {
-		return nil, errors.Join(flowgladapi.ErrInvalidResponse, err)
-	}
-	out := make([]flowgladapi.ResourceUsage, 0, len(entries))
-	for _, e := range entries {
-		if e.Usage != nil {
-			out = append(out, *e.Usage)
-		}
-	}
-	return out, nil
+	return flowgladapi.DecodeResourceUsages(body)
 }
 
 // ResourceUsageParams name one resource of a subscription.
@@ -137,13 +123,7 @@ func (s *Service) ResourceClaims(ctx context.Context, c Customer, p ResourceClai
 	if err != nil {
 		return nil, err
 	}
-	var out struct {
-		Claims []flowgladapi.ResourceClaim `json:"claims"`
-	}
-	if err := json.Unmarshal(body, &out); err != nil || out.Claims == nil {
-		return nil, errors.Join(flowgladapi.ErrInvalidResponse, errors.New(`flowglad: no "claims" in Flowglad's answer`))
-	}
-	return out.Claims, nil
+	return flowgladapi.DecodeResourceClaimList(body)
 }
 
 // ClaimResourceParams claim capacity of a resource (a seat, a project) on one of the

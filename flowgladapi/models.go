@@ -324,6 +324,40 @@ func DecodeResourceClaims(body []byte, claimsKey string) (*ResourceClaims, error
 	return out, nil
 }
 
+// DecodeResourceUsages reads the bare array [{"usage": {...}, "claims": [...]},
+// ...] that ListResourceUsages returns, keeping each element's usage; an element
+// without one is skipped.
+func DecodeResourceUsages(body []byte) ([]ResourceUsage, error) {
+	var entries []struct {
+		Usage *ResourceUsage `json:"usage"`
+	}
+	if err := json.Unmarshal(body, &entries); err != nil {
+		return nil, invalidResponse("", "resource usages: "+err.Error())
+	}
+	out := make([]ResourceUsage, 0, len(entries))
+	for _, e := range entries {
+		if e.Usage != nil {
+			out = append(out, *e.Usage)
+		}
+	}
+	return out, nil
+}
+
+// DecodeResourceClaimList reads a {"claims": [...]} body, as ListResourceClaims
+// returns it.
+func DecodeResourceClaimList(body []byte) ([]ResourceClaim, error) {
+	var env struct {
+		Claims []ResourceClaim `json:"claims"`
+	}
+	if err := decodeEnvelope(body, "resource claims", &env); err != nil {
+		return nil, err
+	}
+	if env.Claims == nil {
+		return nil, invalidResponse("", `no "claims" array`)
+	}
+	return env.Claims, nil
+}
+
 // decodeEnvelope decodes a JSON object body into v, naming what in errors.
 func decodeEnvelope(body []byte, what string, v any) error {
 	if err := checkObject(body); err != nil {

@@ -62,6 +62,20 @@ func TestDecodeModels(t *testing.T) {
 		assert.Equal(t, int64(5), rc.Usage.Available)
 	})
 
+	t.Run("resource lists and the pricing model", func(t *testing.T) {
+		us, err := flowgladapi.DecodeResourceUsages([]byte(`[{"usage": {"resourceSlug": "seats", "capacity": 5, "claimed": 1, "available": 4}, "claims": []}, {"claims": []}]`))
+		require.NoError(t, err)
+		require.Len(t, us, 1, "an element without usage is skipped")
+		assert.Equal(t, int64(4), us[0].Available)
+		cs, err := flowgladapi.DecodeResourceClaimList([]byte(`{"claims": [{"id": "c1", "externalId": "e1"}]}`))
+		require.NoError(t, err)
+		require.Len(t, cs, 1)
+		assert.Equal(t, "e1", cs[0].ExternalID)
+		pm, err := flowgladapi.DecodePricingModel([]byte(`{"pricingModel": {"id": "pm_1", "products": []}}`))
+		require.NoError(t, err)
+		assert.Equal(t, "pm_1", pm.ID)
+	})
+
 	refusals := []struct {
 		name   string
 		decode func([]byte) error
@@ -77,6 +91,12 @@ func TestDecodeModels(t *testing.T) {
 			[]string{`{}`, `{"usageEvents": {}}`}},
 		{"balances", func(b []byte) error { _, err := flowgladapi.DecodeUsageMeterBalances(b); return err },
 			[]string{`{}`, `{"usageMeterBalances": "x"}`}},
+		{"resource usages", func(b []byte) error { _, err := flowgladapi.DecodeResourceUsages(b); return err },
+			[]string{``, `{}`, `[{"usage": 1}]`, `"x"`}},
+		{"claim list", func(b []byte) error { _, err := flowgladapi.DecodeResourceClaimList(b); return err },
+			[]string{`[]`, `{}`, `{"claims": {}}`, `{"claims": null}`}},
+		{"pricing model", func(b []byte) error { _, err := flowgladapi.DecodePricingModel(b); return err },
+			[]string{`[]`, `{}`, `{"pricingModel": null}`, `{"pricingModel": 1}`}},
 		{"claims", func(b []byte) error { _, err := flowgladapi.DecodeResourceClaims(b, "claims"); return err },
 			[]string{`{}`, `{"claims": []}`, `{"claims": [], "usage": 1}`, `{"claims": {}, "usage": {}}`}},
 	}
