@@ -201,31 +201,13 @@ func DecodeUsageEvent(body []byte) (*UsageEvent, error) {
 // DecodeUsageEvents reads a {"usageEvents": [...]} body, as
 // BulkCreateUsageEvents returns it.
 func DecodeUsageEvents(body []byte) ([]UsageEvent, error) {
-	var env struct {
-		UsageEvents []UsageEvent `json:"usageEvents"`
-	}
-	if err := decodeEnvelope(body, "usage events", &env); err != nil {
-		return nil, err
-	}
-	if env.UsageEvents == nil {
-		return nil, invalidResponse("", `no "usageEvents" array`)
-	}
-	return env.UsageEvents, nil
+	return decodeMember[[]UsageEvent](body, "usageEvents", "array")
 }
 
 // DecodeUsageMeterBalances reads a {"usageMeterBalances": [...]} body, as
 // GetUsageBalances returns it.
 func DecodeUsageMeterBalances(body []byte) ([]UsageMeterBalance, error) {
-	var env struct {
-		UsageMeterBalances []UsageMeterBalance `json:"usageMeterBalances"`
-	}
-	if err := decodeEnvelope(body, "usage meter balances", &env); err != nil {
-		return nil, err
-	}
-	if env.UsageMeterBalances == nil {
-		return nil, invalidResponse("", `no "usageMeterBalances" array`)
-	}
-	return env.UsageMeterBalances, nil
+	return decodeMember[[]UsageMeterBalance](body, "usageMeterBalances", "array")
 }
 
 // ResourceUsage is how much of a resource (seats, projects, ...) a
@@ -346,16 +328,25 @@ func DecodeResourceUsages(body []byte) ([]ResourceUsage, error) {
 // DecodeResourceClaimList reads a {"claims": [...]} body, as ListResourceClaims
 // returns it.
 func DecodeResourceClaimList(body []byte) ([]ResourceClaim, error) {
-	var env struct {
-		Claims []ResourceClaim `json:"claims"`
+	return decodeMember[[]ResourceClaim](body, "claims", "array")
+}
+
+// decodeMember decodes the member key of a JSON object body, which must be there and not
+// null; kind ("array", "object") names what it should be in the error.
+func decodeMember[T any](body []byte, key, kind string) (T, error) {
+	var env map[string]json.RawMessage
+	var v T
+	if err := decodeEnvelope(body, key, &env); err != nil {
+		return v, err
 	}
-	if err := decodeEnvelope(body, "resource claims", &env); err != nil {
-		return nil, err
+	m := env[key]
+	if len(m) == 0 || string(m) == "null" {
+		return v, invalidResponse("", `no "`+key+`" `+kind)
 	}
-	if env.Claims == nil {
-		return nil, invalidResponse("", `no "claims" array`)
+	if err := json.Unmarshal(m, &v); err != nil {
+		return v, invalidResponse("", key+": "+err.Error())
 	}
-	return env.Claims, nil
+	return v, nil
 }
 
 // decodeEnvelope decodes a JSON object body into v, naming what in errors.

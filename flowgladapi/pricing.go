@@ -31,14 +31,5 @@ func (c *Client) GetPricingModel(ctx context.Context, id string) (json.RawMessag
 // DecodePricingModel reads a {"pricingModel": {...}} body, as
 // GetDefaultPricingModel returns it.
 func DecodePricingModel(body []byte) (*PricingModel, error) {
-	var env struct {
-		PricingModel *PricingModel `json:"pricingModel"`
-	}
-	if err := decodeEnvelope(body, "pricing model", &env); err != nil {
-		return nil, err
-	}
-	if env.PricingModel == nil {
-		return nil, invalidResponse("", `no "pricingModel" object`)
-	}
-	return env.PricingModel, nil
+	return decodeMember[*PricingModel](body, "pricingModel", "object")
 }
