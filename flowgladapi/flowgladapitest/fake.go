@@ -41,7 +41,7 @@ type Fake struct {
 	seq      map[string]int  // per-prefix id counters
 	used     map[string]bool // every id handed out or seeded
 	requests []Request
-	faults   []queuedFault
+	faults   []*queuedFault
 	latency  time.Duration
 	st       state
 	hooks    hooks // webhook endpoints and deliveries (webhooks.go)
@@ -184,8 +184,12 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		Body:   body,
 	})
 	latency := f.latency
-	fault, faulted := f.takeFaultLocked(r)
+	queued, faulted := f.takeFaultLocked(r)
 	f.mu.Unlock()
+	var fault Fault
+	if faulted {
+		fault = queued.fault
+	}
 	w.Header().Set("X-Request-Id", reqID)
 
 	if latency > 0 {
@@ -202,12 +206,10 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		f.putBack(fault, faulted)
 		writeError(w, reqID, http.StatusBadRequest, "", "Invalid JSON in request body")
 		return
 	}
 	if strings.HasPrefix(r.URL.Path, "/api/") && !f.authorized(w, r) {
-		f.putBack(fault, faulted)
 		return
 	}
 	ctx := context.WithValue(r.Context(), callKey{}, &reqCtx{reqID: reqID, body: body, base: f.baseURL(r)})
@@ -217,10 +219,14 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		rec := httptest.NewRecorder()
 		f.routes.ServeHTTP(rec, r.WithContext(ctx))
 		if rec.Code >= 200 && rec.Code <= 299 {
-			f.writeFault(w, fault, reqID)
-			return
+			f.mu.Lock()
+			owed := f.consumeLocked(queued)
+			f.mu.Unlock()
+			if owed {
+				f.writeFault(w, fault, reqID)
+				return
+			}
 		}
-		f.putBack(fault, faulted)
 		for k, v := range rec.Header() {
 			w.Header()[k] = v
 		}
@@ -229,18 +235,6 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.routes.ServeHTTP(w, r.WithContext(ctx))
-}
-
-// putBack returns an AfterApply fault to the front of the queue when its request was
-// refused: it has not taken effect, so the fault is still owed to the next matching
-// request.
-func (f *Fake) putBack(fault Fault, faulted bool) {
-	if !faulted {
-		return
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.faults = append([]queuedFault{{left: 1, fault: fault}}, f.faults...)
 }
 
 // authorized checks the Authorization header the way Flowglad does: the

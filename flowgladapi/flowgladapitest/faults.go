@@ -85,7 +85,7 @@ func (f *Fake) FailNext(n int, fault Fault) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.faults = append(f.faults, queuedFault{left: n, fault: fault})
+	f.faults = append(f.faults, &queuedFault{left: n, fault: fault})
 }
 
 // SetLatency delays every response by d (0 turns it off). The wait ends
@@ -96,25 +96,38 @@ func (f *Fake) SetLatency(d time.Duration) {
 	f.latency = d
 }
 
-// takeFaultLocked consumes and returns the first queued fault that r
-// matches.
-func (f *Fake) takeFaultLocked(r *http.Request) (Fault, bool) {
-	for i := range f.faults {
-		q := &f.faults[i]
+// takeFaultLocked returns the first queued fault that r matches, and consumes it unless
+// it is an AfterApply fault: that one is consumed by consumeLocked once its request has
+// taken effect (a request the route refuses takes none, and the fault stays owed, in its
+// place in the queue).
+func (f *Fake) takeFaultLocked(r *http.Request) (*queuedFault, bool) {
+	for _, q := range f.faults {
 		if q.fault.Method != "" && q.fault.Method != r.Method {
 			continue
 		}
 		if q.fault.Path != "" && q.fault.Path != r.URL.EscapedPath() {
 			continue
 		}
-		fault := q.fault
-		q.left--
-		if q.left == 0 {
-			f.faults = slices.Delete(f.faults, i, i+1)
+		if !q.fault.AfterApply {
+			f.consumeLocked(q)
 		}
-		return fault, true
+		return q, true
 	}
-	return Fault{}, false
+	return nil, false
+}
+
+// consumeLocked uses up one of q's requests; false when q is no longer queued (a
+// concurrent request used its last one).
+func (f *Fake) consumeLocked(q *queuedFault) bool {
+	i := slices.Index(f.faults, q)
+	if i < 0 {
+		return false
+	}
+	q.left--
+	if q.left == 0 {
+		f.faults = slices.Delete(f.faults, i, i+1)
+	}
+	return true
 }
 
 func (f *Fake) writeFault(w http.ResponseWriter, fault Fault, reqID string) {

@@ -143,3 +143,19 @@ func TestAfterApplyOwedToAnAppliedRequest(t *testing.T) {
 	assert.Equal(t, http.StatusBadGateway, r.status, "the fault still applies to the next request")
 	assert.Len(t, s.UsageEvents(), 1, "after that request took effect")
 }
+
+// TestAfterApplyKeepsItsPlace: an AfterApply fault a refused request matched stays where it
+// was queued, so a fault queued before it still comes first.
+func TestAfterApplyKeepsItsPlace(t *testing.T) {
+	s := newPlainServer(t)
+	s.FailNext(1, Fault{Method: http.MethodPost, Path: "/api/v1/customers", Status: http.StatusTeapot})
+	s.FailNext(1, Fault{Status: http.StatusBadGateway, AfterApply: true}) // any request
+
+	r := call(t, s, http.MethodPost, "/api/v1/usage-events", `{"usageEvent": {}}`)
+	assert.Equal(t, http.StatusBadRequest, r.status, "refused: the AfterApply fault stays owed")
+	r = call(t, s, http.MethodPost, "/api/v1/customers", `{"customer": {"externalId": "u9", "email": "u9@example.com"}}`)
+	assert.Equal(t, http.StatusTeapot, r.status, "the fault queued first comes first")
+	for _, c := range s.Customers() {
+		assert.NotEqual(t, "u9", c.ExternalID, "the teapot fault applied nothing")
+	}
+}
