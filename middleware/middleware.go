@@ -92,11 +92,11 @@ type stateKey struct{}
 // wrapped handler.
 type state struct {
 	customer flowglad.Customer
-	billing  *flowgladapi.Billing // nil until read (or when read failed with FailOpen)
-	// unreadable is set when billing could not be read and FailOpen served anyway: the
-	// request's other gates serve too, without reading again.
-	unreadable bool
-	meter      *meter // the innermost MeterUsage's, nil without one
+	billing  *flowgladapi.Billing // nil until read, or when reading failed
+	// readErr is why billing could not be read: the request's other gates do not read
+	// again, and each applies its own policy to it (FailOpen or a 503).
+	readErr error
+	meter   *meter // the innermost MeterUsage's, nil without one
 }
 
 // CustomerFrom returns the customer the middleware resolved for the request, so the
@@ -138,17 +138,22 @@ func (o *options) customer(w http.ResponseWriter, r *http.Request, b Biller) (*h
 }
 
 // billing returns the request's state with the customer's billing, reading it unless an
-// outer middleware already did. A nil billing with true means: unreadable, serve anyway
+// outer middleware already did (or failed to: a failure is not read twice, and each gate
+// applies its own policy to it). A nil billing with true means: unreadable, serve anyway
 // (FailOpen). false means the refusal was written.
 func (o *options) billing(w http.ResponseWriter, r *http.Request, b Biller) (*http.Request, *state, bool) {
 	r, st, ok := o.customer(w, r, b)
-	if !ok || st.billing != nil || st.unreadable {
+	if !ok || st.billing != nil {
 		return r, st, ok
 	}
-	bl, err := b.Service().Billing(r.Context(), st.customer)
+	err := st.readErr
 	if err == nil {
-		st.billing = bl
-		return r, st, true
+		bl, readErr := b.Service().Billing(r.Context(), st.customer)
+		if readErr == nil {
+			st.billing = bl
+			return r, st, true
+		}
+		err = readErr
 	}
 	var fe *flowglad.Error
 	if errors.As(err, &fe) {
@@ -157,8 +162,8 @@ func (o *options) billing(w http.ResponseWriter, r *http.Request, b Biller) (*ht
 		o.onError(w, r, err)
 		return r, st, false
 	}
+	st.readErr = err
 	if o.failOpen {
-		st.unreadable = true
 		o.log(b).LogAttrs(r.Context(), slog.LevelWarn, "flowglad: billing unavailable; serving without the check (FailOpen)",
 			slog.String("customer", st.customer.ExternalID), slog.String("error", st.redact(err)))
 		return r, st, true

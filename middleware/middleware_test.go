@@ -396,6 +396,16 @@ func TestFlowgladDown(t *testing.T) {
 		assert.Contains(t, own.String(), "billing unavailable")
 		assert.NotContains(t, e.logs.String(), "billing unavailable", "WithLogger's logger, not the Service's")
 	})
+	t.Run("an outer gate's FailOpen does not open an inner gate", func(t *testing.T) {
+		e := newEnv(t)
+		down(e)
+		next := &ok{}
+		h := middleware.RequireFeature(e.h, "premium", middleware.FailOpen())(
+			middleware.RequireUsageBalance(e.h, "api-calls", 1)(next))
+		w := e.serve(h, "alice")
+		assert.Equal(t, http.StatusServiceUnavailable, w.Code, "the inner gate fails closed, as it says")
+		assert.Equal(t, 0, next.calls)
+	})
 	t.Run("no session is still 401 when open", func(t *testing.T) {
 		e := newEnv(t)
 		down(e)
