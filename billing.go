@@ -76,32 +76,40 @@ func newBillingLoader(fetch func(context.Context, Customer) (*flowgladapi.Billin
 }
 
 func (l *billingLoader) load(ctx context.Context, c Customer) (*billingEntry, error) {
+	e, _, err := l.loadFrom(ctx, c)
+	return e, err
+}
+
+// loadFrom is load, and reports whether the entry was kept from before this call (the
+// request's memo, the cache) rather than read from Flowglad for it: only such billing may
+// predate a change the caller knows of.
+func (l *billingLoader) loadFrom(ctx context.Context, c Customer) (e *billingEntry, kept bool, err error) {
 	key := c.ExternalID
 	// A request that already read this customer's billing (a gate before its handler, a
 	// meter after it) reads it once.
 	memo := reqmemo.From(ctx)
 	if v, ok := memo.Get(key); ok {
-		return v.(*billingEntry), nil
+		return v.(*billingEntry), true, nil
 	}
-	e, err := l.shared(ctx, c)
+	e, kept, err = l.shared(ctx, c)
 	if err == nil {
 		memo.Set(key, e)
 	}
-	return e, err
+	return e, kept, err
 }
 
-// shared returns the customer's billing from the cache, or from a Flowglad read that
+// shared returns the customer's billing from the cache (kept), or from a Flowglad read that
 // concurrent callers share.
-func (l *billingLoader) shared(ctx context.Context, c Customer) (*billingEntry, error) {
+func (l *billingLoader) shared(ctx context.Context, c Customer) (e *billingEntry, kept bool, err error) {
 	key := c.ExternalID
 	e, missed := l.cached(ctx, key)
 	if e != nil {
-		return e, nil
+		return e, true, nil
 	}
 
 	for {
 		if err := ctx.Err(); err != nil {
-			return nil, err // gone already: start no read, which others would join
+			return nil, false, err // gone already: start no read, which others would join
 		}
 		l.mu.Lock()
 		f := l.flights[key]
@@ -115,9 +123,9 @@ func (l *billingLoader) shared(ctx context.Context, c Customer) (*billingEntry, 
 			l.mu.Unlock()
 			l.run(ctx, f, c)
 			if f.abandoned {
-				return nil, ctx.Err()
+				return nil, false, ctx.Err()
 			}
-			return f.entry, f.err
+			return f.entry, false, f.err
 		}
 		f.waiters++
 		l.mu.Unlock()
@@ -126,12 +134,12 @@ func (l *billingLoader) shared(ctx context.Context, c Customer) (*billingEntry, 
 			if f.abandoned {
 				continue // its caller gave up, not Flowglad: read again
 			}
-			return f.entry, f.err
+			return f.entry, false, f.err
 		case <-ctx.Done():
 			l.mu.Lock()
 			f.waiters = max(f.waiters-1, 0)
 			l.mu.Unlock()
-			return nil, ctx.Err()
+			return nil, false, ctx.Err()
 		}
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"net/http"
 
 	"github.com/flowglad-go/flowglad/flowgladapi"
-	"github.com/flowglad-go/flowglad/internal/reqmemo"
 )
 
 // ownedSubscription returns the customer's subscription with id, deciding ownership from
@@ -86,14 +85,13 @@ func (s *Service) subscriptionFor(ctx context.Context, c Customer, id string) (s
 // once, and decide runs on it. Other refusals (an id that is not the customer's, already
 // confirmed with Flowglad) stand at once.
 func withFreshBilling[T any](ctx context.Context, s *Service, c Customer, decide func(*billingIndex) (T, error)) (T, error) {
-	b, err := s.billingIndex(ctx, c)
+	b, kept, err := s.billingIndexFrom(ctx, c)
 	if err != nil {
 		var zero T
 		return zero, err
 	}
 	v, err := decide(b)
-	mayBeOld := s.billing.store != nil || reqmemo.From(ctx) != nil
-	if err == nil || !mayBeOld || !errors.Is(err, errFromBilling) {
+	if err == nil || !kept || !errors.Is(err, errFromBilling) {
 		return v, err
 	}
 	_ = s.billing.invalidate(ctx, c.ExternalID)

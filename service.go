@@ -147,11 +147,22 @@ func (s *Service) billingEntry(ctx context.Context, c Customer) (*billingEntry, 
 // billingIndex returns the narrow view of the customer's billing that ownership checks
 // and subscription choices read.
 func (s *Service) billingIndex(ctx context.Context, c Customer) (*billingIndex, error) {
-	e, err := s.billingEntry(ctx, c)
-	if err != nil {
-		return nil, err
+	x, _, err := s.billingIndexFrom(ctx, c)
+	return x, err
+}
+
+// billingIndexFrom is billingIndex, and reports whether the billing was kept from before
+// this call (see billingLoader.loadFrom).
+func (s *Service) billingIndexFrom(ctx context.Context, c Customer) (*billingIndex, bool, error) {
+	if err := c.validate(); err != nil {
+		return nil, false, err
 	}
-	return e.indexed()
+	e, kept, err := s.billing.loadFrom(ctx, c)
+	if err != nil {
+		return nil, false, err
+	}
+	x, err := e.indexed()
+	return x, kept, err
 }
 
 // InvalidateBilling forgets what is shared or cached of the customer's billing, so the next

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/flowglad-go/flowglad"
 	"github.com/flowglad-go/flowglad/flowgladapi"
 	"github.com/flowglad-go/flowglad/flowgladapi/flowgladapitest"
+	"github.com/flowglad-go/flowglad/internal/reqmemo"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -493,6 +495,28 @@ func TestWarmCacheSeesSubscriptionsCreatedElsewhere(t *testing.T) {
 	_, err = svc.CreateUsageEvent(ctx, carol, flowglad.UsageEventParams{UsageMeterSlug: "api-calls", SubscriptionID: flowgladapitest.DemoAliceSubscriptionID})
 	require.ErrorAs(t, err, &ae, "another customer's subscription is still refused")
 	assert.Equal(t, http.StatusForbidden, ae.Status)
+}
+
+// TestFreshRefusalIsNotReadAgain: a refusal decided from billing just read from Flowglad
+// stands at once; only billing kept from before (the cache, the request's memo) is read
+// again. A cold cache, or the middleware's memo, must not double the read.
+func TestFreshRefusalIsNotReadAgain(t *testing.T) {
+	t.Parallel()
+	svc, fake := newGoService(t, func(c *flowglad.Config) { c.BillingCacheTTL = time.Hour })
+	alice := flowglad.Customer{ExternalID: flowgladapitest.DemoCustomerAlice, Email: "alice@example.com"}
+	fake.ResetRequests()
+	ctx := reqmemo.With(t.Context()) // as the middleware's requests have
+	_, err := svc.CreateUsageEvent(ctx, alice, flowglad.UsageEventParams{UsageMeterSlug: "api-calls", SubscriptionID: "sub_not_current"})
+	var ae *flowglad.Error
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, http.StatusForbidden, ae.Status)
+	billingReads := 0
+	for _, r := range fake.Requests() {
+		if strings.HasSuffix(r.Path, "/billing") {
+			billingReads++
+		}
+	}
+	assert.Equal(t, 1, billingReads, "billing read once: it was fresh")
 }
 
 // TestOwnershipRefusalWithCacheCostsOneCall: another customer's subscription id is refused
