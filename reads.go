@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/flowglad-go/flowglad/flowgladapi"
@@ -96,13 +97,17 @@ type featureList struct {
 // one when subscriptionID is set; an id that is not a current subscription gives none), the
 // first of each slug. It reads billing (one call).
 func (s *Service) features(ctx context.Context, c Customer, subscriptionID string) (*featureList, error) {
-	b, err := s.Billing(ctx, c)
+	e, err := s.billingEntry(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	current, err := member[[]flowgladapi.Subscription](e, "currentSubscriptions")
 	if err != nil {
 		return nil, err
 	}
 	out := &featureList{Features: []feature{}}
 	seen := map[string]bool{}
-	for _, sub := range b.CurrentSubscriptions {
+	for _, sub := range current {
 		if subscriptionID != "" && sub.ID != subscriptionID {
 			continue
 		}
@@ -128,11 +133,15 @@ type paymentMethodList struct {
 // paymentMethods lists the customer's payment methods and billing portal URL from billing
 // (one call).
 func (s *Service) paymentMethods(ctx context.Context, c Customer) (*paymentMethodList, error) {
-	b, err := s.Billing(ctx, c)
+	e, err := s.billingEntry(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	out := &paymentMethodList{PaymentMethods: b.PaymentMethods, BillingPortalURL: b.BillingPortalURL}
+	portal, err := member[*string](e, "billingPortalUrl")
+	if err != nil {
+		return nil, err
+	}
+	out := &paymentMethodList{PaymentMethods: e.body.Member("paymentMethods"), BillingPortalURL: portal}
 	if len(out.PaymentMethods) == 0 || string(out.PaymentMethods) == "null" {
 		out.PaymentMethods = json.RawMessage("[]")
 	}
@@ -158,11 +167,14 @@ type customerDetailsData struct {
 
 // customerDetails returns the customer's details from billing (one call).
 func (s *Service) customerDetails(ctx context.Context, c Customer) (*customerDetailsData, error) {
-	b, err := s.Billing(ctx, c)
+	e, err := s.billingEntry(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	bc := b.Customer
+	bc, err := member[flowgladapi.Customer](e, "customer")
+	if err != nil {
+		return nil, err
+	}
 	d := customerDetails{
 		ID:        bc.ID,
 		Livemode:  bc.Livemode,
@@ -225,11 +237,15 @@ type invoiceList struct {
 
 // invoices lists the customer's invoices from billing (one call), paged by in.
 func (s *Service) invoices(ctx context.Context, c Customer, in pageInput) (*invoiceList, error) {
-	b, err := s.Billing(ctx, c)
+	e, err := s.billingEntry(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	return &invoiceList{Invoices: pageOf(b.Invoices, func(inv flowgladapi.Invoice) (string, json.RawMessage) {
+	list, err := member[[]flowgladapi.Invoice](e, "invoices")
+	if err != nil {
+		return nil, err
+	}
+	return &invoiceList{Invoices: pageOf(list, func(inv flowgladapi.Invoice) (string, json.RawMessage) {
 		return inv.ID, inv.Raw
 	}, in)}, nil
 }
@@ -242,11 +258,15 @@ type purchaseList struct {
 
 // purchases lists the customer's purchases from billing (one call), paged by in.
 func (s *Service) purchases(ctx context.Context, c Customer, in pageInput) (*purchaseList, error) {
-	b, err := s.Billing(ctx, c)
+	e, err := s.billingEntry(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	return &purchaseList{Purchases: pageOf(b.Purchases, func(p flowgladapi.Purchase) (string, json.RawMessage) {
+	list, err := member[[]flowgladapi.Purchase](e, "purchases")
+	if err != nil {
+		return nil, err
+	}
+	return &purchaseList{Purchases: pageOf(list, func(p flowgladapi.Purchase) (string, json.RawMessage) {
 		return p.ID, p.Raw
 	}, in)}, nil
 }
@@ -276,4 +296,19 @@ func page(ids []string, items []json.RawMessage, in pageInput) []json.RawMessage
 		items = items[:*in.Limit]
 	}
 	return items
+}
+
+// member decodes the member name of a billing body as DecodeBilling decodes that field
+// (zero when absent or null): a route that reads one member decodes only it, not the whole
+// typed view (the pricing model above all).
+func member[T any](e *billingEntry, name string) (T, error) {
+	var v T
+	m := e.body.Member(name)
+	if len(m) == 0 {
+		return v, nil
+	}
+	if err := json.Unmarshal(m, &v); err != nil {
+		return v, errors.Join(flowgladapi.ErrInvalidResponse, fmt.Errorf("flowglad: billing %s: %w", name, err))
+	}
+	return v, nil
 }
