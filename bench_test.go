@@ -310,6 +310,19 @@ func BenchmarkUsageEvent(b *testing.B) {
 	reportCalls(b, canned)
 }
 
+// BenchmarkBillingMemberRoutes: routes that answer from one or two members of billing
+// (payment-methods/list, invoices/list), no cache: they decode those members only.
+func BenchmarkBillingMemberRoutes(b *testing.B) {
+	for _, key := range []string{"payment-methods/list", "invoices/list"} {
+		b.Run(strings.ReplaceAll(key, "/", "-"), func(b *testing.B) {
+			h, canned := newCannedHandler(b, realisticBilling(b), 0)
+			b.ReportAllocs()
+			loop(b, h, key, `{}`)
+			reportCalls(b, canned)
+		})
+	}
+}
+
 // benchPageLoad is what a page that mounts useBilling, usePricingModel, useUsageMeters,
 // useResources and useFeatures sends at once.
 var benchPageLoad = [][2]string{
