@@ -345,7 +345,7 @@ func TestBillingLoaderDeadlineHonoured(t *testing.T) {
 	patient := goBilling(t.Context(), svc)
 	require.Eventually(t, func() bool { return waiters(svc, "u1") == 2 }, 10*time.Second, time.Millisecond)
 	assert.ErrorIs(t, receive(t, hurried).err, context.DeadlineExceeded)
-	<-p.canceled
+	within(t, p.canceled, "the hurried caller's read was not cancelled")
 	close(s.arrival(t).release)
 	assert.Equal(t, "v1", receive(t, patient).version(t))
 }
@@ -726,7 +726,12 @@ func TestBillingReadPanicReleasesJoiners(t *testing.T) {
 		return l.flights["u1"] != nil && l.flights["u1"].waiters == 2
 	}, 10*time.Second, time.Millisecond)
 	close(release)
-	assert.Equal(t, "boom", <-panicked)
+	select {
+	case v := <-panicked:
+		assert.Equal(t, "boom", v)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the caller running the read did not panic")
+	}
 	select {
 	case err := <-joined:
 		assert.ErrorIs(t, err, errReadPanicked)
@@ -778,7 +783,12 @@ func TestHangingCacheDoesNotHangBilling(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("Billing hangs with the cache")
 		}
-		assert.LessOrEqual(t, <-cache.sets, 50*time.Millisecond, "the Set was bounded")
+		select {
+		case left := <-cache.sets:
+			assert.LessOrEqual(t, left, 50*time.Millisecond, "the Set was bounded")
+		case <-time.After(10 * time.Second):
+			t.Fatal("no Set reached the cache")
+		}
 	}
 	assert.Contains(t, logs.String(), "writing the billing cache failed")
 }
@@ -826,4 +836,14 @@ func TestBillingCallerAlreadyGone(t *testing.T) {
 	_, err := l.load(ctx, blCustomer)
 	assert.ErrorIs(t, err, context.Canceled)
 	assert.Zero(t, reads.Load())
+}
+
+// within waits for ch to close, failing with msg after 10 seconds.
+func within(t *testing.T, ch <-chan struct{}, msg string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatal(msg)
+	}
 }

@@ -200,10 +200,15 @@ func TestRequestIDHeader(t *testing.T) {
 			if tc.status >= 500 {
 				assert.Equal(t, id, res.assertError(t, tc.status, "internal_error")["requestId"])
 			}
+			handlerLines := 0
 			for _, l := range logLines(t, env) {
 				if l["action"] != nil { // the handler's lines, not the client's
+					handlerLines++
 					assert.Equal(t, id, l["request_id"], "the log line names the answer's id")
 				}
+			}
+			if tc.status >= 400 {
+				assert.Positive(t, handlerLines, "a failure is logged")
 			}
 		})
 	}
