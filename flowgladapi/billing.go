@@ -160,7 +160,8 @@ type Invoice struct {
 // DecodeBilling decodes a billing body (GET
 // /api/v1/customers/{externalId}/billing). Unknown fields are ignored and
 // missing ones left zero; a body that is not a JSON object, or a field we
-// read having the wrong JSON type, is an error wrapping ErrInvalidResponse.
+// read having the wrong JSON type, is an error wrapping ErrInvalidResponse,
+// except times, which are zero when not epoch milliseconds or RFC 3339.
 // The returned Billing keeps a copy of raw.
 func DecodeBilling(raw []byte) (*Billing, error) {
 	b := &Billing{}

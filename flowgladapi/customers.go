@@ -106,11 +106,11 @@ func (c *Client) ArchiveCustomer(ctx context.Context, externalID string) (json.R
 // body with DecodeBilling; Billing.Raw holds the body unchanged, for relaying
 // to the React SDK.
 func (c *Client) GetBilling(ctx context.Context, externalID string) (*Billing, error) {
-	raw, err := c.GetBillingJSON(ctx, externalID)
+	body, err := c.GetBillingBody(ctx, externalID)
 	if err != nil {
 		return nil, err
 	}
-	b, err := DecodeBilling(raw)
+	b, err := DecodeBilling(body.JSON())
 	if err != nil {
 		var ie *invalidResponseError
 		if errors.As(err, &ie) {
@@ -121,23 +121,10 @@ func (c *Client) GetBilling(ctx context.Context, externalID string) (*Billing, e
 	return b, nil
 }
 
-// GetBillingJSON calls GET /api/v1/customers/{externalId}/billing and returns
-// the body as Flowglad sent it (checked to be one JSON object), undecoded: to
-// relay it, or to decode only what is read. DecodeBilling makes the view;
-// GetBillingBody also locates the body's members.
-func (c *Client) GetBillingJSON(ctx context.Context, externalID string) (json.RawMessage, error) {
-	if err := checkID("customers-getBilling", "externalID", externalID); err != nil {
-		return nil, err
-	}
-	return c.do(ctx, request{
-		op: "customers-getBilling", method: http.MethodGet, idempotent: true, want: '{',
-		path: pathf("customers", externalID, "billing"),
-	})
-}
-
-// GetBillingBody calls GET /api/v1/customers/{externalId}/billing, as
-// GetBillingJSON does, and locates the body's top-level members while it checks
-// it: to relay the body and read a few members without walking it again.
+// GetBillingBody calls GET /api/v1/customers/{externalId}/billing and returns
+// the body as Flowglad sent it (checked to be one JSON object), undecoded, with
+// its top-level members located while it was checked: to relay the body and
+// read a few members without walking it again. GetBilling decodes it whole.
 func (c *Client) GetBillingBody(ctx context.Context, externalID string) (*BillingBody, error) {
 	if err := checkID("customers-getBilling", "externalID", externalID); err != nil {
 		return nil, err

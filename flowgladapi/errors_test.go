@@ -303,9 +303,8 @@ func assertNoKeyPiece(t *testing.T, key, text string) {
 }
 
 // TestInvalidResponses checks 2xx bodies that are not the JSON a call needs.
-// A body that is not JSON of the expected kind is a garbled answer, asked
-// again when the call is idempotent; JSON of the wrong shape is decoded after
-// the call and is final.
+// A body that is not JSON at all is a garbled answer, asked again when the
+// call is idempotent; JSON of the wrong kind or shape is final.
 func TestInvalidResponses(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

@@ -313,6 +313,9 @@ func DecodeResourceUsages(body []byte) ([]ResourceUsage, error) {
 	var entries []struct {
 		Usage *ResourceUsage `json:"usage"`
 	}
+	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) == 0 || trimmed[0] != '[' {
+		return nil, invalidResponse("", "resource usages: not a JSON array")
+	}
 	if err := json.Unmarshal(body, &entries); err != nil {
 		return nil, invalidResponse("", "resource usages: "+err.Error())
 	}

@@ -92,7 +92,7 @@ func TestDecodeModels(t *testing.T) {
 		{"balances", func(b []byte) error { _, err := flowgladapi.DecodeUsageMeterBalances(b); return err },
 			[]string{`{}`, `{"usageMeterBalances": "x"}`}},
 		{"resource usages", func(b []byte) error { _, err := flowgladapi.DecodeResourceUsages(b); return err },
-			[]string{``, `{}`, `[{"usage": 1}]`, `"x"`}},
+			[]string{``, `{}`, `[{"usage": 1}]`, `"x"`, `null`}},
 		{"claim list", func(b []byte) error { _, err := flowgladapi.DecodeResourceClaimList(b); return err },
 			[]string{`[]`, `{}`, `{"claims": {}}`, `{"claims": null}`}},
 		{"pricing model", func(b []byte) error { _, err := flowgladapi.DecodePricingModel(b); return err },

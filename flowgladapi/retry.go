@@ -21,8 +21,9 @@ import (
 //
 // A call is retried after a connection failure (not a cancelled context and
 // not a certificate error), a 408, 429 or 5xx response, or a 2xx whose body
-// is not the JSON the call expects (cut short or garbled on the way back: for
-// a usage event the repeat is deduplicated by its transactionId). Waits grow
+// is not JSON at all (empty, cut short or garbled on the way back: for a usage
+// event the repeat is deduplicated by its transactionId). JSON of the wrong
+// kind is final. Waits grow
 // exponentially from MinBackoff to MaxBackoff with full jitter (a uniformly
 // random wait up to the current bound). A Retry-After header replaces the
 // backoff, capped at MaxRetryAfter. Every wait ends early when the call's
