@@ -317,7 +317,9 @@ func TestMeterUsageIdempotent(t *testing.T) {
 // once.
 func TestMeterUsageFailure(t *testing.T) {
 	e := newEnv(t)
-	e.fake.FailNext(3, flowgladapitest.Fault{Method: http.MethodPost, Path: "/api/v1/usage-events", Status: http.StatusServiceUnavailable})
+	// Flowglad's message quotes the customer and the key: neither may reach the log.
+	e.fake.FailNext(3, flowgladapitest.Fault{Method: http.MethodPost, Path: "/api/v1/usage-events", Status: http.StatusServiceUnavailable,
+		Message: "busy for alice@example.com (key " + e.fake.APIKey() + ")"})
 	var failures []middleware.MeterFailure
 	h := metered(e, http.StatusOK, func(r *http.Request) { middleware.SetUsage(r.Context(), 5) },
 		middleware.OnMeterFailure(func(_ context.Context, f middleware.MeterFailure) { failures = append(failures, f) }))
@@ -329,6 +331,7 @@ func TestMeterUsageFailure(t *testing.T) {
 	assert.Equal(t, int64(5), f.Params.Amount)
 	require.NotEmpty(t, f.Params.TransactionID)
 	assert.Contains(t, e.logs.String(), "recording usage failed")
+	assert.Contains(t, e.logs.String(), "busy for", "Flowglad's message is logged, redacted")
 	assert.NotContains(t, e.logs.String(), "alice@example.com")
 	assert.NotContains(t, e.logs.String(), e.fake.APIKey())
 

@@ -174,12 +174,15 @@ func TestHandlerRefusalsLookAlike(t *testing.T) {
 		{"other id", with("svix-id", "msg_2"), webhook.ErrNoValidSignature},
 	}
 	var bodies []string
+	all := ""
 	for _, tc := range tests {
+		logs.Reset() // each refusal's own reason
 		w := serve(h, tc.req)
 		assert.Equal(t, http.StatusUnauthorized, w.Code, tc.name)
 		assert.Equal(t, "text/plain; charset=utf-8", w.Header().Get("Content-Type"), tc.name)
 		bodies = append(bodies, w.Body.String())
 		assert.Contains(t, logs.String(), tc.reason.Error(), tc.name)
+		all += logs.String()
 	}
 	for _, b := range bodies {
 		assert.Equal(t, bodies[0], b, "every refusal has the same body")
@@ -190,8 +193,9 @@ func TestHandlerRefusalsLookAlike(t *testing.T) {
 
 	w := serve(h, delivery(t, "msg_1", subCanceledBody))
 	require.Equal(t, http.StatusNoContent, w.Code)
+	all += logs.String()
 	for _, secretish := range []string{testSecret, strings.TrimPrefix(testSecret, "whsec_"), "v1,", subCanceledBody, `"customer"`} {
-		assert.NotContains(t, logs.String(), secretish)
+		assert.NotContains(t, all, secretish)
 	}
 }
 
