@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -486,15 +485,23 @@ func TestWarmCacheSeesSubscriptionsCreatedElsewhere(t *testing.T) {
 	require.NoError(t, err)
 	pro, err := flowgladapi.DecodeSubscription(body)
 	require.NoError(t, err)
+	goCalls(fake)
 
 	ev, err := svc.CreateUsageEvent(ctx, carol, flowglad.UsageEventParams{UsageMeterSlug: "api-calls", SubscriptionID: pro.ID})
 	require.NoError(t, err, "the cached billing did not list it; a fresh read does")
 	assert.Equal(t, pro.ID, ev.SubscriptionID)
+	assert.Equal(t, []string{"GET /api/v1/customers/user_carol/billing", "POST /api/v1/usage-events"}, goCalls(fake),
+		"one read from Flowglad, not the cache's")
 
+	_, err = svc.Billing(ctx, carol) // caches billing again (the event invalidated it)
+	require.NoError(t, err)
+	goCalls(fake)
 	var ae *flowglad.Error
 	_, err = svc.CreateUsageEvent(ctx, carol, flowglad.UsageEventParams{UsageMeterSlug: "api-calls", SubscriptionID: flowgladapitest.DemoAliceSubscriptionID})
 	require.ErrorAs(t, err, &ae, "another customer's subscription is still refused")
 	assert.Equal(t, http.StatusForbidden, ae.Status)
+	assert.Equal(t, []string{"GET /api/v1/customers/user_carol/billing"}, goCalls(fake),
+		"the cached billing read once more from Flowglad, then the refusal stands")
 }
 
 // TestFreshRefusalIsNotReadAgain: a refusal decided from billing just read from Flowglad
@@ -510,13 +517,7 @@ func TestFreshRefusalIsNotReadAgain(t *testing.T) {
 	var ae *flowglad.Error
 	require.ErrorAs(t, err, &ae)
 	assert.Equal(t, http.StatusForbidden, ae.Status)
-	billingReads := 0
-	for _, r := range fake.Requests() {
-		if strings.HasSuffix(r.Path, "/billing") {
-			billingReads++
-		}
-	}
-	assert.Equal(t, 1, billingReads, "billing read once: it was fresh")
+	assert.Equal(t, []string{"GET /api/v1/customers/user_alice/billing"}, goCalls(fake), "billing read once: it was fresh")
 }
 
 // TestOwnershipRefusalWithCacheCostsOneCall: another customer's subscription id is refused
