@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/flowglad-go/flowglad/flowgladapi"
@@ -165,6 +166,15 @@ func (s *Service) billingIndexFrom(ctx context.Context, c Customer) (*billingInd
 	return x, kept, err
 }
 
+// refused reports whether err is Flowglad's refusal of a write, which therefore changed
+// nothing: a 4xx other than 408 and 429 (after which a retried write may have landed on an
+// earlier attempt).
+func refused(err error) bool {
+	var apiErr *flowgladapi.Error
+	return errors.As(err, &apiErr) && apiErr.StatusCode >= 400 && apiErr.StatusCode < 500 &&
+		apiErr.StatusCode != http.StatusRequestTimeout && apiErr.StatusCode != http.StatusTooManyRequests
+}
+
 // InvalidateBilling forgets what is shared or cached of the customer's billing, so the next
 // read asks Flowglad. Mutations made through the Service do it themselves; call it after
 // the customer changed some other way (a webhook, say). An error means the billing cache
@@ -175,13 +185,13 @@ func (s *Service) InvalidateBilling(ctx context.Context, externalID string) erro
 }
 
 // wrote forgets the customer's billing after a write to Flowglad, unless Flowglad refused
-// it (a 4xx: nothing changed, and the cached billing still holds). After a timeout or an
-// outage the write may have landed, so billing is forgotten then too. A cache failure is
-// logged by the loader, which then stops trusting the cache for the customer; the write
-// itself is not failed for it.
+// it (refused: nothing changed, and the cached billing still holds). When the outcome is
+// unknown (a timeout, an outage, a retried write whose last answer was a 408 or 429) the
+// write may have landed, so billing is forgotten then too. A cache failure is logged by
+// the loader, which then stops trusting the cache for the customer; the write itself is
+// not failed for it.
 func (s *Service) wrote(ctx context.Context, externalID string, err error) {
-	var apiErr *flowgladapi.Error
-	if errors.As(err, &apiErr) && apiErr.StatusCode >= 400 && apiErr.StatusCode < 500 {
+	if err != nil && refused(err) {
 		return
 	}
 	_ = s.billing.invalidate(ctx, externalID)

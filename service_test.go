@@ -576,3 +576,24 @@ func TestRefusedWriteKeepsCachedBilling(t *testing.T) {
 	assert.Equal(t, 1, billingReads(), "outcome unknown: billing is read again")
 	assert.Equal(t, "canceled", b.Subscription(flowgladapitest.DemoAliceSubscriptionID).Status)
 }
+
+// TestUnknownUsageOutcomeForgetsBilling: a usage event whose last attempt got a 429 may
+// have been recorded by an earlier one (the route answers with its transactionId for a
+// retry), so cached billing, whose balances it may have changed, is forgotten, as after a
+// timeout.
+func TestUnknownUsageOutcomeForgetsBilling(t *testing.T) {
+	t.Parallel()
+	svc, fake := newGoService(t, func(c *flowglad.Config) { c.BillingCacheTTL = time.Hour })
+	ctx := t.Context()
+	alice := flowglad.Customer{ExternalID: flowgladapitest.DemoCustomerAlice, Email: "alice@example.com"}
+	_, err := svc.Billing(ctx, alice)
+	require.NoError(t, err)
+	fake.FailNext(100, flowgladapitest.Fault{Method: http.MethodPost, Path: "/api/v1/usage-events", Status: http.StatusTooManyRequests})
+	_, err = svc.CreateUsageEvent(ctx, alice, flowglad.UsageEventParams{UsageMeterSlug: "api-calls"})
+	var ue *flowglad.UsageEventError
+	require.ErrorAs(t, err, &ue)
+	goCalls(fake)
+	_, err = svc.Billing(ctx, alice)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"GET /api/v1/customers/user_alice/billing"}, goCalls(fake), "read again from Flowglad")
+}

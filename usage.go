@@ -2,8 +2,6 @@ package flowglad
 
 import (
 	"context"
-	"errors"
-	"net/http"
 	"strconv"
 	"time"
 
@@ -110,11 +108,9 @@ func (s *Service) CreateUsageEvent(ctx context.Context, c Customer, p UsageEvent
 }
 
 // usageEventError wraps the failure of a usage event in a *UsageEventError when its outcome
-// is unknown; a refusal by Flowglad (a 4xx) recorded nothing and is returned as it is.
+// is unknown; a refusal by Flowglad recorded nothing and is returned as it is.
 func usageEventError(txID string, err error) error {
-	var apiErr *flowgladapi.Error
-	if errors.As(err, &apiErr) && apiErr.StatusCode < 500 && apiErr.StatusCode != http.StatusRequestTimeout &&
-		apiErr.StatusCode != http.StatusTooManyRequests {
+	if refused(err) {
 		return err
 	}
 	return &UsageEventError{TransactionID: txID, Err: err}
