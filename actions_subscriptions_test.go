@@ -512,6 +512,7 @@ func TestAdjustSubscriptionInvalidBody(t *testing.T) {
 		{"second item with quantity 0", `{"subscriptionItems": [{"priceSlug": "a"}, {"priceSlug": "b", "quantity": 0}]}`, []string{"subscriptionItems[1].quantity"}},
 		{"item quantity a string", `{"subscriptionItems": [{"priceSlug": "a", "quantity": "2"}]}`, []string{"subscriptionItems[0].quantity"}},
 		{"quantity with items", `{"subscriptionItems": [{"priceSlug": "a"}], "quantity": 2}`, []string{"quantity"}},
+		{"a bad quantity with items, one issue", `{"subscriptionItems": [{"priceSlug": "a"}], "quantity": -1}`, []string{"quantity"}},
 		{"quantity 0", `{` + slug + `, "quantity": 0}`, []string{"quantity"}},
 		{"quantity -1", `{` + slug + `, "quantity": -1}`, []string{"quantity"}},
 		{"quantity 1.5", `{` + slug + `, "quantity": 1.5}`, []string{"quantity"}},

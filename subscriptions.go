@@ -214,14 +214,13 @@ func decodeAdjust(body []byte) (AdjustSubscriptionParams, error) {
 		for i, raw := range items {
 			p.Items = append(p.Items, decodeAdjustItem(f, i, raw))
 		}
-		if f.has("quantity") {
-			f.add("quantity", "must not be given with subscriptionItems (give each item's quantity)")
-		}
 	}
-	if q, ok := f.posInt("quantity"); ok && p.Items == nil {
+	// A quantity beside subscriptionItems is reported by the rules (check).
+	if q, ok := f.posInt("quantity"); ok {
 		p.Quantity = q
 	}
 	if t, ok := f.str("timing"); ok {
+		// Present, it must be one of the timings: "" is no default here, unlike in Go.
 		switch p.Timing = flowgladapi.AdjustmentTiming(t); p.Timing {
 		case flowgladapi.AdjustImmediately, flowgladapi.AdjustAtEndOfPeriod, flowgladapi.AdjustAuto:
 		default:
