@@ -75,9 +75,12 @@ func OnMeterFailure(fn func(ctx context.Context, f MeterFailure)) Option {
 
 // MeterUsage records one usage event on the usage meter usageMeterSlug for each request
 // the wrapped handler answers with a 2xx status (none for other statuses or a panic), after
-// the handler returns and its answer is flushed. Recording checks the subscription against
-// the billing the request already read (a gate's), unless the request changed the customer
-// through the Service meanwhile, then posts the event. The amount defaults to 1 and the transaction id to a fresh random
+// the handler returns and before net/http ends the response: a client that reads the whole
+// answer then sees the new balance on its next billing read, and waits for the usage call
+// to do so. (A handler that sets Content-Length or flushes lets the client finish reading
+// earlier.) Recording checks the subscription against the billing the request already read
+// (a gate's), unless the request changed the customer through the Service meanwhile, then
+// posts the event. The amount defaults to 1 and the transaction id to a fresh random
 // one, fixed before the first attempt so the client's retries cannot count twice; the
 // handler changes them with SetUsage and SetTransactionID. No header or other client input
 // is ever used as the transaction id: a client replaying a key must not get unmetered
@@ -108,8 +111,6 @@ func MeterUsage(b Biller, usageMeterSlug string, opts ...Option) func(http.Handl
 			if txID == "" {
 				txID = uuid.NewString()
 			}
-			// Send the answer before the usage call, so the client need not wait for it.
-			_ = http.NewResponseController(rec).Flush()
 			p := flowglad.UsageEventParams{UsageMeterSlug: usageMeterSlug, Amount: amount, TransactionID: txID}
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), meterTimeout)
 			defer cancel()

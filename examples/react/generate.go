@@ -54,8 +54,8 @@ func generate(w http.ResponseWriter, r *http.Request) {
 	tokens := int64(len(strings.Fields(text)))
 
 	// Meter what the work used, not a flat 1. MeterUsage records it after this answer is
-	// written, and before net/http ends the response: a client that has read the whole
-	// body sees the new balance on its next billing read.
+	// written, and before net/http ends the response (writeJSON sets no Content-Length): a
+	// client that has read the whole body sees the new balance on its next billing read.
 	middleware.SetUsage(r.Context(), tokens)
 	writeJSON(w, http.StatusOK, generation{Text: text, Tokens: tokens})
 }
