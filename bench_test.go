@@ -323,29 +323,34 @@ func BenchmarkBillingMemberRoutes(b *testing.B) {
 	}
 }
 
-// benchPageLoad is what a page that mounts useBilling, usePricingModel, useUsageMeters,
-// useResources and useFeatures sends at once.
-var benchPageLoad = [][2]string{
-	{"customers/billing", `{}`},
-	{"pricing-models/retrieve", `{}`},
-	{"usage-meters/balances", `{}`},
-	{"resources/usages", ``},
-	{"features/access", `{}`},
-}
-
 func benchBurst(b *testing.B, ttl time.Duration) {
 	h, canned := newCannedHandler(b, realisticBilling(b), ttl)
 	if ttl > 0 {
 		serveBench(b, h, "customers/billing", `{}`)
 		canned.calls.Store(0)
 	}
+	page := pageLoad("user_42") // the session benchAuth reads is the cookie's
+	reqs := make([]*benchRequest, len(page))
+	for i, rq := range page {
+		reqs[i] = newBenchRequest(rq.key, rq.body)
+	}
+	statuses := make([]int, len(reqs))
 	b.ReportAllocs()
 	for b.Loop() {
 		var wg sync.WaitGroup
-		for _, rq := range benchPageLoad {
-			wg.Go(func() { serveBench(b, h, rq[0], rq[1]) })
+		for i, br := range reqs {
+			wg.Go(func() {
+				w := &discardWriter{h: http.Header{}, status: http.StatusOK}
+				h.ServeHTTP(w, br.rewind())
+				statuses[i] = w.status
+			})
 		}
 		wg.Wait()
+		for i, status := range statuses {
+			if status != http.StatusOK {
+				b.Fatalf("%s: status %d", page[i].key, status)
+			}
+		}
 	}
 	reportCalls(b, canned)
 }
