@@ -18,7 +18,7 @@ import (
 // any status, code, message and details; Flowglad's error with any text; a failed usage
 // event; anything else), the answer is one JSON object of at most maxErrorAnswer bytes, an
 // error status, the route's headers, {"error": {"code", "message", "json": {"message"}}}
-// with the same message twice, and no "data" key. Seeds live in testdata/fuzz/FuzzWriteError.
+// with the same message twice, and no "data" key. Its seeds are the f.Add calls below.
 func FuzzWriteError(f *testing.F) {
 	// Inputs stay small (so the fuzzer minimizes quickly); grow repeats the message and
 	// detailValue up to about 1 MB to reach answers over the bound.
@@ -79,6 +79,12 @@ func FuzzWriteError(f *testing.F) {
 		}
 		if ct := res.Header.Get("Content-Type"); ct != "application/json" {
 			t.Fatalf("Content-Type %q", ct)
+		}
+		if cc := res.Header.Get("Cache-Control"); cc != "no-store" {
+			t.Fatalf("Cache-Control %q", cc)
+		}
+		if !isRequestID(res.Header.Get(requestIDHeader)) {
+			t.Fatalf("X-Request-Id %q", res.Header.Get(requestIDHeader))
 		}
 		var env map[string]json.RawMessage
 		if err := json.Unmarshal(body, &env); err != nil {

@@ -81,7 +81,7 @@ func absoluteHTTP(t *testing.T, name, s string) {
 
 func nonBlank(t *testing.T, name, s string) {
 	t.Helper()
-	if strings.TrimSpace(s) == "" {
+	if !notBlank(s) {
 		t.Fatalf("%s accepted blank", name)
 	}
 }
