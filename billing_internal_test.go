@@ -422,29 +422,30 @@ func TestBillingLoaderErrorsAreNotCached(t *testing.T) {
 	assert.Equal(t, "cus_1", b.Customer.ID)
 }
 
-// TestBillingLoaderFirstVisit: a missing customer is created and billing read again; the
-// customer's creation is shared like the read.
+// TestBillingLoaderFirstVisit: concurrent first visits share one read, which finds the
+// customer missing, creates it once and reads billing again: two reads and one creation
+// for all of them. (TestConcurrentFirstVisits shares creations across different reads.)
 func TestBillingLoaderFirstVisit(t *testing.T) {
 	t.Parallel()
-	s := newBLServer(t, false)
+	s := newBLServer(t, true)
 	s.missing = true
 	svc := newBLService(t, s, serviceOptions{})
-	var wg sync.WaitGroup
-	errs := make(chan error, 10)
-	for range 10 {
-		wg.Go(func() {
-			_, err := svc.Billing(t.Context(), blCustomer)
-			errs <- err
-		})
+	const n = 10
+	results := make([]<-chan blResult, n)
+	for i := range results {
+		results[i] = goBilling(t.Context(), svc)
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		assert.NoError(t, err)
+	first := s.arrival(t)
+	require.Eventually(t, func() bool { return waiters(svc, "u1") == n }, 10*time.Second, time.Millisecond,
+		"every visit joins the one read")
+	close(first.release) // 404: the customer is created, billing read again
+	close(s.arrival(t).release)
+	for _, ch := range results {
+		assert.NoError(t, receive(t, ch).err)
 	}
 	gets, posts := s.counts()
 	assert.Equal(t, 1, posts, "the customer is created once")
-	assert.GreaterOrEqual(t, gets, 2)
+	assert.Equal(t, 2, gets)
 }
 
 // mapCache is a BillingCache in a map, as a shared store would keep bytes (no expiry).
