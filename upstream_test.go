@@ -341,14 +341,19 @@ func TestUpstreamTimeout(t *testing.T) {
 		t.Run(string(kc.key), func(t *testing.T) {
 			// A fake per key: on a slow run (-race) a request can reach the fake after the
 			// client gave up, or never, and must not show up among another key's calls.
-			env := newEnv(t, withConfig(func(c *flowglad.Config) { c.Timeout = 30 * time.Millisecond }))
+			// The calls are recorded as the client sends them: the fake may never see one.
+			sent := &sentCalls{next: http.DefaultTransport}
+			env := newEnv(t, withConfig(func(c *flowglad.Config) {
+				c.Timeout = 30 * time.Millisecond
+				c.HTTPClient = &http.Client{Transport: sent}
+			}))
 			env.fake.SetLatency(5 * time.Second)
 			res := env.do(request{user: "user_alice", key: string(kc.key), body: kc.body})
 			j := res.assertError(t, http.StatusGatewayTimeout, "flowglad_timeout")
 			assert.NotEmpty(t, j["requestId"])
-			if calls := env.calls(); len(calls) > 0 {
-				assert.Equal(t, kc.first, calls[0])
-			}
+			calls := sent.all()
+			require.NotEmpty(t, calls, "the timeout is Flowglad's, after a call was sent")
+			assert.Equal(t, kc.first, calls[0])
 		})
 	}
 }
@@ -764,4 +769,29 @@ func TestSteadyStateCallCounts(t *testing.T) {
 		env.post("user_alice", "customers/update", `{"customer": {"id": "cus_alice", "name": "A"}}`).data(t)
 		assert.Equal(t, []string{aliceBilling, "PUT /api/v1/customers/user_alice"}, env.calls())
 	})
+}
+
+// sentCalls is a RoundTripper that records each call ("METHOD /path?query") before sending
+// it with next.
+type sentCalls struct {
+	next  http.RoundTripper
+	mu    sync.Mutex
+	calls []string
+}
+
+func (s *sentCalls) RoundTrip(r *http.Request) (*http.Response, error) {
+	c := r.Method + " " + r.URL.EscapedPath()
+	if r.URL.RawQuery != "" {
+		c += "?" + r.URL.RawQuery
+	}
+	s.mu.Lock()
+	s.calls = append(s.calls, c)
+	s.mu.Unlock()
+	return s.next.RoundTrip(r)
+}
+
+func (s *sentCalls) all() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.calls...)
 }
