@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/flowglad-go/flowglad/internal/jsonscan"
 )
 
 // Customer is a Flowglad customer, as billing payloads and the customer
@@ -292,15 +294,14 @@ type ResourceClaims struct {
 // {...}}, as ClaimResource, ReleaseResource and GetResourceUsage return it;
 // claimsKey names the list.
 func DecodeResourceClaims(body []byte, claimsKey string) (*ResourceClaims, error) {
-	var env map[string]json.RawMessage
-	if err := decodeEnvelope(body, "resource claims", &env); err != nil {
-		return nil, err
+	if err := checkObject(body); err != nil || !jsonscan.Valid(body) {
+		return nil, invalidResponse("", "resource claims: not one JSON object")
 	}
 	out := &ResourceClaims{}
-	if err := json.Unmarshal(env[claimsKey], &out.Claims); err != nil || out.Claims == nil {
+	if err := json.Unmarshal(jsonscan.Get(body, claimsKey), &out.Claims); err != nil || out.Claims == nil {
 		return nil, invalidResponse("", `no "`+claimsKey+`" array`)
 	}
-	if u := env["usage"]; len(u) == 0 || u[0] != '{' || json.Unmarshal(u, &out.Usage) != nil {
+	if u := jsonscan.Get(body, "usage"); len(u) == 0 || u[0] != '{' || json.Unmarshal(u, &out.Usage) != nil {
 		return nil, invalidResponse("", `no "usage" object`)
 	}
 	return out, nil
@@ -337,12 +338,11 @@ func DecodeResourceClaimList(body []byte) ([]ResourceClaim, error) {
 // decodeMember decodes the member key of a JSON object body, which must be there and not
 // null; kind ("array", "object") names what it should be in the error.
 func decodeMember[T any](body []byte, key, kind string) (T, error) {
-	var env map[string]json.RawMessage
 	var v T
-	if err := decodeEnvelope(body, key, &env); err != nil {
-		return v, err
+	if err := checkObject(body); err != nil || !jsonscan.Valid(body) {
+		return v, invalidResponse("", key+": not one JSON object")
 	}
-	m := env[key]
+	m := jsonscan.Get(body, key) // the member alone, not the whole body into a map
 	if len(m) == 0 || string(m) == "null" {
 		return v, invalidResponse("", `no "`+key+`" `+kind)
 	}
