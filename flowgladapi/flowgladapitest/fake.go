@@ -192,14 +192,8 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("X-Request-Id", reqID)
 
-	if latency > 0 {
-		t := time.NewTimer(latency)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
+	if latency > 0 && !sleep(r.Context(), latency) {
+		return
 	}
 	if faulted && !fault.AfterApply {
 		f.writeFault(w, fault, reqID)
