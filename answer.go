@@ -377,7 +377,7 @@ func (rq *request) redact(s string) string {
 	if rq.cust == nil {
 		return s
 	}
-	return redact.Values(s, 3, rq.cust.Email, rq.cust.Name)
+	return redact.Customer(s, rq.cust.Email, rq.cust.Name)
 }
 
 // The route's refusals before any action runs.

@@ -219,5 +219,5 @@ func (o *options) log(b Biller) *slog.Logger {
 // redact returns err's text without the customer's email or name, which Flowglad's messages
 // may quote.
 func (st *state) redact(err error) string {
-	return redact.Values(err.Error(), 3, st.customer.Email, st.customer.Name)
+	return redact.Customer(err.Error(), st.customer.Email, st.customer.Name)
 }
