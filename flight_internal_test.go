@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -78,8 +79,17 @@ func TestFlightGroupInProgress(t *testing.T) {
 	}()
 	<-started
 	mark := g.mark()
+	// Asked while the run is in progress, succeededSince waits for it.
+	since := make(chan bool)
+	go func() { since <- g.succeededSince(ctx, "a", mark) }()
+	select {
+	case <-since:
+		t.Fatal("succeededSince answered before the run in progress ended")
+	case <-time.After(20 * time.Millisecond):
+	}
 	close(release)
 	assert.Equal(t, "first", <-first)
+	assert.True(t, <-since, "the run in progress succeeded")
 	assert.True(t, g.succeededSince(ctx, "a", mark))
 	_, ran, err := g.do(ctx, "a", mark, func(context.Context) (any, error) { return "second", nil })
 	require.NoError(t, err)
