@@ -66,7 +66,7 @@ func BenchmarkLoad256CPU(b *testing.B) {
 
 const (
 	loadProfileEnv  = "FLOWGLAD_LOAD_CPUPROFILE" // a path: the server writes its CPU profile to path.<mode>
-	loadServerEnv   = "FLOWGLAD_LOAD_SERVER"     // bare or handler: TestLoadServerProcess serves
+	loadServerEnv   = "FLOWGLAD_LOAD_SERVER"     // bare, bare-sized or handler: what TestLoadServerProcess serves
 	loadUpstreamEnv = "FLOWGLAD_LOAD_UPSTREAM"   // the upstream's origin, http://127.0.0.1:port
 	loadAddrPrefix  = "flowglad-load-server listening on "
 	loadCustomers   = 256
@@ -120,7 +120,7 @@ func TestLoadServerProcess(t *testing.T) {
 		}
 		h = fh
 	default:
-		t.Fatalf("%s=%q: want bare or handler", loadServerEnv, mode)
+		t.Fatalf("%s=%q: want bare, bare-sized or handler", loadServerEnv, mode)
 	}
 	if path := os.Getenv(loadProfileEnv); path != "" {
 		f, err := os.Create(path + "." + mode)
