@@ -63,7 +63,9 @@ func (p UpdateCustomerParams) check(is *issueList) {
 	if len(p.BillingAddress) > 0 && p.BillingAddress[0] != '{' {
 		is.rule("customer.billingAddress", "must be an object")
 	}
-	if p.Name == nil && p.Email == nil && p.Phone == nil && len(p.BillingAddress) == 0 && is.len() == 0 {
+	// "Nothing to change" is only news when no member of customer was faulty; issues
+	// elsewhere (a browser's externalId) do not hide it.
+	if p.Name == nil && p.Email == nil && p.Phone == nil && len(p.BillingAddress) == 0 && !is.within("customer") {
 		is.rule("customer", "must change at least one of name, email, phone, billingAddress")
 	}
 }
@@ -81,9 +83,6 @@ func decodeUpdateCustomer(body []byte) (UpdateCustomerParams, error) {
 	if cust == nil {
 		return p, f.err()
 	}
-	// "Nothing to change" is only news when no member of customer was faulty; issues
-	// elsewhere in the body do not hide it.
-	before := f.issues.len()
 	p.id, _ = cust.str("id")
 	if v, ok := cust.str("name"); ok {
 		p.Name = &v
@@ -97,14 +96,7 @@ func decodeUpdateCustomer(body []byte) (UpdateCustomerParams, error) {
 	if _, ok := cust.object("billingAddress"); ok {
 		p.BillingAddress = cust.m["billingAddress"]
 	}
-	fieldIssues := &issueList{}
-	p.check(fieldIssues)
-	for _, is := range fieldIssues.items {
-		if is.Path != "customer" || f.issues.len() == before {
-			f.issues.rule(is.Path, is.Message)
-		}
-	}
-	return p, f.err()
+	return p, f.checked(p)
 }
 
 // UpdateCustomer changes the customer's name, email, phone or billing address. It calls

@@ -110,6 +110,17 @@ func (l *issueList) add(path, msg string) {
 
 func (l *issueList) len() int { return len(l.items) + l.omitted }
 
+// within reports whether an issue was recorded inside the field at path (at path+"." or
+// path+"[" something).
+func (l *issueList) within(path string) bool {
+	for _, is := range l.items {
+		if strings.HasPrefix(is.Path, path+".") || strings.HasPrefix(is.Path, path+"[") {
+			return true
+		}
+	}
+	return false
+}
+
 // has reports whether an issue was recorded at path or at a field containing it (among
 // those listed): a faulty subscriptionItems[1] covers subscriptionItems[1].quantity.
 func (l *issueList) has(path string) bool {
