@@ -301,6 +301,10 @@ type billingEntry struct {
 	indexOnce sync.Once
 	index     *billingIndex
 	indexErr  error
+
+	currentOnce sync.Once
+	current     []flowgladapi.Subscription
+	currentErr  error
 }
 
 func newBillingEntry(body *flowgladapi.BillingBody) *billingEntry {
@@ -318,6 +322,18 @@ func (e *billingEntry) typed() (*flowgladapi.Billing, error) {
 func (e *billingEntry) indexed() (*billingIndex, error) {
 	e.indexOnce.Do(func() { e.index, e.indexErr = indexBilling(e.body) })
 	return e.index, e.indexErr
+}
+
+// currentSubscriptions returns billing's current subscriptions, decoded once (and nothing
+// else of the body): what feature and balance checks read.
+func (e *billingEntry) currentSubscriptions() ([]flowgladapi.Subscription, error) {
+	e.currentOnce.Do(func() {
+		e.current, e.currentErr = member[[]flowgladapi.Subscription](e, "currentSubscriptions")
+		if e.current == nil && e.currentErr == nil {
+			e.current = []flowgladapi.Subscription{}
+		}
+	})
+	return e.current, e.currentErr
 }
 
 // entryStore is where the loader keeps billing between requests.

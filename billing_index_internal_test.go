@@ -116,3 +116,29 @@ func BenchmarkIndexBilling(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEntryViews: what each view of a realistic billing body costs to decode: the
+// whole typed view (Service.Billing), the current subscriptions (the middleware's gates,
+// features/access) and the narrow index (ownership checks).
+func BenchmarkEntryViews(b *testing.B) {
+	pretty, err := os.ReadFile("flowgladapi/testdata/billing.json")
+	require.NoError(b, err)
+	var buf bytes.Buffer
+	require.NoError(b, json.Compact(&buf, pretty))
+	body, err := flowgladapi.ParseBillingBody(buf.Bytes())
+	require.NoError(b, err)
+	for name, view := range map[string]func(e *billingEntry) error{
+		"typed":   func(e *billingEntry) error { _, err := e.typed(); return err },
+		"current": func(e *billingEntry) error { _, err := e.currentSubscriptions(); return err },
+		"index":   func(e *billingEntry) error { _, err := e.indexed(); return err },
+	} {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := view(newBillingEntry(body)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

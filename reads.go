@@ -101,7 +101,7 @@ func (s *Service) features(ctx context.Context, c Customer, subscriptionID strin
 	if err != nil {
 		return nil, err
 	}
-	current, err := member[[]flowgladapi.Subscription](e, "currentSubscriptions")
+	current, err := e.currentSubscriptions()
 	if err != nil {
 		return nil, err
 	}

@@ -136,6 +136,18 @@ func (s *Service) Billing(ctx context.Context, c Customer) (*flowgladapi.Billing
 	return e.typed()
 }
 
+// CurrentSubscriptions returns the customer's current subscriptions (active, trialing, past
+// due, cancellation scheduled), newest first, as Billing's CurrentSubscriptions: from the
+// same shared billing read, decoding only them. Feature and balance checks need nothing
+// else (flowgladapi.Subscription's HasFeature and UsageBalance on the first).
+func (s *Service) CurrentSubscriptions(ctx context.Context, c Customer) ([]flowgladapi.Subscription, error) {
+	e, err := s.billingEntry(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return e.currentSubscriptions()
+}
+
 // billingEntry returns the customer's billing body, shared or cached, with what has been
 // decoded of it.
 func (s *Service) billingEntry(ctx context.Context, c Customer) (*billingEntry, error) {

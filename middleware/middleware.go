@@ -92,7 +92,10 @@ type stateKey struct{}
 // wrapped handler.
 type state struct {
 	customer flowglad.Customer
-	billing  *flowgladapi.Billing // nil until read, or when reading failed
+	biller   Biller
+	// current are the customer's current subscriptions, what the gates check; nil until
+	// read, or when reading failed.
+	current []flowgladapi.Subscription
 	// readErr is why billing could not be read: the request's other gates do not read
 	// again, and each applies its own policy to it (FailOpen or a 503).
 	readErr error
@@ -109,15 +112,19 @@ func CustomerFrom(ctx context.Context) (flowglad.Customer, bool) {
 	return st.customer, true
 }
 
-// BillingFrom returns the billing RequireFeature or RequireUsageBalance read for the
-// request (as it was before the handler ran), so the handler need not read it again. It
-// is shared: do not modify it.
+// BillingFrom returns the customer's billing from the read RequireFeature or
+// RequireUsageBalance made for the request, so the handler need not read it again: no
+// Flowglad call, unless the handler changed the customer through the Service meanwhile
+// (then it is read afresh). The gates decode only the current subscriptions; the whole
+// view is decoded here, once per billing read. false when no gate read billing, or when
+// reading it fails. It is shared: do not modify it.
 func BillingFrom(ctx context.Context) (*flowgladapi.Billing, bool) {
 	st, ok := ctx.Value(stateKey{}).(*state)
-	if !ok || st.billing == nil {
+	if !ok || st.current == nil {
 		return nil, false
 	}
-	return st.billing, true
+	b, err := st.biller.Service().Billing(ctx, st.customer)
+	return b, err == nil
 }
 
 // customer returns the request's state with its customer, authenticating unless an outer
@@ -131,7 +138,7 @@ func (o *options) customer(w http.ResponseWriter, r *http.Request, b Biller) (*h
 		o.onError(w, r, err)
 		return r, nil, false
 	}
-	st := &state{customer: c}
+	st := &state{customer: c, biller: b}
 	// The gates, the handler and the meter of this request then read billing once.
 	ctx := reqmemo.With(context.WithValue(r.Context(), stateKey{}, st))
 	return r.WithContext(ctx), st, true
@@ -139,18 +146,18 @@ func (o *options) customer(w http.ResponseWriter, r *http.Request, b Biller) (*h
 
 // billing returns the request's state with the customer's billing, reading it unless an
 // outer middleware already did (or failed to: a failure is not read twice, and each gate
-// applies its own policy to it). A nil billing with true means: unreadable, serve anyway
+// applies its own policy to it). No current subscriptions with true mean: unreadable, serve anyway
 // (FailOpen). false means the refusal was written.
 func (o *options) billing(w http.ResponseWriter, r *http.Request, b Biller) (*http.Request, *state, bool) {
 	r, st, ok := o.customer(w, r, b)
-	if !ok || st.billing != nil {
+	if !ok || st.current != nil {
 		return r, st, ok
 	}
 	err := st.readErr
 	if err == nil {
-		bl, readErr := b.Service().Billing(r.Context(), st.customer)
+		current, readErr := b.Service().CurrentSubscriptions(r.Context(), st.customer)
 		if readErr == nil {
-			st.billing = bl
+			st.current = current
 			return r, st, true
 		}
 		err = readErr
@@ -197,8 +204,9 @@ func gate(b Biller, opts []Option, refuse func(*flowgladapi.Billing) *flowglad.E
 			if !ok {
 				return
 			}
-			if st.billing != nil {
-				if err := refuse(st.billing); err != nil {
+			if st.current != nil {
+				// The checks read the first current subscription, as Billing's helpers do.
+				if err := refuse(&flowgladapi.Billing{CurrentSubscriptions: st.current}); err != nil {
 					o.onError(w, r, err)
 					return
 				}
