@@ -144,10 +144,10 @@ func (o *options) customer(w http.ResponseWriter, r *http.Request, b Biller) (*h
 	return r.WithContext(ctx), st, true
 }
 
-// billing returns the request's state with the customer's billing, reading it unless an
-// outer middleware already did (or failed to: a failure is not read twice, and each gate
-// applies its own policy to it). No current subscriptions with true mean: unreadable, serve anyway
-// (FailOpen). false means the refusal was written.
+// billing returns the request's state with the customer's current subscriptions, reading
+// billing unless an outer middleware already did (or failed to: a failure is not read
+// twice, and each gate applies its own policy to it). A nil st.current with true means:
+// unreadable, serve anyway (FailOpen). false means the refusal was written.
 func (o *options) billing(w http.ResponseWriter, r *http.Request, b Biller) (*http.Request, *state, bool) {
 	r, st, ok := o.customer(w, r, b)
 	if !ok || st.current != nil {
