@@ -185,14 +185,7 @@ func TestBillingLoaderSharesConcurrentReads(t *testing.T) {
 	t.Parallel()
 	s := newBLServer(t, true)
 	svc := newBLService(t, s, serviceOptions{})
-	const n = 20
-	results := make([]<-chan blResult, n)
-	for i := range results {
-		results[i] = goBilling(t.Context(), svc)
-	}
-	p := s.arrival(t)
-	require.Eventually(t, func() bool { return waiters(svc, "u1") == n }, 10*time.Second, time.Millisecond,
-		"every caller joins the one read")
+	results, p := joinOneRead(t, s, svc, 20)
 	close(p.release)
 	for _, ch := range results {
 		assert.Equal(t, "v1", receive(t, ch).version(t))
@@ -430,14 +423,7 @@ func TestBillingLoaderFirstVisit(t *testing.T) {
 	s := newBLServer(t, true)
 	s.missing = true
 	svc := newBLService(t, s, serviceOptions{})
-	const n = 10
-	results := make([]<-chan blResult, n)
-	for i := range results {
-		results[i] = goBilling(t.Context(), svc)
-	}
-	first := s.arrival(t)
-	require.Eventually(t, func() bool { return waiters(svc, "u1") == n }, 10*time.Second, time.Millisecond,
-		"every visit joins the one read")
+	results, first := joinOneRead(t, s, svc, 10)
 	close(first.release) // 404: the customer is created, billing read again
 	close(s.arrival(t).release)
 	for _, ch := range results {
@@ -847,4 +833,18 @@ func within(t *testing.T, ch <-chan struct{}, msg string) {
 	case <-time.After(10 * time.Second):
 		t.Fatal(msg)
 	}
+}
+
+// joinOneRead starts n Billing calls at once and waits until they all wait for the one read
+// that reached the (gated) stub, which it returns unreleased.
+func joinOneRead(t *testing.T, s *blServer, svc *Service, n int) ([]<-chan blResult, *blPending) {
+	t.Helper()
+	results := make([]<-chan blResult, n)
+	for i := range results {
+		results[i] = goBilling(t.Context(), svc)
+	}
+	p := s.arrival(t)
+	require.Eventually(t, func() bool { return waiters(svc, "u1") == n }, 10*time.Second, time.Millisecond,
+		"every caller joins the one read")
+	return results, p
 }
