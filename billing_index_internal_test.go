@@ -142,3 +142,35 @@ func BenchmarkEntryViews(b *testing.B) {
 		})
 	}
 }
+
+// TestBillingMembers: a member is decoded as DecodeBilling decodes that field, alone; a
+// member of the wrong type is Flowglad's fault (ErrInvalidResponse) and absent or null ones
+// are zero.
+func TestBillingMembers(t *testing.T) {
+	good := entryOf(t, `{"invoices": [{"invoice": {"id": "inv_1"}}], "billingPortalUrl": null,
+		"currentSubscriptions": [{"id": "s_1", "experimental": {"featureItems": [{"type": "toggle", "slug": "sso"}]}}]}`)
+	invoices, err := member[[]flowgladapi.Invoice](good, "invoices")
+	require.NoError(t, err)
+	require.Len(t, invoices, 1)
+	assert.Equal(t, "inv_1", invoices[0].ID)
+	portal, err := member[*string](good, "billingPortalUrl")
+	require.NoError(t, err)
+	assert.Nil(t, portal)
+	purchases, err := member[[]flowgladapi.Purchase](good, "purchases")
+	require.NoError(t, err)
+	assert.Nil(t, purchases, "absent")
+	current, err := good.currentSubscriptions()
+	require.NoError(t, err)
+	require.Len(t, current, 1)
+	assert.True(t, current[0].HasFeature("sso"), "feature items as the typed view reads them")
+
+	none, err := entryOf(t, `{}`).currentSubscriptions()
+	require.NoError(t, err)
+	assert.Equal(t, []flowgladapi.Subscription{}, none, "no current subscriptions: empty, not nil")
+
+	bad := entryOf(t, `{"invoices": 1, "currentSubscriptions": "x"}`)
+	_, err = member[[]flowgladapi.Invoice](bad, "invoices")
+	assert.ErrorIs(t, err, flowgladapi.ErrInvalidResponse)
+	_, err = bad.currentSubscriptions()
+	assert.ErrorIs(t, err, flowgladapi.ErrInvalidResponse)
+}

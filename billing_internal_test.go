@@ -802,7 +802,7 @@ func (c *getFails) Get(context.Context, string) ([]byte, bool, error) {
 }
 
 // entryOf is the billing entry of the body raw, which must be one JSON object.
-func entryOf(t *testing.T, raw string) *billingEntry {
+func entryOf(t testing.TB, raw string) *billingEntry {
 	t.Helper()
 	body, err := flowgladapi.ParseBillingBody([]byte(raw))
 	require.NoError(t, err)

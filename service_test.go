@@ -597,3 +597,24 @@ func TestUnknownUsageOutcomeForgetsBilling(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"GET /api/v1/customers/user_alice/billing"}, goCalls(fake), "read again from Flowglad")
 }
+
+// TestCurrentSubscriptions: a Go caller gets the current subscriptions from the shared
+// billing read, as Billing lists them.
+func TestCurrentSubscriptions(t *testing.T) {
+	t.Parallel()
+	svc, fake := newGoService(t)
+	alice := flowglad.Customer{ExternalID: flowgladapitest.DemoCustomerAlice, Email: "alice@example.com"}
+	goCalls(fake)
+	subs, err := svc.CurrentSubscriptions(t.Context(), alice)
+	require.NoError(t, err)
+	require.Len(t, subs, 1)
+	assert.Equal(t, flowgladapitest.DemoAliceSubscriptionID, subs[0].ID)
+	assert.True(t, subs[0].HasFeature("premium"))
+	assert.Equal(t, []string{"GET /api/v1/customers/user_alice/billing"}, goCalls(fake))
+	b, err := svc.Billing(t.Context(), alice)
+	require.NoError(t, err)
+	assert.Equal(t, b.CurrentSubscriptions[0].ID, subs[0].ID)
+
+	_, err = svc.CurrentSubscriptions(t.Context(), flowglad.Customer{})
+	assert.Error(t, err, "no external id")
+}

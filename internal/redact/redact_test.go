@@ -115,3 +115,9 @@ func TestValues(t *testing.T) {
 	assert.Equal(t, "Al met Al", redact.Values("Al met Al", 3, "Al", " ", ""), "too short to redact")
 	assert.Equal(t, "x [REDACTED] y", redact.Values("x Bob y", 3, "Bob"))
 }
+
+func TestCustomer(t *testing.T) {
+	got := redact.Customer(`no plan for "Ada Lovelace" <ADA@example.com>; Al said hi`, "ada@example.com", "Ada Lovelace")
+	assert.Equal(t, `no plan for "`+redact.Mask+`" <`+redact.Mask+`>; Al said hi`, got)
+	assert.Equal(t, "Al and Bo", redact.Customer("Al and Bo", "", "Al"), "a name under three runes is left")
+}
