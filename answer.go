@@ -278,6 +278,10 @@ func (rq *request) succeed(data any) {
 	}
 	// Written in three parts: relayed bytes are not copied into a new buffer.
 	setJSONHeaders(rq.w, len(dataPrefix)+len(payload)+1)
+	if age, ok := rq.stale.ageHeader(); ok {
+		// Last-known billing, served through a Flowglad outage (Config.StaleIfError).
+		rq.w.Header().Set("Age", age)
+	}
 	rq.w.WriteHeader(http.StatusOK)
 	_, _ = rq.w.Write(dataPrefix)
 	_, _ = rq.w.Write(payload)

@@ -43,6 +43,12 @@ type billingLoader struct {
 	store  entryStore // nil: no caching
 	ttl    time.Duration
 	logger *slog.Logger
+	now    func() time.Time
+
+	// lastKnown keeps each customer's last billing read for staleFor
+	// (Config.StaleIfError); nil when that is off.
+	lastKnown lastKnownStore
+	staleFor  time.Duration
 
 	mu      sync.Mutex
 	flights map[string]*flight
@@ -71,7 +77,7 @@ type flight struct {
 }
 
 func newBillingLoader(fetch func(context.Context, Customer) (*flowgladapi.BillingBody, error), store entryStore, ttl time.Duration, logger *slog.Logger) *billingLoader {
-	return &billingLoader{fetch: fetch, store: store, ttl: ttl, logger: logger,
+	return &billingLoader{fetch: fetch, store: store, ttl: ttl, logger: logger, now: time.Now,
 		flights: map[string]*flight{}, dirty: map[string]bool{}}
 }
 
@@ -89,11 +95,16 @@ func (l *billingLoader) loadFrom(ctx context.Context, c Customer) (e *billingEnt
 	// meter after it) reads it once.
 	memo := reqmemo.From(ctx)
 	if v, ok := memo.Get(key); ok {
-		return v.(*billingEntry), true, nil
-	}
-	e, kept, err = l.shared(ctx, c)
-	if err == nil {
+		e = v.(*billingEntry)
+	} else if e, kept, err = l.shared(ctx, c); err != nil {
+		return nil, false, err
+	} else {
 		memo.Set(key, e)
+	}
+	if e.stale {
+		// Last-known billing served through an outage: the route says how old it is.
+		noteStale(ctx, l.now().Sub(e.readAt))
+		kept = true
 	}
 	return e, kept, err
 }
@@ -196,8 +207,12 @@ func (l *billingLoader) run(ctx context.Context, f *flight, c Customer) {
 	body, err := l.fetch(ctx, c)
 	if err == nil {
 		e = newBillingEntry(body)
+		e.readAt = l.now()
 	} else if ctx.Err() != nil {
 		f.abandoned = true
+	} else if e = l.lastKnownFor(ctx, key, err); e != nil {
+		// Flowglad is down: serve what was last read, never caching it as fresh.
+		err, f.unstored = nil, true
 	}
 	// The flight stays joinable while its answer is stored: a read starting meanwhile joins
 	// it rather than racing it to the cache with a second Flowglad read.
@@ -214,6 +229,10 @@ func (l *billingLoader) run(ctx context.Context, f *flight, c Customer) {
 	}
 	l.finish(f, key, e, err)
 	finished = true
+	if err == nil && !e.stale {
+		// After the waiters are released: they need not wait for this.
+		l.keepLastKnown(ctx, key, e)
+	}
 }
 
 // finish ends f with its answer: no new caller joins it, and those waiting get the answer.
@@ -293,6 +312,12 @@ func (s *Service) fetchBilling(ctx context.Context, c Customer) (*flowgladapi.Bi
 type billingEntry struct {
 	raw  []byte // body.JSON()
 	body *flowgladapi.BillingBody
+	// readAt is when the body was read from Flowglad; zero when it came from a shared
+	// BillingCache, which does not say.
+	readAt time.Time
+	// stale: last-known billing served because Flowglad could not be read
+	// (Config.StaleIfError).
+	stale bool
 
 	viewOnce sync.Once
 	view     *flowgladapi.Billing
@@ -313,7 +338,12 @@ func newBillingEntry(body *flowgladapi.BillingBody) *billingEntry {
 
 // typed returns the whole typed view (flowgladapi.DecodeBilling), decoded once.
 func (e *billingEntry) typed() (*flowgladapi.Billing, error) {
-	e.viewOnce.Do(func() { e.view, e.viewErr = flowgladapi.DecodeBilling(e.raw) })
+	e.viewOnce.Do(func() {
+		e.view, e.viewErr = flowgladapi.DecodeBilling(e.raw)
+		if e.view != nil {
+			e.view.ReadAt, e.view.Stale = e.readAt, e.stale
+		}
+	})
 	return e.view, e.viewErr
 }
 

@@ -97,6 +97,20 @@ type Config struct {
 	// DefaultBillingCacheMaxBytes (32 MiB, some 500 customers of 60 KB). Unused with a
 	// BillingCache.
 	BillingCacheMaxBytes int64
+	// StaleIfError keeps billing working through a Flowglad outage: when a billing read
+	// fails for Flowglad's reasons (a 5xx, a timeout, a network error, rate limiting, a
+	// garbled answer), the last billing read successfully for that customer is served
+	// instead, if it was read at most this long ago. The route answers it with 200 and an
+	// Age header (seconds since it was read), Service callers see Billing.Stale and
+	// Billing.ReadAt, and the middleware's gates decide on it. Zero (the default) is off:
+	// such a failure is a 502/503/504. A refusal (a 4xx, a rejected API key) is never
+	// answered with last-known billing.
+	//
+	// The last-known billing of each customer is kept in the BillingCache when it
+	// implements StaleBillingCache (cache/rediscache does: every instance then serves what
+	// any of them last read), else in process, bounded by BillingCacheMaxBytes like the
+	// billing cache. It is kept whether or not BillingCacheTTL caches billing.
+	StaleIfError time.Duration
 }
 
 // settings are a Config with its defaults and the environment applied.
@@ -130,6 +144,9 @@ func (cfg Config) resolve() (settings, error) {
 	}
 	if cfg.BillingCacheMaxBytes < 0 {
 		return st, errors.New("flowglad: Config.BillingCacheMaxBytes must not be negative")
+	}
+	if cfg.StaleIfError < 0 {
+		return st, errors.New("flowglad: Config.StaleIfError must not be negative")
 	}
 	if st.logger == nil {
 		st.logger = slog.Default()

@@ -223,10 +223,18 @@ type request struct {
 	key  ActionKey
 	id   string // the request id, in the X-Request-Id header of the answer
 	cust *Customer
+	// stale notes last-known billing served to the request (Config.StaleIfError), for
+	// the Age header; nil when that is off.
+	stale *staleNote
 }
 
 // run calls the action, turning a panic into an error (logged with its stack).
 func (rq *request) run(rt route, c *Customer, body []byte) (data any, err error) {
 	defer recoverInto(&err)
-	return rt.run(withRequestOrigin(rq.r.Context(), rq.r), rq.h.svc, c, body)
+	ctx := withRequestOrigin(rq.r.Context(), rq.r)
+	if rq.h.svc.billing.lastKnown != nil {
+		rq.stale = &staleNote{}
+		ctx = context.WithValue(ctx, staleNoteKey{}, rq.stale)
+	}
+	return rt.run(ctx, rq.h.svc, c, body)
 }

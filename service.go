@@ -43,6 +43,7 @@ type serviceOptions struct {
 	cache          BillingCache
 	cacheTimeout   time.Duration // bounds each call to cache; 0 means defaultCacheTimeout
 	cacheMaxBytes  int64
+	staleIfError   time.Duration
 	lookupCustomer func(ctx context.Context, externalID string) (Customer, error)
 	// redirectOrigins are Config.RedirectOrigins, checked.
 	redirectOrigins map[string]bool
@@ -75,6 +76,7 @@ func (cfg Config) serviceOptions(st settings) serviceOptions {
 		cacheTTL:        cfg.BillingCacheTTL,
 		cache:           cfg.BillingCache,
 		cacheMaxBytes:   cfg.BillingCacheMaxBytes,
+		staleIfError:    cfg.StaleIfError,
 		lookupCustomer:  cfg.LookupCustomer,
 		redirectOrigins: st.redirectOrigins,
 	}
@@ -89,17 +91,21 @@ func newService(client *flowgladapi.Client, opts serviceOptions) *Service {
 	if newTxID == nil {
 		newTxID = uuid.NewString
 	}
+	now := opts.now
+	if now == nil {
+		now = time.Now
+	}
+	timeout := opts.cacheTimeout
+	if timeout <= 0 {
+		timeout = defaultCacheTimeout
+	}
 	var store entryStore
 	switch {
 	case opts.cacheTTL <= 0:
 	case opts.cache != nil:
-		timeout := opts.cacheTimeout
-		if timeout <= 0 {
-			timeout = defaultCacheTimeout
-		}
 		store = sharedStore{cache: opts.cache, timeout: timeout}
 	default:
-		store = newLocalStore(opts.cacheMaxBytes, opts.now)
+		store = newLocalStore(opts.cacheMaxBytes, now)
 	}
 	s := &Service{
 		client:          client,
@@ -109,6 +115,15 @@ func newService(client *flowgladapi.Client, opts serviceOptions) *Service {
 		redirectOrigins: opts.redirectOrigins,
 	}
 	s.billing = newBillingLoader(s.fetchBilling, store, opts.cacheTTL, logger)
+	s.billing.now = now
+	if opts.staleIfError > 0 {
+		s.billing.staleFor = opts.staleIfError
+		if sc, ok := opts.cache.(StaleBillingCache); ok {
+			s.billing.lastKnown = sharedLastKnown{cache: sc, timeout: timeout}
+		} else {
+			s.billing.lastKnown = localLastKnown{newLocalStore(opts.cacheMaxBytes, now)}
+		}
+	}
 	return s
 }
 

@@ -38,6 +38,13 @@ type Billing struct {
 	PaymentMethods json.RawMessage `json:"paymentMethods"`
 	// BillingPortalURL is nil when absent or null.
 	BillingPortalURL *string `json:"billingPortalUrl"`
+
+	// ReadAt is when this billing was read from Flowglad, when the reader knows: a
+	// flowglad.Service sets it, except for billing it took from a shared BillingCache.
+	ReadAt time.Time `json:"-"`
+	// Stale reports last-known billing, served because Flowglad could not be read
+	// (flowglad.Config.StaleIfError); ReadAt says how old it is.
+	Stale bool `json:"-"`
 }
 
 // Subscription is a subscription as found in billing payloads and
