@@ -275,7 +275,7 @@ func skip(d []byte, i int) (int, bool) {
 			}
 			j++
 		}
-		return j, j > i
+		return j, true // j > i: d[i] is in bounds, so the loop ran at least once
 	}
 	depth := 0
 	for i < len(d) {
@@ -301,9 +301,10 @@ func skip(d []byte, i int) (int, bool) {
 
 // skipString returns the index past the closing quote of the string whose content starts
 // at i: the first quote not escaped by an odd run of backslashes (found with
-// bytes.IndexByte, which is vectorised).
+// bytes.IndexByte, which is vectorised). i <= len(d) holds on entry (i is past an opening
+// quote) and on every turn (past a quote), so d[i:] is always in bounds.
 func skipString(d []byte, i int) (int, bool) {
-	for i <= len(d) {
+	for {
 		k := bytes.IndexByte(d[i:], '"')
 		if k < 0 {
 			return len(d), false
@@ -318,7 +319,6 @@ func skipString(d []byte, i int) (int, bool) {
 		}
 		i = j + 1
 	}
-	return len(d), false
 }
 
 // ObjectEach calls fn with the raw key (between its quotes, escapes as sent) and the raw

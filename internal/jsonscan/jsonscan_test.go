@@ -18,11 +18,27 @@ var validityCases = []string{
 	`{"a":1}`, `{"a":1,}`, `{"a" 1}`, `{a:1}`, `{"a":1}{}`, `[1,2,]`, `[1 2]`, `[[[]]]`, ` {"a" : [ 1 , { "b" : null } ] } `,
 	"\xff", `"` + "\xff" + `"`, `{"a":"\ud800"}`, `[` + strings.Repeat("[", 10001) + strings.Repeat("]", 10002),
 	strings.Repeat("[", 10000) + strings.Repeat("]", 10000), strings.Repeat("[", 10001) + strings.Repeat("]", 10001),
+	// Objects count toward the nesting limit as arrays do, alone and mixed with arrays.
+	strings.Repeat(`{"a":`, 10000) + `1` + strings.Repeat("}", 10000),
+	strings.Repeat(`{"a":`, 10001) + `1` + strings.Repeat("}", 10001),
+	strings.Repeat(`{"a":[`, 5000) + `1` + strings.Repeat("]}", 5000),
+	strings.Repeat(`[{"a":`, 5000) + `[]` + strings.Repeat("}]", 5000),
+	strings.Repeat(`[{"a":`, 5000) + `{}` + strings.Repeat("}]", 5000),
+	// Literals cut short inside a container, where bytes are left before them.
+	`[nul`, `[tru`, `{"a":fals`, `[nulx]`, `[true,fals]`, `[null]`, `{"a":true,"b":false}`,
+	// Exponents with and without a sign, and numbers missing a part.
+	`1e7`, `1e+5`, `1E5`, `-1e-5`, `0e0`, `1e+-5`, `1ee5`, `2.`, `-01`, `-a`, `1.0e+10`, `[1e+]`, `[-]`,
+	// Hex digits at the ends of their ranges, and escapes cut short.
+	`"\uaAfF"`, `"\u0aF0"`, `"\uFfa9"`, `"\u00`, `["\u004`, `{"k":"\u`, `"\`, `"\\"`, `""`, `"a\\"`,
+	// Containers cut short after each kind of token.
+	`{`, `{ `, `[`, `[ `, `{"a"`, `{"a" `, `{"a":`, `{"a":1`, `{"a":1,`, `{"a":1, `, `[1,`, `[1`, `[{}`, `[{},`,
 }
 
 func TestValidMatchesEncodingJSON(t *testing.T) {
 	for _, c := range validityCases {
 		assert.Equal(t, json.Valid([]byte(c)), Valid([]byte(c)), "%.60q", c)
+		checkValid(t, []byte(c))
+		checkWalk(t, []byte(c))
 	}
 	body, err := os.ReadFile("../../flowgladapi/testdata/billing.json")
 	require.NoError(t, err)
@@ -49,28 +65,33 @@ func FuzzValid(f *testing.F) {
 	for _, c := range validityCases {
 		f.Add([]byte(c))
 	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		want := json.Valid(b)
-		if got := Valid(b); got != want {
-			t.Fatalf("Valid(%q) = %v, encoding/json says %v", b, got, want)
-		}
-		// ValidObject: the same verdict on objects, and exactly their members.
-		var obj map[string]json.RawMessage
-		isObject := want && json.Unmarshal(b, &obj) == nil && obj != nil
-		seen := map[string]json.RawMessage{}
-		ok := ValidObject(b, func(k, v []byte) {
-			var key string
-			require.NoError(t, json.Unmarshal(append(append([]byte{'"'}, k...), '"'), &key))
-			seen[key] = v // the last one wins, as in encoding/json
-		})
-		require.Equal(t, isObject, ok, "ValidObject(%q)", b)
-		if ok {
-			require.Len(t, seen, len(obj))
-			for k, v := range obj {
-				assert.JSONEq(t, string(v), string(seen[k]), k)
-			}
-		}
+	f.Fuzz(checkValid)
+}
+
+// checkValid holds Valid and ValidObject to encoding/json on b: the same verdict, and on an
+// object exactly its members.
+func checkValid(t *testing.T, b []byte) {
+	t.Helper()
+	want := json.Valid(b)
+	if got := Valid(b); got != want {
+		t.Fatalf("Valid(%q) = %v, encoding/json says %v", b, got, want)
+	}
+	// ValidObject: the same verdict on objects, and exactly their members.
+	var obj map[string]json.RawMessage
+	isObject := want && json.Unmarshal(b, &obj) == nil && obj != nil
+	seen := map[string]json.RawMessage{}
+	ok := ValidObject(b, func(k, v []byte) {
+		var key string
+		require.NoError(t, json.Unmarshal(append(append([]byte{'"'}, k...), '"'), &key))
+		seen[key] = v // the last one wins, as in encoding/json
 	})
+	require.Equal(t, isObject, ok, "ValidObject(%q)", b)
+	if ok {
+		require.Len(t, seen, len(obj))
+		for k, v := range obj {
+			assert.JSONEq(t, string(v), string(seen[k]), k)
+		}
+	}
 }
 
 // FuzzWalk: on valid JSON the walkers see exactly the members and elements encoding/json
@@ -79,67 +100,78 @@ func FuzzWalk(f *testing.F) {
 	f.Add([]byte(`{"a":[1,{"b":"c"}],"d\u0065":null,"e":"\"x\""}`))
 	f.Add([]byte(`[1, "two", {"three": 3}, [4]]`))
 	f.Add([]byte(`[{"a": 1, "b": [{"c": "}"}]}, {}, {"a": "x"}]`))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		if !json.Valid(b) {
-			return
+	f.Fuzz(checkWalk)
+}
+
+// checkWalk: on valid JSON b the walkers see exactly the members and elements encoding/json
+// sees.
+func checkWalk(t *testing.T, b []byte) {
+	t.Helper()
+	if !json.Valid(b) {
+		return
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(b, &obj) == nil && obj != nil {
+		seen := map[string][]byte{}
+		ok := ObjectEach(b, func(k, v []byte) bool {
+			var key string
+			require.NoError(t, json.Unmarshal(append(append([]byte{'"'}, k...), '"'), &key))
+			if utf8.Valid(k) { // invalid bytes are compared as they are
+				assert.True(t, KeyIs(k, key), "KeyIs(%q, %q)", k, key)
+			}
+			seen[key] = v // the last one wins, as in encoding/json
+			assert.True(t, Valid(v), "a member's value is one JSON value")
+			return true
+		})
+		assert.True(t, ok)
+		require.Len(t, seen, len(obj))
+		for k, v := range obj {
+			assert.JSONEq(t, string(v), string(seen[k]), k)
+			if utf8.Valid(b) { // Get compares an unescaped key byte for byte
+				assert.Equal(t, string(seen[k]), string(Get(b, k)), "Get(%q)", k)
+			}
 		}
-		var obj map[string]json.RawMessage
-		if json.Unmarshal(b, &obj) == nil && obj != nil {
-			seen := map[string]bool{}
-			ok := ObjectEach(b, func(k, v []byte) bool {
-				var key string
-				require.NoError(t, json.Unmarshal(append(append([]byte{'"'}, k...), '"'), &key))
-				if utf8.Valid(k) { // invalid bytes are compared as they are
-					assert.True(t, KeyIs(k, key), "KeyIs(%q, %q)", k, key)
-				}
-				seen[key] = true
-				assert.True(t, Valid(v), "a member's value is one JSON value")
-				return true
-			})
-			assert.True(t, ok)
-			assert.Len(t, seen, len(obj))
+	}
+	var arr []json.RawMessage
+	if json.Unmarshal(b, &arr) == nil && arr != nil {
+		var got [][]byte
+		assert.True(t, ArrayEach(b, func(v []byte) bool { got = append(got, v); return true }))
+		require.Len(t, got, len(arr))
+		for i := range arr {
+			assert.JSONEq(t, string(arr[i]), string(got[i]))
 		}
-		var arr []json.RawMessage
-		if json.Unmarshal(b, &arr) == nil && arr != nil {
-			var got [][]byte
-			assert.True(t, ArrayEach(b, func(v []byte) bool { got = append(got, v); return true }))
-			require.Len(t, got, len(arr))
+		// ObjectsEach: the same elements when all are objects, with their members.
+		var objs []map[string]json.RawMessage
+		allObjects := json.Unmarshal(b, &objs) == nil
+		for _, o := range objs {
+			allObjects = allObjects && o != nil
+		}
+		var elems [][]byte
+		members := map[string]json.RawMessage{}
+		ok := ObjectsEach(b, func(k, v []byte) bool {
+			var key string
+			require.NoError(t, json.Unmarshal(append(append([]byte{'"'}, k...), '"'), &key))
+			members[key] = v
+			return true
+		}, func(e []byte) bool {
+			var want map[string]json.RawMessage
+			require.NoError(t, json.Unmarshal(e, &want))
+			require.Len(t, members, len(want))
+			for k, v := range want {
+				assert.JSONEq(t, string(v), string(members[k]), k)
+			}
+			clear(members)
+			elems = append(elems, e)
+			return true
+		})
+		require.Equal(t, allObjects, ok, "ObjectsEach(%q)", b)
+		if ok {
+			require.Len(t, elems, len(arr))
 			for i := range arr {
-				assert.JSONEq(t, string(arr[i]), string(got[i]))
-			}
-			// ObjectsEach: the same elements when all are objects, with their members.
-			var objs []map[string]json.RawMessage
-			allObjects := json.Unmarshal(b, &objs) == nil
-			for _, o := range objs {
-				allObjects = allObjects && o != nil
-			}
-			var elems [][]byte
-			members := map[string]json.RawMessage{}
-			ok := ObjectsEach(b, func(k, v []byte) bool {
-				var key string
-				require.NoError(t, json.Unmarshal(append(append([]byte{'"'}, k...), '"'), &key))
-				members[key] = v
-				return true
-			}, func(e []byte) bool {
-				var want map[string]json.RawMessage
-				require.NoError(t, json.Unmarshal(e, &want))
-				require.Len(t, members, len(want))
-				for k, v := range want {
-					assert.JSONEq(t, string(v), string(members[k]), k)
-				}
-				clear(members)
-				elems = append(elems, e)
-				return true
-			})
-			require.Equal(t, allObjects, ok, "ObjectsEach(%q)", b)
-			if ok {
-				require.Len(t, elems, len(arr))
-				for i := range arr {
-					assert.JSONEq(t, string(arr[i]), string(elems[i]))
-				}
+				assert.JSONEq(t, string(arr[i]), string(elems[i]))
 			}
 		}
-	})
+	}
 }
 
 func TestKeyIs(t *testing.T) {
@@ -243,4 +275,194 @@ func FuzzWalkAnything(f *testing.F) {
 		ArrayEach(b, func(v []byte) bool { _ = Get(v, "a"); return true })
 		ObjectsEach(b, func(k, v []byte) bool { return true }, func([]byte) bool { return true })
 	})
+}
+
+// TestValidShortInputs holds Valid, ValidObject and the walkers to encoding/json on every
+// short input over small alphabets: every number shape up to five bytes, every arrangement
+// of the structural tokens up to four, and every byte as each digit of a \u escape.
+func TestValidShortInputs(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		alphabet string
+		maxLen   int
+	}{
+		{"numbers", "019-+.eE", 5},
+		{"structure", `{}[]":,1n\ `, 4},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b := make([]byte, 0, c.maxLen)
+			var gen func()
+			gen = func() {
+				checkValid(t, b)
+				checkWalk(t, b)
+				walkAnything(b)
+				if len(b) == c.maxLen {
+					return
+				}
+				for i := range len(c.alphabet) {
+					b = append(b, c.alphabet[i])
+					gen()
+					b = b[:len(b)-1]
+				}
+			}
+			gen()
+		})
+	}
+	t.Run("hex digits", func(t *testing.T) {
+		for pos := range 4 {
+			for c := range 256 {
+				hex := []byte("0000")
+				hex[pos] = byte(c)
+				b := []byte(`["\u` + string(hex) + `"]`)
+				assert.Equal(t, json.Valid(b), Valid(b), "%q", b)
+			}
+		}
+	})
+}
+
+// walkAnything runs every walker on b, which may be anything: they must not panic.
+func walkAnything(b []byte) {
+	ObjectEach(b, func(_, v []byte) bool { _, _ = String(v); return true })
+	ArrayEach(b, func(v []byte) bool { _ = Get(v, "a"); return true })
+	ObjectsEach(b, func(_, _ []byte) bool { return true }, func([]byte) bool { return true })
+}
+
+// TestTruncatedAtEveryByte: a body cut short anywhere (a dropped connection, a proxy's size
+// limit) is never valid and never walks as well formed, and nothing reads past its end.
+func TestTruncatedAtEveryByte(t *testing.T) {
+	for _, doc := range []string{
+		` {"a": [1, -2.5e+3, 0.5E-7, 10, true, false, null, "x\"y\\", "\u00e9\uD83D\uDE00", "\/"],` +
+			` "b": {"c": {}, "d": [], "e": [[]], "f": {"g": {"h": null}}}, "i\\": "\\", "j\n": "",` +
+			` "k" : [{"l": 0}, {}, {"m": "}]"}] , "n":"0123456789abcdef\t\u0041"}`,
+		`[{"id": "s1", "n": [1, {"x": "]"}]}, {}, {"k": "\\\"}"}, {"a": {"b": [true]}}]`,
+		`[1, "two", [3, [4]], {"five": 5}, null, true, false, -0.5E-7, "\\", []]`,
+		`[[],{},"",0]`,
+	} {
+		body := []byte(doc)
+		require.True(t, json.Valid(body), doc)
+		require.Contains(t, "}]", doc[len(doc)-1:], "the last byte closes the body")
+		checkValid(t, body)
+		checkWalk(t, body)
+		for n := range len(body) {
+			p := body[:n]
+			require.False(t, json.Valid(p), "%q", p)
+			assert.False(t, Valid(p), "Valid(%q)", p)
+			assert.False(t, ValidObject(p, func(_, _ []byte) {}), "ValidObject(%q)", p)
+			assert.False(t, ObjectEach(p, func(_, _ []byte) bool { return true }), "ObjectEach(%q)", p)
+			assert.False(t, ArrayEach(p, func([]byte) bool { return true }), "ArrayEach(%q)", p)
+			assert.False(t, ObjectsEach(p, func(_, _ []byte) bool { return true }, func([]byte) bool { return true }), "ObjectsEach(%q)", p)
+			walkAnything(p)
+		}
+	}
+}
+
+// TestObjectEachMembers: the raw keys and values ObjectEach reports, in order, where a
+// string's closing quote follows backslashes (escaped or not) or brackets.
+func TestObjectEachMembers(t *testing.T) {
+	for _, c := range []struct {
+		doc     string
+		members []string // key, value, key, value...
+		ok      bool
+	}{
+		{`{}`, nil, true},
+		{` { } `, nil, true},
+		{`{"a":"b\\","c":1}`, []string{`a`, `"b\\"`, `c`, `1`}, true},
+		{`{"a\\":"\\\\","b":"\"}"}`, []string{`a\\`, `"\\\\"`, `b`, `"\"}"`}, true},
+		{`{"a":"\\\"","b":"\\\\\\"}`, []string{`a`, `"\\\""`, `b`, `"\\\\\\"`}, true},
+		{` {"k" : [1, {"x": "]"}] , "l":null} `, []string{`k`, `[1, {"x": "]"}]`, `l`, `null`}, true},
+		{`{"n":-1.5e+3,"t":true,"f":false}`, []string{`n`, `-1.5e+3`, `t`, `true`, `f`, `false`}, true},
+		{`{"a":{"b":{"c":[]}},"d":"}"}`, []string{`a`, `{"b":{"c":[]}}`, `d`, `"}"`}, true},
+		{`[]`, nil, false},
+		{``, nil, false},
+		{`  `, nil, false},
+		{`null`, nil, false},
+	} {
+		var got []string
+		ok := ObjectEach([]byte(c.doc), func(k, v []byte) bool {
+			got = append(got, string(k), string(v))
+			return true
+		})
+		assert.Equal(t, c.ok, ok, "ObjectEach(%q)", c.doc)
+		assert.Equal(t, c.members, got, "ObjectEach(%q)", c.doc)
+	}
+	// Stopping early is a success: the member was found.
+	var keys []string
+	assert.True(t, ObjectEach([]byte(`{"a":1,"b":2,"c":3}`), func(k, _ []byte) bool {
+		keys = append(keys, string(k))
+		return string(k) != "b"
+	}))
+	assert.Equal(t, []string{"a", "b"}, keys)
+}
+
+// TestArrayEachElements: the raw elements ArrayEach and ObjectsEach report; null is an
+// empty array, an empty array has no elements.
+func TestArrayEachElements(t *testing.T) {
+	for _, c := range []struct {
+		doc   string
+		elems []string
+		ok    bool
+	}{
+		{`[]`, nil, true},
+		{` [ ] `, nil, true},
+		{`null`, nil, true},
+		{` null `, nil, true},
+		{`nul`, nil, false},
+		{`[1,"a\\",[2,[3]],{"b":"]"},true,null,-0.5e-3]`, []string{`1`, `"a\\"`, `[2,[3]]`, `{"b":"]"}`, `true`, `null`, `-0.5e-3`}, true},
+		{`[ "\"" , "\\" ]`, []string{`"\""`, `"\\"`}, true},
+		{`{}`, nil, false},
+		{``, nil, false},
+		{` `, nil, false},
+	} {
+		var got []string
+		ok := ArrayEach([]byte(c.doc), func(e []byte) bool { got = append(got, string(e)); return true })
+		assert.Equal(t, c.ok, ok, "ArrayEach(%q)", c.doc)
+		assert.Equal(t, c.elems, got, "ArrayEach(%q)", c.doc)
+	}
+	for _, c := range []struct {
+		doc   string
+		elems []string
+		ok    bool
+	}{
+		{`[]`, nil, true},
+		{` [ ] `, nil, true},
+		{`null`, nil, true},
+		{`[{},{"a":1}]`, []string{`{}`, `{"a":1}`}, true},
+		{`[ {"a":"\\"} , {"b":"}"} ]`, []string{`{"a":"\\"}`, `{"b":"}"}`}, true},
+		{`[{},1]`, []string{`{}`}, false},
+		{`[1]`, nil, false},
+		{`{}`, nil, false},
+	} {
+		var got []string
+		ok := ObjectsEach([]byte(c.doc), func(_, _ []byte) bool { return true }, func(e []byte) bool {
+			got = append(got, string(e))
+			return true
+		})
+		assert.Equal(t, c.ok, ok, "ObjectsEach(%q)", c.doc)
+		assert.Equal(t, c.elems, got, "ObjectsEach(%q)", c.doc)
+	}
+}
+
+func TestString(t *testing.T) {
+	for _, c := range []struct {
+		raw, want string
+		ok        bool
+	}{
+		{`""`, "", true},
+		{`"x"`, "x", true},
+		{`"\\"`, `\`, true},
+		{`"\\\\"`, `\\`, true},
+		{`"a\\"`, `a\`, true},
+		{`"\"\\"`, `"\`, true},
+		{`"\u00e9\n"`, "é\n", true},
+		{`"é"`, "é", true},
+		{`null`, "", false},
+		{`1`, "", false},
+		{`"`, "", false},
+		{``, "", false},
+		{`"\x"`, "", false},
+	} {
+		got, ok := String([]byte(c.raw))
+		assert.Equal(t, c.ok, ok, "String(%q)", c.raw)
+		assert.Equal(t, c.want, got, "String(%q)", c.raw)
+	}
 }
