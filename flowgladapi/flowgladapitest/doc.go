@@ -19,7 +19,8 @@
 // subscribed to the default product; billing is computed from the state
 // (current subscriptions with their feature items and usage meter
 // balances, invoices, payment methods, purchases, the catalog); usage
-// events are idempotent on transactionId and lower balances; resource
+// events are idempotent on transactionId and meter and lower balances (see
+// Usage events below); resource
 // claims are bounded by the capacity the subscription's features grant;
 // cancel, uncancel and adjust move subscriptions through their statuses;
 // usage balances filtered by a subscription that is not the customer's
@@ -48,6 +49,47 @@
 // (Customer, Subscription, UsageEvents, UsageBalance, Claims,
 // CheckoutSessions). With a fixed clock (WithClock) the same seed always
 // gives the same bytes, so golden files stay stable.
+//
+// # Usage events
+//
+// Both usage routes follow Flowglad's server (platform/flowglad-next in the
+// flowglad/flowglad repository) rather than its documentation, which says
+// little:
+//
+//   - An event is unique on its transactionId and meter (the unique index of
+//     the usage_events table, db-core/schema/usageEvents.ts), not on the
+//     transactionId alone: one id may carry an event on each of two meters.
+//   - POST /usage-events (src/utils/usage/usageEventHelpers.ts,
+//     ingestAndProcessUsageEvent) answers a repeat with the event first
+//     recorded, amount included, when it names the same subscription, and
+//     with 409 CONFLICT when it names another one.
+//   - POST /usage-events/bulk (src/utils/usage/bulkInsertUsageEventsTransaction.ts)
+//     takes events of any number of customers, each naming its subscription,
+//     and runs as one transaction: the first problem refuses the whole batch
+//     and nothing is recorded. Flowglad checks one thing at a time over the
+//     whole batch (the schema; every subscription exists, 404 "Subscription
+//     not found: <id> (usage event at index <i>)"; no customer is archived;
+//     price slugs; meter slugs; price ids; meters and the properties a
+//     count_distinct_properties meter needs), so the error is the first
+//     check's, not the first event's. Most messages name the index; slug
+//     and archived-customer errors do not. An archived customer is a 500
+//     INTERNAL_SERVER_ERROR, "Cannot create usage event for archived
+//     customer", on both routes: that error has no HTTP mapping on
+//     Flowglad (src/server/trpc.ts maps not-found to 404 and validation to
+//     400).
+//   - The bulk insert is INSERT ... ON CONFLICT (transactionId, meter) DO
+//     NOTHING RETURNING (bulkInsertOrDoNothingUsageEventsByTransactionId in
+//     src/db/tableMethods/usageEventMethods.ts): a duplicate of an earlier
+//     event, or of an event before it in the batch, is skipped silently
+//     whatever its amount or subscription, and the answer, {"usageEvents":
+//     [...]}, lists only the events inserted, in the order sent (a batch of
+//     duplicates answers an empty list). Balances move for inserted events
+//     only.
+//   - Neither route checks the subscription's status: usage on a canceled
+//     subscription is recorded.
+//   - On a count_distinct_properties meter every event is recorded, but only
+//     the first with its billing period and properties (in any key order)
+//     lowers the balance, as Flowglad's ledger skips the others.
 //
 // # Faults
 //
