@@ -94,10 +94,19 @@
 // # Faults
 //
 // FailNext makes the next n matching requests fail with a status (and
-// Retry-After), answer a body given as is (a 200 garbled on the way back), or
-// drops their connection, before they reach the state (or after, with
-// AfterApply: the request takes effect and its answer is lost); SetLatency delays every response, giving up when the client does. Both
-// exist to test retries, timeouts and error paths.
+// Retry-After; a 401 in Flowglad's plain-text form, as a rate-limited key
+// gets), answer a body given as is (a 200 garbled on the way back), drop
+// their connection, or hang until the client gives up (a timeout), before
+// they reach the state (or after, with AfterApply: the request takes effect
+// and its answer is lost). FailNext(0, ...) fails every matching request
+// until ClearFaults, which empties the queue: an outage of any length.
+// SetLatency delays every response, giving up when the client does. They
+// exist to test retries, timeouts and error paths, the bulk usage call's
+// included:
+//
+//	fake.FailNext(0, flowgladapitest.Fault{Path: "/api/v1/usage-events/bulk", Status: 503}) // down
+//	fake.FailNext(1, flowgladapitest.Fault{Path: "/api/v1/usage-events/bulk", Hang: true, AfterApply: true}) // landed, answer timed out
+//	fake.ClearFaults() // back up
 //
 // # Request log
 //
