@@ -141,6 +141,12 @@
 // payment.failed is never sent: the fake's checkouts always succeed. Records
 // added with Add* are seed data and send nothing.
 //
+// An app's webhook endpoint needs the secret before the app can be built,
+// and AddWebhook needs a URL: register the endpoint at any URL, build the
+// app with the secret, and attach it with SetWebhookHandler. The fake then
+// hands each delivery to the app in process, signed as it would send it
+// (see the example of SetWebhookHandler).
+//
 // Deliveries run in the background, each message with one svix-id across
 // its attempts, retried on failure a few times with a short backoff
 // (WithWebhookRetries). WaitWebhookDeliveries waits for them and
