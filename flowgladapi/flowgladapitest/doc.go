@@ -155,30 +155,42 @@
 //
 // # Testing your own app
 //
-// Point the Flowglad client of the code under test at a Server's URL and
-// key, drive your handler, then assert on the fake's state:
+// Configure the app under test as in production, with the fake's key and
+// URL in its flowglad.Config, drive it, then assert on the fake's state
+// (Example_config runs the same):
 //
-//	func TestUpgradeButton(t *testing.T) {
+//	func TestMeteredEndpoint(t *testing.T) {
 //		fake := flowgladapitest.NewServer(t, flowgladapitest.WithSeed(flowgladapitest.DemoSeed()))
-//		client, err := flowgladapi.NewClient(fake.APIKey(), flowgladapi.WithBaseURL(fake.URL))
+//		h, err := flowglad.NewHandler(flowglad.Config{
+//			APIKey:  fake.APIKey(),
+//			BaseURL: fake.URL,
+//			Auth: flowglad.AuthenticatorFunc(func(*http.Request) (flowglad.Customer, error) {
+//				return flowglad.Customer{ExternalID: flowgladapitest.DemoCustomerAlice}, nil // your sessions
+//			}),
+//		})
 //		if err != nil {
 //			t.Fatal(err)
 //		}
-//		app := myapp.NewHandler(client) // your http.Handler
+//		app := http.NewServeMux() // your routes, with the handler and its middleware
+//		app.Handle("/api/flowglad/", h)
 //
 //		rec := httptest.NewRecorder()
-//		req := httptest.NewRequest("POST", "/api/usage", strings.NewReader(`{"calls":3}`))
-//		req = myapp.WithUser(req, flowgladapitest.DemoCustomerAlice)
+//		req := httptest.NewRequest("POST", "/api/flowglad/usage-events/create",
+//			strings.NewReader(`{"usageMeterSlug":"api-calls","amount":3}`))
+//		req.Header.Set("Content-Type", "application/json")
 //		app.ServeHTTP(rec, req)
 //
 //		balance, _ := fake.UsageBalance(flowgladapitest.DemoAliceSubscriptionID, flowgladapitest.DemoUsageMeterAPICalls)
-//		if balance != 997 {
-//			t.Errorf("balance = %v, want 997", balance)
+//		if rec.Code != 200 || balance != 997 {
+//			t.Errorf("status %d, balance %v; want 200 and 997", rec.Code, balance)
 //		}
 //		if n := len(fake.Requests()); n > 2 {
 //			t.Errorf("%d Flowglad calls, want at most 2", n)
 //		}
 //	}
+//
+// Code that takes a flowgladapi.Client instead gets
+// flowgladapi.NewClient(fake.APIKey(), flowgladapi.WithBaseURL(fake.URL)).
 //
 // New returns a Fake without a server: it is an http.Handler that can be
 // mounted anywhere (on a loopback listener for a local demo, say). Checkout
