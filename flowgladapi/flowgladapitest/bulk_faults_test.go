@@ -17,6 +17,7 @@ import (
 // the same transactionIds, the batch counts each event once, and the answer
 // lists only what the retry inserted.
 func TestBulkFaults(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		fault      Fault
@@ -65,6 +66,7 @@ func TestBulkFaults(t *testing.T) {
 // TestFaultUnauthorized: a 401 fault is plain text like Flowglad's refusal
 // of a key (a rate-limited one too), not a JSON error.
 func TestFaultUnauthorized(t *testing.T) {
+	t.Parallel()
 	s := newPlainServer(t)
 	s.FailNext(1, Fault{Status: http.StatusUnauthorized})
 	s.FailNext(1, Fault{Status: http.StatusUnauthorized, Message: "Unauthorized"})
@@ -79,6 +81,7 @@ func TestFaultUnauthorized(t *testing.T) {
 // TestFailNextZeroFailsUntilCleared: FailNext(0, ...) fails every matching
 // request, however many, until ClearFaults; requests it does not match pass.
 func TestFailNextZeroFailsUntilCleared(t *testing.T) {
+	t.Parallel()
 	s := newPlainServer(t)
 	s.FailNext(0, Fault{Method: http.MethodPost, Path: bulkPath, Status: http.StatusBadGateway})
 	s.FailNext(1, Fault{Method: http.MethodPost, Path: bulkPath, Status: http.StatusTeapot})
@@ -97,6 +100,7 @@ func TestFailNextZeroFailsUntilCleared(t *testing.T) {
 // TestFailNextZeroAfterApply: every matching request takes effect and loses
 // its answer until ClearFaults.
 func TestFailNextZeroAfterApply(t *testing.T) {
+	t.Parallel()
 	s := newPlainServer(t)
 	s.FailNext(0, Fault{Path: bulkPath, Status: http.StatusBadGateway, AfterApply: true})
 	for i, tx := range []string{"x1", "x2", "x3"} {
@@ -111,6 +115,7 @@ func TestFailNextZeroAfterApply(t *testing.T) {
 
 // TestFailNextNegativePanics: a negative count is a bug in the test.
 func TestFailNextNegativePanics(t *testing.T) {
+	t.Parallel()
 	s := newPlainServer(t)
 	assert.PanicsWithValue(t, "flowgladapitest: FailNext with a negative count", func() { s.FailNext(-1, Fault{}) })
 }
@@ -118,6 +123,7 @@ func TestFailNextNegativePanics(t *testing.T) {
 // TestClearFaults: queued faults are gone, counted ones included, and
 // faults queued afterwards work as usual.
 func TestClearFaults(t *testing.T) {
+	t.Parallel()
 	s := newPlainServer(t)
 	pm := "/api/v1/pricing-models/default"
 	s.FailNext(3, Fault{Status: http.StatusServiceUnavailable})
@@ -136,6 +142,7 @@ func TestClearFaults(t *testing.T) {
 // deadline; with AfterApply the events landed first. Either way the retry
 // counts each event once.
 func TestHangTimesOut(t *testing.T) {
+	t.Parallel()
 	for _, applied := range []bool{false, true} {
 		name := "before apply"
 		if applied {
@@ -164,6 +171,7 @@ func TestHangTimesOut(t *testing.T) {
 // TestClearFaultsReleasesHeldRequests: a request a Hang fault holds is
 // served when ClearFaults runs, with the answer it would have had.
 func TestClearFaultsReleasesHeldRequests(t *testing.T) {
+	t.Parallel()
 	for _, applied := range []bool{false, true} {
 		t.Run(map[bool]string{false: "before apply", true: "after apply"}[applied], func(t *testing.T) {
 			s := newPlainServer(t)
@@ -199,6 +207,7 @@ func TestClearFaultsReleasesHeldRequests(t *testing.T) {
 // TestServerCloseDropsHeldRequests: closing the server does not wait for a
 // request a Hang fault holds.
 func TestServerCloseDropsHeldRequests(t *testing.T) {
+	t.Parallel()
 	s := NewServer(t, WithSeed(DemoSeed()))
 	s.FailNext(0, Fault{Hang: true})
 	errc := make(chan error, 1)

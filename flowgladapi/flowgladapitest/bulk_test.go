@@ -73,6 +73,7 @@ func balance(t *testing.T, s *Server, sub, meter string) float64 {
 // named by its subscription; each lands on its own customer, and the answer
 // lists them in the order sent.
 func TestBulkManyCustomers(t *testing.T) {
+	t.Parallel()
 	s := newSpecServer(t)
 	m := ok(t, call(t, s, http.MethodPost, bulkPath, bulkBody(
 		bulkEvent(DemoAliceSubscriptionID, "a1", 10),
@@ -93,6 +94,7 @@ func TestBulkManyCustomers(t *testing.T) {
 // Flowglad does), and nothing of the batch is recorded. The good event is
 // first, so a fake that recorded as it went would show it.
 func TestBulkRefusesTheWholeBatch(t *testing.T) {
+	t.Parallel()
 	s := newPlainServer(t, WithSeed(distinctSeed()))
 	ids := catalogIDs(t, s)
 	archived, err := s.AddCustomer(Customer{ExternalID: "user_gone", Subscriptions: []Subscription{{ID: "sub_gone", Items: []SubscriptionItem{{PriceSlug: DemoPriceProMonthly}}}}})
@@ -164,6 +166,7 @@ func TestBulkRefusesTheWholeBatch(t *testing.T) {
 // batch) is skipped whatever else it says, left out of the answer, and moves
 // no balance; the same transactionId on another meter is a new event.
 func TestBulkSkipsDuplicates(t *testing.T) {
+	t.Parallel()
 	s := newSpecServer(t, WithSeed(distinctSeed()))
 	ok(t, call(t, s, http.MethodPost, "/api/v1/usage-events", usageBody("single", 10)))
 	m := ok(t, call(t, s, http.MethodPost, bulkPath, bulkBody(bulkEvent(DemoAliceSubscriptionID, "b1", 20))))
@@ -192,6 +195,7 @@ func TestBulkSkipsDuplicates(t *testing.T) {
 // event is recorded, but only the first of a combination of properties (in
 // any key order) lowers the balance, in bulk and single calls alike.
 func TestDistinctPropertiesCountOnce(t *testing.T) {
+	t.Parallel()
 	s := newSpecServer(t, WithSeed(distinctSeed()))
 	au := func(tx string, props map[string]any) map[string]any {
 		return bulkEvent(DemoAliceSubscriptionID, tx, 1, map[string]any{"usageMeterSlug": meterActiveUsers, "properties": props})
@@ -227,6 +231,7 @@ func slugOfMeter(t *testing.T, s *Server, id any) string {
 // the first event (its amount, not the repeat's); another subscription's is
 // a 409; another meter's is a new event.
 func TestSingleUsageEventDedupe(t *testing.T) {
+	t.Parallel()
 	s := newSpecServer(t, WithSeed(distinctSeed()))
 	first := ok(t, call(t, s, http.MethodPost, "/api/v1/usage-events", usageBody("tx-1", 10)))
 	again := ok(t, call(t, s, http.MethodPost, "/api/v1/usage-events", usageBody("tx-1", 99)))
@@ -248,6 +253,7 @@ func TestSingleUsageEventDedupe(t *testing.T) {
 // subscription that is no longer current: it checks the customer, not the
 // subscription's status.
 func TestUsageOnArchivedAndCanceled(t *testing.T) {
+	t.Parallel()
 	s := newPlainServer(t)
 	require.NoError(t, s.SetSubscriptionStatus(DemoBobSubscriptionID, StatusCanceled))
 	ok(t, call(t, s, http.MethodPost, "/api/v1/usage-events", map[string]any{"usageEvent": bulkEvent(DemoBobSubscriptionID, "c1", 1)}))

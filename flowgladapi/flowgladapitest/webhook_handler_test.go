@@ -35,6 +35,7 @@ func cancelAlice(t *testing.T, s *Server) {
 // server would hand it over (method, the URL's host and path), and verifies
 // it with the webhook package.
 func TestSetWebhookHandler(t *testing.T) {
+	t.Parallel()
 	s := newPlainServer(t)
 	ep, err := s.AddWebhook("http://app.invalid/webhooks/flowglad", webhook.SubscriptionCanceled)
 	require.NoError(t, err)
@@ -76,6 +77,7 @@ func TestSetWebhookHandler(t *testing.T) {
 // is retried, a panic is an attempt without an answer, and a nil handler
 // sends the endpoint back to the network.
 func TestSetWebhookHandlerAnswers(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		handler    http.Handler
@@ -127,6 +129,7 @@ func TestSetWebhookHandlerAnswers(t *testing.T) {
 
 // TestSetWebhookHandlerBody: the handler reads Flowglad's body, as sent.
 func TestSetWebhookHandlerBody(t *testing.T) {
+	t.Parallel()
 	s := newPlainServer(t)
 	ep, err := s.AddWebhook("http://app.invalid/hook", webhook.SubscriptionCanceled)
 	require.NoError(t, err)
