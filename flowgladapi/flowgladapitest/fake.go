@@ -214,6 +214,7 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		if !f.hang(r, release) {
 			dropConnection(w)
+			return
 		}
 		faulted = false // released by ClearFaults: served as usual
 	}
@@ -240,6 +241,7 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 				return
 			case owed && !f.hang(r, release):
 				dropConnection(w)
+				return
 			}
 		}
 		for k, v := range rec.Header() {

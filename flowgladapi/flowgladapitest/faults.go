@@ -182,6 +182,7 @@ func (f *Fake) consumeLocked(q *queuedFault) bool {
 func (f *Fake) writeFault(w http.ResponseWriter, fault Fault, reqID string) {
 	if fault.CloseConnection {
 		dropConnection(w)
+		return
 	}
 	status := fault.Status
 	if status == 0 {
@@ -216,16 +217,16 @@ func (f *Fake) writeFault(w http.ResponseWriter, fault Fault, reqID string) {
 }
 
 // dropConnection ends the exchange without a response, as a network
-// failure would. It does not return.
+// failure would. The handler must return at once.
 func dropConnection(w http.ResponseWriter) {
 	if hj, ok := w.(http.Hijacker); ok {
 		if conn, _, err := hj.Hijack(); err == nil {
 			_ = conn.Close()
+			return
 		}
 	}
-	// Aborting the handler stops it in either case, and without hijacking
-	// (e.g. an httptest.ResponseRecorder) net/http turns it into a dropped
-	// connection.
+	// No hijacking (e.g. an httptest.ResponseRecorder): abort the handler,
+	// which net/http turns into a dropped connection.
 	panic(http.ErrAbortHandler)
 }
 
