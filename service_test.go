@@ -243,7 +243,7 @@ func TestServiceTypedResults(t *testing.T) {
 	})
 	require.NoError(t, err)
 	require.Len(t, evs, 2)
-	assert.Equal(t, "bulk-2", evs[1].TransactionID)
+	assert.Equal(t, flowglad.ServerTransactionID(goAlice.ExternalID, "bulk-2"), evs[1].TransactionID, "stored in the server's key space")
 
 	bals, err := svc.UsageMeterBalances(ctx, goAlice, flowglad.UsageMeterBalancesParams{})
 	require.NoError(t, err)
