@@ -34,6 +34,8 @@ type Service struct {
 	newTxID  func() string
 	// redirectOrigins are Config.RedirectOrigins; nil allows any http(s) URL.
 	redirectOrigins map[string]bool
+	// expect are the slugs code relies on, for Check.
+	expect expectations
 }
 
 // serviceOptions are the Service's settings, with test hooks that Config does not offer.
