@@ -156,6 +156,7 @@ func OnMeterFailure(fn func(ctx context.Context, f MeterFailure)) Option {
 // record is logged and passed to OnMeterFailure; the answer is not changed.
 func MeterUsage(b Biller, usageMeterSlug string, opts ...Option) func(http.Handler) http.Handler {
 	o := newOptions(b, opts)
+	expect(b, slugRef{kind: kindUsageMeter, slug: usageMeterSlug})
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			r, st, ok := o.customer(w, r, b)

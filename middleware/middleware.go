@@ -327,6 +327,7 @@ func isKeyRefused(err error) bool {
 // model does not have: that is logged once (see reportUnknown).
 func gate(b Biller, opts []Option, slug slugRef, refuse func(bl *flowgladapi.Billing, subID string) *flowglad.Error) func(http.Handler) http.Handler {
 	o := newOptions(b, opts)
+	expect(b, slug)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			r, st, ok := o.billing(w, r, b)
@@ -356,6 +357,20 @@ func gate(b Biller, opts []Option, slug slugRef, refuse func(bl *flowgladapi.Bil
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// expect registers the slug a middleware is built with on the Service, so that its Check
+// verifies the pricing model has it (at startup, rather than a 402 or 403 to everyone).
+func expect(b Biller, ref slugRef) {
+	svc := b.Service()
+	if svc == nil {
+		return
+	}
+	if ref.kind == kindFeature {
+		svc.ExpectFeature(ref.slug)
+		return
+	}
+	svc.ExpectUsageMeter(ref.slug)
 }
 
 // log returns the logger: WithLogger's, else the Service's.

@@ -1,12 +1,15 @@
 package middleware_test
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/flowglad-go/flowglad"
 	"github.com/flowglad-go/flowglad/middleware"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestUnknownSlugLoggedOnce: a gate built with a slug the pricing model does not have
@@ -52,4 +55,27 @@ func TestUnknownSlugLoggedOnce(t *testing.T) {
 		assert.Equal(t, http.StatusOK, e.serve(middleware.RequireFeature(e.h, "premium")(&ok{}), "alice").Code)
 		assert.Equal(t, []string{"GET /api/v1/customers/user_alice/billing"}, e.calls())
 	})
+}
+
+// TestCheckKnowsTheMiddlewaresSlugs: every slug a middleware is built with is registered on
+// the Service, so that Check, at startup, names the misspelled ones.
+func TestCheckKnowsTheMiddlewaresSlugs(t *testing.T) {
+	e := newEnv(t)
+	middleware.RequireFeature(e.h, "premium")
+	middleware.RequireUsageBalance(e.h, "api-calls", 1)
+	require.NoError(t, e.h.Service().Check(t.Context()), "slugs that exist")
+
+	middleware.RequireFeature(e.h, "premum")
+	middleware.RequireUsageBalance(e.h, "generations", 1)
+	middleware.MeterUsage(e.h, "gpu-minutes")
+	err := e.h.Service().Check(t.Context())
+	require.Error(t, err)
+	var unknown []string
+	for _, one := range err.(interface{ Unwrap() []error }).Unwrap() {
+		var u *flowglad.UnknownSlugError
+		if errors.As(one, &u) {
+			unknown = append(unknown, u.Kind+" "+u.Slug)
+		}
+	}
+	assert.ElementsMatch(t, []string{"feature premum", "usage meter generations", "usage meter gpu-minutes"}, unknown)
 }
