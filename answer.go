@@ -171,6 +171,13 @@ const msgInternal = "internal error"
 // codeFlowgladAuthFailed answers a 401 or 403 from Flowglad: our API key was refused.
 const codeFlowgladAuthFailed = "flowglad_auth_failed"
 
+// codeFlowgladBusy answers Flowglad rate limiting the key: a 429, or a 401 to a key that
+// has worked.
+const codeFlowgladBusy = "flowglad_busy"
+
+// msgAuthFailed is the message of a flowglad_auth_failed answer.
+const msgAuthFailed = "billing is unavailable: the server's Flowglad credentials were refused"
+
 // statusError is an error as it reaches the browser.
 type statusError struct {
 	Status     int
@@ -245,17 +252,22 @@ func classifyCause(ctx context.Context, err error) *statusError {
 				msg = "not found"
 			}
 			return &statusError{Status: http.StatusNotFound, Code: "not_found", Message: msg}
-		case http.StatusUnauthorized, http.StatusForbidden:
-			// Our API key is wrong or lacks access: the operator's problem, not the user's.
-			return &statusError{Status: http.StatusBadGateway, Code: codeFlowgladAuthFailed,
-				Message: "billing is unavailable: the server's Flowglad credentials were refused"}
-		case http.StatusTooManyRequests:
+		}
+		if api.RateLimited() {
+			// A 429, or a 401 to a key that has worked (live Flowglad's answer to a
+			// rate-limited key): worth retrying shortly.
 			wait := api.RetryAfter
 			if wait <= 0 {
 				wait = time.Second
 			}
-			return &statusError{Status: http.StatusServiceUnavailable, Code: "flowglad_busy",
+			return &statusError{Status: http.StatusServiceUnavailable, Code: codeFlowgladBusy,
 				Message: "Flowglad is busy; try again shortly", RetryAfter: wait}
+		}
+		if api.StatusCode == http.StatusUnauthorized || api.StatusCode == http.StatusForbidden {
+			// Our API key is wrong or lacks access: the operator's problem, not the user's,
+			// and retrying will not help (no Retry-After).
+			return &statusError{Status: http.StatusBadGateway, Code: codeFlowgladAuthFailed,
+				Message: msgAuthFailed}
 		}
 		return &statusError{Status: http.StatusBadGateway, Code: "flowglad_unavailable", Message: "Flowglad is unavailable"}
 	}
@@ -323,10 +335,16 @@ func (rq *request) fail(err error) {
 	}
 }
 
-// msgKeyRefused is the log message of a 401 or 403 from Flowglad. Flowglad answers a
-// rate-limited key as it answers a wrong one (401, plain text), so the line cannot tell
-// which; it names both for the operator.
-const msgKeyRefused = "flowglad: Flowglad refused the API key (invalid or rate limited)"
+// Log messages of Flowglad refusing the key. Flowglad answers a rate-limited key as it
+// answers a wrong one (401, plain text); the client tells them apart by whether the key
+// has worked before (flowgladapi.Error.KeyWorked).
+const (
+	// msgKeyRefused: a 401 or 403 to a key that never worked in this process: it is
+	// wrong, revoked or lacks access (or belongs to another environment).
+	msgKeyRefused = "flowglad: Flowglad refused the API key: it is wrong or lacks access; check FLOWGLAD_SECRET_KEY (Config.APIKey)"
+	// msgRateLimited: a 429, or a 401 to a key that has worked.
+	msgRateLimited = "flowglad: Flowglad is rate limiting this API key (a 429, or a 401 to a key that has worked); if it lasts, the key may have been revoked"
+)
 
 // log writes one line about a failed request, with the request id and, when Flowglad
 // failed, Flowglad's own request id for a support ticket.
@@ -346,8 +364,11 @@ func (rq *request) log(level slog.Level, e *statusError, err error) {
 	}
 	attrs = rq.errorAttrs(attrs, err)
 	msg := "flowglad: request failed"
-	if e.Code == codeFlowgladAuthFailed {
+	switch e.Code {
+	case codeFlowgladAuthFailed:
 		msg = msgKeyRefused
+	case codeFlowgladBusy:
+		msg = msgRateLimited
 	}
 	rq.h.logger.LogAttrs(ctx, level, msg, attrs...)
 }

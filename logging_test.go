@@ -227,10 +227,10 @@ func TestRequestIDWithUpstreamID(t *testing.T) {
 	}{
 		{"5xx", http.StatusServiceUnavailable, `{"error":"down","code":"SERVICE_UNAVAILABLE"}`, "flowglad_unavailable", "flowglad: request failed"},
 		{"4xx relayed", http.StatusBadRequest, `{"error":"Price not active","code":"BAD_REQUEST"}`, "flowglad_rejected", "flowglad: request failed"},
-		{"401 in plain text: invalid or rate-limited key", http.StatusUnauthorized, "Unauthorized", "flowglad_auth_failed",
-			"flowglad: Flowglad refused the API key (invalid or rate limited)"},
+		{"401 in plain text to a key that never worked", http.StatusUnauthorized, "Unauthorized", "flowglad_auth_failed",
+			"flowglad: Flowglad refused the API key: it is wrong or lacks access; check FLOWGLAD_SECRET_KEY (Config.APIKey)"},
 		{"403", http.StatusForbidden, `{"error":"Forbidden","code":"FORBIDDEN"}`, "flowglad_auth_failed",
-			"flowglad: Flowglad refused the API key (invalid or rate limited)"},
+			"flowglad: Flowglad refused the API key: it is wrong or lacks access; check FLOWGLAD_SECRET_KEY (Config.APIKey)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -257,8 +257,8 @@ func TestRequestIDWithUpstreamID(t *testing.T) {
 	}
 }
 
-// TestKeyRefusedLogged: Flowglad answers a wrong key and a rate-limited one alike (401, plain
-// text), so the Error line names both causes.
+// TestKeyRefusedLogged: a key that never worked and is refused is logged at Error as a wrong
+// key, naming the setting to fix.
 func TestKeyRefusedLogged(t *testing.T) {
 	t.Parallel()
 	env := newEnv(t, withConfig(func(c *flowglad.Config) { c.APIKey = "sk_test_revoked_key" }))
@@ -269,7 +269,7 @@ func TestKeyRefusedLogged(t *testing.T) {
 		if l["code"] == "flowglad_auth_failed" {
 			found = true
 			assert.Equal(t, "ERROR", l["level"])
-			assert.Equal(t, "flowglad: Flowglad refused the API key (invalid or rate limited)", l["msg"])
+			assert.Equal(t, "flowglad: Flowglad refused the API key: it is wrong or lacks access; check FLOWGLAD_SECRET_KEY (Config.APIKey)", l["msg"])
 			assert.NotEmpty(t, l["flowglad_request_id"], "the fake's id of the refused request")
 		}
 	}

@@ -210,15 +210,6 @@ func checkObject(raw []byte) error {
 	return nil
 }
 
-// firstCurrent returns the subscription the helpers look at by default, as
-// the React SDK does: the first current subscription, or nil.
-func (b *Billing) firstCurrent() *Subscription {
-	if b == nil || len(b.CurrentSubscriptions) == 0 {
-		return nil
-	}
-	return &b.CurrentSubscriptions[0]
-}
-
 // CurrentSubscriptionByID returns the current subscription with id, or nil
 // (also for a subscription of the customer that is no longer current).
 func (b *Billing) CurrentSubscriptionByID(id string) *Subscription {
@@ -233,13 +224,23 @@ func (b *Billing) CurrentSubscriptionByID(id string) *Subscription {
 	return nil
 }
 
-// CheckFeatureAccess reports whether the customer's first current
-// subscription (CurrentSubscriptions[0], as the React SDK chooses) grants the
-// toggle feature slug; false without a current subscription. Non-toggle
-// features (usage credit grants, resources) never grant access here. For
-// another current subscription use CheckFeatureAccessFor.
+// CheckFeatureAccess reports whether any current subscription of the
+// customer grants the toggle feature slug, as the features/access route lists
+// features (and the React SDK's newer useFeature hooks read them): a customer
+// on Pro with a newer Free subscription has Pro's features. False without a
+// current subscription. Non-toggle features (usage credit grants, resources)
+// never grant access here. For one current subscription use
+// CheckFeatureAccessFor.
 func (b *Billing) CheckFeatureAccess(slug string) bool {
-	return b.firstCurrent().HasFeature(slug)
+	if b == nil {
+		return false
+	}
+	for i := range b.CurrentSubscriptions {
+		if b.CurrentSubscriptions[i].HasFeature(slug) {
+			return true
+		}
+	}
+	return false
 }
 
 // CheckFeatureAccessFor is CheckFeatureAccess for the current subscription
@@ -248,11 +249,27 @@ func (b *Billing) CheckFeatureAccessFor(subscriptionID, slug string) bool {
 	return b.CurrentSubscriptionByID(subscriptionID).HasFeature(slug)
 }
 
-// CheckUsageBalance returns the first current subscription's balance for the
-// usage meter slug, or nil (no current subscription, or no such meter). For
-// another current subscription use CheckUsageBalanceFor.
+// CheckUsageBalance returns the balance for the usage meter slug of the
+// first current subscription (newest first) that has the meter, or nil (no
+// current subscription has it). That subscription is UsageSubscription(slug),
+// the one usage of the meter is recorded on by the middleware. For another
+// current subscription use CheckUsageBalanceFor.
 func (b *Billing) CheckUsageBalance(slug string) *UsageMeterBalance {
-	return b.firstCurrent().UsageBalance(slug)
+	return b.UsageSubscription(slug).UsageBalance(slug)
+}
+
+// UsageSubscription returns the first current subscription (newest first)
+// that has the usage meter slug, or nil.
+func (b *Billing) UsageSubscription(slug string) *Subscription {
+	if b == nil {
+		return nil
+	}
+	for i := range b.CurrentSubscriptions {
+		if b.CurrentSubscriptions[i].UsageBalance(slug) != nil {
+			return &b.CurrentSubscriptions[i]
+		}
+	}
+	return nil
 }
 
 // CheckUsageBalanceFor is CheckUsageBalance for the current subscription with

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/flowglad-go/flowglad/internal/jsonscan"
@@ -58,6 +59,10 @@ type Client struct {
 
 	// secret removes apiKey, in any form or fragment, from echoed text.
 	secret *redact.Secret
+	// worked records that Flowglad has answered a call made with apiKey with a 2xx: the
+	// key is valid, so a later 401 is most likely rate limiting (live Flowglad answers a
+	// rate-limited key with 401), not a misconfiguration. See Error.KeyWorked.
+	worked atomic.Bool
 
 	// sleep waits d or until ctx is done; tests replace it to record waits.
 	sleep func(ctx context.Context, d time.Duration) error
@@ -391,8 +396,12 @@ func (c *Client) attempt(ctx context.Context, r request, target string, payload 
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		return nil, newError(r, resp, raw, c.secret, c.now(), c.retry.maxRetryAfter())
+		e := newError(r, resp, raw, c.secret, c.now(), c.retry.maxRetryAfter())
+		e.KeyWorked = c.worked.Load()
+		return nil, e
 	}
+	// Any 2xx proves the key, whatever its body: Flowglad authenticated the call.
+	c.worked.Store(true)
 	raw, err := readBody(resp, maxSuccessBody+1)
 	if err != nil {
 		return nil, &transportError{method: r.method, path: r.path, err: fmt.Errorf("read response: %w", err)}

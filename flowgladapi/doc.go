@@ -49,7 +49,10 @@
 //
 // ErrUnauthorized and ErrForbidden mean the key is wrong or lacks rights;
 // ErrBadRequest means Flowglad rejected the input; ErrRateLimited and
-// ErrServer mean try later. A 2xx body that is not the JSON a call needs
+// ErrServer mean try later. Live Flowglad answers a rate-limited key with 401:
+// a 401 to a key that has had a 2xx answer in this Client (Error.KeyWorked)
+// matches ErrRateLimited as well as ErrUnauthorized, and is retried like a 429;
+// check ErrRateLimited first. A 2xx body that is not the JSON a call needs
 // wraps ErrInvalidResponse. Connection failures wrap the underlying error,
 // and a cancelled context or expired timeout wraps ctx.Err().
 //

@@ -22,7 +22,9 @@ var (
 	// pricing model, or route).
 	ErrNotFound = errors.New("flowgladapi: not found")
 	// ErrUnauthorized: Flowglad answered 401, i.e. the API key is missing,
-	// wrong or expired. It is the operator's problem, not the end user's.
+	// wrong or expired. It is the operator's problem, not the end user's. A
+	// 401 to a key that has worked before (Error.KeyWorked) matches
+	// ErrRateLimited too, and is most likely that: check ErrRateLimited first.
 	ErrUnauthorized = errors.New("flowgladapi: unauthorized")
 	// ErrForbidden: Flowglad answered 403, i.e. the key may not do this.
 	ErrForbidden = errors.New("flowgladapi: forbidden")
@@ -30,7 +32,11 @@ var (
 	// other 4xx without a more specific sentinel, except 408). The message is
 	// usually fit to show to the user.
 	ErrBadRequest = errors.New("flowgladapi: bad request")
-	// ErrRateLimited: Flowglad answered 429 (after any retries).
+	// ErrRateLimited: Flowglad answered 429, or 401 to a key that had worked
+	// before in this Client (Error.KeyWorked): live Flowglad answers a
+	// rate-limited key with 401, so a key proven valid that is refused is most
+	// likely being rate limited. Both are retried (idempotent calls only) with
+	// backoff, as 429 is; the error is what remains after the retries.
 	ErrRateLimited = errors.New("flowgladapi: rate limited")
 	// ErrServer: Flowglad answered 5xx or 408 (after any retries): try later.
 	ErrServer = errors.New("flowgladapi: server error")
@@ -108,6 +114,16 @@ type Error struct {
 	// Body is the raw response body, capped at 64 KiB, with the API key
 	// redacted as in Message.
 	Body []byte
+	// KeyWorked reports that the Client had had a 2xx answer with its API key
+	// before this response. A 401 with KeyWorked is most likely rate limiting
+	// (it matches ErrRateLimited); without it, the key is wrong.
+	KeyWorked bool
+}
+
+// RateLimited reports whether e says Flowglad is rate limiting the key: a 429,
+// or a 401 to a key that has worked (KeyWorked).
+func (e *Error) RateLimited() bool {
+	return e.StatusCode == http.StatusTooManyRequests || e.StatusCode == http.StatusUnauthorized && e.KeyWorked
 }
 
 // Error returns e.g. "flowgladapi: GET /api/v1/customers/x: 404 NOT_FOUND:
@@ -145,7 +161,7 @@ func (e *Error) Is(target error) bool {
 	case ErrForbidden:
 		return e.StatusCode == http.StatusForbidden
 	case ErrRateLimited:
-		return e.StatusCode == http.StatusTooManyRequests
+		return e.RateLimited()
 	case ErrServer:
 		return e.StatusCode >= 500 || e.StatusCode == http.StatusRequestTimeout
 	case ErrBadRequest:

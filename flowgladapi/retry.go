@@ -20,7 +20,9 @@ import (
 // create/update/archive are sent exactly once, whatever the policy.
 //
 // A call is retried after a connection failure (not a cancelled context and
-// not a certificate error), a 408, 429 or 5xx response, or a 2xx whose body
+// not a certificate error), a 408, 429 or 5xx response, a 401 to a key that
+// has had a 2xx answer before (Flowglad's answer to a rate-limited key: see
+// ErrRateLimited), or a 2xx whose body
 // is not JSON at all (empty, cut short or garbled on the way back: for a usage
 // event the repeat is deduplicated by its transactionId). JSON of the wrong
 // kind is final. Waits grow
@@ -122,6 +124,9 @@ func shouldRetry(err error) (bool, string) {
 			return true, "408 request timeout"
 		case apiErr.StatusCode == http.StatusTooManyRequests:
 			return true, "429 rate limited"
+		case apiErr.RateLimited():
+			// Live Flowglad answers a rate-limited key with 401; this key has worked.
+			return true, "401 to a key that has worked: rate limited"
 		case apiErr.StatusCode >= 500:
 			return true, strconv.Itoa(apiErr.StatusCode) + " server error"
 		}

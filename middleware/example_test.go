@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/flowglad-go/flowglad"
+	"github.com/flowglad-go/flowglad/flowgladapi"
 	"github.com/flowglad-go/flowglad/flowgladapi/flowgladapitest"
 	"github.com/flowglad-go/flowglad/middleware"
 )
@@ -114,4 +115,89 @@ func ExampleRequireUsageBalance() {
 	// Output:
 	// user_alice: 200 batch queued
 	// user_bob: 402 {"error":{"code":"usage_balance_exhausted","json":{"available":100,"message":"your usage balance is exhausted","required":500,"usageMeter":"api-calls"},"message":"your usage balance is exhausted"}}
+}
+
+// A customer with several current subscriptions: by default a feature of any of them
+// passes RequireFeature, and usage goes to the newest with the meter; WithSubscription
+// picks one (here, the customer's Pro subscription, found by its product's price).
+func ExampleWithSubscription() {
+	f := flowgladapitest.New(flowgladapitest.WithSeed(flowgladapitest.DemoSeed()))
+	fake := httptest.NewServer(f)
+	defer fake.Close()
+	h := exampleHandler(fake)
+	// Alice, on Pro (1000 api-calls), also takes the Free plan (100 api-calls).
+	if _, err := f.AddSubscription("user_alice", flowgladapitest.Subscription{
+		Items: []flowgladapitest.SubscriptionItem{{PriceSlug: "free-monthly"}},
+	}); err != nil {
+		log.Fatal(err)
+	}
+	pro := middleware.WithSubscription(func(b *flowgladapi.Billing) string {
+		price := b.Price("pro-monthly")
+		for _, s := range b.CurrentSubscriptions {
+			if price != nil && s.PriceID == price.ID {
+				return s.ID
+			}
+		}
+		return "" // the default rule
+	})
+	batch := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "batch queued") })
+
+	call(middleware.RequireFeature(h, "premium")(batch), "user_alice")                  // Pro grants it
+	call(middleware.RequireUsageBalance(h, "api-calls", 500)(batch), "user_alice")      // Free's 100
+	call(middleware.RequireUsageBalance(h, "api-calls", 500, pro)(batch), "user_alice") // Pro's 1000
+	// Output:
+	// user_alice: 200 batch queued
+	// user_alice: 402 {"error":{"code":"usage_balance_exhausted","json":{"available":100,"message":"your usage balance is exhausted","required":500,"usageMeter":"api-calls"},"message":"your usage balance is exhausted"}}
+	// user_alice: 200 batch queued
+}
+
+// One meter per usage meter and request: a group of routes metered as a whole, and a route
+// of it metered again, record one event; SetUsageFor names the meter when a request is
+// metered on several.
+func ExampleSetUsageFor() {
+	f := flowgladapitest.New(flowgladapitest.WithSeed(flowgladapitest.DemoSeed()))
+	fake := httptest.NewServer(f)
+	defer fake.Close()
+	h := exampleHandler(fake)
+
+	group := middleware.MeterUsage(h, "api-calls") // say, r.Use in chi
+	export := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		middleware.SetUsageFor(r.Context(), "api-calls", 25)
+		_, _ = io.WriteString(w, "exported")
+	})
+	call(group(middleware.MeterUsage(h, "api-calls")(export)), "user_alice")
+
+	for _, ev := range f.UsageEvents() {
+		fmt.Println("event:", ev.UsageMeterSlug, ev.Amount)
+	}
+	// Output:
+	// user_alice: 200 exported
+	// event: api-calls 25
+}
+
+// The gates and the meter refuse a cross-site browser request, as the route does
+// (Config.TrustedOrigins included): another site must not spend a signed-in user's balance
+// with their cookie. An API authenticated by a token the browser does not attach by itself
+// turns the check off.
+func ExampleAllowCrossOrigin() {
+	fake := httptest.NewServer(flowgladapitest.New(flowgladapitest.WithSeed(flowgladapitest.DemoSeed())))
+	defer fake.Close()
+	h := exampleHandler(fake)
+	reports := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "your report") })
+
+	for _, api := range []http.Handler{
+		middleware.RequireFeature(h, "premium")(reports),                                // cookie sessions
+		middleware.RequireFeature(h, "premium", middleware.AllowCrossOrigin())(reports), // tokens only
+	} {
+		r := httptest.NewRequest("POST", "/api/reports", nil)
+		r.Header.Set("X-Demo-User", "user_alice")
+		r.Header.Set("Sec-Fetch-Site", "cross-site") // sent by the browser on another site's request
+		r.Header.Set("Origin", "https://evil.example")
+		w := httptest.NewRecorder()
+		api.ServeHTTP(w, r)
+		fmt.Println(w.Code, strings.TrimSpace(w.Body.String()))
+	}
+	// Output:
+	// 403 {"error":{"code":"cross_origin_forbidden","json":{"message":"cross-origin requests are not allowed from this origin"},"message":"cross-origin requests are not allowed from this origin"}}
+	// 200 your report
 }

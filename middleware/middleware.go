@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/flowglad-go/flowglad"
@@ -15,7 +16,7 @@ import (
 )
 
 // Biller is what the middleware needs: the customer behind a request and the Service to
-// bill them with. *flowglad.Handler satisfies it.
+// bill them with. *flowglad.Handler satisfies it, and [OriginChecker] too.
 type Biller interface {
 	// Authenticate returns the request's customer; an error wrapping
 	// flowglad.ErrUnauthenticated means no session (401).
@@ -24,30 +25,69 @@ type Biller interface {
 	Service() *flowglad.Service
 }
 
+// OriginChecker is implemented by a Biller that refuses cross-origin browser requests
+// itself, as *flowglad.Handler does with Handler.CheckOrigin (Config.TrustedOrigins
+// included). The middleware calls CheckOrigin before authenticating a request, and
+// answers a non-nil error with the error handler (a *flowglad.Error answers with its own
+// status and code: the route's 403 cross_origin_forbidden). A Biller without it gets
+// http.CrossOriginProtection's check with no trusted origin.
+type OriginChecker interface {
+	CheckOrigin(r *http.Request) error
+}
+
 // An Option configures a middleware.
 type Option func(*options)
 
 type options struct {
-	onError   func(w http.ResponseWriter, r *http.Request, err error)
-	failOpen  bool
-	logger    *slog.Logger
-	onMeter   func(ctx context.Context, f MeterFailure)
+	onError  func(w http.ResponseWriter, r *http.Request, err error)
+	failOpen bool
+	logger   *slog.Logger
+	onMeter  func(ctx context.Context, f MeterFailure)
+	// retryWait is WithRetryAfter's wait; 0: Flowglad's hint, else defaultRetryWait.
 	retryWait time.Duration
+	// subscription picks the subscription the checks read and the event is recorded on;
+	// nil, or "" from it: the default rule (see WithSubscription).
+	subscription func(*flowgladapi.Billing) string
+	// allowCrossOrigin turns the cross-origin check off.
+	allowCrossOrigin bool
+	// checkOrigin is the Biller's CheckOrigin, else a CrossOriginProtection's.
+	checkOrigin func(r *http.Request) error
 }
 
-func newOptions(opts []Option) *options {
-	o := &options{onError: flowglad.WriteError, retryWait: 5 * time.Second}
+// defaultRetryWait is the Retry-After of a 503 when neither WithRetryAfter nor Flowglad
+// says how long to wait.
+const defaultRetryWait = 5 * time.Second
+
+func newOptions(b Biller, opts []Option) *options {
+	o := &options{onError: flowglad.WriteError}
 	for _, opt := range opts {
 		opt(o)
+	}
+	if oc, ok := b.(OriginChecker); ok {
+		o.checkOrigin = oc.CheckOrigin
+	} else {
+		cop := http.NewCrossOriginProtection()
+		o.checkOrigin = func(r *http.Request) error {
+			if err := cop.Check(r); err != nil {
+				return &flowglad.Error{Status: http.StatusForbidden, Code: codeCrossOrigin,
+					Message: "cross-origin requests are not allowed from this origin", Err: err}
+			}
+			return nil
+		}
 	}
 	return o
 }
 
+// codeCrossOrigin is the route's code for a refused cross-origin request.
+const codeCrossOrigin = "cross_origin_forbidden"
+
 // WithErrorHandler replaces how a refusal is answered: fn receives the request and the
 // error, a *flowglad.Error whose Status and Code say why (401 unauthenticated, 403
-// feature_required, 402 usage_balance_exhausted, 503 billing_unavailable, 500 for a broken
-// authenticator). The default is flowglad.WriteError: the route's JSON envelope. A
-// Retry-After header is already set on a 503, and the error's RetryAfter holds the wait.
+// cross_origin_forbidden, 403 feature_required, 402 usage_balance_exhausted, 503
+// billing_unavailable, 502 flowglad_auth_failed for an API key Flowglad refuses, 500 for
+// a broken authenticator). The default is flowglad.WriteError: the route's JSON envelope.
+// A Retry-After header is already set on a 503, and the error's RetryAfter holds the
+// wait.
 func WithErrorHandler(fn func(w http.ResponseWriter, r *http.Request, err error)) Option {
 	return func(o *options) {
 		if fn != nil {
@@ -57,8 +97,9 @@ func WithErrorHandler(fn func(w http.ResponseWriter, r *http.Request, err error)
 }
 
 // FailOpen serves the request without the check when billing cannot be read (Flowglad
-// down, a timeout), logging a warning, instead of answering 503. Use it where a Flowglad
-// outage must not take the endpoint down; a missing session is still a 401.
+// down, a timeout, the API key refused), logging it, instead of refusing. Use it where a
+// Flowglad outage must not take the endpoint down; a missing session is still a 401, and
+// a cross-origin request still a 403.
 func FailOpen() Option {
 	return func(o *options) { o.failOpen = true }
 }
@@ -75,14 +116,39 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithRetryAfter sets the Retry-After of a 503 when billing cannot be read; default 5
-// seconds.
+// WithRetryAfter sets the Retry-After of a 503 when billing cannot be read. It wins over
+// Flowglad's own Retry-After hint; without it, the hint is used, else 5 seconds. The
+// header is in whole seconds, rounded up.
 func WithRetryAfter(d time.Duration) Option {
 	return func(o *options) {
 		if d > 0 {
 			o.retryWait = d
 		}
 	}
+}
+
+// WithSubscription picks the subscription a gate checks and MeterUsage records on, for a
+// customer with several current subscriptions: pick returns the id of one of
+// billing.CurrentSubscriptions, or "" for the default rule. The default: RequireFeature
+// passes when any current subscription grants the feature (as the route's features/access
+// lists them); RequireUsageBalance checks, and MeterUsage records on, the first current
+// subscription (newest first) that has the usage meter (Billing.UsageSubscription). An id
+// that is not a current subscription grants nothing (403, 402), and MeterUsage's event
+// for it fails (403 from the Service, handed to OnMeterFailure). pick reads the whole
+// billing, decoded once per request from the read the gates share: no extra Flowglad
+// call. It must not modify billing.
+func WithSubscription(pick func(billing *flowgladapi.Billing) string) Option {
+	return func(o *options) { o.subscription = pick }
+}
+
+// AllowCrossOrigin turns off the cross-origin check. By default a gate or a meter refuses
+// a cross-site browser request (403 cross_origin_forbidden, before authenticating it) as
+// the route does, because Config.Auth usually reads a session cookie the browser attaches
+// to another site's request too. Turn it off only for endpoints authenticated by a token
+// the browser does not attach by itself (an Authorization header), such as an API for
+// other servers or mobile apps.
+func AllowCrossOrigin() Option {
+	return func(o *options) { o.allowCrossOrigin = true }
 }
 
 // stateKey is the context key of the request's state.
@@ -99,7 +165,16 @@ type state struct {
 	// readErr is why billing could not be read: the request's other gates do not read
 	// again, and each applies its own policy to it (FailOpen or a 503).
 	readErr error
-	meter   *meter // the innermost MeterUsage's, nil without one
+	// originChecked: a middleware of this request has checked the request's origin.
+	originChecked bool
+
+	// mu guards the meters, which the handler may set from other goroutines.
+	mu sync.Mutex
+	// meters are the request's meters by usage meter slug: one per slug, the outermost
+	// MeterUsage's.
+	meters map[string]*meter
+	// meter is the innermost meter, what SetUsage sets; nil without one.
+	meter *meter
 }
 
 // CustomerFrom returns the customer the middleware resolved for the request, so the
@@ -128,9 +203,20 @@ func BillingFrom(ctx context.Context) (*flowgladapi.Billing, bool) {
 }
 
 // customer returns the request's state with its customer, authenticating unless an outer
-// middleware already did. false means the refusal was written.
+// middleware already did. A cross-origin request is refused first (unless
+// AllowCrossOrigin), once per request. false means the refusal was written.
 func (o *options) customer(w http.ResponseWriter, r *http.Request, b Biller) (*http.Request, *state, bool) {
-	if st, ok := r.Context().Value(stateKey{}).(*state); ok {
+	st, ok := r.Context().Value(stateKey{}).(*state)
+	if !o.allowCrossOrigin && (!ok || !st.originChecked) {
+		if err := o.checkOrigin(r); err != nil {
+			o.onError(w, r, err)
+			return r, st, false
+		}
+		if ok {
+			st.originChecked = true
+		}
+	}
+	if ok {
 		return r, st, true
 	}
 	c, err := b.Authenticate(r)
@@ -138,7 +224,7 @@ func (o *options) customer(w http.ResponseWriter, r *http.Request, b Biller) (*h
 		o.onError(w, r, err)
 		return r, nil, false
 	}
-	st := &state{customer: c, biller: b}
+	st = &state{customer: c, biller: b, originChecked: !o.allowCrossOrigin}
 	// The gates, the handler and the meter of this request then read billing once.
 	ctx := reqmemo.With(context.WithValue(r.Context(), stateKey{}, st))
 	return r.WithContext(ctx), st, true
@@ -170,19 +256,50 @@ func (o *options) billing(w http.ResponseWriter, r *http.Request, b Biller) (*ht
 		return r, st, false
 	}
 	st.readErr = err
-	if o.failOpen {
-		o.log(b).LogAttrs(r.Context(), slog.LevelWarn, "flowglad: billing unavailable; serving without the check (FailOpen)",
-			slog.String("customer", st.customer.ExternalID), slog.String("error", st.redact(err)))
-		return r, st, true
+	return r, st, o.unreadable(w, r, b, st, err)
+}
+
+// msgAuthFailed is the route's message for an API key Flowglad refuses.
+const msgAuthFailed = "billing is unavailable: the server's Flowglad credentials were refused"
+
+// unreadable applies the gate's policy to billing that could not be read, and reports
+// whether to serve anyway (FailOpen). An API key Flowglad refuses and never accepted is
+// a misconfiguration: answered as the route answers it (502 flowglad_auth_failed, no
+// Retry-After: retrying will not help). Anything else (an outage, a timeout, rate
+// limiting) is a 503 billing_unavailable with a Retry-After.
+func (o *options) unreadable(w http.ResponseWriter, r *http.Request, b Biller, st *state, err error) bool {
+	keyRefused := isKeyRefused(err)
+	msg := "flowglad: billing unavailable"
+	switch {
+	case keyRefused:
+		msg = "flowglad: Flowglad refused the API key: it is wrong or lacks access; check FLOWGLAD_SECRET_KEY (Config.APIKey)"
+	case errors.Is(err, flowgladapi.ErrRateLimited):
+		msg = "flowglad: Flowglad is rate limiting this API key (a 429, or a 401 to a key that has worked); if it lasts, the key may have been revoked"
 	}
-	o.log(b).LogAttrs(r.Context(), slog.LevelError, "flowglad: billing unavailable; refusing the request",
-		slog.String("customer", st.customer.ExternalID), slog.String("error", st.redact(err)))
+	attrs := []slog.Attr{slog.String("customer", st.customer.ExternalID), slog.String("error", st.redact(err))}
+	if o.failOpen {
+		level := slog.LevelWarn
+		if keyRefused {
+			level = slog.LevelError // every request will fail until the key is fixed
+		}
+		o.log(b).LogAttrs(r.Context(), level, msg+"; serving without the check (FailOpen)", attrs...)
+		return true
+	}
+	o.log(b).LogAttrs(r.Context(), slog.LevelError, msg+"; refusing the request", attrs...)
+	if keyRefused {
+		o.onError(w, r, &flowglad.Error{Status: http.StatusBadGateway, Code: "flowglad_auth_failed",
+			Message: msgAuthFailed, Err: err})
+		return false
+	}
 	wait := o.retryWait
 	var api *flowgladapi.Error
-	if errors.As(err, &api) && api.RetryAfter > 0 {
+	if wait <= 0 && errors.As(err, &api) && api.RetryAfter > 0 {
 		wait = api.RetryAfter
 	}
-	w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+	if wait <= 0 {
+		wait = defaultRetryWait
+	}
+	w.Header().Set("Retry-After", strconv.FormatInt(int64((wait+time.Second-1)/time.Second), 10))
 	o.onError(w, r, &flowglad.Error{
 		Status:     http.StatusServiceUnavailable,
 		Code:       flowglad.CodeBillingUnavailable,
@@ -190,14 +307,27 @@ func (o *options) billing(w http.ResponseWriter, r *http.Request, b Biller) (*ht
 		Err:        err,
 		RetryAfter: wait,
 	})
-	return r, st, false
+	return false
+}
+
+// isKeyRefused reports whether Flowglad refused the API key (401 or 403) and it is not
+// rate limiting: the key never worked in this process.
+func isKeyRefused(err error) bool {
+	var api *flowgladapi.Error
+	if !errors.As(err, &api) || api.RateLimited() {
+		return false
+	}
+	return api.StatusCode == http.StatusUnauthorized || api.StatusCode == http.StatusForbidden
 }
 
 // gate is the middleware of a check on billing: it serves the request unless refuse,
-// given the customer's billing, returns the error to answer with. Billing that could not
-// be read but is served anyway (FailOpen) is not checked.
-func gate(b Biller, opts []Option, refuse func(*flowgladapi.Billing) *flowglad.Error) func(http.Handler) http.Handler {
-	o := newOptions(opts)
+// given the customer's billing and the subscription WithSubscription picked ("" for the
+// default rule), returns the error to answer with. Billing that could not be read but is
+// served anyway (FailOpen) is not checked. A refusal may come from a slug the pricing
+// model does not have: that is logged once (see reportUnknown).
+func gate(b Biller, opts []Option, slug slugRef, refuse func(bl *flowgladapi.Billing, subID string) *flowglad.Error) func(http.Handler) http.Handler {
+	o := newOptions(b, opts)
+	expect(b, slug)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			r, st, ok := o.billing(w, r, b)
@@ -205,8 +335,21 @@ func gate(b Biller, opts []Option, refuse func(*flowgladapi.Billing) *flowglad.E
 				return
 			}
 			if st.current != nil {
-				// The checks read the first current subscription, as Billing's helpers do.
-				if err := refuse(&flowgladapi.Billing{CurrentSubscriptions: st.current}); err != nil {
+				bl := &flowgladapi.Billing{CurrentSubscriptions: st.current}
+				subID := ""
+				if o.subscription != nil {
+					full, err := b.Service().Billing(r.Context(), st.customer)
+					if err != nil {
+						if !o.unreadable(w, r, b, st, err) {
+							return
+						}
+						next.ServeHTTP(w, r)
+						return
+					}
+					bl, subID = full, o.subscription(full)
+				}
+				if err := refuse(bl, subID); err != nil {
+					reportUnknown(r.Context(), o.log(b), b.Service(), st.customer, slug)
 					o.onError(w, r, err)
 					return
 				}
@@ -214,6 +357,20 @@ func gate(b Biller, opts []Option, refuse func(*flowgladapi.Billing) *flowglad.E
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// expect registers the slug a middleware is built with on the Service, so that its Check
+// verifies the pricing model has it (at startup, rather than a 402 or 403 to everyone).
+func expect(b Biller, ref slugRef) {
+	svc := b.Service()
+	if svc == nil {
+		return
+	}
+	if ref.kind == kindFeature {
+		svc.ExpectFeature(ref.slug)
+		return
+	}
+	svc.ExpectUsageMeter(ref.slug)
 }
 
 // log returns the logger: WithLogger's, else the Service's.

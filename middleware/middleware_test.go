@@ -37,11 +37,21 @@ type env struct {
 	logs *logbuf.Buffer
 }
 
-func newEnv(t *testing.T) *env {
+// newEnv starts the fake on the demo seed (or seed's changes to it) and builds the handler
+// with the test's Config, changed by each of with.
+func newEnv(t *testing.T, with ...func(*flowglad.Config)) *env {
+	return newEnvSeed(t, nil, with...)
+}
+
+func newEnvSeed(t *testing.T, seed func(*flowgladapitest.Seed), with ...func(*flowglad.Config)) *env {
 	t.Helper()
-	fake := flowgladapitest.NewServer(t, flowgladapitest.WithSeed(flowgladapitest.DemoSeed()))
+	sd := flowgladapitest.DemoSeed()
+	if seed != nil {
+		seed(&sd)
+	}
+	fake := flowgladapitest.NewServer(t, flowgladapitest.WithSeed(sd))
 	logs := &logbuf.Buffer{}
-	h, err := flowglad.NewHandler(flowglad.Config{
+	cfg := flowglad.Config{
 		APIKey:  fake.APIKey(),
 		BaseURL: fake.URL,
 		Auth: flowglad.AuthenticatorFunc(func(r *http.Request) (flowglad.Customer, error) {
@@ -58,7 +68,11 @@ func newEnv(t *testing.T) *env {
 		}),
 		Logger:      slog.New(slog.NewJSONHandler(logs, nil)),
 		RetryPolicy: &flowgladapi.RetryPolicy{MaxRetries: 2, MinBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond},
-	})
+	}
+	for _, w := range with {
+		w(&cfg)
+	}
+	h, err := flowglad.NewHandler(cfg)
 	require.NoError(t, err)
 	return &env{t: t, fake: fake, h: h, logs: logs}
 }

@@ -25,13 +25,15 @@ const (
 
 // generateEndpoint is POST /api/generate: a premium feature, paid for in api-calls. Each
 // layer answers with the same JSON envelope as /api/flowglad/ when it refuses, so the page
-// reads one error shape: 401 signed out, 403 feature_required, 402 usage_balance_exhausted.
+// reads one error shape: 401 signed out, 403 feature_required, 402 usage_balance_exhausted,
+// and 403 cross_origin_forbidden for a cross-site browser request (another site spending a
+// visitor's balance with their cookie), refused by the middleware with the handler's own
+// check (fg.CheckOrigin, Config.TrustedOrigins included) before any billing read.
 func generateEndpoint(fg *flowglad.Handler) http.Handler {
-	return sameOriginOnly(
-		middleware.RequireFeature(fg, premiumFeature)(
-			middleware.RequireUsageBalance(fg, apiCallsMeter, maxGenerationCost)(
-				middleware.MeterUsage(fg, apiCallsMeter)(
-					http.HandlerFunc(generate)))))
+	return middleware.RequireFeature(fg, premiumFeature)(
+		middleware.RequireUsageBalance(fg, apiCallsMeter, maxGenerationCost)(
+			middleware.MeterUsage(fg, apiCallsMeter)(
+				http.HandlerFunc(generate))))
 }
 
 // generation is the answer of POST /api/generate.
@@ -58,17 +60,4 @@ func generate(w http.ResponseWriter, r *http.Request) {
 	// client that has read the whole body sees the new balance on its next billing read.
 	middleware.SetUsage(r.Context(), tokens)
 	writeJSON(w, http.StatusOK, generation{Text: text, Tokens: tokens})
-}
-
-// sameOriginOnly refuses cross-origin browser requests (CSRF: another site making a
-// signed-in visitor spend their balance), before any billing read, with the envelope
-// /api/flowglad/ answers them with. The demo sign-in routes do the same with
-// http.CrossOriginProtection's plain-text refusal.
-func sameOriginOnly(next http.Handler) http.Handler {
-	cop := http.NewCrossOriginProtection()
-	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		flowglad.WriteError(w, r, &flowglad.Error{Status: http.StatusForbidden, Code: "cross_origin_forbidden",
-			Message: "cross-origin requests are not allowed from this origin"})
-	}))
-	return cop.Handler(next)
 }
