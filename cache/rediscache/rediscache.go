@@ -56,7 +56,25 @@
 //
 // Each operation is bounded by a short timeout (WithTimeout, 200 ms by default), even when
 // the client ignores context deadlines. Errors are returned to the flowglad loader, which
-// logs them and reads Flowglad instead; they never fail a request.
+// logs them and reads Flowglad instead; they never fail a request. Once an operation could
+// not reach Redis, Get and Set fail at once with ErrUnavailable for a back-off (WithBackoff,
+// 1 s by default), so while Redis is down reads go straight to Flowglad instead of each
+// waiting for the timeout; then one read tries Redis again. Deletes always try. Nothing is
+// kept in memory to be served meanwhile.
+//
+// NewFromURL checks that the server answers a PING within the timeout before it returns;
+// its errors name the server's address and database, never the URL's password.
+//
+// # Logging
+//
+// What the Cache reports goes to its logger (WithLogger). go-redis v9.22.0 has a single
+// logger for the whole process (redis.SetLogger) and none per client; importing this
+// package installs one, before main runs, that sends go-redis's messages about a Cache's
+// operations (and, for a client made by NewFromURL, about its failed dials) to that Cache's
+// logger at Warn, and every other go-redis message to standard error as go-redis's default
+// logger does. That logger is the one global this package sets. A program that calls
+// redis.SetLogger itself replaces it and then receives all of go-redis's messages; call it
+// before any client runs, as go-redis does not guard the variable.
 package rediscache
 
 import (
@@ -64,6 +82,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -79,8 +98,12 @@ const (
 	DefaultTimeout = 200 * time.Millisecond
 	// DefaultReplayInterval is how often failed deletes are retried in the background.
 	DefaultReplayInterval = time.Second
-	// DefaultSettle is how long after a customer's Delete no body is stored for them.
+	// DefaultSettle is how long after a customer's Delete no body is stored for them by a
+	// Set (the flowglad loader does not use Set: see WithSettle).
 	DefaultSettle = 5 * time.Second
+	// DefaultBackoff is how long Get and Set fail at once after an operation could not
+	// reach Redis.
+	DefaultBackoff = time.Second
 )
 
 const (
@@ -103,6 +126,7 @@ type Cache struct {
 	every   time.Duration
 	settle  time.Duration
 	logger  *slog.Logger
+	breaker breaker
 
 	mu sync.Mutex
 	// seen holds, per key, the generation that the oldest unconsumed miss of this process
@@ -134,6 +158,7 @@ type config struct {
 	timeout time.Duration
 	every   time.Duration
 	settle  time.Duration
+	backoff time.Duration
 	logger  *slog.Logger
 }
 
@@ -166,9 +191,20 @@ func WithReplayInterval(d time.Duration) Option { return func(c *config) { c.eve
 // it returns from Service()), and then the first read after a mutation is cached at once.
 func WithSettle(d time.Duration) Option { return func(c *config) { c.settle = d } }
 
-// WithLogger receives the background replay's outcome (a warning when deletes are still
-// failing, info when they have been replayed). Nil or absent means slog.Default(). Keys
-// (customers' ids) are never logged.
+// WithBackoff sets how long, after an operation failed to reach Redis (a refused or
+// broken connection, a timeout), Get and Set fail at once with ErrUnavailable instead of
+// trying: DefaultBackoff by default. Then one operation tries again, and any operation that
+// reaches Redis (a Delete, which always tries, or the background replay included) ends the
+// outage. While Redis is down every read therefore goes straight to Flowglad instead of
+// waiting for the timeout first; nothing is ever served from memory. Zero makes every
+// operation try Redis.
+func WithBackoff(d time.Duration) Option { return func(c *config) { c.backoff = d } }
+
+// WithLogger receives what the Cache reports: Redis becoming unreachable and reachable
+// again, the background replay's outcome (a warning when deletes are still failing, info
+// when they have been replayed), and go-redis's own messages about the Cache's operations
+// (a failed dial, say; see the package doc's Logging section). Nil or absent means
+// slog.Default(). Keys (customers' ids) are never logged.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
 // New returns a Cache over a client the application already has (*redis.Client,
@@ -180,7 +216,7 @@ func New(client redis.UniversalClient, opts ...Option) (*Cache, error) {
 	if client == nil {
 		return nil, errors.New("rediscache: nil client")
 	}
-	cfg := config{prefix: DefaultPrefix, timeout: DefaultTimeout, every: DefaultReplayInterval, settle: DefaultSettle}
+	cfg := config{prefix: DefaultPrefix, timeout: DefaultTimeout, every: DefaultReplayInterval, settle: DefaultSettle, backoff: DefaultBackoff}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -196,6 +232,9 @@ func New(client redis.UniversalClient, opts ...Option) (*Cache, error) {
 	if cfg.settle < 0 {
 		return nil, errors.New("rediscache: settle time must not be negative")
 	}
+	if cfg.backoff < 0 {
+		return nil, errors.New("rediscache: back-off must not be negative")
+	}
 	if cfg.logger == nil {
 		cfg.logger = slog.Default()
 	}
@@ -206,6 +245,7 @@ func New(client redis.UniversalClient, opts ...Option) (*Cache, error) {
 		every:   cfg.every,
 		settle:  cfg.settle,
 		logger:  cfg.logger,
+		breaker: breaker{backoff: cfg.backoff, logger: cfg.logger},
 		seen:    map[string]observation{},
 		pending: map[string]uint64{},
 		done:    make(chan struct{}),
@@ -213,11 +253,13 @@ func New(client redis.UniversalClient, opts ...Option) (*Cache, error) {
 }
 
 // NewFromURL connects to the Redis server at rawURL (redis://, rediss:// or unix://, as
-// parsed by redis.ParseURL) with context deadlines enabled. Close closes the connection.
+// parsed by redis.ParseURL) with context deadlines enabled, and checks that it answers one
+// PING within the timeout (WithTimeout). Its errors name the server's address and database,
+// never the URL's password. Close closes the connection.
 func NewFromURL(rawURL string, opts ...Option) (*Cache, error) {
 	o, err := redis.ParseURL(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("rediscache: %w", err)
+		return nil, urlError(rawURL, err)
 	}
 	o.ContextTimeoutEnabled = true
 	client := redis.NewClient(o)
@@ -227,7 +269,34 @@ func NewFromURL(rawURL string, opts ...Option) (*Cache, error) {
 		return nil, err
 	}
 	c.owned = true
+	// The client is the Cache's alone: all its dial failures concern the Cache.
+	dials := &dialHook{logger: c.logger}
+	client.AddHook(dials)
+	_, err = bounded(withLogger(context.Background(), c.logger), c.timeout, func(ctx context.Context) (string, error) {
+		return client.Ping(ctx).Result()
+	})
+	if err != nil {
+		_ = c.Close()
+		if d := dials.last.Load(); d != nil && errors.Is(err, context.DeadlineExceeded) {
+			err = fmt.Errorf("%w (last dial: %w)", err, d.err)
+		}
+		return nil, fmt.Errorf("rediscache: Redis at %s (%s, db %d) did not answer PING within %v: %w",
+			o.Addr, o.Network, o.DB, c.timeout, err)
+	}
 	return c, nil
+}
+
+// urlError is a Redis URL's parse error without the URL: net/url quotes the whole URL,
+// password included, and its reasons can quote part of the userinfo.
+func urlError(rawURL string, err error) error {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return fmt.Errorf("rediscache: %w", err) // go-redis's own: the scheme, path or query
+	}
+	if strings.Contains(rawURL, "@") {
+		return errors.New("rediscache: invalid Redis URL (its text is not repeated: it may hold a password)")
+	}
+	return fmt.Errorf("rediscache: invalid Redis URL: %w", ue.Err)
 }
 
 // Close stops retrying failed deletes (those still pending are dropped: only their TTL
@@ -257,7 +326,7 @@ func (c *Cache) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	r, err := bounded(ctx, c.timeout, func(ctx context.Context) (getResult, error) {
+	r, err := do(c, ctx, true, func(ctx context.Context) (getResult, error) {
 		if err := c.replayFirst(ctx); err != nil {
 			return getResult{}, err
 		}
@@ -334,7 +403,7 @@ func (c *Cache) Set(ctx context.Context, key string, body []byte, ttl time.Durat
 		return nil
 	}
 	ms := max(ttl.Milliseconds(), 1)
-	_, err = bounded(ctx, c.timeout, func(ctx context.Context) (struct{}, error) {
+	_, err = do(c, ctx, true, func(ctx context.Context) (struct{}, error) {
 		if err := c.replayFirst(ctx); err != nil {
 			return struct{}{}, err
 		}
@@ -358,7 +427,9 @@ func (c *Cache) Delete(ctx context.Context, key string) error {
 	c.seq++
 	seq := c.seq
 	c.mu.Unlock()
-	_, err = bounded(ctx, c.timeout, func(ctx context.Context) (struct{}, error) {
+	// A Delete always tries, even while Redis is known down: it is what keeps other
+	// instances from reading a changed customer's old billing.
+	_, err = do(c, ctx, false, func(ctx context.Context) (struct{}, error) {
 		return struct{}{}, deleteScript.Run(ctx, c.client, keys, generationTTL.Milliseconds()).Err()
 	})
 	if err != nil {
@@ -411,6 +482,23 @@ func (c *Cache) consume(key string) (string, bool) {
 		return "", false
 	}
 	return o.token, true
+}
+
+// do runs fn against Redis, bounded by the timeout, with the Cache's logger in its context
+// for go-redis's messages, and tells the breaker how it went. With fast set it fails at once
+// (ErrUnavailable) while Redis is known down.
+func do[T any](c *Cache, ctx context.Context, fast bool, fn func(context.Context) (T, error)) (T, error) {
+	probe := false
+	if fast {
+		var err error
+		if probe, err = c.breaker.allow(); err != nil {
+			var zero T
+			return zero, err
+		}
+	}
+	v, err := bounded(withLogger(ctx, c.logger), c.timeout, fn)
+	c.breaker.done(ctx, probe, err)
+	return v, err
 }
 
 // bounded runs fn with a deadline of timeout and returns when it does or when the deadline
