@@ -11,15 +11,22 @@
 // Delete has returned nil, no instance's next Get returns the deleted body. Three mechanisms
 // keep a stale body from coming back afterwards:
 //
-//   - A per-customer generation, moved forward by every Delete. A Get that misses remembers
-//     the generation it saw, and Set stores the body only if the generation is still the
-//     one this process saw before it began reading Flowglad. A read that started before
+//   - A per-customer generation, moved forward by every Delete. The flowglad loader uses
+//     the Cache as a flowglad.VersionedBillingCache: a lookup that misses (GetVersion)
+//     returns the generation it saw, and the read that follows it stores its answer
+//     (SetIfVersion) only if the generation is still that one. A read that started before
 //     another instance's mutation therefore cannot store its old body after that
-//     mutation's Delete. This relies on the flowglad loader's order (a Get that misses,
-//     then the Flowglad read, then Set, in one process); a Set with no miss before it
-//     stores nothing. Because reads for one customer may overlap in a process when
-//     several loaders share the Cache, Set also stores nothing within a settle time
-//     (WithSettle, 5 s) of the customer's last Delete.
+//     mutation's Delete. And a request whose lookup sees a newer generation than a read
+//     already running on its instance does not join that read, which began before the
+//     change: it reads Flowglad itself. Each read is judged by its own lookup, so this
+//     holds however many loaders (Handlers, Services) share the Cache in one process, and
+//     a body is cached by the first read after a mutation.
+//   - Get and Set, for other callers (a wrapper that hides GetVersion and SetIfVersion),
+//     keep the same rule with what the process saw: a Get that misses remembers the
+//     generation, and Set stores the body only if it is unchanged; a Set with no miss
+//     before it stores nothing. As reads for one customer may then overlap in a process
+//     unseen, Set also stores nothing within a settle time (WithSettle, 5 s) of the
+//     customer's last Delete.
 //   - The Redis server's identity (its run_id). A body is stored with the run_id of the
 //     server process that stored it and is a miss on any other: after a restart that kept
 //     data (RDB or AOF), or a failover to a replica that missed the last writes (a Delete
@@ -39,12 +46,11 @@
 // bounds those. Choose Config.BillingCacheTTL as the longest stale billing you accept then.
 // Pending deletes are kept in memory, one entry per customer, however long the outage.
 //
-// When two reads for one customer overlap in one process (several loaders share the
-// Cache), the generation cannot tell them apart, and the settle time protects the later one
-// only if its Flowglad answer is stored within the settle time of being produced. A stale
-// body can still be stored if a Flowglad answer takes longer than that to arrive (or the
-// process stalls that long) while another instance changes the customer and a third
-// request joins the read.
+// Through Get and Set only (not the flowglad loader's way), when two reads for one
+// customer overlap in one process, the generation cannot tell them apart, and the settle
+// time protects the later one only if its Flowglad answer is stored within the settle time
+// of being produced. A wrapper around the Cache should implement GetVersion and
+// SetIfVersion by calling the Cache's.
 //
 // Reads must go to the primary: do not route them to replicas (ReadOnly, RouteByLatency or
 // RouteRandomly in cluster options), which may lag behind a Delete. Redis 5 or later; tested
@@ -176,19 +182,18 @@ func WithTimeout(d time.Duration) Option { return func(c *config) { c.timeout = 
 func WithReplayInterval(d time.Duration) Option { return func(c *config) { c.every = d } }
 
 // WithSettle sets how long after a customer's Delete (from any instance) Set stores
-// nothing for that customer, DefaultSettle by default; reads meanwhile go to Flowglad.
+// nothing for that customer, DefaultSettle by default. It applies to Set only: the
+// flowglad loader stores through SetIfVersion, which needs no settle time, so a
+// Handler's reads are cached from the first read after a mutation whatever this is.
 //
-// It covers what the generation alone cannot: reads of one customer that overlap in one
-// process. One flowglad loader never overlaps them (a read stays joinable until it is
-// stored, and a read whose Get failed rather than missed is not stored), but several
-// loaders sharing this Cache do: a Handler and a Service made separately with
-// flowglad.NewService, say. The Cache cannot tell which miss each Set
-// belongs to, so a read may be judged by a miss seen after it began; its body is then
-// refused if another instance's Delete came less than the settle time before the Set, which
-// covers every Flowglad answer stored within the settle time of being produced.
-//
-// Zero turns this off: safe when each Cache serves one loader (a Handler, and the Service
-// it returns from Service()), and then the first read after a mutation is cached at once.
+// It covers what the generation alone cannot when Get and Set are called directly (by a
+// wrapper that hides GetVersion and SetIfVersion from the loader): reads of one customer
+// that overlap in one process. Several loaders sharing the Cache overlap them (a Handler
+// and a Service made separately with flowglad.NewService, say), and the Cache cannot tell
+// which miss each Set belongs to, so a read may be judged by a miss seen after it began;
+// its body is then refused if another instance's Delete came less than the settle time
+// before the Set, which covers every Flowglad answer stored within the settle time of
+// being produced. Zero turns this off: safe through Set when each Cache serves one loader.
 func WithSettle(d time.Duration) Option { return func(c *config) { c.settle = d } }
 
 // WithBackoff sets how long, after an operation failed to reach Redis (a refused or
@@ -326,7 +331,58 @@ func (c *Cache) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	r, err := do(c, ctx, true, func(ctx context.Context) (getResult, error) {
+	r, err := c.getToken(ctx, keys)
+	if err != nil {
+		return nil, false, fmt.Errorf("rediscache: get: %w", err)
+	}
+	if r.body == nil {
+		c.observe(key, r.token)
+		return nil, false, nil
+	}
+	return r.body, true, nil
+}
+
+// GetVersion implements flowglad.VersionedBillingCache: Get that, on a miss, returns the
+// customer's generation as the version (the server's run_id and the generation, which every
+// Delete moves forward) instead of remembering it for a Set. The flowglad loader uses it
+// with SetIfVersion, so each read is judged by its own lookup.
+func (c *Cache) GetVersion(ctx context.Context, key string) (body []byte, version string, found bool, err error) {
+	keys, err := c.keys(key)
+	if err != nil {
+		return nil, "", false, err
+	}
+	r, err := c.getToken(ctx, keys)
+	if err != nil {
+		return nil, "", false, fmt.Errorf("rediscache: get: %w", err)
+	}
+	if r.body == nil {
+		return nil, r.token, false, nil
+	}
+	return r.body, "", true, nil
+}
+
+// SetIfVersion implements flowglad.VersionedBillingCache: it stores body under key for ttl
+// if the customer's generation is still version, as a GetVersion miss returned it, on the
+// same server process; otherwise it drops the body and returns nil. No settle time applies:
+// the version belongs to the read whose body this is, so an overlapping read of another
+// loader cannot lend it a newer one.
+func (c *Cache) SetIfVersion(ctx context.Context, key string, body []byte, ttl time.Duration, version string) error {
+	keys, err := c.keys(key)
+	if err != nil {
+		return err
+	}
+	if ttl <= 0 {
+		return errors.New("rediscache: set: ttl must be positive")
+	}
+	if len(version) < runIDLen+2 {
+		return errors.New("rediscache: set: not a version from GetVersion")
+	}
+	return c.set(ctx, keys, body, ttl, version, 0)
+}
+
+// getToken reads a body, or a miss's token, after replaying failed deletes.
+func (c *Cache) getToken(ctx context.Context, keys []string) (getResult, error) {
+	return do(c, ctx, true, func(ctx context.Context) (getResult, error) {
 		if err := c.replayFirst(ctx); err != nil {
 			return getResult{}, err
 		}
@@ -336,14 +392,6 @@ func (c *Cache) Get(ctx context.Context, key string) ([]byte, bool, error) {
 		}
 		return r, err
 	})
-	if err != nil {
-		return nil, false, fmt.Errorf("rediscache: get: %w", err)
-	}
-	if r.body == nil {
-		c.observe(key, r.token)
-		return nil, false, nil
-	}
-	return r.body, true, nil
 }
 
 // getResult is a hit's body, or a miss's token (the server's run_id and the generation).
@@ -402,12 +450,18 @@ func (c *Cache) Set(ctx context.Context, key string, body []byte, ttl time.Durat
 	if !ok {
 		return nil
 	}
+	return c.set(ctx, keys, body, ttl, token, c.settle)
+}
+
+// set runs setScript: body stored if the token still names the server process and the
+// generation, and the last Delete is at least settle old.
+func (c *Cache) set(ctx context.Context, keys []string, body []byte, ttl time.Duration, token string, settle time.Duration) error {
 	ms := max(ttl.Milliseconds(), 1)
-	_, err = do(c, ctx, true, func(ctx context.Context) (struct{}, error) {
+	_, err := do(c, ctx, true, func(ctx context.Context) (struct{}, error) {
 		if err := c.replayFirst(ctx); err != nil {
 			return struct{}{}, err
 		}
-		return struct{}{}, setScript.Run(ctx, c.client, keys, token, body, ms, c.settle.Microseconds()).Err()
+		return struct{}{}, setScript.Run(ctx, c.client, keys, token, body, ms, settle.Microseconds()).Err()
 	})
 	if err != nil {
 		return fmt.Errorf("rediscache: set: %w", err)
