@@ -135,10 +135,8 @@ func billingReads(fake *flowgladapitest.Server) int {
 func TestRedisSharedAcrossInstances(t *testing.T) {
 	srv := startRedis(t)
 	fake := flowgladapitest.NewServer(t, flowgladapitest.WithSeed(flowgladapitest.DemoSeed()))
-	// One loader per Cache, as when each instance has its Handler: no settle time needed
-	// (TestRedisCacheSettle covers overlapping reads).
-	a := newInstance(t, "A", fake, newCache(t, srv.client(true), rediscache.WithSettle(0)))
-	b := newInstance(t, "B", fake, newCache(t, srv.client(true), rediscache.WithSettle(0)))
+	a := newInstance(t, "A", fake, newCache(t, srv.client(true)))
+	b := newInstance(t, "B", fake, newCache(t, srv.client(true)))
 
 	a.assertBalance(1000)
 	assert.Equal(t, 1, billingReads(fake), "A's read fills the shared cache")
