@@ -34,6 +34,28 @@ type BillingCache interface {
 	Delete(ctx context.Context, key string) error
 }
 
+// VersionedBillingCache is a BillingCache shared by several processes that can tell which
+// version of a customer's entry a lookup saw. When the Config's BillingCache implements it
+// (cache/rediscache's Cache does), billing reads use it so that a read that began before an
+// invalidation, made by this process or another, never serves requests that arrive after
+// it: a request joins a running read only if its own lookup saw the version that read's
+// lookup saw, and otherwise starts a read of its own; and a read's answer is stored only if
+// the entry is still at the version that read's own lookup saw. A cache that implements
+// only BillingCache gets neither (one process cannot learn of another's invalidation from
+// it), and a wrapper around a versioned cache should implement both methods to keep them.
+type VersionedBillingCache interface {
+	BillingCache
+	// GetVersion is Get that, on a miss, also returns the entry's version: an opaque,
+	// non-empty string that every Delete of key, from any process, changes to one the key
+	// has not had before (on a hit it may be empty). An empty version on a miss means
+	// unknown: that read is not stored.
+	GetVersion(ctx context.Context, key string) (body []byte, version string, found bool, err error)
+	// SetIfVersion stores body under key for ttl if the key's version is still version,
+	// as a GetVersion miss returned it, and otherwise stores nothing and returns nil. The
+	// same rules as Set apply to body.
+	SetIfVersion(ctx context.Context, key string, body []byte, ttl time.Duration, version string) error
+}
+
 // billingLoader shares concurrent billing reads for one customer and, with a cache, keeps
 // them for a while.
 type billingLoader struct {
@@ -70,6 +92,9 @@ type flight struct {
 
 	// unstored: the answer is not to be cached (the cache failed the lookup before it).
 	unstored bool
+	// version is what the cache lookup of the caller that started the read saw
+	// (VersionedBillingCache), "" when unknown.
+	version string
 
 	// Guarded by billingLoader.mu.
 	waiters int  // callers waiting for the answer, the one running it included (for tests)
@@ -113,7 +138,7 @@ func (l *billingLoader) loadFrom(ctx context.Context, c Customer) (e *billingEnt
 // concurrent callers share.
 func (l *billingLoader) shared(ctx context.Context, c Customer) (e *billingEntry, kept bool, err error) {
 	key := c.ExternalID
-	e, missed := l.cached(ctx, key)
+	e, missed, version := l.cached(ctx, key)
 	if e != nil {
 		return e, true, nil
 	}
@@ -124,12 +149,16 @@ func (l *billingLoader) shared(ctx context.Context, c Customer) (e *billingEntry
 		}
 		l.mu.Lock()
 		f := l.flights[key]
-		if f == nil {
+		// A running read whose lookup saw another version of the shared cache's entry
+		// than this caller's began before an invalidation (another instance's, say) that
+		// this caller's lookup has seen: this caller must not get its answer. It starts a
+		// read of its own, which later callers join instead.
+		if f == nil || version != "" && f.version != version {
 			// This caller runs the read itself: handing it to a goroutine costs a wake-up
 			// of another thread per read, and the read must end when its caller gives up.
 			// Its answer is stored only if this caller's cache lookup really missed: a
 			// shared cache judges a store by the miss that preceded it.
-			f = &flight{done: make(chan struct{}), waiters: 1, unstored: !missed}
+			f = &flight{done: make(chan struct{}), waiters: 1, unstored: !missed, version: version}
 			l.flights[key] = f
 			l.mu.Unlock()
 			l.run(ctx, f, c)
@@ -156,18 +185,24 @@ func (l *billingLoader) shared(ctx context.Context, c Customer) (e *billingEntry
 }
 
 // cached returns the cached billing of key, or nil; missed reports that the cache was
-// asked and answered that it holds nothing. A failing cache is not a miss: the read goes to
-// Flowglad, and its answer is not stored.
-func (l *billingLoader) cached(ctx context.Context, key string) (e *billingEntry, missed bool) {
+// asked and answered that it holds nothing, and version what the miss saw (see
+// VersionedBillingCache). A failing cache is not a miss: the read goes to Flowglad, and its
+// answer is not stored.
+func (l *billingLoader) cached(ctx context.Context, key string) (e *billingEntry, missed bool, version string) {
 	if l.store == nil || !l.clean(ctx, key) {
-		return nil, false
+		return nil, false, ""
 	}
-	e, err := l.store.get(ctx, key)
+	var err error
+	if vs, ok := l.store.(versionedStore); ok {
+		e, version, err = vs.getVersion(ctx, key)
+	} else {
+		e, err = l.store.get(ctx, key)
+	}
 	if err != nil {
 		l.warn(ctx, "reading the billing cache failed; reading Flowglad", err)
-		return nil, false
+		return nil, false, ""
 	}
-	return e, e == nil
+	return e, e == nil, version
 }
 
 // clean reports whether the cache may be used for key: true unless an earlier Delete of key
@@ -219,7 +254,7 @@ func (l *billingLoader) run(ctx context.Context, f *flight, c Customer) {
 	if err == nil && l.store != nil && !f.unstored && !l.stale(f, key) {
 		// Stored even if the caller has just gone: the body is good for those that joined
 		// (a shared store bounds the time it takes).
-		if err := l.store.set(context.WithoutCancel(ctx), key, e, l.ttl); err != nil {
+		if err := l.storeEntry(context.WithoutCancel(ctx), key, e, f.version); err != nil {
 			l.warn(ctx, "writing the billing cache failed", err)
 		}
 		// A mutation that landed while storing must not leave the old body behind.
@@ -233,6 +268,14 @@ func (l *billingLoader) run(ctx context.Context, f *flight, c Customer) {
 		// After the waiters are released: they need not wait for this.
 		l.keepLastKnown(ctx, key, e)
 	}
+}
+
+// storeEntry stores e for key, at version when the store judges versions.
+func (l *billingLoader) storeEntry(ctx context.Context, key string, e *billingEntry, version string) error {
+	if vs, ok := l.store.(versionedStore); ok {
+		return vs.setVersion(ctx, key, e, l.ttl, version)
+	}
+	return l.store.set(ctx, key, e, l.ttl)
 }
 
 // finish ends f with its answer: no new caller joins it, and those waiting get the answer.
@@ -373,6 +416,15 @@ type entryStore interface {
 	delete(ctx context.Context, key string) error
 }
 
+// versionedStore is an entryStore that tells the version a miss saw and stores only at it
+// (see VersionedBillingCache). The loader uses these methods when its store has them.
+type versionedStore interface {
+	// getVersion is get, with the version a miss saw ("" when unknown).
+	getVersion(ctx context.Context, key string) (e *billingEntry, version string, err error)
+	// setVersion is set at version; a store that cannot judge versions uses set.
+	setVersion(ctx context.Context, key string, e *billingEntry, ttl time.Duration, version string) error
+}
+
 // defaultCacheTimeout bounds each call to a BillingCache.
 const defaultCacheTimeout = time.Second
 
@@ -385,25 +437,54 @@ type sharedStore struct {
 }
 
 func (s sharedStore) get(ctx context.Context, key string) (*billingEntry, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	body, ok, err := s.cache.Get(ctx, key)
-	if err != nil || !ok {
-		return nil, err
-	}
-	parsed, err := flowgladapi.ParseBillingBody(body)
-	if err != nil {
-		// Not what we stored: forget it and read Flowglad.
-		_ = s.cache.Delete(ctx, key)
-		return nil, nil
-	}
-	return newBillingEntry(parsed), nil
+	e, _, err := s.getVersion(ctx, key)
+	return e, err
 }
 
 func (s sharedStore) set(ctx context.Context, key string, e *billingEntry, ttl time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	return s.cache.Set(ctx, key, e.raw, ttl)
+}
+
+func (s sharedStore) getVersion(ctx context.Context, key string) (*billingEntry, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	var (
+		body    []byte
+		version string
+		ok      bool
+		err     error
+	)
+	if vc, versioned := s.cache.(VersionedBillingCache); versioned {
+		body, version, ok, err = vc.GetVersion(ctx, key)
+	} else {
+		body, ok, err = s.cache.Get(ctx, key)
+	}
+	if err != nil || !ok {
+		return nil, version, err
+	}
+	parsed, err := flowgladapi.ParseBillingBody(body)
+	if err != nil {
+		// Not what we stored: forget it and read Flowglad. The Delete changes the
+		// version, so no version is known for this read.
+		_ = s.cache.Delete(ctx, key)
+		return nil, "", nil
+	}
+	return newBillingEntry(parsed), "", nil
+}
+
+func (s sharedStore) setVersion(ctx context.Context, key string, e *billingEntry, ttl time.Duration, version string) error {
+	vc, versioned := s.cache.(VersionedBillingCache)
+	if !versioned {
+		return s.set(ctx, key, e, ttl)
+	}
+	if version == "" {
+		return nil // the read's lookup saw no version: nothing to judge it by
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	return vc.SetIfVersion(ctx, key, e.raw, ttl, version)
 }
 
 func (s sharedStore) delete(ctx context.Context, key string) error {

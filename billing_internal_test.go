@@ -848,3 +848,95 @@ func joinOneRead(t *testing.T, s *blServer, svc *Service, n int) ([]<-chan blRes
 		"every caller joins the one read")
 	return results, p
 }
+
+// versionedCache is a VersionedBillingCache in a map, shared as by several instances: every
+// Delete moves the key's generation forward, and SetIfVersion stores only at the generation
+// given.
+type versionedCache struct {
+	*mapCache
+	mu  sync.Mutex
+	gen map[string]int
+}
+
+func newVersionedCache() *versionedCache {
+	return &versionedCache{mapCache: newMapCache(), gen: map[string]int{}}
+}
+
+func (c *versionedCache) GetVersion(ctx context.Context, key string) ([]byte, string, bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b, ok, err := c.mapCache.Get(ctx, key)
+	return b, fmt.Sprint("g", c.gen[key]), ok, err
+}
+
+func (c *versionedCache) SetIfVersion(ctx context.Context, key string, body []byte, ttl time.Duration, version string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if version != fmt.Sprint("g", c.gen[key]) {
+		return nil
+	}
+	return c.mapCache.Set(ctx, key, body, ttl)
+}
+
+func (c *versionedCache) Delete(ctx context.Context, key string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen[key]++
+	return c.mapCache.Delete(ctx, key)
+}
+
+// TestBillingLoaderVersionedCache: with a VersionedBillingCache, a caller whose lookup saw
+// another version than a running read's (another instance invalidated the customer after
+// that read began) does not join it: it starts a read of its own, which later callers of
+// its version join. Each read is stored only at its own version, so the older read's answer
+// is not stored.
+func TestBillingLoaderVersionedCache(t *testing.T) {
+	t.Parallel()
+	s := newBLServer(t, true)
+	cache := newVersionedCache()
+	svc := newBLService(t, s, serviceOptions{cacheTTL: time.Hour, cache: cache})
+
+	before := goBilling(t.Context(), svc)
+	old := s.arrival(t)
+
+	// Another instance changes the customer and invalidates the shared cache.
+	s.bump()
+	require.NoError(t, cache.Delete(t.Context(), "u1"))
+
+	after, p := joinOneRead(t, s, svc, 3)
+	require.Equal(t, 1, old.version, "the old read began before the change")
+	require.Equal(t, 2, p.version, "the new callers' read began after it")
+	close(p.release)
+	for _, ch := range after {
+		assert.Equal(t, "v2", receive(t, ch).version(t), "a caller that came after the change")
+	}
+	close(old.release)
+	assert.Equal(t, "v1", receive(t, before).version(t), "the caller that came before it")
+	s.noArrival(t)
+
+	body, found, err := cache.Get(t.Context(), "u1")
+	require.NoError(t, err)
+	require.True(t, found)
+	assert.Contains(t, string(body), `"v2"`, "the older read's answer was not stored over the newer")
+	b, err := svc.Billing(t.Context(), blCustomer)
+	require.NoError(t, err)
+	assert.Equal(t, "v2", b.Customer.Name, "a hit")
+	gets, _ := s.counts()
+	assert.Equal(t, 2, gets)
+}
+
+// TestBillingLoaderVersionedCacheSharesReads: callers whose lookups saw the same version
+// share one read, as without versions.
+func TestBillingLoaderVersionedCacheSharesReads(t *testing.T) {
+	t.Parallel()
+	s := newBLServer(t, true)
+	svc := newBLService(t, s, serviceOptions{cacheTTL: time.Hour, cache: newVersionedCache()})
+	results, p := joinOneRead(t, s, svc, 10)
+	close(p.release)
+	for _, ch := range results {
+		assert.Equal(t, "v1", receive(t, ch).version(t))
+	}
+	s.noArrival(t)
+	gets, _ := s.counts()
+	assert.Equal(t, 1, gets)
+}

@@ -17,20 +17,26 @@
 //
 // Register one endpoint per event type you care about (Flowglad's
 // dashboard, or POST /api/v1/webhooks with one filterType), each with its
-// own URL and signing secret, and mount one [Handler] on each URL:
+// own URL and signing secret, and mount one handler on each URL.
+// [NewHandler] checks the secret at startup:
 //
 //	store := webhook.NewMemoryStore(0, 0) // ids handled, shared by the endpoints
 //	for typ, secret := range secrets {    // e.g. from FLOWGLAD_WEBHOOK_SECRET_SUBSCRIPTION_CANCELED
-//		mux.Handle("/webhooks/flowglad/"+string(typ), webhook.Handler(secret, onEvent,
+//		wh, err := webhook.NewHandler(secret, onEvent,
 //			webhook.WithEventType(typ),
 //			webhook.WithStore(store),
 //			webhook.WithBillingInvalidator(h.Service()), // h is the flowglad.Handler
-//		))
+//		)
+//		if err != nil {
+//			log.Fatal(err) // names what is wrong with the secret, never quotes it
+//		}
+//		mux.Handle("/webhooks/flowglad/"+string(typ), wh)
 //	}
 //
 // The handler answers 2xx only when the event was handled (or had been
 // already): anything else makes Flowglad retry, for hours. See
-// [Handler] for the statuses.
+// [Handler] for the statuses. Several instances behind a load balancer
+// share one [Store]: cache/rediscache's WebhookStore keeps it in Redis.
 //
 // # Guarantees
 //

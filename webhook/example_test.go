@@ -82,3 +82,21 @@ func ExampleHandler() {
 	// 204
 	// 204
 }
+
+// Check the endpoint's secret at startup: a secret pasted wrong stops the
+// program with an error that says what is wrong and quotes none of it.
+func ExampleNewHandler() {
+	onEvent := func(ctx context.Context, e webhook.Event) error { return nil }
+	for _, secret := range []string{exampleSecret, "sk_test_pasted_the_api_key"} {
+		h, err := webhook.NewHandler(secret, onEvent, webhook.WithEventType(webhook.SubscriptionCanceled))
+		if err != nil {
+			fmt.Println(err) // log.Fatal(err) in main
+			continue
+		}
+		http.NewServeMux().Handle("POST /webhooks/flowglad/subscription-canceled", h)
+		fmt.Println("mounted")
+	}
+	// Output:
+	// mounted
+	// webhook: invalid signing secret: want whsec_ followed by the standard base64 key Flowglad shows
+}

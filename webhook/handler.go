@@ -132,15 +132,44 @@ type handler struct {
 //     id too, then goes on to net/http, which drops the connection (also a
 //     failed delivery to Flowglad).
 //
-// Flowglad retries any answer outside 2xx. An invalid secret is a
-// configuration error: every delivery is then answered 500 and logged at
-// Error, so no event is lost while it is fixed.
+// Flowglad retries any answer outside 2xx.
+//
+// Handler cannot return an error; prefer [NewHandler], which refuses an
+// invalid secret (empty, or not "whsec_" followed by standard base64) at
+// startup. Handler given one logs the problem at Error once, when it is
+// built, and then answers every delivery 500 without reading it, logged at
+// Error again: the endpoint is visibly broken and no event is lost, since
+// Flowglad keeps retrying until the secret is fixed (for about a day). No log
+// line or answer quotes the secret.
 //
 // fn runs on the request's goroutine, concurrently for different ids; it
 // must return within the context's deadline and should be idempotent in its
 // effects where it can, since a failure after a side effect means it runs
 // again.
 func Handler(secret string, fn func(ctx context.Context, e Event) error, opts ...Option) http.Handler {
+	h := newHandler(secret, fn, opts)
+	if h.keyErr != nil {
+		h.logger.LogAttrs(context.Background(), slog.LevelError,
+			"webhook endpoint misconfigured: every delivery will be answered 500 until the secret is fixed",
+			slog.Any("err", h.keyErr))
+	}
+	return h
+}
+
+// NewHandler is [Handler] for an endpoint whose secret is checked now: it
+// returns an error wrapping [ErrBadSecret] (saying what is wrong, never
+// quoting the secret) when secret is not a signing secret as Flowglad shows
+// it, "whsec_" followed by a standard base64 key (or the base64 key alone,
+// as [Verify] accepts). Call it at startup and stop on the error.
+func NewHandler(secret string, fn func(ctx context.Context, e Event) error, opts ...Option) (http.Handler, error) {
+	h := newHandler(secret, fn, opts)
+	if h.keyErr != nil {
+		return nil, h.keyErr
+	}
+	return h, nil
+}
+
+func newHandler(secret string, fn func(ctx context.Context, e Event) error, opts []Option) *handler {
 	h := &handler{
 		handlerConfig: handlerConfig{maxBody: DefaultMaxBodyBytes, timeout: DefaultTimeout},
 		fn:            fn,
@@ -169,7 +198,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if h.keyErr != nil {
-		h.fail(w, r, "webhook secret is invalid", h.keyErr)
+		h.fail(w, r, "webhook endpoint misconfigured: delivery refused", h.keyErr)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))

@@ -476,6 +476,70 @@ func TestHandlerBadSecret(t *testing.T) {
 	assert.NotContains(t, logs.String(), "%%%")
 }
 
+// badSecrets are signing secrets an operator may paste by mistake, with the
+// words the error must use to say what is wrong.
+var badSecrets = []struct {
+	name, secret, reason string
+}{
+	{"empty", "", "empty"},
+	{"prefix only", "whsec_", "no key after"},
+	{"not base64 after the prefix", "whsec_%%%Zmxvd2dsYWQ", "not standard base64"},
+	{"url-safe base64", "whsec_Zmxvd2dsYWQtZ28-_2V4YW1wbGU", "not standard base64"},
+	{"unpadded", "whsec_YWJjZA", "not standard base64"},
+	{"spaces around it", " whsec_Zmxvd2dsYWQtZ28gZXhhbXBsZSBrZXku ", "white space"},
+	{"an API key", "sk_test_Zmxvd2dsYWQtZ28gZXhhbXBsZSBrZXku", "want whsec_ followed by"},
+	{"a publishable key", "pk_live_c2VjcmV0c2VjcmV0", "want whsec_ followed by"},
+}
+
+// NewHandler refuses a secret that cannot verify anything when it is built,
+// saying what is wrong without quoting any of it; Handler logs the same at
+// Error when it is built, before any delivery.
+func TestNewHandlerRefusesBadSecret(t *testing.T) {
+	t.Parallel()
+	for _, tc := range badSecrets {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var c counter
+			h, err := webhook.NewHandler(tc.secret, c.fn)
+			require.Error(t, err)
+			assert.Nil(t, h)
+			assert.ErrorIs(t, err, webhook.ErrBadSecret)
+			assert.Contains(t, err.Error(), tc.reason)
+			assertQuotesNothingOf(t, err.Error(), tc.secret)
+
+			var logs bytes.Buffer
+			webhook.Handler(tc.secret, c.fn, webhook.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+			assert.Contains(t, logs.String(), "level=ERROR", "logged when built, not at the first delivery")
+			assert.Contains(t, logs.String(), tc.reason)
+			assertQuotesNothingOf(t, logs.String(), tc.secret)
+		})
+	}
+	t.Run("a good secret", func(t *testing.T) {
+		t.Parallel()
+		var c counter
+		var logs bytes.Buffer
+		h, err := webhook.NewHandler(testSecret, c.fn,
+			webhook.WithVerifyOptions(webhook.WithClock(fixedClock)),
+			webhook.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+		require.NoError(t, err)
+		assert.Equal(t, http.StatusNoContent, serve(h, delivery(t, "msg_1", subCanceledBody)).Code)
+		assert.Equal(t, 1, c.calls())
+		assert.Empty(t, logs.String())
+	})
+}
+
+// assertQuotesNothingOf checks that text holds no six characters in a row of
+// the secret's key (what follows the whsec_ prefix, which is public).
+func assertQuotesNothingOf(t *testing.T, text, secret string) {
+	t.Helper()
+	key := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(secret), "whsec_"))
+	for i := 0; i+6 <= len(key); i++ {
+		if !assert.NotContains(t, text, key[i:i+6], "a fragment of the secret") {
+			return
+		}
+	}
+}
+
 // The body cap holds for bodies that claim a small length and send more.
 func TestHandlerBodyCapWithoutContentLength(t *testing.T) {
 	t.Parallel()

@@ -206,13 +206,29 @@ func parseTimestamp(s string) (int64, error) {
 	return n, nil
 }
 
-// decodeSecret returns the HMAC key of a Svix signing secret.
+// decodeSecret returns the HMAC key of a Svix signing secret. Its errors wrap
+// ErrBadSecret with what is wrong, in words that quote nothing of the secret:
+// they end up in logs and startup errors.
 func decodeSecret(secret string) ([]byte, error) {
-	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, secretPrefix))
-	if err != nil || len(key) == 0 {
-		return nil, ErrBadSecret
+	if secret == "" {
+		return nil, fmt.Errorf("%w: it is empty", ErrBadSecret)
 	}
-	return key, nil
+	raw, prefixed := strings.CutPrefix(secret, secretPrefix)
+	if prefixed && raw == "" {
+		return nil, fmt.Errorf("%w: no key after %s", ErrBadSecret, secretPrefix)
+	}
+	key, err := base64.StdEncoding.DecodeString(raw)
+	if err == nil && len(key) > 0 {
+		return key, nil
+	}
+	switch {
+	case strings.TrimSpace(secret) != secret:
+		return nil, fmt.Errorf("%w: it has white space around it", ErrBadSecret)
+	case prefixed:
+		return nil, fmt.Errorf("%w: what follows %s is not standard base64", ErrBadSecret, secretPrefix)
+	default:
+		return nil, fmt.Errorf("%w: want %s followed by the standard base64 key Flowglad shows", ErrBadSecret, secretPrefix)
+	}
 }
 
 // signature is the base64 HMAC-SHA256 of "<id>.<timestamp>.<payload>".

@@ -117,6 +117,8 @@ func TestRedisCacheGetSetDelete(t *testing.T) {
 		assert.Error(t, err)
 		_, err = rediscache.New(raw, rediscache.WithSettle(-time.Second))
 		assert.Error(t, err)
+		_, err = rediscache.New(raw, rediscache.WithBackoff(-time.Second))
+		assert.Error(t, err)
 		_, err = rediscache.NewFromURL("mysql://nope")
 		assert.Error(t, err)
 	})
@@ -295,7 +297,8 @@ func TestRedisCacheServerIdentity(t *testing.T) {
 // deadlines. The Delete that timed out is replayed once Redis answers again.
 func TestRedisCacheTimeout(t *testing.T) {
 	srv := startRedis(t)
-	c := newCache(t, srv.client(false), rediscache.WithTimeout(50*time.Millisecond), rediscache.WithReplayInterval(time.Hour))
+	// No back-off: every operation tries (TestRedisCacheFailsFastWhileDown has it).
+	c := newCache(t, srv.client(false), rediscache.WithTimeout(50*time.Millisecond), rediscache.WithReplayInterval(time.Hour), rediscache.WithBackoff(0))
 	ctx := context.Background()
 	body := billingBody("before", 1000)
 	fill(t, c, "user_alice", body, time.Hour)

@@ -97,33 +97,7 @@ func (in *instance) billing() (balance float64, status string) {
 // her billing.
 func parseBilling(t *testing.T, d map[string]any) (balance float64, status string) {
 	t.Helper()
-	b, err := json.Marshal(d)
-	require.NoError(t, err)
-	var v struct {
-		Subscriptions []struct {
-			ID           string `json:"id"`
-			Status       string `json:"status"`
-			Experimental struct {
-				UsageMeterBalances []struct {
-					Slug             string  `json:"slug"`
-					AvailableBalance float64 `json:"availableBalance"`
-				} `json:"usageMeterBalances"`
-			} `json:"experimental"`
-		} `json:"subscriptions"`
-	}
-	require.NoError(t, json.Unmarshal(b, &v))
-	balance = -1
-	for _, s := range v.Subscriptions {
-		if s.ID != aliceSub {
-			continue
-		}
-		status = s.Status
-		for _, m := range s.Experimental.UsageMeterBalances {
-			if m.Slug == "api-calls" {
-				balance = m.AvailableBalance
-			}
-		}
-	}
+	balance, status = parseBillingValues(d)
 	require.NotEmpty(t, status, "no %s in billing", aliceSub)
 	return balance, status
 }
@@ -161,10 +135,8 @@ func billingReads(fake *flowgladapitest.Server) int {
 func TestRedisSharedAcrossInstances(t *testing.T) {
 	srv := startRedis(t)
 	fake := flowgladapitest.NewServer(t, flowgladapitest.WithSeed(flowgladapitest.DemoSeed()))
-	// One loader per Cache, as when each instance has its Handler: no settle time needed
-	// (TestRedisCacheSettle covers overlapping reads).
-	a := newInstance(t, "A", fake, newCache(t, srv.client(true), rediscache.WithSettle(0)))
-	b := newInstance(t, "B", fake, newCache(t, srv.client(true), rediscache.WithSettle(0)))
+	a := newInstance(t, "A", fake, newCache(t, srv.client(true)))
+	b := newInstance(t, "B", fake, newCache(t, srv.client(true)))
 
 	a.assertBalance(1000)
 	assert.Equal(t, 1, billingReads(fake), "A's read fills the shared cache")

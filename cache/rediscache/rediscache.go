@@ -11,15 +11,22 @@
 // Delete has returned nil, no instance's next Get returns the deleted body. Three mechanisms
 // keep a stale body from coming back afterwards:
 //
-//   - A per-customer generation, moved forward by every Delete. A Get that misses remembers
-//     the generation it saw, and Set stores the body only if the generation is still the
-//     one this process saw before it began reading Flowglad. A read that started before
+//   - A per-customer generation, moved forward by every Delete. The flowglad loader uses
+//     the Cache as a flowglad.VersionedBillingCache: a lookup that misses (GetVersion)
+//     returns the generation it saw, and the read that follows it stores its answer
+//     (SetIfVersion) only if the generation is still that one. A read that started before
 //     another instance's mutation therefore cannot store its old body after that
-//     mutation's Delete. This relies on the flowglad loader's order (a Get that misses,
-//     then the Flowglad read, then Set, in one process); a Set with no miss before it
-//     stores nothing. Because reads for one customer may overlap in a process when
-//     several loaders share the Cache, Set also stores nothing within a settle time
-//     (WithSettle, 5 s) of the customer's last Delete.
+//     mutation's Delete. And a request whose lookup sees a newer generation than a read
+//     already running on its instance does not join that read, which began before the
+//     change: it reads Flowglad itself. Each read is judged by its own lookup, so this
+//     holds however many loaders (Handlers, Services) share the Cache in one process, and
+//     a body is cached by the first read after a mutation.
+//   - Get and Set, for other callers (a wrapper that hides GetVersion and SetIfVersion),
+//     keep the same rule with what the process saw: a Get that misses remembers the
+//     generation, and Set stores the body only if it is unchanged; a Set with no miss
+//     before it stores nothing. As reads for one customer may then overlap in a process
+//     unseen, Set also stores nothing within a settle time (WithSettle, 5 s) of the
+//     customer's last Delete.
 //   - The Redis server's identity (its run_id). A body is stored with the run_id of the
 //     server process that stored it and is a miss on any other: after a restart that kept
 //     data (RDB or AOF), or a failover to a replica that missed the last writes (a Delete
@@ -39,12 +46,11 @@
 // bounds those. Choose Config.BillingCacheTTL as the longest stale billing you accept then.
 // Pending deletes are kept in memory, one entry per customer, however long the outage.
 //
-// When two reads for one customer overlap in one process (several loaders share the
-// Cache), the generation cannot tell them apart, and the settle time protects the later one
-// only if its Flowglad answer is stored within the settle time of being produced. A stale
-// body can still be stored if a Flowglad answer takes longer than that to arrive (or the
-// process stalls that long) while another instance changes the customer and a third
-// request joins the read.
+// Through Get and Set only (not the flowglad loader's way), when two reads for one
+// customer overlap in one process, the generation cannot tell them apart, and the settle
+// time protects the later one only if its Flowglad answer is stored within the settle time
+// of being produced. A wrapper around the Cache should implement GetVersion and
+// SetIfVersion by calling the Cache's.
 //
 // Reads must go to the primary: do not route them to replicas (ReadOnly, RouteByLatency or
 // RouteRandomly in cluster options), which may lag behind a Delete. Redis 5 or later; tested
@@ -56,7 +62,25 @@
 //
 // Each operation is bounded by a short timeout (WithTimeout, 200 ms by default), even when
 // the client ignores context deadlines. Errors are returned to the flowglad loader, which
-// logs them and reads Flowglad instead; they never fail a request.
+// logs them and reads Flowglad instead; they never fail a request. Once an operation could
+// not reach Redis, Get and Set fail at once with ErrUnavailable for a back-off (WithBackoff,
+// 1 s by default), so while Redis is down reads go straight to Flowglad instead of each
+// waiting for the timeout; then one read tries Redis again. Deletes always try. Nothing is
+// kept in memory to be served meanwhile.
+//
+// NewFromURL checks that the server answers a PING within the timeout before it returns;
+// its errors name the server's address and database, never the URL's password.
+//
+// # Logging
+//
+// What the Cache reports goes to its logger (WithLogger). go-redis v9.22.0 has a single
+// logger for the whole process (redis.SetLogger) and none per client; importing this
+// package installs one, before main runs, that sends go-redis's messages about a Cache's
+// operations (and, for a client made by NewFromURL, about its failed dials) to that Cache's
+// logger at Warn, and every other go-redis message to standard error as go-redis's default
+// logger does. That logger is the one global this package sets. A program that calls
+// redis.SetLogger itself replaces it and then receives all of go-redis's messages; call it
+// before any client runs, as go-redis does not guard the variable.
 package rediscache
 
 import (
@@ -64,6 +88,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -79,8 +104,12 @@ const (
 	DefaultTimeout = 200 * time.Millisecond
 	// DefaultReplayInterval is how often failed deletes are retried in the background.
 	DefaultReplayInterval = time.Second
-	// DefaultSettle is how long after a customer's Delete no body is stored for them.
+	// DefaultSettle is how long after a customer's Delete no body is stored for them by a
+	// Set (the flowglad loader does not use Set: see WithSettle).
 	DefaultSettle = 5 * time.Second
+	// DefaultBackoff is how long Get and Set fail at once after an operation could not
+	// reach Redis.
+	DefaultBackoff = time.Second
 )
 
 const (
@@ -103,6 +132,7 @@ type Cache struct {
 	every   time.Duration
 	settle  time.Duration
 	logger  *slog.Logger
+	breaker breaker
 
 	mu sync.Mutex
 	// seen holds, per key, the generation that the oldest unconsumed miss of this process
@@ -134,6 +164,7 @@ type config struct {
 	timeout time.Duration
 	every   time.Duration
 	settle  time.Duration
+	backoff time.Duration
 	logger  *slog.Logger
 }
 
@@ -151,24 +182,34 @@ func WithTimeout(d time.Duration) Option { return func(c *config) { c.timeout = 
 func WithReplayInterval(d time.Duration) Option { return func(c *config) { c.every = d } }
 
 // WithSettle sets how long after a customer's Delete (from any instance) Set stores
-// nothing for that customer, DefaultSettle by default; reads meanwhile go to Flowglad.
+// nothing for that customer, DefaultSettle by default. It applies to Set only: the
+// flowglad loader stores through SetIfVersion, which needs no settle time, so a
+// Handler's reads are cached from the first read after a mutation whatever this is.
 //
-// It covers what the generation alone cannot: reads of one customer that overlap in one
-// process. One flowglad loader never overlaps them (a read stays joinable until it is
-// stored, and a read whose Get failed rather than missed is not stored), but several
-// loaders sharing this Cache do: a Handler and a Service made separately with
-// flowglad.NewService, say. The Cache cannot tell which miss each Set
-// belongs to, so a read may be judged by a miss seen after it began; its body is then
-// refused if another instance's Delete came less than the settle time before the Set, which
-// covers every Flowglad answer stored within the settle time of being produced.
-//
-// Zero turns this off: safe when each Cache serves one loader (a Handler, and the Service
-// it returns from Service()), and then the first read after a mutation is cached at once.
+// It covers what the generation alone cannot when Get and Set are called directly (by a
+// wrapper that hides GetVersion and SetIfVersion from the loader): reads of one customer
+// that overlap in one process. Several loaders sharing the Cache overlap them (a Handler
+// and a Service made separately with flowglad.NewService, say), and the Cache cannot tell
+// which miss each Set belongs to, so a read may be judged by a miss seen after it began;
+// its body is then refused if another instance's Delete came less than the settle time
+// before the Set, which covers every Flowglad answer stored within the settle time of
+// being produced. Zero turns this off: safe through Set when each Cache serves one loader.
 func WithSettle(d time.Duration) Option { return func(c *config) { c.settle = d } }
 
-// WithLogger receives the background replay's outcome (a warning when deletes are still
-// failing, info when they have been replayed). Nil or absent means slog.Default(). Keys
-// (customers' ids) are never logged.
+// WithBackoff sets how long, after an operation failed to reach Redis (a refused or
+// broken connection, a timeout), Get and Set fail at once with ErrUnavailable instead of
+// trying: DefaultBackoff by default. Then one operation tries again, and any operation that
+// reaches Redis (a Delete, which always tries, or the background replay included) ends the
+// outage. While Redis is down every read therefore goes straight to Flowglad instead of
+// waiting for the timeout first; nothing is ever served from memory. Zero makes every
+// operation try Redis.
+func WithBackoff(d time.Duration) Option { return func(c *config) { c.backoff = d } }
+
+// WithLogger receives what the Cache reports: Redis becoming unreachable and reachable
+// again, the background replay's outcome (a warning when deletes are still failing, info
+// when they have been replayed), and go-redis's own messages about the Cache's operations
+// (a failed dial, say; see the package doc's Logging section). Nil or absent means
+// slog.Default(). Keys (customers' ids) are never logged.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
 // New returns a Cache over a client the application already has (*redis.Client,
@@ -180,7 +221,7 @@ func New(client redis.UniversalClient, opts ...Option) (*Cache, error) {
 	if client == nil {
 		return nil, errors.New("rediscache: nil client")
 	}
-	cfg := config{prefix: DefaultPrefix, timeout: DefaultTimeout, every: DefaultReplayInterval, settle: DefaultSettle}
+	cfg := config{prefix: DefaultPrefix, timeout: DefaultTimeout, every: DefaultReplayInterval, settle: DefaultSettle, backoff: DefaultBackoff}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -196,6 +237,9 @@ func New(client redis.UniversalClient, opts ...Option) (*Cache, error) {
 	if cfg.settle < 0 {
 		return nil, errors.New("rediscache: settle time must not be negative")
 	}
+	if cfg.backoff < 0 {
+		return nil, errors.New("rediscache: back-off must not be negative")
+	}
 	if cfg.logger == nil {
 		cfg.logger = slog.Default()
 	}
@@ -206,6 +250,7 @@ func New(client redis.UniversalClient, opts ...Option) (*Cache, error) {
 		every:   cfg.every,
 		settle:  cfg.settle,
 		logger:  cfg.logger,
+		breaker: breaker{backoff: cfg.backoff, logger: cfg.logger},
 		seen:    map[string]observation{},
 		pending: map[string]uint64{},
 		done:    make(chan struct{}),
@@ -213,11 +258,13 @@ func New(client redis.UniversalClient, opts ...Option) (*Cache, error) {
 }
 
 // NewFromURL connects to the Redis server at rawURL (redis://, rediss:// or unix://, as
-// parsed by redis.ParseURL) with context deadlines enabled. Close closes the connection.
+// parsed by redis.ParseURL) with context deadlines enabled, and checks that it answers one
+// PING within the timeout (WithTimeout). Its errors name the server's address and database,
+// never the URL's password. Close closes the connection.
 func NewFromURL(rawURL string, opts ...Option) (*Cache, error) {
 	o, err := redis.ParseURL(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("rediscache: %w", err)
+		return nil, urlError(rawURL, err)
 	}
 	o.ContextTimeoutEnabled = true
 	client := redis.NewClient(o)
@@ -227,7 +274,34 @@ func NewFromURL(rawURL string, opts ...Option) (*Cache, error) {
 		return nil, err
 	}
 	c.owned = true
+	// The client is the Cache's alone: all its dial failures concern the Cache.
+	dials := &dialHook{logger: c.logger}
+	client.AddHook(dials)
+	_, err = bounded(withLogger(context.Background(), c.logger), c.timeout, func(ctx context.Context) (string, error) {
+		return client.Ping(ctx).Result()
+	})
+	if err != nil {
+		_ = c.Close()
+		if d := dials.last.Load(); d != nil && errors.Is(err, context.DeadlineExceeded) {
+			err = fmt.Errorf("%w (last dial: %w)", err, d.err)
+		}
+		return nil, fmt.Errorf("rediscache: Redis at %s (%s, db %d) did not answer PING within %v: %w",
+			o.Addr, o.Network, o.DB, c.timeout, err)
+	}
 	return c, nil
+}
+
+// urlError is a Redis URL's parse error without the URL: net/url quotes the whole URL,
+// password included, and its reasons can quote part of the userinfo.
+func urlError(rawURL string, err error) error {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return fmt.Errorf("rediscache: %w", err) // go-redis's own: the scheme, path or query
+	}
+	if strings.Contains(rawURL, "@") {
+		return errors.New("rediscache: invalid Redis URL (its text is not repeated: it may hold a password)")
+	}
+	return fmt.Errorf("rediscache: invalid Redis URL: %w", ue.Err)
 }
 
 // Close stops retrying failed deletes (those still pending are dropped: only their TTL
@@ -257,7 +331,58 @@ func (c *Cache) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	r, err := bounded(ctx, c.timeout, func(ctx context.Context) (getResult, error) {
+	r, err := c.getToken(ctx, keys)
+	if err != nil {
+		return nil, false, fmt.Errorf("rediscache: get: %w", err)
+	}
+	if r.body == nil {
+		c.observe(key, r.token)
+		return nil, false, nil
+	}
+	return r.body, true, nil
+}
+
+// GetVersion implements flowglad.VersionedBillingCache: Get that, on a miss, returns the
+// customer's generation as the version (the server's run_id and the generation, which every
+// Delete moves forward) instead of remembering it for a Set. The flowglad loader uses it
+// with SetIfVersion, so each read is judged by its own lookup.
+func (c *Cache) GetVersion(ctx context.Context, key string) (body []byte, version string, found bool, err error) {
+	keys, err := c.keys(key)
+	if err != nil {
+		return nil, "", false, err
+	}
+	r, err := c.getToken(ctx, keys)
+	if err != nil {
+		return nil, "", false, fmt.Errorf("rediscache: get: %w", err)
+	}
+	if r.body == nil {
+		return nil, r.token, false, nil
+	}
+	return r.body, "", true, nil
+}
+
+// SetIfVersion implements flowglad.VersionedBillingCache: it stores body under key for ttl
+// if the customer's generation is still version, as a GetVersion miss returned it, on the
+// same server process; otherwise it drops the body and returns nil. No settle time applies:
+// the version belongs to the read whose body this is, so an overlapping read of another
+// loader cannot lend it a newer one.
+func (c *Cache) SetIfVersion(ctx context.Context, key string, body []byte, ttl time.Duration, version string) error {
+	keys, err := c.keys(key)
+	if err != nil {
+		return err
+	}
+	if ttl <= 0 {
+		return errors.New("rediscache: set: ttl must be positive")
+	}
+	if len(version) < runIDLen+2 {
+		return errors.New("rediscache: set: not a version from GetVersion")
+	}
+	return c.set(ctx, keys, body, ttl, version, 0)
+}
+
+// getToken reads a body, or a miss's token, after replaying failed deletes.
+func (c *Cache) getToken(ctx context.Context, keys []string) (getResult, error) {
+	return do(c, ctx, true, func(ctx context.Context) (getResult, error) {
 		if err := c.replayFirst(ctx); err != nil {
 			return getResult{}, err
 		}
@@ -267,14 +392,6 @@ func (c *Cache) Get(ctx context.Context, key string) ([]byte, bool, error) {
 		}
 		return r, err
 	})
-	if err != nil {
-		return nil, false, fmt.Errorf("rediscache: get: %w", err)
-	}
-	if r.body == nil {
-		c.observe(key, r.token)
-		return nil, false, nil
-	}
-	return r.body, true, nil
 }
 
 // getResult is a hit's body, or a miss's token (the server's run_id and the generation).
@@ -333,12 +450,18 @@ func (c *Cache) Set(ctx context.Context, key string, body []byte, ttl time.Durat
 	if !ok {
 		return nil
 	}
+	return c.set(ctx, keys, body, ttl, token, c.settle)
+}
+
+// set runs setScript: body stored if the token still names the server process and the
+// generation, and the last Delete is at least settle old.
+func (c *Cache) set(ctx context.Context, keys []string, body []byte, ttl time.Duration, token string, settle time.Duration) error {
 	ms := max(ttl.Milliseconds(), 1)
-	_, err = bounded(ctx, c.timeout, func(ctx context.Context) (struct{}, error) {
+	_, err := do(c, ctx, true, func(ctx context.Context) (struct{}, error) {
 		if err := c.replayFirst(ctx); err != nil {
 			return struct{}{}, err
 		}
-		return struct{}{}, setScript.Run(ctx, c.client, keys, token, body, ms, c.settle.Microseconds()).Err()
+		return struct{}{}, setScript.Run(ctx, c.client, keys, token, body, ms, settle.Microseconds()).Err()
 	})
 	if err != nil {
 		return fmt.Errorf("rediscache: set: %w", err)
@@ -358,7 +481,9 @@ func (c *Cache) Delete(ctx context.Context, key string) error {
 	c.seq++
 	seq := c.seq
 	c.mu.Unlock()
-	_, err = bounded(ctx, c.timeout, func(ctx context.Context) (struct{}, error) {
+	// A Delete always tries, even while Redis is known down: it is what keeps other
+	// instances from reading a changed customer's old billing.
+	_, err = do(c, ctx, false, func(ctx context.Context) (struct{}, error) {
 		return struct{}{}, deleteScript.Run(ctx, c.client, keys, generationTTL.Milliseconds()).Err()
 	})
 	if err != nil {
@@ -411,6 +536,23 @@ func (c *Cache) consume(key string) (string, bool) {
 		return "", false
 	}
 	return o.token, true
+}
+
+// do runs fn against Redis, bounded by the timeout, with the Cache's logger in its context
+// for go-redis's messages, and tells the breaker how it went. With fast set it fails at once
+// (ErrUnavailable) while Redis is known down.
+func do[T any](c *Cache, ctx context.Context, fast bool, fn func(context.Context) (T, error)) (T, error) {
+	probe := false
+	if fast {
+		var err error
+		if probe, err = c.breaker.allow(); err != nil {
+			var zero T
+			return zero, err
+		}
+	}
+	v, err := bounded(withLogger(ctx, c.logger), c.timeout, fn)
+	c.breaker.done(ctx, probe, err)
+	return v, err
 }
 
 // bounded runs fn with a deadline of timeout and returns when it does or when the deadline

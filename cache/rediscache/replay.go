@@ -43,13 +43,15 @@ func (c *Cache) replayFirst(ctx context.Context) error {
 	if n == 0 {
 		return nil
 	}
-	return c.replay(ctx)
+	_, err := c.replay(ctx)
+	return err
 }
 
-// replay deletes every pending key in one pipeline.
-func (c *Cache) replay(ctx context.Context) error {
+// replay deletes every pending key in one pipeline. tried reports whether it sent the
+// pipeline (nothing is sent when nothing is pending or another replay runs).
+func (c *Cache) replay(ctx context.Context) (tried bool, err error) {
 	if !c.replayMu.TryLock() {
-		return nil
+		return false, nil
 	}
 	defer c.replayMu.Unlock()
 	c.mu.Lock()
@@ -61,7 +63,7 @@ func (c *Cache) replay(ctx context.Context) error {
 	}
 	c.mu.Unlock()
 	if len(keys) == 0 {
-		return nil
+		return false, nil
 	}
 	ttl := generationTTL.Milliseconds()
 	cmds, err := c.client.Pipelined(ctx, func(p redis.Pipeliner) error {
@@ -78,7 +80,7 @@ func (c *Cache) replay(ctx context.Context) error {
 			c.deleted(keys[i], seq)
 		}
 	}
-	return err
+	return true, err
 }
 
 // replayLoop retries failed deletes every interval until none is left or Close is called.
@@ -93,9 +95,13 @@ func (c *Cache) replayLoop() {
 			return
 		case <-t.C:
 		}
-		_, err := bounded(context.Background(), c.timeout, func(ctx context.Context) (struct{}, error) {
-			return struct{}{}, c.replay(ctx)
+		ctx := withLogger(context.Background(), c.logger)
+		tried, err := bounded(ctx, c.timeout, func(ctx context.Context) (bool, error) {
+			return c.replay(ctx)
 		})
+		if tried || err != nil { // err without tried: the timeout, Redis hanging
+			c.breaker.done(ctx, false, err)
+		}
 		c.mu.Lock()
 		left := len(c.pending)
 		if left == 0 {

@@ -1,0 +1,180 @@
+package rediscache_test
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/flowglad-go/flowglad/cache/rediscache"
+	"github.com/flowglad-go/flowglad/internal/logbuf"
+)
+
+// commandCounter is a go-redis hook that counts the commands and pipelines a client sends.
+type commandCounter struct{ n atomic.Int64 }
+
+func (c *commandCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (c *commandCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (c *commandCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		c.n.Add(1)
+		return next(ctx, cmds)
+	}
+}
+
+func debugLogger(buf *logbuf.Buffer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// TestNewFromURL: NewFromURL checks that Redis answers before it returns, and its errors
+// name the server, never the URL's password.
+func TestNewFromURL(t *testing.T) {
+	srv := startRedis(t)
+	const password = "s3cr3t-Pa55word"
+	missing := filepath.Join(filepath.Dir(srv.sock), "missing.sock")
+	tests := []struct {
+		name string
+		url  string
+		want []string // in the error; none: no error
+	}{
+		{"reachable", "unix://" + srv.sock, nil},
+		{"reachable, database 3", "unix://" + srv.sock + "?db=3", nil},
+		{"no server on the socket", "unix://" + missing, []string{missing, "unix", "db 0", "did not answer PING", "last dial", "no such file"}},
+		{"no server on the port, with a password", "redis://app:" + password + "@127.0.0.1:1/2", []string{"127.0.0.1:1", "tcp", "db 2", "did not answer PING", "connection refused"}},
+		{"malformed, with a password", "redis://app:" + password + "@127.0.0.1:badport/0", []string{"invalid Redis URL"}},
+		{"malformed userinfo", "redis://app:" + password + "%zz@127.0.0.1:6379/0", []string{"invalid Redis URL"}},
+		{"malformed, no password", "redis://127.0.0.1:badport/0", []string{"invalid Redis URL", "invalid port"}},
+		{"another scheme", "mysql://app:" + password + "@db:3306", []string{"invalid URL scheme"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs logbuf.Buffer
+			c, err := rediscache.NewFromURL(tc.url, rediscache.WithTimeout(500*time.Millisecond), rediscache.WithLogger(debugLogger(&logs)))
+			if tc.want == nil {
+				require.NoError(t, err)
+				t.Cleanup(func() { _ = c.Close() })
+				fill(t, c, "user_alice", billingBody("alice", 100), time.Minute)
+				requireHit(t, c, "user_alice", billingBody("alice", 100))
+				return
+			}
+			require.Error(t, err)
+			assert.Nil(t, c)
+			for _, w := range tc.want {
+				assert.Contains(t, err.Error(), w)
+			}
+			assert.NotContains(t, err.Error(), password[:6], "the error quotes the password")
+			assert.NotContains(t, logs.String(), password[:6], "the log quotes the password")
+		})
+	}
+
+	t.Run("a wrong password", func(t *testing.T) {
+		locked := startRedis(t)
+		require.NoError(t, locked.client(true).ConfigSet(context.Background(), "requirepass", "the-right-one").Err())
+		_, err := rediscache.NewFromURL("unix://default:"+password+"@"+locked.sock, rediscache.WithTimeout(500*time.Millisecond))
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), locked.sock)
+		assert.Contains(t, err.Error(), "WRONGPASS")
+		assert.NotContains(t, err.Error(), password[:6])
+	})
+
+	t.Run("go-redis's dial errors go to the Cache's logger", func(t *testing.T) {
+		down := startRedis(t)
+		var logs logbuf.Buffer
+		c, err := rediscache.NewFromURL("unix://"+down.sock, rediscache.WithTimeout(500*time.Millisecond),
+			rediscache.WithLogger(debugLogger(&logs)), rediscache.WithBackoff(0))
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = c.Close() })
+		down.kill()
+		_, _, err = c.Get(context.Background(), "user_alice")
+		require.Error(t, err)
+		// go-redis logs the failed dial from a goroutine of its pool, when it gives up.
+		require.Eventually(t, func() bool {
+			return strings.Contains(logs.String(), "rediscache: go-redis: redis: connection pool: failed to dial")
+		}, 10*time.Second, 10*time.Millisecond, "logs: %s", logs.String())
+		assert.Contains(t, logs.String(), "level=WARN")
+		assert.Contains(t, logs.String(), down.sock)
+	})
+}
+
+// TestRedisCacheFailsFastWhileDown: once an operation could not reach Redis, Get and Set
+// fail at once (no command sent) for the back-off, instead of each paying the timeout; they
+// never answer a body meanwhile. A Delete still tries, and one that reaches Redis ends the
+// outage.
+func TestRedisCacheFailsFastWhileDown(t *testing.T) {
+	srv := startRedis(t)
+	client := srv.client(true)
+	var sent commandCounter
+	client.AddHook(&sent)
+	var logs logbuf.Buffer
+	c := newCache(t, client, rediscache.WithTimeout(50*time.Millisecond), rediscache.WithBackoff(time.Hour),
+		rediscache.WithReplayInterval(time.Hour), rediscache.WithLogger(debugLogger(&logs)))
+	ctx := context.Background()
+	body := billingBody("before", 1000)
+	fill(t, c, "user_alice", body, time.Hour)
+	requireMiss(t, c, "user_bob")
+
+	require.NoError(t, srv.cmd.Process.Signal(syscall.SIGSTOP)) // Redis hangs
+	resumed := false
+	resume := func() {
+		if !resumed {
+			resumed = true
+			_ = srv.cmd.Process.Signal(syscall.SIGCONT)
+		}
+	}
+	t.Cleanup(resume)
+
+	_, found, err := c.Get(ctx, "user_alice")
+	require.ErrorIs(t, err, context.DeadlineExceeded, "the first read pays the timeout")
+	assert.False(t, found)
+	assert.Contains(t, logs.String(), "Redis unreachable")
+
+	before := sent.n.Load()
+	for range 3 {
+		got, found, err := c.Get(ctx, "user_alice")
+		assert.ErrorIs(t, err, rediscache.ErrUnavailable)
+		assert.False(t, found)
+		assert.Nil(t, got)
+	}
+	assert.ErrorIs(t, c.Set(ctx, "user_bob", body, time.Hour), rediscache.ErrUnavailable)
+	assert.Equal(t, before, sent.n.Load(), "no command reaches Redis during the back-off")
+
+	assert.ErrorIs(t, c.Delete(ctx, "user_alice"), context.DeadlineExceeded, "a Delete still tries")
+	assert.Greater(t, sent.n.Load(), before)
+
+	resume()
+	require.NoError(t, c.Delete(ctx, "user_alice"), "reaches Redis: the outage is over")
+	assert.Contains(t, logs.String(), "Redis reachable again")
+	requireMiss(t, c, "user_alice")
+
+	t.Run("after the back-off one read tries again", func(t *testing.T) {
+		c := newCache(t, srv.client(true), rediscache.WithTimeout(50*time.Millisecond),
+			rediscache.WithBackoff(20*time.Millisecond), rediscache.WithPrefix("probe:"))
+		fill(t, c, "user_alice", body, time.Hour)
+		require.NoError(t, srv.cmd.Process.Signal(syscall.SIGSTOP))
+		resumed = false
+		_, _, err := c.Get(ctx, "user_alice")
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		_, _, err = c.Get(ctx, "user_alice")
+		require.ErrorIs(t, err, rediscache.ErrUnavailable)
+		resume()
+		require.Eventually(t, func() bool {
+			got, found, err := c.Get(ctx, "user_alice")
+			return err == nil && found && string(got) == string(body)
+		}, 10*time.Second, 5*time.Millisecond)
+	})
+}
