@@ -157,6 +157,20 @@ func DocComment(path, display string) ([]Snippet, error) {
 	return out, nil
 }
 
+// Uses reports whether the snippet uses package pkg (by the name it is called by), so that
+// a module that has that package can build just the snippets that need it.
+func (s Snippet) Uses(pkg string) bool {
+	src := "package " + genModule + "\n\n" + s.Code
+	f, err := parser.ParseFile(token.NewFileSet(), "", src, 0)
+	if err != nil || len(f.Decls) == 0 {
+		src = "package " + genModule + "\n\nfunc _() {\n" + s.Code + "}\n"
+		if f, err = parser.ParseFile(token.NewFileSet(), "", src, 0); err != nil {
+			return false
+		}
+	}
+	return slices.Contains(usedPackages(f, map[string]string{pkg: pkg}), pkg)
+}
+
 // Module says how to build the generated package.
 type Module struct {
 	// Root is the directory of the module under test (github.com/flowglad-go/flowglad),
