@@ -55,7 +55,7 @@ type Snippet struct {
 func (s Snippet) Pos() string { return s.File + ":" + strconv.Itoa(s.Line) }
 
 var (
-	fenceOpen  = regexp.MustCompile("^(\\s*)```go\\s*$")
+	fenceOpen  = regexp.MustCompile("^(\\s*)```go(\\s.*)?$") // an info string may follow
 	fenceClose = regexp.MustCompile("^\\s*```\\s*$")
 	marker     = regexp.MustCompile(`^\s*<!--\s*snippet:\s*([A-Za-z0-9_.-]+)(\s+compile-only\b[^>]*)?\s*-->\s*$`)
 )
