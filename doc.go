@@ -87,5 +87,13 @@
 // # Testing
 //
 // Package flowgladapi/flowgladapitest is a stateful fake of Flowglad's API: point
-// [Config.BaseURL] at it to test your application end to end without the network.
+// [Config.BaseURL] at it, with its key, to test your application end to end without the
+// network:
+//
+//	fake := flowgladapitest.NewServer(t, flowgladapitest.WithSeed(flowgladapitest.DemoSeed()))
+//	h, err := flowglad.NewHandler(flowglad.Config{APIKey: fake.APIKey(), BaseURL: fake.URL, Auth: auth})
+//	if err != nil {
+//		t.Fatal(err)
+//	}
+//	// Serve requests with h, then check what Flowglad saw: fake.Requests(), fake.UsageBalance(...).
 package flowglad
