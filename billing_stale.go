@@ -119,8 +119,7 @@ func (l *billingLoader) lastKnownFor(ctx context.Context, key string, err error)
 func isOutage(err error) bool {
 	var api *flowgladapi.Error
 	if errors.As(err, &api) {
-		return api.StatusCode >= 500 || api.StatusCode == http.StatusRequestTimeout ||
-			api.StatusCode == http.StatusTooManyRequests
+		return api.StatusCode >= 500 || api.StatusCode == http.StatusRequestTimeout || api.RateLimited()
 	}
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, flowgladapi.ErrUnavailable) ||
 		errors.Is(err, flowgladapi.ErrInvalidResponse)

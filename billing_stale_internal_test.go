@@ -72,6 +72,9 @@ func TestStaleIfError(t *testing.T) {
 		{"500", flowgladapitest.Fault{Status: http.StatusInternalServerError}},
 		{"503", flowgladapitest.Fault{Status: http.StatusServiceUnavailable}},
 		{"429", flowgladapitest.Fault{Status: http.StatusTooManyRequests}},
+		// Live Flowglad answers a rate-limited key with 401: once the key has worked, that
+		// is an outage, not a refusal.
+		{"401 to a key that has worked", flowgladapitest.Fault{Status: http.StatusUnauthorized}},
 		// (Without keep-alives: net/http retries an idempotent request by itself when a
 		// reused connection drops.)
 		{"no answer", flowgladapitest.Fault{CloseConnection: true}},
@@ -127,7 +130,6 @@ func TestStaleIfErrorNotForRefusals(t *testing.T) {
 		status   int
 		code     string
 	}{
-		{"key refused", time.Hour, flowgladapitest.Fault{Status: http.StatusUnauthorized}, http.StatusBadGateway, "flowglad_auth_failed"},
 		{"forbidden", time.Hour, flowgladapitest.Fault{Status: http.StatusForbidden}, http.StatusBadGateway, "flowglad_auth_failed"},
 		{"bad request", time.Hour, flowgladapitest.Fault{Status: http.StatusBadRequest}, http.StatusBadRequest, "flowglad_rejected"},
 		{"off", 0, flowgladapitest.Fault{Status: http.StatusInternalServerError}, http.StatusBadGateway, "flowglad_unavailable"},

@@ -47,6 +47,7 @@ var snippetImports = map[string]string{
 	"webhook":         "github.com/flowglad-go/flowglad/webhook",
 	"rediscache":      "github.com/flowglad-go/flowglad/cache/rediscache",
 	"chi":             "github.com/go-chi/chi/v5",
+	"redis":           "github.com/redis/go-redis/v9",
 	"myapp":           "./myapp",
 	"gin":             "./gin",
 	"echo":            "./echo",

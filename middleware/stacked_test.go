@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/flowglad-go/flowglad"
 	"github.com/flowglad-go/flowglad/flowgladapi/flowgladapitest"
 	"github.com/flowglad-go/flowglad/middleware"
 	"github.com/stretchr/testify/assert"
@@ -116,7 +117,8 @@ func TestStackedMeters(t *testing.T) {
 				require.True(t, found, "an event on %s", wt.slug)
 				assert.Equal(t, wt.amount, ev.Amount, wt.slug)
 				if wt.txID != "" {
-					assert.Equal(t, wt.txID, ev.TransactionID)
+					// Server code's ids are stored per customer (flowglad.ServerTransactionID).
+					assert.Equal(t, flowglad.ServerTransactionID(flowgladapitest.DemoCustomerAlice, wt.txID), ev.TransactionID)
 				}
 			}
 		})

@@ -224,3 +224,6 @@ func aliceCalls(t *testing.T) float64 {
 	require.True(t, ok)
 	return b
 }
+
+// onCanceled is the application's webhook callback for canceled subscriptions.
+func onCanceled(ctx context.Context, e webhook.Event) error { return nil }
