@@ -358,4 +358,3 @@ func TestNewRecorderRefusesBadOptions(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, rec.Close(t.Context()))
 }
-
