@@ -31,6 +31,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -59,12 +60,18 @@ const releasedIdle = 365 * 24 * time.Hour
 // Queue is a usage.Queue on a Redis stream. It is safe for concurrent use.
 type Queue struct {
 	rdb        redis.UniversalClient
+	name       string
 	stream     string
 	group      string
 	consumer   string
 	visibility time.Duration
 	capacity   int
 	closed     atomic.Bool
+
+	mu sync.Mutex
+	// held are the events this instance claimed and has not acknowledged or released: a
+	// claim of its own that outlived the visibility timeout is not handed out to it twice.
+	held map[string]bool
 }
 
 var _ usage.Queue = (*Queue)(nil)
@@ -121,8 +128,8 @@ func New(rdb redis.UniversalClient, name string, opts ...Option) (*Queue, error)
 		host, _ := os.Hostname()
 		cfg.consumer = host + ":" + strconv.Itoa(os.Getpid()) + ":" + uuid.NewString()[:8]
 	}
-	q := &Queue{rdb: rdb, stream: cfg.prefix + "{" + name + "}", group: cfg.group, consumer: cfg.consumer,
-		visibility: cfg.visibility, capacity: cfg.capacity}
+	q := &Queue{rdb: rdb, name: name, stream: cfg.prefix + "{" + name + "}", group: cfg.group, consumer: cfg.consumer,
+		visibility: cfg.visibility, capacity: cfg.capacity, held: map[string]bool{}}
 	// From the stream's first entry: events recorded before the group existed are sent too.
 	err := rdb.XGroupCreateMkStream(context.Background(), q.stream, q.group, "0").Err()
 	if err != nil && !redis.HasErrorPrefix(err, "BUSYGROUP") {
@@ -130,6 +137,9 @@ func New(rdb redis.UniversalClient, name string, opts ...Option) (*Queue, error)
 	}
 	return q, nil
 }
+
+// Name is the queue's name, as given to New.
+func (q *Queue) Name() string { return q.name }
 
 // Capacity is how many events the queue holds at most.
 func (q *Queue) Capacity() int { return q.capacity }
@@ -229,15 +239,21 @@ func (q *Queue) Claim(ctx context.Context, max int) ([]usage.Claimed, error) {
 // rather than handed out forever.
 func (q *Queue) appendDecoded(ctx context.Context, out []usage.Claimed, msgs []redis.XMessage) ([]usage.Claimed, error) {
 	var junk []string
+	q.mu.Lock()
 	for _, m := range msgs {
+		if q.held[m.ID] {
+			continue // ours already: taken back from ourselves after the visibility timeout
+		}
 		raw, _ := m.Values["e"].(string)
 		e, err := usage.DecodeEvent([]byte(raw))
 		if err != nil {
 			junk = append(junk, m.ID)
 			continue
 		}
+		q.held[m.ID] = true
 		out = append(out, usage.Claimed{ID: m.ID, Event: e})
 	}
+	q.mu.Unlock()
 	if len(junk) > 0 {
 		if err := q.Ack(ctx, junk); err != nil {
 			return nil, err
@@ -251,6 +267,7 @@ func (q *Queue) Ack(ctx context.Context, ids []string) error {
 	if q.closed.Load() {
 		return usage.ErrClosed
 	}
+	ids = q.drop(ids)
 	if len(ids) == 0 {
 		return nil
 	}
@@ -263,12 +280,39 @@ func (q *Queue) Ack(ctx context.Context, ids []string) error {
 	return nil
 }
 
+// drop forgets that this instance holds ids, and returns those that are stream ids (others
+// are no event of the queue: ignored, as the interface asks).
+func (q *Queue) drop(ids []string) []string {
+	valid := make([]string, 0, len(ids))
+	q.mu.Lock()
+	for _, id := range ids {
+		delete(q.held, id)
+		if isStreamID(id) {
+			valid = append(valid, id)
+		}
+	}
+	q.mu.Unlock()
+	return valid
+}
+
+// isStreamID reports whether id has the form of a stream entry id, ms-seq.
+func isStreamID(id string) bool {
+	ms, seq, ok := strings.Cut(id, "-")
+	if !ok {
+		return false
+	}
+	_, err1 := strconv.ParseUint(ms, 10, 64)
+	_, err2 := strconv.ParseUint(seq, 10, 64)
+	return err1 == nil && err2 == nil && id != "0-0"
+}
+
 // Release makes the events claimable at once by any instance (their claims are aged past
 // the visibility timeout).
 func (q *Queue) Release(ctx context.Context, ids []string) error {
 	if q.closed.Load() {
 		return usage.ErrClosed
 	}
+	ids = q.drop(ids)
 	if len(ids) == 0 {
 		return nil
 	}
@@ -283,43 +327,61 @@ func (q *Queue) Release(ctx context.Context, ids []string) error {
 	return nil
 }
 
-// Stats reads the stream's length, the group's pending count and the oldest event, in one
-// round trip.
+// statsScript answers the stream's length, the group's pending count less the claims
+// older than the visibility timeout (released, or of an instance that stopped), and the
+// oldest entry's event.
+//
+// KEYS[1] stream; ARGV[1] group, ARGV[2] visibility timeout in ms, ARGV[3] how many old
+// claims to count at most.
+var statsScript = redis.NewScript(`
+local n = redis.call('XLEN', KEYS[1])
+local claimed = 0
+local ok, p = pcall(redis.call, 'XPENDING', KEYS[1], ARGV[1])
+if ok then
+  claimed = p[1]
+  if claimed > 0 then
+    local old = redis.call('XPENDING', KEYS[1], ARGV[1], 'IDLE', ARGV[2], '-', '+', ARGV[3])
+    claimed = claimed - #old
+  end
+end
+local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
+local oldest = ''
+if #first == 1 then
+  local f = first[1][2]
+  for i = 1, #f, 2 do
+    if f[i] == 'e' then oldest = f[i + 1] end
+  end
+end
+return {n, claimed, oldest}
+`)
+
+// maxCountedOldClaims bounds the claims Stats reads to tell released ones from held ones.
+const maxCountedOldClaims = 100_000
+
+// Stats reads the stream's length, the events claimed and the oldest event in one script.
+// Claimed counts the claims younger than the visibility timeout, of every instance.
 func (q *Queue) Stats(ctx context.Context) (usage.QueueStats, error) {
 	if q.closed.Load() {
 		return usage.QueueStats{}, usage.ErrClosed
 	}
-	pipe := q.rdb.Pipeline()
-	n := pipe.XLen(ctx, q.stream)
-	pending := pipe.XPending(ctx, q.stream, q.group)
-	first := pipe.XRangeN(ctx, q.stream, "-", "+", 1)
-	_, _ = pipe.Exec(ctx)
 	var st usage.QueueStats
-	var err error
-	if st.Queued, err = intResult(n.Result()); err != nil {
-		return st, fmt.Errorf("redisqueue: stats: %w", err)
-	}
-	p, err := pending.Result()
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return st, fmt.Errorf("redisqueue: stats: %w", err)
-	}
-	if p != nil {
-		st.Claimed = int(p.Count)
-	}
-	msgs, err := first.Result()
+	v, err := statsScript.Run(ctx, q.rdb, []string{q.stream}, q.group, q.visibility.Milliseconds(), maxCountedOldClaims).Slice()
 	if err != nil {
 		return st, fmt.Errorf("redisqueue: stats: %w", err)
 	}
-	if len(msgs) == 1 {
-		raw, _ := msgs[0].Values["e"].(string)
+	if len(v) != 3 {
+		return st, fmt.Errorf("redisqueue: stats: unexpected reply %v", v)
+	}
+	n, _ := v[0].(int64)
+	claimed, _ := v[1].(int64)
+	st.Queued, st.Claimed = int(n), int(max(claimed, 0))
+	if raw, _ := v[2].(string); raw != "" {
 		if e, err := usage.DecodeEvent([]byte(raw)); err == nil {
 			st.OldestRecordedAt = time.UnixMilli(e.RecordedAt)
 		}
 	}
 	return st, nil
 }
-
-func intResult(n int64, err error) (int, error) { return int(n), err }
 
 // Close stops the queue's methods (they return usage.ErrClosed); the events stay in Redis,
 // and the client stays open (it is the caller's). Events this instance holds are taken
