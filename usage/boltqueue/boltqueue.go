@@ -9,6 +9,7 @@ import (
 
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -104,6 +105,19 @@ type Queue struct {
 	reserved    int                 // events of Puts in progress, counted against capacity
 	claimed     map[uint64]struct{} // sequence numbers handed out by Claim
 	quarantined int
+
+	writes    chan write    // to the committer; closed by Close once no method runs
+	committed chan struct{} // closed when the committer has stopped
+	commits   atomic.Int64  // write transactions committed, for the tests of grouping
+}
+
+// A write is one method's change of the file, committed by the committer together with the
+// writes that arrived while the previous commit was syncing. fn may run more than once (when
+// another write of its group fails, the group is retried without it): it must set its
+// results afresh on each run, which a rolled-back transaction makes safe.
+type write struct {
+	fn   func(*bolt.Tx) error
+	done chan error
 }
 
 var _ usage.Queue = (*Queue)(nil)
@@ -130,11 +144,15 @@ func Open(path string, opts ...Option) (*Queue, error) {
 	case err != nil:
 		return nil, fmt.Errorf("boltqueue: opening %s: %w", path, err)
 	}
-	q := &Queue{db: db, capacity: cfg.capacity, path: path, claimed: map[uint64]struct{}{}}
+	q := &Queue{
+		db: db, capacity: cfg.capacity, path: path, claimed: map[uint64]struct{}{},
+		writes: make(chan write, maxGroup), committed: make(chan struct{}),
+	}
 	if err := q.init(); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
+	go q.commit()
 	return q, nil
 }
 
@@ -214,8 +232,9 @@ func (q *Queue) enter(ctx context.Context) error {
 func (q *Queue) leave() { q.closeMu.RUnlock() }
 
 // Put stores events, all or none, and returns once they are in the file and the file is
-// synced to the disk. Concurrent Puts share one transaction and one fsync (bbolt's
-// DB.Batch), so many callers pay for one disk flush together.
+// synced to the disk. Concurrent Puts are group-committed: the Puts that arrive while one
+// commit is syncing share the next transaction and its fsync, so many callers pay for one
+// disk flush together, and a Put alone waits for one commit and no timer.
 //
 // usage.ErrQueueFull when the events would take the queue past its capacity.
 func (q *Queue) Put(ctx context.Context, events []usage.Event) error {
@@ -243,10 +262,9 @@ func (q *Queue) Put(ctx context.Context, events []usage.Event) error {
 	q.reserved += len(events)
 	q.mu.Unlock()
 
-	// Batch may run fn more than once (when another call of the batch fails): it is
-	// idempotent because a failed run's transaction, sequence numbers included, is rolled
-	// back.
-	err := q.db.Batch(func(tx *bolt.Tx) error {
+	// The function may run more than once (see write): a failed run's transaction,
+	// sequence numbers included, is rolled back.
+	err := q.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(eventsBucket)
 		for _, v := range values {
 			seq, err := b.NextSequence()
@@ -340,7 +358,7 @@ func ids(cs []usage.Claimed) []uint64 {
 // quarantine moves undecodable events out of the events bucket, keeping their bytes.
 func (q *Queue) quarantine(seqs []uint64) error {
 	var moved int
-	err := q.db.Batch(func(tx *bolt.Tx) error {
+	err := q.update(func(tx *bolt.Tx) error {
 		moved = 0
 		events, quarantine := tx.Bucket(eventsBucket), tx.Bucket(quarantineBucket)
 		for _, seq := range seqs {
@@ -383,8 +401,8 @@ func parseIDs(ids []string) []uint64 {
 	return seqs
 }
 
-// Ack deletes events from the file and returns once the deletion is synced. Concurrent Acks
-// share a transaction, as Puts do. Unknown ids are ignored.
+// Ack deletes events from the file and returns once the deletion is synced. It is
+// group-committed with concurrent Puts and Acks. Unknown ids are ignored.
 func (q *Queue) Ack(ctx context.Context, ids []string) error {
 	if err := q.enter(ctx); err != nil {
 		return err
@@ -395,7 +413,7 @@ func (q *Queue) Ack(ctx context.Context, ids []string) error {
 		return nil
 	}
 	var deleted int
-	err := q.db.Batch(func(tx *bolt.Tx) error {
+	err := q.update(func(tx *bolt.Tx) error {
 		deleted = 0
 		b := tx.Bucket(eventsBucket)
 		for _, seq := range seqs {
@@ -492,8 +510,76 @@ func (q *Queue) Close() error {
 		return nil
 	}
 	q.closed = true
+	close(q.writes) // no method runs (closeMu), so nobody sends any more
+	<-q.committed
 	if err := q.db.Close(); err != nil {
 		return fmt.Errorf("boltqueue: closing %s: %w", q.path, err)
 	}
 	return nil
+}
+
+// maxGroup bounds the writes committed in one transaction, so one commit's latency stays
+// bounded however many callers pile up.
+const maxGroup = 1000
+
+// update runs fn in a write transaction of the committer and returns once it is committed
+// and synced. Callers hold closeMu for reading, so the committer is running.
+func (q *Queue) update(fn func(*bolt.Tx) error) error {
+	done := make(chan error, 1)
+	q.writes <- write{fn: fn, done: done}
+	return <-done
+}
+
+// commit is the committer: it takes the first write that comes, adds every write already
+// waiting, and commits them in one transaction (one fsync). While it syncs, the next group
+// gathers in the channel. bbolt's DB.Batch would do the same after a timer (10 ms by
+// default), which a lone Put would wait for on every call.
+func (q *Queue) commit() {
+	defer close(q.committed)
+	group := make([]write, 0, maxGroup)
+	for w := range q.writes {
+		group = append(group[:0], w)
+	gather:
+		for len(group) < maxGroup {
+			select {
+			case w, ok := <-q.writes:
+				if !ok {
+					break gather
+				}
+				group = append(group, w)
+			default:
+				break gather
+			}
+		}
+		q.commitGroup(group)
+	}
+}
+
+// commitGroup commits a group in one transaction. A write whose function fails is taken
+// out and run alone (its own error goes to its caller), and the rest is committed without
+// it, as DB.Batch does.
+func (q *Queue) commitGroup(group []write) {
+	for len(group) > 0 {
+		failed := -1
+		q.commits.Add(1)
+		err := q.db.Update(func(tx *bolt.Tx) error {
+			for i, w := range group {
+				if err := w.fn(tx); err != nil {
+					failed = i
+					return err
+				}
+			}
+			return nil
+		})
+		if failed >= 0 {
+			w := group[failed]
+			group = append(group[:failed], group[failed+1:]...)
+			w.done <- q.db.Update(w.fn)
+			continue
+		}
+		for _, w := range group {
+			w.done <- err
+		}
+		return
+	}
 }
