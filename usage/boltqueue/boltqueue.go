@@ -492,6 +492,12 @@ func (q *Queue) Stats(ctx context.Context) (usage.QueueStats, error) {
 	return st, nil
 }
 
+// Path is the file the queue is in.
+func (q *Queue) Path() string { return q.path }
+
+// Capacity is the most events the queue holds (WithCapacity).
+func (q *Queue) Capacity() int { return q.capacity }
+
 // Quarantined counts the events Claim moved aside because they did not decode: they are
 // kept in the file (bucket "undecodable") for a person to look at, never sent or deleted.
 func (q *Queue) Quarantined() int {
