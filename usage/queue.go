@@ -109,7 +109,7 @@ type Queue interface {
 	// queue promises. ErrQueueFull when they do not fit: nothing was added.
 	Put(ctx context.Context, events []Event) error
 	// Claim hands out up to max events that nobody holds, oldest first, without waiting:
-	// none when there are none. They stay in the queue, hidden from other Claims, until
+	// none when there are none, or when max <= 0. They stay in the queue, hidden from other Claims, until
 	// they are acknowledged or released, or until the holder is gone (a crashed process:
 	// how long that takes is the queue's visibility timeout).
 	Claim(ctx context.Context, max int) ([]Claimed, error)
