@@ -305,6 +305,11 @@ type billingEntry struct {
 	currentOnce sync.Once
 	current     []flowgladapi.Subscription
 	currentErr  error
+
+	// priceMeters maps "id:"+price id and "slug:"+price slug to the usage meter's id, for
+	// pending usage recorded against a price (pending.go); read once when first needed.
+	pricesOnce  sync.Once
+	priceMeters map[string]string
 }
 
 func newBillingEntry(body *flowgladapi.BillingBody) *billingEntry {

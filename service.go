@@ -34,6 +34,9 @@ type Service struct {
 	newTxID  func() string
 	// redirectOrigins are Config.RedirectOrigins; nil allows any http(s) URL.
 	redirectOrigins map[string]bool
+	// pending is usage recorded and not yet at Flowglad (AddPendingUsage), subtracted from
+	// the balances Billing and CurrentSubscriptions return; nil when none is registered.
+	pending pendingList
 }
 
 // serviceOptions are the Service's settings, with test hooks that Config does not offer.
@@ -124,7 +127,9 @@ func (s *Service) Client() *flowgladapi.Client { return s.client }
 // CheckUsageBalance, Product, Price, HasPurchased), creating the Flowglad customer on first
 // use. Concurrent reads for one customer, the route's included, share one Flowglad request,
 // so gating an endpoint on billing adds no call to a page that reads billing anyway. The
-// result is shared: do not modify it.
+// result is shared: do not modify it. The usage meter balances of its current subscriptions
+// have usage recorded and not yet at Flowglad subtracted (see AddPendingUsage); Raw is
+// Flowglad's body as sent.
 //
 // It calls GET /api/v1/customers/{externalId}/billing, and when Flowglad answers
 // 404 NOT_FOUND, POST /api/v1/customers followed by the same GET.
@@ -133,19 +138,20 @@ func (s *Service) Billing(ctx context.Context, c Customer) (*flowgladapi.Billing
 	if err != nil {
 		return nil, err
 	}
-	return e.typed()
+	return s.billingWithPending(ctx, c, e)
 }
 
 // CurrentSubscriptions returns the customer's current subscriptions (active, trialing, past
 // due, cancellation scheduled), newest first, as Billing's CurrentSubscriptions: from the
 // same shared billing read, decoding only them. Feature and balance checks need nothing
-// else (flowgladapi.Subscription's HasFeature and UsageBalance on the first).
+// else (flowgladapi.Subscription's HasFeature and UsageBalance on the first). Balances
+// have pending usage subtracted, as Billing's (see AddPendingUsage).
 func (s *Service) CurrentSubscriptions(ctx context.Context, c Customer) ([]flowgladapi.Subscription, error) {
 	e, err := s.billingEntry(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	return e.currentSubscriptions()
+	return s.currentWithPending(ctx, c, e)
 }
 
 // billingEntry returns the customer's billing body, shared or cached, with what has been

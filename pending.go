@@ -1,0 +1,241 @@
+package flowglad
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/flowglad-go/flowglad/flowgladapi"
+)
+
+// Validate checks p with the rules of CreateUsageEvent that need no billing (exactly one of
+// the meter or price fields, the amount, the ids' form): a 400 invalid_body *Error listing
+// every problem, or nil. A usage recorder calls it before queueing an event, so that a
+// malformed event is refused at once rather than refused by Flowglad later.
+func (p UsageEventParams) Validate() error { return validate(p) }
+
+// Validate checks a Customer as every Service method does before using it: an *Error with
+// Code CodeInvalidCustomer (a server bug: no external id, an invalid email), or nil.
+func (c Customer) Validate() error { return c.validate() }
+
+// PendingUsage reports usage that has been recorded for a customer and is not yet at
+// Flowglad: events waiting in a usage recorder's queue, and amounts reserved for work in
+// progress. A Service given one (AddPendingUsage) subtracts it from the usage meter balances
+// it returns, so that recording usage asynchronously cannot be used to spend a balance
+// twice. The usage package's Recorder implements it and registers itself; the root package
+// never imports usage.
+//
+// PendingUsage is called on every balance read for the customer: it must be fast, safe for
+// concurrent use, and answer nil (no allocation) when nothing is pending.
+type PendingUsage interface {
+	PendingUsage(ctx context.Context, externalID string) ([]PendingUsageAmount, error)
+}
+
+// PendingUsageAmount is an amount of usage of one meter not yet at Flowglad. Exactly one of
+// UsageMeterSlug, UsageMeterID, PriceSlug and PriceID names the meter (a price names its
+// usage meter, found in the customer's pricing model).
+type PendingUsageAmount struct {
+	UsageMeterSlug, UsageMeterID, PriceSlug, PriceID string
+	// SubscriptionID is the subscription the usage will be charged to; empty means the
+	// first current subscription that has the meter (where the recorder sends it).
+	SubscriptionID string
+	Amount         float64
+}
+
+// AddPendingUsage registers p: the balances that Billing and CurrentSubscriptions return
+// (and so the middleware's gates) subtract what p reports. The returned function removes
+// it. When p fails, the balances are returned as Flowglad reported them and the failure is
+// logged.
+func (s *Service) AddPendingUsage(p PendingUsage) (remove func()) {
+	h := &pendingHolder{p: p}
+	for {
+		old := s.pending.Load()
+		var next []*pendingHolder
+		if old != nil {
+			next = slices.Clone(*old)
+		}
+		next = append(next, h)
+		if s.pending.CompareAndSwap(old, &next) {
+			break
+		}
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			for {
+				old := s.pending.Load()
+				next := slices.DeleteFunc(slices.Clone(*old), func(x *pendingHolder) bool { return x == h })
+				np := &next
+				if len(next) == 0 {
+					np = nil
+				}
+				if s.pending.CompareAndSwap(old, np) {
+					return
+				}
+			}
+		})
+	}
+}
+
+// pendingHolder wraps a registered PendingUsage, so that the same value registered twice is
+// removed once per registration.
+type pendingHolder struct{ p PendingUsage }
+
+// pendingList holds the registered PendingUsage; nil (the common case) costs one atomic
+// load per balance read.
+type pendingList = atomic.Pointer[[]*pendingHolder]
+
+// ReportedSubscriptions is CurrentSubscriptions as Flowglad reported them: no pending
+// usage is subtracted from the balances. A reservation is checked against these balances
+// (minus what is pending, atomically, in the recorder's ledger).
+func (s *Service) ReportedSubscriptions(ctx context.Context, c Customer) ([]flowgladapi.Subscription, error) {
+	e, err := s.billingEntry(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return e.currentSubscriptions()
+}
+
+// pendingFor returns the usage pending for the customer, nil when none (or when nothing is
+// registered).
+func (s *Service) pendingFor(ctx context.Context, externalID string) []PendingUsageAmount {
+	list := s.pending.Load()
+	if list == nil {
+		return nil
+	}
+	var out []PendingUsageAmount
+	for _, h := range *list {
+		amounts, err := h.p.PendingUsage(ctx, externalID)
+		if err != nil {
+			s.logger.WarnContext(ctx, "flowglad: pending usage could not be read; balances are Flowglad's", "error", err)
+			continue
+		}
+		out = append(out, amounts...)
+	}
+	return out
+}
+
+// withPending returns subs with the pending amounts subtracted from their usage meter
+// balances: subs itself (shared, never modified) when nothing applies, else a copy.
+func withPending(subs []flowgladapi.Subscription, pending []PendingUsageAmount, meterOf func(PendingUsageAmount) (id, slug string)) []flowgladapi.Subscription {
+	var out []flowgladapi.Subscription
+	for _, p := range pending {
+		id, slug := meterOf(p)
+		if (id == "" && slug == "") || p.Amount == 0 {
+			continue
+		}
+		si, bi := pendingTarget(subs, p.SubscriptionID, id, slug)
+		if si < 0 {
+			continue
+		}
+		if out == nil {
+			out = slices.Clone(subs)
+		}
+		if &out[si].UsageMeterBalances[0] == &subs[si].UsageMeterBalances[0] {
+			out[si].UsageMeterBalances = slices.Clone(subs[si].UsageMeterBalances)
+		}
+		out[si].UsageMeterBalances[bi].AvailableBalance -= p.Amount
+	}
+	if out == nil {
+		return subs
+	}
+	return out
+}
+
+// pendingTarget finds the balance pending usage applies to: on the subscription named, or
+// on the first current subscription that has the meter. -1 when none.
+func pendingTarget(subs []flowgladapi.Subscription, subID, meterID, meterSlug string) (si, bi int) {
+	for i := range subs {
+		if subID != "" && subs[i].ID != subID {
+			continue
+		}
+		for j := len(subs[i].UsageMeterBalances) - 1; j >= 0; j-- {
+			b := &subs[i].UsageMeterBalances[j]
+			if (meterID != "" && b.ID == meterID) || (meterSlug != "" && b.Slug == meterSlug) {
+				return i, j
+			}
+		}
+		if subID != "" {
+			break
+		}
+	}
+	return -1, -1
+}
+
+// meterFinder maps a pending amount to its meter (id, slug); prices are looked up in the
+// pricing model, read from billing only when a pending amount names a price.
+func (e *billingEntry) meterFinder() func(PendingUsageAmount) (string, string) {
+	return func(p PendingUsageAmount) (string, string) {
+		switch {
+		case p.UsageMeterID != "" || p.UsageMeterSlug != "":
+			return p.UsageMeterID, p.UsageMeterSlug
+		case p.PriceID == "" && p.PriceSlug == "":
+			return "", ""
+		}
+		e.pricesOnce.Do(func() {
+			pm, err := member[flowgladapi.PricingModel](e, "pricingModel")
+			if err != nil {
+				return
+			}
+			e.priceMeters = map[string]string{}
+			for _, m := range pm.UsageMeters {
+				for _, pr := range m.Prices {
+					e.priceMeters["id:"+pr.ID] = m.ID
+					e.priceMeters["slug:"+pr.Slug] = m.ID
+				}
+			}
+			for _, prod := range pm.Products {
+				for _, pr := range prod.Prices {
+					if pr.UsageMeterID != "" {
+						e.priceMeters["id:"+pr.ID] = pr.UsageMeterID
+						e.priceMeters["slug:"+pr.Slug] = pr.UsageMeterID
+					}
+				}
+			}
+		})
+		if p.PriceID != "" {
+			return e.priceMeters["id:"+p.PriceID], ""
+		}
+		return e.priceMeters["slug:"+p.PriceSlug], ""
+	}
+}
+
+// currentWithPending is CurrentSubscriptions' answer: the shared decoded list, adjusted by
+// pending usage when some is registered and pending for the customer.
+func (s *Service) currentWithPending(ctx context.Context, c Customer, e *billingEntry) ([]flowgladapi.Subscription, error) {
+	subs, err := e.currentSubscriptions()
+	if err != nil || s.pending.Load() == nil {
+		return subs, err
+	}
+	pending := s.pendingFor(ctx, c.ExternalID)
+	if len(pending) == 0 {
+		return subs, nil
+	}
+	return withPending(subs, pending, e.meterFinder()), nil
+}
+
+// billingWithPending is Billing's answer: the shared typed view, or a shallow copy whose
+// current subscriptions carry the adjusted balances. Raw stays Flowglad's body.
+func (s *Service) billingWithPending(ctx context.Context, c Customer, e *billingEntry) (*flowgladapi.Billing, error) {
+	b, err := e.typed()
+	if err != nil || s.pending.Load() == nil {
+		return b, err
+	}
+	pending := s.pendingFor(ctx, c.ExternalID)
+	if len(pending) == 0 {
+		return b, nil
+	}
+	subs := withPending(b.CurrentSubscriptions, pending, e.meterFinder())
+	if len(subs) == 0 || &subs[0] == &b.CurrentSubscriptions[0] {
+		return b, nil
+	}
+	cp := *b
+	cp.CurrentSubscriptions = subs
+	if b.CurrentSubscription != nil {
+		if i := slices.IndexFunc(subs, func(x flowgladapi.Subscription) bool { return x.ID == b.CurrentSubscription.ID }); i >= 0 {
+			cp.CurrentSubscription = &subs[i]
+		}
+	}
+	return &cp, nil
+}

@@ -1,0 +1,253 @@
+package usage
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+)
+
+// ErrStale is returned by Ledger.Reserve when some of the customer's pending usage reached
+// Flowglad since the caller read the ledger: the balance it read may not include that usage
+// yet, so it must read the balance again (the Recorder does).
+var ErrStale = errors.New("usage: ledger changed since it was read")
+
+// PendingEvent is usage recorded for a customer and not yet at Flowglad, as a Ledger keeps it.
+type PendingEvent struct {
+	// TransactionID is the event's transaction id: an event recorded twice with one id is
+	// pending once, as Flowglad counts it once.
+	TransactionID string
+	// Exactly one of UsageMeterSlug, UsageMeterID, PriceSlug and PriceID.
+	UsageMeterSlug, UsageMeterID, PriceSlug, PriceID string
+	// SubscriptionID is empty when the flusher chooses it.
+	SubscriptionID string
+	Amount         int64
+}
+
+// Hold is an amount of a usage meter reserved for work in progress (Recorder.Reserve).
+type Hold struct {
+	// ID identifies the hold in its ledger.
+	ID string
+	// Meter is the usage meter's slug.
+	Meter  string
+	Amount int64
+	// ExpiresAt is when the hold lapses by itself: the instance that made it may have
+	// crashed before committing or releasing it.
+	ExpiresAt time.Time
+}
+
+// MeterRefs are the names one usage meter goes by in events: its slug and id, and the slugs
+// and ids of its prices. Pending events that use any of them count against the meter.
+type MeterRefs struct {
+	Slug, ID             string
+	PriceSlugs, PriceIDs []string
+}
+
+func (m MeterRefs) match(e PendingEvent) bool {
+	switch {
+	case e.UsageMeterSlug != "":
+		return e.UsageMeterSlug == m.Slug
+	case e.UsageMeterID != "":
+		return m.ID != "" && e.UsageMeterID == m.ID
+	case e.PriceSlug != "":
+		return contains(m.PriceSlugs, e.PriceSlug)
+	case e.PriceID != "":
+		return contains(m.PriceIDs, e.PriceID)
+	}
+	return false
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// ReserveRequest asks a Ledger for a hold.
+type ReserveRequest struct {
+	CustomerID string
+	Hold       Hold
+	// Refs say which pending events count against Hold.Meter.
+	Refs MeterRefs
+	// Available is the meter's balance as Flowglad reported it, pending usage not
+	// subtracted.
+	Available float64
+	// Generation is LedgerView.Generation as read before Available was: ErrStale when the
+	// customer's pending usage reached Flowglad since.
+	Generation uint64
+}
+
+// LedgerView is what a Ledger holds for one customer.
+type LedgerView struct {
+	Pending []PendingEvent
+	// Holds are the live (unexpired) holds.
+	Holds []Hold
+	// Generation grows each time some of the customer's pending usage reaches Flowglad
+	// (RemovePending); it may grow more often (the in-process ledger keeps one generation
+	// for all customers).
+	Generation uint64
+}
+
+// A Ledger keeps the usage that is pending (recorded, not yet at Flowglad) and the holds
+// (reservations) of each customer, so that balances can subtract them and a reservation is
+// granted only when the balance covers it. The Recorder uses an in-process ledger by
+// default (NewMemoryLedger), right for the memory and bolt queues; a queue shared by several
+// instances shares its ledger too (usage/redisqueue), so that every instance's gates see
+// every instance's pending usage and holds. Methods are safe for concurrent use.
+type Ledger interface {
+	// AddPending notes events recorded for the customer. An event already noted (same
+	// transaction id) is noted once.
+	AddPending(ctx context.Context, customerID string, events []PendingEvent) error
+	// RemovePending forgets events (by transaction id) that Flowglad has, or that were
+	// dead-lettered, and advances the customer's generation. Unknown ids are ignored.
+	RemovePending(ctx context.Context, customerID string, txIDs []string) error
+	// View returns the customer's pending events and live holds. It must be cheap, and
+	// return a zero view without allocating, when the customer has none: every balance
+	// read calls it.
+	View(ctx context.Context, customerID string) (LedgerView, error)
+	// Reserve adds req.Hold, atomically, if and only if Available minus the pending events
+	// that count against the meter minus the meter's live holds is at least Hold.Amount.
+	// It reports whether it did; ErrStale when req.Generation is behind.
+	Reserve(ctx context.Context, req ReserveRequest) (bool, error)
+	// Unreserve removes a hold; an unknown or expired one is ignored.
+	Unreserve(ctx context.Context, customerID, holdID string) error
+}
+
+// MemoryLedger is the in-process Ledger.
+type MemoryLedger struct {
+	now func() time.Time
+	mu  sync.Mutex
+	m   map[string]*customerLedger
+	// gen is the generation of every customer: one counter, so that a customer whose
+	// entry was dropped (nothing pending, no holds) cannot go back to an old generation.
+	gen uint64
+}
+
+type customerLedger struct {
+	pending map[string]PendingEvent
+	holds   map[string]Hold
+}
+
+// NewMemoryLedger returns an empty in-process ledger.
+func NewMemoryLedger() *MemoryLedger { return newMemoryLedger(time.Now) }
+
+func newMemoryLedger(now func() time.Time) *MemoryLedger {
+	return &MemoryLedger{now: now, m: map[string]*customerLedger{}}
+}
+
+// AddPending implements Ledger.
+func (l *MemoryLedger) AddPending(_ context.Context, customerID string, events []PendingEvent) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c := l.customer(customerID)
+	for _, e := range events {
+		c.pending[e.TransactionID] = e
+	}
+	return nil
+}
+
+// RemovePending implements Ledger.
+func (l *MemoryLedger) RemovePending(_ context.Context, customerID string, txIDs []string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c := l.m[customerID]
+	if c == nil {
+		return nil
+	}
+	for _, id := range txIDs {
+		delete(c.pending, id)
+	}
+	l.gen++
+	l.tidy(customerID, c)
+	return nil
+}
+
+// View implements Ledger.
+func (l *MemoryLedger) View(_ context.Context, customerID string) (LedgerView, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c := l.m[customerID]
+	if c == nil {
+		return LedgerView{Generation: l.gen}, nil
+	}
+	v := LedgerView{Generation: l.gen}
+	if len(c.pending) > 0 {
+		v.Pending = make([]PendingEvent, 0, len(c.pending))
+		for _, e := range c.pending {
+			v.Pending = append(v.Pending, e)
+		}
+	}
+	now := l.now()
+	for id, h := range c.holds {
+		if !now.Before(h.ExpiresAt) {
+			delete(c.holds, id)
+			continue
+		}
+		v.Holds = append(v.Holds, h)
+	}
+	return v, nil
+}
+
+// Reserve implements Ledger.
+func (l *MemoryLedger) Reserve(_ context.Context, req ReserveRequest) (bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.gen != req.Generation {
+		return false, ErrStale
+	}
+	c := l.m[req.CustomerID]
+	left := req.Available
+	if c != nil {
+		for _, e := range c.pending {
+			if req.Refs.match(e) {
+				left -= float64(e.Amount)
+			}
+		}
+		now := l.now()
+		for id, h := range c.holds {
+			if !now.Before(h.ExpiresAt) {
+				delete(c.holds, id)
+				continue
+			}
+			if h.Meter == req.Hold.Meter {
+				left -= float64(h.Amount)
+			}
+		}
+	}
+	if left < float64(req.Hold.Amount) {
+		return false, nil
+	}
+	l.customer(req.CustomerID).holds[req.Hold.ID] = req.Hold
+	return true, nil
+}
+
+// Unreserve implements Ledger.
+func (l *MemoryLedger) Unreserve(_ context.Context, customerID, holdID string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if c := l.m[customerID]; c != nil {
+		delete(c.holds, holdID)
+		l.tidy(customerID, c)
+	}
+	return nil
+}
+
+func (l *MemoryLedger) customer(id string) *customerLedger {
+	c := l.m[id]
+	if c == nil {
+		c = &customerLedger{pending: map[string]PendingEvent{}, holds: map[string]Hold{}}
+		l.m[id] = c
+	}
+	return c
+}
+
+// tidy drops a customer with nothing pending and no holds, so the ledger does not grow with
+// every customer ever seen.
+func (l *MemoryLedger) tidy(id string, c *customerLedger) {
+	if len(c.pending) == 0 && len(c.holds) == 0 {
+		delete(l.m, id)
+	}
+}

@@ -1,0 +1,361 @@
+package usage_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flowglad-go/flowglad"
+	"github.com/flowglad-go/flowglad/flowgladapi"
+	"github.com/flowglad-go/flowglad/flowgladapi/flowgladapitest"
+	"github.com/flowglad-go/flowglad/internal/testclock"
+	"github.com/flowglad-go/flowglad/usage"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Record queues the event and returns without calling Flowglad; Flush sends it, with the
+// transaction id and date fixed when it was recorded.
+func TestRecordThenFlush(t *testing.T) {
+	clock := testclock.New(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
+	e := newEnv(t, usage.WithClock(clock.Now))
+	worked := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+
+	generated, err := e.rec.Record(ctx(t), alice, flowglad.UsageEventParams{UsageMeterSlug: meter, Amount: 3})
+	require.NoError(t, err)
+	given, err := e.rec.Record(ctx(t), alice, flowglad.UsageEventParams{UsageMeterSlug: meter, TransactionID: "job-42", UsageDate: worked})
+	require.NoError(t, err)
+	assert.NotEmpty(t, generated)
+	assert.Equal(t, "job-42", given)
+	assert.Empty(t, e.fake.Requests(), "Record made a Flowglad call")
+	assert.Equal(t, 2, e.rec.Stats().Queued)
+
+	clock.Advance(time.Minute) // the dates were fixed by Record, not by the flush
+	require.NoError(t, e.rec.Flush(ctx(t)))
+
+	got := map[string]flowgladapitest.UsageEvent{}
+	for _, ev := range e.fake.UsageEvents() {
+		got[ev.TransactionID] = ev
+	}
+	require.Len(t, got, 2)
+	g := got[usage.StoredTransactionID(alice.ExternalID, generated)]
+	assert.Equal(t, int64(3), g.Amount)
+	assert.Equal(t, flowgladapitest.DemoAliceSubscriptionID, g.SubscriptionID)
+	assert.True(t, g.UsageDate.Equal(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)), "usageDate %v", g.UsageDate)
+	j := got[usage.StoredTransactionID(alice.ExternalID, "job-42")]
+	assert.Equal(t, int64(1), j.Amount, "amount defaults to 1")
+	assert.True(t, j.UsageDate.Equal(worked), "usageDate %v", j.UsageDate)
+
+	st := e.rec.Stats()
+	assert.Equal(t, usage.Stats{Recorded: 2}, st)
+}
+
+// A malformed event is an error from Record, never a dead letter later, and costs no call.
+func TestRecordRefusesMalformed(t *testing.T) {
+	e := newEnv(t)
+	cases := []struct {
+		name string
+		c    flowglad.Customer
+		p    flowglad.UsageEventParams
+		code string
+		path string
+	}{
+		{"no meter", alice, flowglad.UsageEventParams{Amount: 1}, flowglad.CodeInvalidBody, ""},
+		{"two meters", alice, flowglad.UsageEventParams{UsageMeterSlug: meter, PriceSlug: "p"}, flowglad.CodeInvalidBody, ""},
+		{"negative amount", alice, flowglad.UsageEventParams{UsageMeterSlug: meter, Amount: -1}, flowglad.CodeInvalidBody, "amount"},
+		{"long transaction id", alice, flowglad.UsageEventParams{UsageMeterSlug: meter, TransactionID: strings.Repeat("x", 300)}, flowglad.CodeInvalidBody, "transactionId"},
+		{"date before 1970", alice, flowglad.UsageEventParams{UsageMeterSlug: meter, UsageDate: time.Unix(-10, 0)}, flowglad.CodeInvalidBody, "usageDate"},
+		{"no customer", flowglad.Customer{}, flowglad.UsageEventParams{UsageMeterSlug: meter}, flowglad.CodeInvalidCustomer, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tx, err := e.rec.Record(ctx(t), tc.c, tc.p)
+			var fe *flowglad.Error
+			require.ErrorAs(t, err, &fe)
+			assert.Equal(t, tc.code, fe.Code)
+			assert.Empty(t, tx)
+			if tc.path != "" {
+				issues, _ := fe.Details["issues"].([]flowglad.Issue)
+				require.NotEmpty(t, issues)
+				assert.Equal(t, tc.path, issues[0].Path)
+			}
+		})
+	}
+	assert.Equal(t, usage.Stats{}, e.rec.Stats())
+	assert.Empty(t, e.fake.Requests())
+}
+
+// One bulk call carries the events of many customers; each customer's billing is read once
+// per batch to choose the subscription.
+func TestFlushOneCallForManyCustomers(t *testing.T) {
+	e := newEnv(t)
+	for i := range 10 {
+		c := alice
+		if i%2 == 1 {
+			c = bob
+		}
+		_, err := e.rec.Record(ctx(t), c, flowglad.UsageEventParams{UsageMeterSlug: meter})
+		require.NoError(t, err)
+	}
+	_, err := e.rec.Record(ctx(t), bob, flowglad.UsageEventParams{UsageMeterSlug: meter, SubscriptionID: flowgladapitest.DemoBobSubscriptionID})
+	require.NoError(t, err)
+	require.NoError(t, e.rec.Flush(ctx(t)))
+	assert.Equal(t, map[string]int{
+		"POST " + bulkPath: 1,
+		"GET /api/v1/customers/" + alice.ExternalID + "/billing": 1,
+		"GET /api/v1/customers/" + bob.ExternalID + "/billing":   1,
+	}, calls(e.fake))
+	subs := map[string]int{}
+	for _, ev := range e.fake.UsageEvents() {
+		subs[ev.SubscriptionID]++
+	}
+	assert.Equal(t, map[string]int{flowgladapitest.DemoAliceSubscriptionID: 5, flowgladapitest.DemoBobSubscriptionID: 6}, subs)
+}
+
+// Every event counts exactly once at Flowglad whatever fails on the way: the batch is
+// retried with the same transaction ids until Flowglad has it.
+func TestExactlyOnceThroughFaults(t *testing.T) {
+	bulk := flowgladapitest.Fault{Method: http.MethodPost, Path: bulkPath}
+	with := func(f flowgladapitest.Fault, edit func(*flowgladapitest.Fault)) flowgladapitest.Fault {
+		edit(&f)
+		return f
+	}
+	cases := []struct {
+		name   string
+		faults []flowgladapitest.Fault
+	}{
+		{"5xx before apply", []flowgladapitest.Fault{with(bulk, func(f *flowgladapitest.Fault) { f.Status = 503 })}},
+		{"5xx after apply", []flowgladapitest.Fault{with(bulk, func(f *flowgladapitest.Fault) { f.Status = 500; f.AfterApply = true })}},
+		{"connection dropped after apply", []flowgladapitest.Fault{with(bulk, func(f *flowgladapitest.Fault) { f.CloseConnection = true; f.AfterApply = true })}},
+		{"answer garbled after apply", []flowgladapitest.Fault{with(bulk, func(f *flowgladapitest.Fault) { f.Status = 200; f.Body = `{"usageEv`; f.AfterApply = true })}},
+		{"429", []flowgladapitest.Fault{with(bulk, func(f *flowgladapitest.Fault) { f.Status = 429 })}},
+		{"401 (rate limiting)", []flowgladapitest.Fault{with(bulk, func(f *flowgladapitest.Fault) { f.Status = 401 })}},
+		{"408", []flowgladapitest.Fault{with(bulk, func(f *flowgladapitest.Fault) { f.Status = 408 })}},
+		{"several in a row", []flowgladapitest.Fault{
+			with(bulk, func(f *flowgladapitest.Fault) { f.Status = 502 }),
+			with(bulk, func(f *flowgladapitest.Fault) { f.Status = 500; f.AfterApply = true }),
+			with(bulk, func(f *flowgladapitest.Fault) { f.CloseConnection = true }),
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, usage.WithBatchSize(20))
+			var txs []string
+			for i := range 50 {
+				c := []flowglad.Customer{alice, bob}[i%2]
+				tx, err := e.rec.Record(ctx(t), c, flowglad.UsageEventParams{UsageMeterSlug: meter, TransactionID: fmt.Sprintf("job-%d", i)})
+				require.NoError(t, err)
+				txs = append(txs, usage.StoredTransactionID(c.ExternalID, tx))
+			}
+			for _, f := range tc.faults {
+				e.fake.FailNext(1, f)
+			}
+			require.NoError(t, e.rec.Flush(ctx(t)))
+			counts := countByTx(e.fake)
+			assert.Len(t, counts, len(txs))
+			for _, tx := range txs {
+				assert.Equal(t, 1, counts[tx], "event %s", tx)
+			}
+			assert.Equal(t, 3+len(tc.faults), calls(e.fake)["POST "+bulkPath], "three batches of 20, plus one retry per fault")
+			st := e.rec.Stats()
+			assert.Equal(t, usage.Stats{Recorded: 50}, st)
+			assert.Empty(t, e.dead.get())
+		})
+	}
+}
+
+// One event Flowglad refuses in a batch of 500 is isolated by splitting the batch: it is
+// dead-lettered with Flowglad's reason, the 499 others recorded once.
+func TestRefusedEventIsDeadLettered(t *testing.T) {
+	e := newEnv(t)
+	var txs []string
+	for i := range 500 {
+		p := flowglad.UsageEventParams{UsageMeterSlug: meter, TransactionID: fmt.Sprintf("ok-%d", i)}
+		if i == 321 {
+			p = flowglad.UsageEventParams{UsageMeterSlug: "no-such-meter", TransactionID: "bad"}
+		}
+		_, err := e.rec.Record(ctx(t), alice, p)
+		require.NoError(t, err)
+		if i != 321 {
+			txs = append(txs, usage.StoredTransactionID(alice.ExternalID, p.TransactionID))
+		}
+	}
+	require.NoError(t, e.rec.Flush(ctx(t)))
+	counts := countByTx(e.fake)
+	assert.Len(t, counts, 499)
+	for _, tx := range txs {
+		assert.Equal(t, 1, counts[tx], "event %s", tx)
+	}
+	dead := e.dead.get()
+	require.Len(t, dead, 1)
+	assert.Equal(t, "bad", dead[0].Event.TransactionID)
+	assert.ErrorIs(t, dead[0].Err, flowgladapi.ErrNotFound)
+	assert.LessOrEqual(t, calls(e.fake)["POST "+bulkPath], 2*9+1, "splitting costs about 2·log2(500) calls")
+	assert.Equal(t, usage.Stats{Recorded: 499, DeadLettered: 1}, e.rec.Stats())
+
+	// The meter read is not dead-lettered again: the queue is empty.
+	e.fake.ResetRequests()
+	require.NoError(t, e.rec.Flush(ctx(t)))
+	assert.Empty(t, calls(e.fake))
+}
+
+// A customer with no current subscription cannot be charged: its events are dead-lettered
+// (the others sent), not retried for ever.
+func TestNoSubscriptionIsDeadLettered(t *testing.T) {
+	fake := flowgladapitest.NewServer(t, flowgladapitest.WithSeed(flowgladapitest.DemoSeed()))
+	require.NoError(t, fake.SetSubscriptionStatus(flowgladapitest.DemoBobSubscriptionID, "canceled"))
+	e := newEnvOn(t, fake)
+	_, err := e.rec.Record(ctx(t), bob, flowglad.UsageEventParams{UsageMeterSlug: meter, TransactionID: "b"})
+	require.NoError(t, err)
+	_, err = e.rec.Record(ctx(t), alice, flowglad.UsageEventParams{UsageMeterSlug: meter, TransactionID: "a"})
+	require.NoError(t, err)
+	require.NoError(t, e.rec.Flush(ctx(t)))
+	assert.Equal(t, map[string]int{usage.StoredTransactionID(alice.ExternalID, "a"): 1}, countByTx(e.fake))
+	dead := e.dead.get()
+	require.Len(t, dead, 1)
+	var fe *flowglad.Error
+	require.ErrorAs(t, dead[0].Err, &fe)
+	assert.Equal(t, flowglad.CodeNoActiveSubscription, fe.Code)
+}
+
+// While Flowglad fails, Flush keeps the events and returns when its context ends; they
+// are sent once Flowglad is back.
+func TestFlushGivesUpWithItsContext(t *testing.T) {
+	e := newEnv(t, usage.WithBackoff(func(int) time.Duration { return time.Millisecond }))
+	_, err := e.rec.Record(ctx(t), alice, flowglad.UsageEventParams{UsageMeterSlug: meter, TransactionID: "t"})
+	require.NoError(t, err)
+	// A refused key that never worked is a configuration problem: retried, never dead-lettered.
+	e.fake.FailNext(1_000_000, flowgladapitest.Fault{Method: http.MethodPost, Path: bulkPath, Status: 401})
+	short, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	err = e.rec.Flush(short)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Equal(t, 1, e.rec.Stats().Queued)
+	assert.Empty(t, e.dead.get())
+	assert.Empty(t, e.fake.UsageEvents())
+}
+
+// A full batch is sent without waiting for Flush or the interval.
+func TestFullBatchIsSentAtOnce(t *testing.T) {
+	e := newEnv(t, usage.WithBatchSize(5))
+	for i := range 5 {
+		_, err := e.rec.Record(ctx(t), alice, flowglad.UsageEventParams{UsageMeterSlug: meter, TransactionID: fmt.Sprint(i)})
+		require.NoError(t, err)
+	}
+	waitFor(t, func() bool { return len(e.fake.UsageEvents()) == 5 })
+	assert.Equal(t, 1, calls(e.fake)["POST "+bulkPath])
+}
+
+// The interval sends what is queued, even less than a batch.
+func TestIntervalSends(t *testing.T) {
+	e := newEnv(t, usage.WithFlushInterval(5*time.Millisecond))
+	_, err := e.rec.Record(ctx(t), alice, flowglad.UsageEventParams{UsageMeterSlug: meter})
+	require.NoError(t, err)
+	waitFor(t, func() bool { return len(e.fake.UsageEvents()) == 1 })
+}
+
+// waitFor polls cond until it holds, failing the test after a deadline.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met by the deadline")
+		}
+		<-tick.C
+	}
+}
+
+// Close drains the queue, stops the flusher, and refuses what comes after.
+func TestCloseDrains(t *testing.T) {
+	e := newEnv(t)
+	for i := range 7 {
+		_, err := e.rec.Record(ctx(t), bob, flowglad.UsageEventParams{UsageMeterSlug: meter, TransactionID: fmt.Sprint(i)})
+		require.NoError(t, err)
+	}
+	require.NoError(t, e.rec.Close(ctx(t)))
+	assert.Len(t, countByTx(e.fake), 7)
+	select {
+	case <-e.rec.Done():
+	default:
+		t.Error("the flusher still runs after Close")
+	}
+	_, err := e.rec.Record(ctx(t), bob, flowglad.UsageEventParams{UsageMeterSlug: meter})
+	assert.ErrorIs(t, err, usage.ErrClosed)
+	assert.ErrorIs(t, e.rec.Flush(ctx(t)), usage.ErrClosed)
+	assert.ErrorIs(t, e.rec.Close(ctx(t)), usage.ErrClosed)
+	_, err = e.rec.Reserve(ctx(t), bob, meter, 1)
+	assert.ErrorIs(t, err, usage.ErrClosed)
+}
+
+// Close during an outage returns when its context ends; a durable queue keeps the events.
+func TestCloseDuringOutage(t *testing.T) {
+	q := usage.NewMemoryQueue(10)
+	e := newEnv(t, usage.WithQueue(q), usage.WithBackoff(func(int) time.Duration { return time.Millisecond }))
+	_, err := e.rec.Record(ctx(t), bob, flowglad.UsageEventParams{UsageMeterSlug: meter})
+	require.NoError(t, err)
+	e.fake.FailNext(1_000_000, flowgladapitest.Fault{Method: http.MethodPost, Path: bulkPath, Status: 503})
+	short, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	err = e.rec.Close(short)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	st, err := q.Stats(t.Context())
+	require.NoError(t, err, "a queue the recorder was given stays open")
+	assert.Equal(t, 1, st.Queued)
+	assert.Equal(t, 0, st.Claimed, "the events were released")
+}
+
+// A full queue is an error from Record; nothing is added, nothing is pending.
+func TestQueueFull(t *testing.T) {
+	e := newEnv(t, usage.WithQueue(usage.NewMemoryQueue(2)))
+	before := balance(t, e.svc, bob)
+	for range 2 {
+		_, err := e.rec.Record(ctx(t), bob, flowglad.UsageEventParams{UsageMeterSlug: meter})
+		require.NoError(t, err)
+	}
+	_, err := e.rec.Record(ctx(t), bob, flowglad.UsageEventParams{UsageMeterSlug: meter, Amount: 50})
+	require.ErrorIs(t, err, usage.ErrQueueFull)
+	assert.Equal(t, before-2, balance(t, e.svc, bob))
+}
+
+// Stats reports queued events and the age of the oldest.
+func TestStats(t *testing.T) {
+	clock := testclock.New(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
+	e := newEnv(t, usage.WithClock(clock.Now))
+	_, err := e.rec.Record(ctx(t), alice, flowglad.UsageEventParams{UsageMeterSlug: meter})
+	require.NoError(t, err)
+	clock.Advance(3 * time.Second)
+	_, err = e.rec.Record(ctx(t), alice, flowglad.UsageEventParams{UsageMeterSlug: meter})
+	require.NoError(t, err)
+	clock.Advance(2 * time.Second)
+	assert.Equal(t, usage.Stats{Queued: 2, Oldest: 5 * time.Second}, e.rec.Stats())
+	require.NoError(t, e.rec.Flush(ctx(t)))
+	assert.Equal(t, usage.Stats{Recorded: 2}, e.rec.Stats())
+}
+
+func TestNewRecorderRefusesBadOptions(t *testing.T) {
+	svc, err := flowglad.NewService(flowglad.Config{APIKey: "sk_test_x", BaseURL: "http://127.0.0.1:1"})
+	require.NoError(t, err)
+	for name, opt := range map[string]usage.Option{
+		"batch 0":     usage.WithBatchSize(0),
+		"batch 1001":  usage.WithBatchSize(1001),
+		"interval 0":  usage.WithFlushInterval(0),
+		"ttl -1":      usage.WithReservationTTL(-1),
+		"nil clock":   usage.WithClock(nil),
+		"nil backoff": usage.WithBackoff(nil),
+	} {
+		_, err := usage.NewRecorder(svc, opt)
+		assert.Error(t, err, name)
+	}
+	_, err = usage.NewRecorder(nil)
+	assert.Error(t, err)
+	rec, err := usage.NewRecorder(svc, usage.WithBatchSize(1000))
+	require.NoError(t, err)
+	require.NoError(t, rec.Close(t.Context()))
+}
+

@@ -1,0 +1,151 @@
+package usage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/flowglad-go/flowglad"
+	"github.com/flowglad-go/flowglad/flowgladapi"
+	"github.com/google/uuid"
+)
+
+// pendingView is the Recorder as the Service sees it: flowglad.PendingUsage, reading the
+// ledger.
+type pendingView struct{ r *Recorder }
+
+// PendingUsage implements flowglad.PendingUsage: the customer's pending events and live
+// holds, nil when there are none.
+func (v pendingView) PendingUsage(ctx context.Context, externalID string) ([]flowglad.PendingUsageAmount, error) {
+	view, err := v.r.ledger.View(ctx, externalID)
+	if err != nil || (len(view.Pending) == 0 && len(view.Holds) == 0) {
+		return nil, err
+	}
+	out := make([]flowglad.PendingUsageAmount, 0, len(view.Pending)+len(view.Holds))
+	for _, e := range view.Pending {
+		out = append(out, flowglad.PendingUsageAmount{
+			UsageMeterSlug: e.UsageMeterSlug, UsageMeterID: e.UsageMeterID, PriceSlug: e.PriceSlug,
+			PriceID: e.PriceID, SubscriptionID: e.SubscriptionID, Amount: float64(e.Amount),
+		})
+	}
+	for _, h := range view.Holds {
+		out = append(out, flowglad.PendingUsageAmount{UsageMeterSlug: h.Meter, Amount: float64(h.Amount)})
+	}
+	return out, nil
+}
+
+// ErrInsufficientBalance is returned by Recorder.Reserve when the meter's balance, less the
+// usage pending and reserved, does not cover the amount.
+var ErrInsufficientBalance = errors.New("usage: balance does not cover the reservation")
+
+// maxStaleReads bounds how often Reserve reads the balance again because usage landed
+// while it was reading: after that it refuses (ErrInsufficientBalance is not claimed; the
+// error says why).
+const maxStaleReads = 4
+
+// Reservation holds an amount of a customer's usage meter for work in progress, so that
+// concurrent requests cannot all spend the same balance. Commit records the real usage and
+// ends it; Release ends it without usage. One that is neither lapses after the recorder's
+// reservation TTL (the instance holding it may have crashed). Methods are safe to call more
+// than once; only the first Commit or Release acts.
+type Reservation struct {
+	r        *Recorder
+	customer flowglad.Customer
+	hold     Hold
+	once     sync.Once
+}
+
+// Amount returns the amount held.
+func (res *Reservation) Amount() int64 { return res.hold.Amount }
+
+// Reserve holds amount of the customer's usage meter (its slug), if and only if the meter's
+// balance as Flowglad reports it, less the usage pending and the amounts already reserved,
+// covers it: atomically, so concurrent requests on a balance B get at most floor(B/amount)
+// reservations, across instances when the ledger is shared. The balance is read through
+// the Service (the first current subscription that has the meter), so within a request
+// that has read billing already, Reserve makes no Flowglad call.
+//
+// It returns ErrInsufficientBalance when the balance does not cover amount (also when the
+// customer has no such meter), and a *flowglad.Error or *flowgladapi.Error when billing
+// cannot be read.
+func (r *Recorder) Reserve(ctx context.Context, c flowglad.Customer, meter string, amount int64) (*Reservation, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if meter == "" || amount <= 0 {
+		return nil, fmt.Errorf("usage: reserve: meter %q and amount %d: want a meter slug and a positive amount", meter, amount)
+	}
+	r.mu.RLock()
+	closed := r.closed
+	r.mu.RUnlock()
+	if closed {
+		return nil, ErrClosed
+	}
+	hold := Hold{ID: uuid.NewString(), Meter: meter, Amount: amount, ExpiresAt: r.now().Add(r.holdTTL)}
+	for range maxStaleReads {
+		view, err := r.ledger.View(ctx, c.ExternalID)
+		if err != nil {
+			return nil, fmt.Errorf("usage: reserve: %w", err)
+		}
+		subs, err := r.svc.ReportedSubscriptions(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		bal, refs := balanceOf(subs, meter)
+		if bal == nil {
+			return nil, ErrInsufficientBalance
+		}
+		ok, err := r.ledger.Reserve(ctx, ReserveRequest{
+			CustomerID: c.ExternalID, Hold: hold, Refs: refs,
+			Available: bal.AvailableBalance, Generation: view.Generation,
+		})
+		switch {
+		case errors.Is(err, ErrStale):
+			// Usage landed while the balance was read: the read may predate it.
+			_ = r.svc.InvalidateBilling(ctx, c.ExternalID)
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("usage: reserve: %w", err)
+		case !ok:
+			return nil, ErrInsufficientBalance
+		}
+		return &Reservation{r: r, customer: c, hold: hold}, nil
+	}
+	return nil, fmt.Errorf("usage: reserve: usage kept landing while the balance was read (%d times)", maxStaleReads)
+}
+
+// balanceOf returns the meter's balance on the first current subscription that has it,
+// and the names events may use for it.
+func balanceOf(subs []flowgladapi.Subscription, meter string) (*flowgladapi.UsageMeterBalance, MeterRefs) {
+	for i := range subs {
+		if b := subs[i].UsageBalance(meter); b != nil {
+			return b, MeterRefs{Slug: meter, ID: b.ID}
+		}
+	}
+	return nil, MeterRefs{}
+}
+
+// Commit records the work's usage (as Recorder.Record; the reservation's meter when p
+// names none) and ends the reservation: the usage is pending before the hold goes, so the
+// balance never shows neither. It returns the event's transaction id.
+func (res *Reservation) Commit(ctx context.Context, p flowglad.UsageEventParams) (string, error) {
+	if p.UsageMeterSlug == "" && p.UsageMeterID == "" && p.PriceSlug == "" && p.PriceID == "" {
+		p.UsageMeterSlug = res.hold.Meter
+	}
+	tx, err := res.r.Record(ctx, res.customer, p)
+	if err != nil {
+		return "", err
+	}
+	res.Release(ctx)
+	return tx, nil
+}
+
+// Release ends the reservation without usage (the work failed, or used nothing).
+func (res *Reservation) Release(ctx context.Context) {
+	res.once.Do(func() {
+		if err := res.r.ledger.Unreserve(context.WithoutCancel(ctx), res.customer.ExternalID, res.hold.ID); err != nil {
+			res.r.logger.WarnContext(ctx, "usage: releasing a reservation failed; it lapses by itself", "error", err)
+		}
+	})
+}

@@ -1,0 +1,251 @@
+package usage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/flowglad-go/flowglad"
+	"github.com/flowglad-go/flowglad/flowgladapi"
+)
+
+// storedTransactionID is the transaction id Flowglad stores for an event: derived from the
+// customer and the caller's id, so that an id a browser chose cannot collide with it.
+//
+// TODO(merge root): flowglad.ServerTransactionID (helper R, txid.go) replaces this once
+// the root branch is merged; until then the caller's id is sent as it is.
+func storedTransactionID(externalID, txID string) string {
+	_ = externalID
+	return txID
+}
+
+// item is a claimed event on its way to Flowglad.
+type item struct {
+	c      Claimed
+	params flowgladapi.UsageEventParams
+}
+
+// sendBatch sends claimed events to Flowglad and removes from the queue those Flowglad has
+// or refused. An error means the others (released to the queue) are to be retried later.
+func (r *Recorder) sendBatch(ctx context.Context, claimed []Claimed) error {
+	r.inFlight.Add(int64(len(claimed)))
+	defer r.inFlight.Add(-int64(len(claimed)))
+
+	subs, dead, err := r.resolve(ctx, claimed)
+	if err != nil {
+		_ = r.release(ctx, claimed)
+		return err
+	}
+	items := make([]item, 0, len(claimed))
+	for _, c := range claimed {
+		if derr, ok := dead[c.Event.CustomerID]; ok && c.Event.SubscriptionID == "" {
+			r.deadLetter(ctx, []Claimed{c}, derr)
+			continue
+		}
+		e := c.Event
+		sub := e.SubscriptionID
+		if sub == "" {
+			sub = subs[subKey{e.CustomerID, meterKey(e)}]
+		}
+		date := e.UsageDate
+		items = append(items, item{c: c, params: flowgladapi.UsageEventParams{
+			SubscriptionID: sub, Amount: e.Amount,
+			TransactionID: r.storedTxID(e.CustomerID, e.TransactionID),
+			UsageDate:     &date, Properties: e.Properties,
+			PriceID: e.PriceID, PriceSlug: e.PriceSlug, UsageMeterID: e.UsageMeterID, UsageMeterSlug: e.UsageMeterSlug,
+		}})
+	}
+	left, err := r.send(ctx, items)
+	if err != nil {
+		cs := make([]Claimed, len(left))
+		for i := range left {
+			cs[i] = left[i].c
+		}
+		_ = r.release(ctx, cs)
+	}
+	return err
+}
+
+// send posts items in one bulk call. Flowglad inserts a batch in one transaction, so one
+// event it refuses refuses them all: a refused batch is split in two, and each half sent
+// again, until the events refused are alone (dead-lettered with Flowglad's reason) and the
+// others recorded. On a failure that is not the events' fault it returns the items not
+// yet recorded.
+func (r *Recorder) send(ctx context.Context, items []item) ([]item, error) {
+	if len(items) == 0 {
+		return nil, nil
+	}
+	params := make([]flowgladapi.UsageEventParams, len(items))
+	for i := range items {
+		params[i] = items[i].params
+	}
+	_, err := r.svc.Client().BulkCreateUsageEvents(ctx, params)
+	switch {
+	case err == nil:
+		r.landed(ctx, items)
+		return nil, nil
+	case !refusal(err):
+		return items, err
+	case len(items) == 1:
+		r.deadLetter(ctx, []Claimed{items[0].c}, err)
+		return nil, nil
+	}
+	mid := len(items) / 2
+	if left, err := r.send(ctx, items[:mid]); err != nil {
+		return append(left, items[mid:]...), err
+	}
+	return r.send(ctx, items[mid:])
+}
+
+// refusal reports whether Flowglad refused the events themselves (an unknown meter or
+// subscription, an archived customer, a bad amount): a 4xx, except 408 and 429 (try
+// later) and 401 and 403, which refuse the API key, not the events (a 401 to a key that
+// has worked is Flowglad's answer to rate limiting; one to a key that never worked is a
+// configuration to fix, and dead-lettering every event would lose the usage).
+func refusal(err error) bool {
+	var apiErr *flowgladapi.Error
+	if !errors.As(err, &apiErr) {
+		return false
+	}
+	switch s := apiErr.StatusCode; {
+	case s == http.StatusRequestTimeout, s == http.StatusTooManyRequests,
+		s == http.StatusUnauthorized, s == http.StatusForbidden:
+		return false
+	default:
+		return s >= 400 && s < 500
+	}
+}
+
+// landed removes events Flowglad has from the queue, forgets their customers' billing (the
+// balances changed), then their pending usage: in that order, so a balance read between the
+// two counts the usage twice, never zero times.
+func (r *Recorder) landed(ctx context.Context, items []item) {
+	claimed := make([]Claimed, len(items))
+	byCustomer := map[string][]string{}
+	for i, it := range items {
+		claimed[i] = it.c
+		ext := it.c.Event.CustomerID
+		byCustomer[ext] = append(byCustomer[ext], it.params.TransactionID)
+	}
+	r.ack(ctx, claimed)
+	r.recorded.Add(int64(len(items)))
+	bg := context.WithoutCancel(ctx)
+	for ext, txs := range byCustomer {
+		_ = r.svc.InvalidateBilling(bg, ext)
+		if err := r.ledger.RemovePending(bg, ext, txs); err != nil {
+			r.logger.WarnContext(ctx, "usage: forgetting pending usage failed", "error", err)
+		}
+	}
+}
+
+// deadLetter removes events Flowglad refused from the queue and reports them.
+func (r *Recorder) deadLetter(ctx context.Context, claimed []Claimed, reason error) {
+	r.ack(ctx, claimed)
+	r.deadLettered.Add(int64(len(claimed)))
+	bg := context.WithoutCancel(ctx)
+	for _, c := range claimed {
+		e := c.Event
+		_ = r.ledger.RemovePending(bg, e.CustomerID, []string{r.storedTxID(e.CustomerID, e.TransactionID)})
+		if r.onDead != nil {
+			r.onDead(bg, DeadLetter{Event: e, Err: reason})
+			continue
+		}
+		r.logger.ErrorContext(ctx, "usage: Flowglad refused a usage event; it is dropped",
+			"transactionId", e.TransactionID, "error", reason)
+	}
+}
+
+// ack removes events from the queue. It cannot be retried usefully here: a failed Ack
+// leaves the events to be sent again, which Flowglad skips as duplicates.
+func (r *Recorder) ack(ctx context.Context, claimed []Claimed) {
+	if err := r.q.Ack(context.WithoutCancel(ctx), ids(claimed)); err != nil {
+		r.logger.WarnContext(ctx, "usage: acknowledging sent events failed; they will be sent again", "error", err)
+	}
+}
+
+// subKey is a customer and the meter (meterKey) an event uses.
+type subKey struct{ customer, meter string }
+
+func meterKey(e Event) string {
+	switch {
+	case e.UsageMeterSlug != "":
+		return "slug:" + e.UsageMeterSlug
+	case e.UsageMeterID != "":
+		return "id:" + e.UsageMeterID
+	}
+	return ""
+}
+
+// resolve chooses the subscription of every event that names none, reading each such
+// customer's billing once. dead holds the customers whose events cannot be sent (no current
+// subscription, a customer that cannot be read); err is a failure to retry later.
+func (r *Recorder) resolve(ctx context.Context, claimed []Claimed) (map[subKey]string, map[string]error, error) {
+	subs := map[subKey]string{}
+	dead := map[string]error{}
+	read := map[string][]flowgladapi.Subscription{}
+	for _, c := range claimed {
+		e := c.Event
+		if e.SubscriptionID != "" {
+			continue
+		}
+		if _, ok := dead[e.CustomerID]; ok {
+			continue
+		}
+		key := subKey{e.CustomerID, meterKey(e)}
+		if _, ok := subs[key]; ok {
+			continue
+		}
+		list, ok := read[e.CustomerID]
+		if !ok {
+			var err error
+			list, err = r.svc.ReportedSubscriptions(ctx, flowglad.Customer{ExternalID: e.CustomerID})
+			if err != nil {
+				if permanent(err) {
+					dead[e.CustomerID] = err
+					continue
+				}
+				return nil, nil, fmt.Errorf("usage: reading billing: %w", err)
+			}
+			read[e.CustomerID] = list
+		}
+		sub := subscriptionFor(list, e)
+		if sub == "" {
+			dead[e.CustomerID] = &flowglad.Error{Status: http.StatusBadRequest, Code: flowglad.CodeNoActiveSubscription,
+				Message: "the customer has no current subscription to record usage on"}
+			continue
+		}
+		subs[key] = sub
+	}
+	return subs, dead, nil
+}
+
+// permanent reports whether a failure to read a customer's billing will not pass by
+// itself: the events are dead-lettered rather than retried for ever.
+func permanent(err error) bool {
+	var fe *flowglad.Error
+	if errors.As(err, &fe) {
+		return fe.Status < 500 || fe.Code == flowglad.CodeInvalidCustomer
+	}
+	return refusal(err)
+}
+
+// subscriptionFor is the subscription an event without one is charged to: the first
+// current subscription that has its meter, else the first current one; "" when there is
+// none. An event that names a price goes to the first current subscription (the price's
+// meter is in the pricing model, which this read does not decode).
+//
+// TODO(merge mw): helper M adds this rule to flowgladapi for the middleware; use it then.
+func subscriptionFor(subs []flowgladapi.Subscription, e Event) string {
+	if len(subs) == 0 {
+		return ""
+	}
+	for i := range subs {
+		for _, b := range subs[i].UsageMeterBalances {
+			if (e.UsageMeterSlug != "" && b.Slug == e.UsageMeterSlug) || (e.UsageMeterID != "" && b.ID == e.UsageMeterID) {
+				return subs[i].ID
+			}
+		}
+	}
+	return subs[0].ID
+}
