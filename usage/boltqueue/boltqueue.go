@@ -236,7 +236,9 @@ func (q *Queue) leave() { q.closeMu.RUnlock() }
 // commit is syncing share the next transaction and its fsync, so many callers pay for one
 // disk flush together, and a Put alone waits for one commit and no timer.
 //
-// usage.ErrQueueFull when the events would take the queue past its capacity.
+// usage.ErrQueueFull when the events would take the queue past its capacity. ctx is
+// checked before the events go to the commit, not during it: once they are on their way,
+// Put waits for the outcome, so its answer always says whether they are stored.
 func (q *Queue) Put(ctx context.Context, events []usage.Event) error {
 	if err := q.enter(ctx); err != nil {
 		return err
