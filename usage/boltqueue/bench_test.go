@@ -1,0 +1,70 @@
+package boltqueue_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/flowglad-go/flowglad/usage"
+	"github.com/flowglad-go/flowglad/usage/boltqueue"
+)
+
+// benchPut puts one event per call from b.N calls spread over GOMAXPROCS×parallelism
+// goroutines (a server's request handlers recording), and reports the p50 and p99 latency of
+// one Put beside the throughput.
+func benchPut(b *testing.B, q usage.Queue, parallelism int) {
+	ctx := context.Background()
+	e := event(1)
+	var mu sync.Mutex
+	var all []time.Duration
+	b.SetParallelism(parallelism)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		var mine []time.Duration
+		batch := []usage.Event{e}
+		for pb.Next() {
+			start := time.Now()
+			if err := q.Put(ctx, batch); err != nil {
+				b.Error(err)
+				return
+			}
+			mine = append(mine, time.Since(start))
+		}
+		mu.Lock()
+		all = append(all, mine...)
+		mu.Unlock()
+	})
+	b.StopTimer()
+	if len(all) == 0 {
+		return
+	}
+	slices.Sort(all)
+	b.ReportMetric(float64(all[len(all)/2])/1e3, "p50-µs")
+	b.ReportMetric(float64(all[len(all)*99/100])/1e3, "p99-µs")
+}
+
+// BenchmarkPut puts one event per call into the memory queue and into a bolt file, with 1,
+// 16 and 64 goroutines per CPU: the bolt queue's throughput grows with concurrency because
+// concurrent Puts share one commit and one fsync, while each Put still waits for its fsync.
+func BenchmarkPut(b *testing.B) {
+	for _, p := range []int{1, 16, 64} {
+		b.Run(fmt.Sprintf("memory/goroutines=%dxGOMAXPROCS", p), func(b *testing.B) {
+			q := usage.NewMemoryQueue(1 << 30)
+			defer q.Close()
+			benchPut(b, q, p)
+		})
+		b.Run(fmt.Sprintf("bolt/goroutines=%dxGOMAXPROCS", p), func(b *testing.B) {
+			q, err := boltqueue.Open(filepath.Join(b.TempDir(), "usage.db"), boltqueue.WithCapacity(1<<30))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer q.Close()
+			benchPut(b, q, p)
+		})
+	}
+}

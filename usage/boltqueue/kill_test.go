@@ -1,0 +1,131 @@
+package boltqueue_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/flowglad-go/flowglad/usage"
+	"github.com/flowglad-go/flowglad/usage/boltqueue"
+)
+
+const (
+	envPutChild = "BOLTQUEUE_PUT_CHILD" // the file the child puts into
+	markPut     = "BOLTQUEUE-PUT "      // + the batch's name, once its Put returned
+	putWriters  = 8
+	putBatch    = 3
+)
+
+// startChild runs the test binary again as a child process running only the test named
+// run, with env added; the context kills it if the test runs out of time.
+func startChild(ctx context.Context, t *testing.T, run string, env ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^"+run+"$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stderr = os.Stderr
+	return cmd
+}
+
+// killed asserts that cmd ended by SIGKILL.
+func killed(t *testing.T, cmd *exec.Cmd, err error) {
+	t.Helper()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit, "the child ended on its own")
+	ws, ok := exit.Sys().(syscall.WaitStatus)
+	require.True(t, ok)
+	require.Equal(t, syscall.SIGKILL, ws.Signal(), "the child died of SIGKILL")
+}
+
+// TestKill9MidPut: a process putting batches of events from several goroutines is killed
+// with SIGKILL. Reopened, the file holds every batch whose Put had returned, and every batch
+// it holds whole: a Put is all or none, even when the kill lands inside its commit.
+func TestKill9MidPut(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a child process")
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	path := filepath.Join(t.TempDir(), "usage.db")
+
+	child := startChild(ctx, t, "TestPutChild", envPutChild+"="+path)
+	out, err := child.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, child.Start())
+	const enough = 60
+	returned := map[string]bool{}
+	sc := bufio.NewScanner(out)
+	for len(returned) < enough && sc.Scan() {
+		if name, ok := strings.CutPrefix(sc.Text(), markPut); ok {
+			returned[name] = true
+		}
+	}
+	require.Len(t, returned, enough, "the child stopped putting: %v", sc.Err())
+	require.NoError(t, child.Process.Kill())
+	killed(t, child, child.Wait())
+
+	q, err := boltqueue.Open(path)
+	require.NoError(t, err)
+	defer q.Close()
+	claimed, err := q.Claim(ctx, 1<<20)
+	require.NoError(t, err)
+	batches := map[string]int{}
+	for _, c := range claimed {
+		name, _, ok := strings.Cut(c.Event.TransactionID, "/")
+		require.True(t, ok, c.Event.TransactionID)
+		batches[name]++
+	}
+	for name := range returned {
+		assert.Equal(t, putBatch, batches[name], "batch %s, whose Put returned before the kill", name)
+	}
+	for name, n := range batches {
+		assert.Equal(t, putBatch, n, "batch %s is in the file whole or not at all", name)
+	}
+	st, err := q.Stats(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, len(claimed), st.Queued, "the counters rebuilt on open match the file")
+}
+
+// TestPutChild is the child process of TestKill9MidPut: it puts batches until it is
+// killed. Run alone, it skips.
+func TestPutChild(t *testing.T) {
+	path := os.Getenv(envPutChild)
+	if path == "" {
+		t.Skip("the child process of TestKill9MidPut")
+	}
+	q, err := boltqueue.Open(path)
+	require.NoError(t, err)
+	var mu sync.Mutex // one line at a time on stdout
+	var wg sync.WaitGroup
+	for w := range putWriters {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				name := fmt.Sprintf("w%d-b%d", w, i)
+				batch := make([]usage.Event, putBatch)
+				for j := range batch {
+					batch[j] = usage.Event{CustomerID: "user_1", UsageMeterSlug: "api-calls", Amount: 1,
+						TransactionID: fmt.Sprintf("%s/%d", name, j), RecordedAt: time.Now().UnixMilli()}
+				}
+				if err := q.Put(context.Background(), batch); err != nil {
+					fmt.Fprintln(os.Stderr, "put:", err)
+					return
+				}
+				mu.Lock()
+				fmt.Println(markPut + name)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	t.Fatal("the writers stopped before the parent killed the child")
+}
