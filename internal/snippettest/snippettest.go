@@ -110,7 +110,8 @@ func Markdown(path, display string) ([]Snippet, error) {
 }
 
 // DocComment returns the code blocks (lines indented by a tab) of the package doc comment
-// of the Go file at path, named display in messages.
+// of the Go file at path, named display in messages. Blocks of JSON, HTML or shell commands
+// are left out (see notGo).
 func DocComment(path, display string) ([]Snippet, error) {
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, path, nil, parser.ParseComments|parser.PackageClauseOnly)
@@ -127,7 +128,9 @@ func DocComment(path, display string) ([]Snippet, error) {
 	flush := func() {
 		if cur != nil {
 			cur.Code = strings.Join(lines, "\n") + "\n"
-			out = append(out, *cur)
+			if !notGo(cur.Code) {
+				out = append(out, *cur)
+			}
 			cur, lines = nil, nil
 		}
 		pendingBlank = 0
@@ -169,6 +172,14 @@ func (s Snippet) Uses(pkg string) bool {
 		}
 	}
 	return slices.Contains(usedPackages(f, map[string]string{pkg: pkg}), pkg)
+}
+
+// notGo reports whether a doc comment's code block is data or a command rather than Go: it
+// starts with '{', '[', '"' or '<' (JSON, HTML) or '$' (a shell prompt), which no Go
+// statement or declaration a doc would show does.
+func notGo(code string) bool {
+	t := strings.TrimSpace(code)
+	return t != "" && strings.ContainsRune("{[\"<$", rune(t[0]))
 }
 
 // Module says how to build the generated package.
