@@ -110,7 +110,8 @@ func Markdown(path, display string) ([]Snippet, error) {
 }
 
 // DocComment returns the code blocks (lines indented by a tab) of the package doc comment
-// of the Go file at path, named display in messages.
+// of the Go file at path, named display in messages. Blocks of JSON, HTML or shell commands
+// are left out (see notGo).
 func DocComment(path, display string) ([]Snippet, error) {
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, path, nil, parser.ParseComments|parser.PackageClauseOnly)
@@ -127,7 +128,9 @@ func DocComment(path, display string) ([]Snippet, error) {
 	flush := func() {
 		if cur != nil {
 			cur.Code = strings.Join(lines, "\n") + "\n"
-			out = append(out, *cur)
+			if !notGo(cur.Code) {
+				out = append(out, *cur)
+			}
 			cur, lines = nil, nil
 		}
 		pendingBlank = 0
@@ -160,15 +163,28 @@ func DocComment(path, display string) ([]Snippet, error) {
 // Uses reports whether the snippet uses package pkg (by the name it is called by), so that
 // a module that has that package can build just the snippets that need it.
 func (s Snippet) Uses(pkg string) bool {
+	return slices.Contains(s.packages(map[string]string{pkg: pkg}), pkg)
+}
+
+// packages returns the names of imports the snippet uses; none when it does not parse.
+func (s Snippet) packages(imports map[string]string) []string {
 	src := "package " + genModule + "\n\n" + s.Code
 	f, err := parser.ParseFile(token.NewFileSet(), "", src, 0)
 	if err != nil || len(f.Decls) == 0 {
 		src = "package " + genModule + "\n\nfunc _() {\n" + s.Code + "}\n"
 		if f, err = parser.ParseFile(token.NewFileSet(), "", src, 0); err != nil {
-			return false
+			return nil
 		}
 	}
-	return slices.Contains(usedPackages(f, map[string]string{pkg: pkg}), pkg)
+	return usedPackages(f, imports)
+}
+
+// notGo reports whether a doc comment's code block is data or a command rather than Go: it
+// starts with '{', '[', '"' or '<' (JSON, HTML) or '$' (a shell prompt), which no Go
+// statement or declaration a doc would show does.
+func notGo(code string) bool {
+	t := strings.TrimSpace(code)
+	return t != "" && strings.ContainsRune("{[\"<$", rune(t[0]))
 }
 
 // Module says how to build the generated package.
@@ -202,6 +218,9 @@ const genModule = "snippets"
 // command's combined output and its error (nil when every snippet compiled, vetted and
 // ran without failing its check).
 func Run(ctx context.Context, goCmd, dir string, m Module, snippets []Snippet) (string, error) {
+	if err := readSources(m, snippets); err != nil {
+		return "", err
+	}
 	if err := copyDir(m.Support, dir); err != nil {
 		return "", err
 	}
@@ -376,6 +395,46 @@ func declaredNames(st ast.Stmt) []string {
 		}
 	}
 	return names
+}
+
+// readSources reads go.mod, go.sum and the non-test Go files of the module's packages the
+// snippets import. The go command records the files a test opens and reuses a cached
+// result only while they are unchanged; the snippets are built by another go command, whose
+// reads it does not see, from packages (the middleware, the Redis cache) the calling test
+// need not import. Reading them here makes a change to any of them run the snippets again
+// instead of reporting a stale pass. (The packages those import within the module are the
+// root and internal ones, which the calling test imports anyway.)
+func readSources(m Module, snippets []Snippet) error {
+	for _, name := range []string{"go.mod", "go.sum"} {
+		if _, err := os.ReadFile(filepath.Join(m.Root, name)); err != nil {
+			return err
+		}
+	}
+	dirs := map[string]bool{}
+	for _, s := range snippets {
+		for _, pkg := range s.packages(m.Imports) {
+			path := m.Imports[pkg]
+			if path == m.ModulePath {
+				dirs[m.Root] = true
+			} else if rest, ok := strings.CutPrefix(path, m.ModulePath+"/"); ok {
+				dirs[filepath.Join(m.Root, filepath.FromSlash(rest))] = true
+			}
+		}
+	}
+	for dir := range dirs {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if n := e.Name(); strings.HasSuffix(n, ".go") && !strings.HasSuffix(n, "_test.go") {
+				if _, err := os.ReadFile(filepath.Join(dir, n)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // copyDir copies the regular files of src into dst, recursively.

@@ -67,7 +67,11 @@ func TestDocComment(t *testing.T) {
 		"// Prose again.\n" + // 7
 		"//\n" + // 8
 		"//\tsecond()\n" + // 9
-		"package p\n" + // 10
+		"// A body:\n" + // 10
+		"//\t{\"id\":\"sub_1\"}\n" + // 11: JSON, not Go
+		"// A command:\n" + // 12
+		"//\t$ go test ./...\n" + // 13: a shell prompt, not Go
+		"package p\n" + // 14
 		"\n" +
 		"//\tnot(the package doc)\n" +
 		"func f() {}\n"
