@@ -20,8 +20,10 @@ import (
 // "json": {"message", ...}}} envelope and the route's headers. An *Error answers its own
 // status and code (a 400 with its issues, a 403, a 402 from the middleware); a Flowglad
 // failure (*flowgladapi.Error, a timeout, an outage) the route's 4xx, 502, 503 or 504 with a
-// generic message; anything else 500 "internal error". The message of a 5xx never says more
-// than that; log err yourself (WriteError does not log). Use it to answer errors of
+// generic message; anything else 500 "internal error". A 500 *Error (invalid_customer, say)
+// keeps its code but is answered with the message "internal error": its own message names
+// the fix for the operator. The message of a 5xx never says more than that; log err
+// yourself (WriteError does not log). Use it to answer errors of
 // [Service] methods from your own handlers.
 //
 // The answer carries an X-Request-Id header, as every answer of the route does: the one
@@ -163,6 +165,9 @@ func isInvalidCustomer(err error) bool {
 	return errors.As(err, &e) && e.Code == CodeInvalidCustomer
 }
 
+// msgInternal is the message of every 500 answer.
+const msgInternal = "internal error"
+
 // codeFlowgladAuthFailed answers a 401 or 403 from Flowglad: our API key was refused.
 const codeFlowgladAuthFailed = "flowglad_auth_failed"
 
@@ -214,7 +219,14 @@ func (e *statusError) sane() *statusError {
 func classifyCause(ctx context.Context, err error) *statusError {
 	var ae *Error
 	if errors.As(err, &ae) {
-		return &statusError{Status: ae.Status, Code: ae.Code, Message: ae.Message, Details: ae.Details,
+		msg := ae.Message
+		if ae.Status == http.StatusInternalServerError {
+			// A 500 is the server's bug (an unusable Customer, a failed lookup): its message
+			// names the fix for the operator, who reads it in the log; the browser gets the
+			// request id to find that line.
+			msg = msgInternal
+		}
+		return &statusError{Status: ae.Status, Code: ae.Code, Message: msg, Details: ae.Details,
 			RetryAfter: ae.RetryAfter}
 	}
 	var api *flowgladapi.Error

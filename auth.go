@@ -28,14 +28,17 @@ type Customer struct {
 	// Name is the customer's name, used when the Flowglad customer is created. It may be
 	// empty.
 	Name string
-	// Email is the customer's email address, used when the Flowglad customer is created.
-	// It may be empty when Flowglad already knows the customer, or when
-	// Config.LookupCustomer supplies it; when given, it must be a valid address.
+	// Email is the customer's email address, used only when the Flowglad customer is
+	// created. It may be empty when Flowglad already knows the customer, or when
+	// Config.LookupCustomer supplies it. It is checked only then: an invalid one makes
+	// that creation fail (a 500 invalid_customer, the reason logged), never an operation
+	// on a customer Flowglad already has.
 	Email string
 }
 
-// validate checks a Customer before it is used. The error names the faulty field but never
-// repeats its value, which may be personal data.
+// validate checks a Customer before it is used: its external id. The email is checked
+// only when a customer is created (Service.profile). The error names the faulty field but
+// never repeats its value, which may be personal data.
 func (c Customer) validate() error {
 	var problems []string
 	switch id := c.ExternalID; {
@@ -45,9 +48,6 @@ func (c Customer) validate() error {
 		problems = append(problems, `ExternalID must not be "." or ".."`)
 	case utf8.RuneCountInString(id) > maxIDLength:
 		problems = append(problems, "ExternalID is longer than "+strconv.Itoa(maxIDLength)+" characters")
-	}
-	if c.Email != "" && !validEmail(c.Email) {
-		problems = append(problems, "Email is not a valid address")
 	}
 	if len(problems) == 0 {
 		return nil

@@ -29,7 +29,9 @@ const (
 type Config struct {
 	// APIKey is your Flowglad secret key (sk_test_... or sk_live_...). Empty means the
 	// FLOWGLAD_SECRET_KEY environment variable; if both are empty, NewHandler and
-	// NewService fail.
+	// NewService fail. They also refuse a key that can never work: a publishable key
+	// (pk_...), a webhook secret (whsec_...), a control or non-ASCII character. Whether
+	// Flowglad accepts the key is what Handler.Check and Service.Check verify.
 	APIKey string
 	// BaseURL is Flowglad's API origin. Empty means the FLOWGLAD_BASE_URL environment
 	// variable, else https://app.flowglad.com. It must be https, or plain http to a loopback
@@ -116,6 +118,9 @@ func (cfg Config) resolve() (settings, error) {
 	if st.apiKey == "" {
 		return st, errors.New("flowglad: no API key: set Config.APIKey or FLOWGLAD_SECRET_KEY")
 	}
+	if err := checkAPIKey(st.apiKey); err != nil {
+		return st, err
+	}
 	if st.baseURL == "" {
 		st.baseURL = os.Getenv("FLOWGLAD_BASE_URL")
 	}
@@ -144,6 +149,37 @@ func (cfg Config) resolve() (settings, error) {
 		st.redirectOrigins[o] = true
 	}
 	return st, nil
+}
+
+// checkAPIKey refuses a key that can never work, so that the mistake shows at startup,
+// not as a 502 on every request: a publishable key (pk_), which Flowglad's server API does
+// not take; a webhook signing secret (whsec_), the other secret a Flowglad app holds; and
+// anything with a control or non-ASCII character, which no key has (a stray byte pasted
+// with it). Other shapes pass: a proxy or a self-hosted Flowglad may issue keys of its own
+// form. The error never repeats any part of the key.
+func checkAPIKey(key string) error {
+	const fix = ": give the secret key (sk_test_... or sk_live_...) in Config.APIKey or FLOWGLAD_SECRET_KEY"
+	k := strings.Trim(key, " \t") // as a header value, where they are not part of it
+	if len(k) > 7 && strings.EqualFold(k[:7], "bearer ") {
+		k = strings.Trim(k[7:], " \t")
+	}
+	switch {
+	case hasPrefixFold(k, "pk_"):
+		return errors.New("flowglad: the API key is a publishable key, which cannot call Flowglad's server API" + fix)
+	case hasPrefixFold(k, "whsec_"):
+		return errors.New("flowglad: the API key is a webhook signing secret, not an API key" + fix)
+	}
+	for _, r := range k {
+		if r < 0x20 || r == 0x7f || r > 0x7e {
+			return errors.New("flowglad: the API key has a control or non-ASCII character, which no key has" + fix)
+		}
+	}
+	return nil
+}
+
+// hasPrefixFold is strings.HasPrefix ignoring ASCII case.
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
 
 // checkOrigin checks an origin of Config.TrustedOrigins or Config.RedirectOrigins. Origins

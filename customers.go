@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/mail"
 	"strings"
@@ -242,23 +243,36 @@ func (s *Service) createCustomer(ctx context.Context, c Customer, mark uint64) (
 	return v.(*flowgladapi.Customer), nil
 }
 
-// profile returns the name and email the customer is created with.
+// profile returns the name and email the customer is created with. The email is checked
+// here, and only here: it matters to Flowglad only at creation. When there is no valid
+// one, the reason and the fix are logged (the answer to a browser is a generic 500), with
+// the external id and never the email or name.
 func (s *Service) profile(ctx context.Context, c Customer) (Customer, error) {
-	if c.Email != "" {
+	var e *Error
+	switch {
+	case c.Email != "" && validEmail(c.Email):
 		return c, nil
+	case c.Email != "":
+		e = errBadEmail(c.ExternalID, "Customer.Email is not a valid address: fix the address the application stores")
+	case s.lookup == nil:
+		e = errNoEmail(c.ExternalID)
+	default:
+		found, err := s.lookup(ctx, c.ExternalID)
+		switch {
+		case err != nil:
+			e = errLookup(err)
+		case !validEmail(found.Email):
+			e = errBadEmail(c.ExternalID, "Config.LookupCustomer returned no valid email")
+		default:
+			return Customer{ExternalID: c.ExternalID, Name: found.Name, Email: found.Email}, nil
+		}
 	}
-	if s.lookup == nil {
-		return c, errNoEmail(c.ExternalID)
-	}
-	found, err := s.lookup(ctx, c.ExternalID)
-	if err != nil {
-		return c, errLookup(err)
-	}
-	if !validEmail(found.Email) {
-		return c, &Error{Status: 500, Code: CodeInvalidCustomer,
-			Message: "Config.LookupCustomer returned no valid email, so the Flowglad customer could not be created"}
-	}
-	return Customer{ExternalID: c.ExternalID, Name: found.Name, Email: found.Email}, nil
+	// Logged here so that every caller's path (the route, the middleware, Go code) leaves
+	// the fix in the log; e's text holds no email or name (a lookup's error is named by
+	// its type).
+	s.logger.LogAttrs(ctx, slog.LevelError, "flowglad: the Flowglad customer cannot be created",
+		slog.String("customer", c.ExternalID), slog.String("error", e.Message))
+	return c, e
 }
 
 // isCustomerNotFound reports whether Flowglad said the customer does not exist, for a read on

@@ -71,9 +71,11 @@ const (
 	CodeSubscriptionIDRequired = "subscription_id_required"
 	// CodeAlreadyCanceled: 409, cancelling a canceled subscription.
 	CodeAlreadyCanceled = "already_canceled"
-	// CodeInvalidCustomer: 500, the Customer cannot be used: no external id, an invalid
-	// email, or no email when the Flowglad customer must be created. A server bug, never
-	// the end user's.
+	// CodeInvalidCustomer: 500, the Customer cannot be used: no valid external id, or no
+	// valid email when the Flowglad customer must be created (the email is checked only
+	// then). A server bug, never the end user's: the answer's message is the generic
+	// "internal error" with the request id; the reason and the fix are logged, and are in
+	// the *Error's Message for Go callers.
 	CodeInvalidCustomer = "invalid_customer"
 	// CodeFeatureRequired: 403, the customer's plan lacks a feature (middleware).
 	CodeFeatureRequired = "feature_required"

@@ -94,8 +94,9 @@ func (h *Handler) Client() *flowgladapi.Client { return h.svc.client }
 
 // Authenticate runs Config.Auth on r as the route does, for middleware that gates other
 // endpoints on billing: a panic in the authenticator is recovered into an error, and the
-// Customer it returns is checked (an external id, a valid email when given; an invalid one
-// is a 500 invalid_customer *Error). Errors wrapping [ErrUnauthenticated] mean no session.
+// Customer it returns is checked (an external id; an invalid one is a 500 invalid_customer
+// *Error). Its email is not checked here: it matters only when the Flowglad customer is
+// created, which checks it. Errors wrapping [ErrUnauthenticated] mean no session.
 // [WriteError] answers any of them as the route would. The text of an error from the
 // authenticator names its type, not its message (which may hold an email or a token), so it
 // is safe to log; errors.As still reaches the authenticator's own error.

@@ -79,8 +79,8 @@ func TestDotSegmentIDs(t *testing.T) {
 }
 
 // TestDotSegmentExternalID: an authenticator that returns "." or ".." as the external id is
-// a bug of the host application: 500 invalid_customer naming the problem (not a generic
-// internal_error), and no Flowglad call.
+// a bug of the host application: 500 invalid_customer (not a generic internal_error), the
+// problem named in the log, and no Flowglad call.
 func TestDotSegmentExternalID(t *testing.T) {
 	t.Parallel()
 	for _, id := range []string{".", ".."} {
@@ -93,7 +93,7 @@ func TestDotSegmentExternalID(t *testing.T) {
 				}))
 				res := env.post(userAlice, key, `{}`)
 				res.assertError(t, http.StatusInternalServerError, "invalid_customer")
-				assert.Contains(t, string(res.Body), `ExternalID must not be \".\" or \"..\"`)
+				assert.Contains(t, env.logs.String(), `ExternalID must not be \".\" or \"..\"`, "the log names the problem")
 				assert.NotContains(t, string(res.Body), "dot@example.com")
 				assert.Empty(t, env.calls())
 			})

@@ -173,7 +173,7 @@ var routes = []route{
 		func(a *SubscriptionAdjustment) any { return a.Raw })},
 	{key: ActionSubscriptionsCreate, run: notImplemented},
 	{key: ActionSubscriptionsList, run: bind(decodeListSubscriptions, (*Service).ListSubscriptions, same)},
-	{key: ActionUsageEventsCreate, run: bind(decodeUsageEvent, (*Service).CreateUsageEvent, usageEventData)},
+	{key: ActionUsageEventsCreate, run: bind(decodeUsageEvent, (*Service).createUsageEventFromBrowser, usageEventData)},
 	{key: ActionResourcesUsages, run: bind(decodeResourceUsages, (*Service).ResourceUsages, resourcesData)},
 	{key: ActionResourcesUsage, run: bind(decodeResourceUsage, (*Service).ResourceUsage, same)},
 	{key: ActionResourcesClaim, run: bind(decodeClaim, (*Service).ClaimResource, claimsData)},

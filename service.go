@@ -37,6 +37,8 @@ type Service struct {
 	// pending is usage recorded and not yet at Flowglad (AddPendingUsage), subtracted from
 	// the balances Billing and CurrentSubscriptions return; nil when none is registered.
 	pending pendingList
+	// expect are the slugs code relies on, for Check.
+	expect expectations
 }
 
 // serviceOptions are the Service's settings, with test hooks that Config does not offer.
@@ -215,14 +217,21 @@ func (s *Service) wrote(ctx context.Context, externalID string, err error) {
 	_ = s.billing.invalidate(ctx, externalID)
 }
 
-// errNoEmail is the answer when a customer must be created and there is no email to create
-// it with. It names the fix; the external id is the host's id, not personal data.
+// errNoEmail is the error when a customer must be created and there is no email to create
+// it with. Its message names the customer and the fix, for the log and Go callers; the
+// route and the middleware answer it as any 500, with a generic message and the request
+// id. The external id is the host's id, not personal data.
 func errNoEmail(externalID string) *Error {
+	return errBadEmail(externalID, "there is no email to create it with: give Customer.Email, or set Config.LookupCustomer")
+}
+
+// errBadEmail is the error when a customer must be created and its email is missing or
+// invalid, for the reason given (which must not hold the email).
+func errBadEmail(externalID, reason string) *Error {
 	return &Error{
-		Status: 500,
-		Code:   CodeInvalidCustomer,
-		Message: fmt.Sprintf("Flowglad has no customer %q yet and it cannot be created without an email: "+
-			"give Customer.Email, or set Config.LookupCustomer", clip(externalID)),
+		Status:  500,
+		Code:    CodeInvalidCustomer,
+		Message: fmt.Sprintf("Flowglad has no customer %q yet and it cannot be created: %s", clip(externalID), reason),
 	}
 }
 
@@ -232,7 +241,7 @@ func errLookup(err error) *Error {
 	return &Error{
 		Status:  500,
 		Code:    CodeInvalidCustomer,
-		Message: "Config.LookupCustomer failed, so the Flowglad customer could not be created",
+		Message: fmt.Sprintf("Config.LookupCustomer failed (%T), so the Flowglad customer could not be created", err),
 		Err:     err,
 	}
 }

@@ -176,7 +176,7 @@ func TestServiceLookupFailure(t *testing.T) {
 func TestServiceInvalidCustomer(t *testing.T) {
 	t.Parallel()
 	svc, fake := newGoService(t)
-	for _, c := range []flowglad.Customer{{}, {ExternalID: "  "}, {ExternalID: ".."}, {ExternalID: "u", Email: "nope"}} {
+	for _, c := range []flowglad.Customer{{}, {ExternalID: "  "}, {ExternalID: ".."}} {
 		_, err := svc.Billing(t.Context(), c)
 		var ae *flowglad.Error
 		require.ErrorAs(t, err, &ae, "%+v", c)
@@ -185,6 +185,18 @@ func TestServiceInvalidCustomer(t *testing.T) {
 		require.ErrorAs(t, err, &ae, "%+v", c)
 	}
 	assert.Empty(t, goCalls(fake))
+
+	// An invalid email matters only when the customer must be created.
+	_, err := svc.Billing(t.Context(), flowglad.Customer{ExternalID: "u", Email: "nope"})
+	var ae *flowglad.Error
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, flowglad.CodeInvalidCustomer, ae.Code)
+	assert.Contains(t, ae.Message, "Customer.Email is not a valid address", "Go callers read the fix")
+	assert.NotContains(t, ae.Message, "nope", "never the address itself")
+	assert.NotContains(t, goCalls(fake), "POST /api/v1/customers")
+	b, err := svc.Billing(t.Context(), flowglad.Customer{ExternalID: goAlice.ExternalID, Email: "nope"})
+	require.NoError(t, err, "a customer Flowglad has needs no valid email")
+	assert.NotEmpty(t, b.CurrentSubscriptions)
 }
 
 // TestServiceTypedResults: every operation returns Go values, with Raw kept.
@@ -243,7 +255,7 @@ func TestServiceTypedResults(t *testing.T) {
 	})
 	require.NoError(t, err)
 	require.Len(t, evs, 2)
-	assert.Equal(t, "bulk-2", evs[1].TransactionID)
+	assert.Equal(t, flowglad.ServerTransactionID(goAlice.ExternalID, "bulk-2"), evs[1].TransactionID, "stored in the server's key space")
 
 	bals, err := svc.UsageMeterBalances(ctx, goAlice, flowglad.UsageMeterBalancesParams{})
 	require.NoError(t, err)

@@ -2,6 +2,7 @@ package flowglad
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"time"
 
@@ -23,6 +24,13 @@ type UsageEventParams struct {
 	// id, a request id you stored) to make retries safe end to end. Empty means a new
 	// random id, fixed before the first attempt so the library's own retries cannot count
 	// twice. At most 255 characters.
+	//
+	// An id is unique per customer and per source. From Go code (the Service, the
+	// middleware, the usage recorder) Flowglad stores ServerTransactionID(customer, id):
+	// the same id given for two customers records two events, and no browser can send an
+	// id that collides with it. From a browser (the route's usage-events/create) the id is
+	// sent as the browser gave it, unique across the browsers' ids of the whole
+	// organization; one starting with "fgs:", the server's reserved form, is refused.
 	TransactionID string
 	// SubscriptionID must be one of the customer's current subscriptions (403 otherwise);
 	// empty means the customer's current subscription (400 no_active_subscription when
@@ -68,9 +76,14 @@ func decodeUsageEvent(body []byte) (UsageEventParams, error) {
 	}
 	if f.has("transactionId") {
 		// An empty id is reported whatever else is wrong with the body (every issue at once).
-		if tx, ok := f.maxLenStr("transactionId", maxIDLength); ok && tx == "" {
+		switch tx, ok := f.maxLenStr("transactionId", maxIDLength); {
+		case ok && tx == "":
 			f.add("transactionId", "must not be empty")
-		} else {
+		case ok && isServerTxID(tx):
+			// The server's ids are out of a browser's reach: one sent here could claim an
+			// event a server job records later, which Flowglad would then skip.
+			f.add("transactionId", `must not start with "`+serverTxPrefix+`", reserved for ids chosen by the server`)
+		default:
 			p.TransactionID = tx
 		}
 	}
@@ -83,15 +96,33 @@ func decodeUsageEvent(body []byte) (UsageEventParams, error) {
 
 // CreateUsageEvent records usage for the customer. It reads billing (to default and check
 // the subscription), then calls POST /api/v1/usage-events, which is retried safely on
-// failures because the transaction id is fixed first. When every attempt fails, the error
-// is a *UsageEventError that carries the transaction id: retry with it and Flowglad counts
-// the event once, whether or not an attempt had reached it.
+// failures because the transaction id is fixed first. Flowglad stores the id as
+// ServerTransactionID(c.ExternalID, p.TransactionID) (the event returned shows it). When
+// every attempt fails, the error is a *UsageEventError that carries p's transaction id
+// (the generated one when p had none): call again with it and Flowglad counts the event
+// once, whether or not an attempt had reached it.
 func (s *Service) CreateUsageEvent(ctx context.Context, c Customer, p UsageEventParams) (*flowgladapi.UsageEvent, error) {
+	return s.createUsageEvent(ctx, c, p, false)
+}
+
+// createUsageEventFromBrowser is the route's usage-events/create: the browser's
+// transaction id is sent as it is (the React SDK and the contract rely on it), in the key
+// space of browsers' ids, apart from the server's.
+func (s *Service) createUsageEventFromBrowser(ctx context.Context, c Customer, p UsageEventParams) (*flowgladapi.UsageEvent, error) {
+	return s.createUsageEvent(ctx, c, p, true)
+}
+
+func (s *Service) createUsageEvent(ctx context.Context, c Customer, p UsageEventParams, fromBrowser bool) (*flowgladapi.UsageEvent, error) {
 	if err := validateInput(c, p); err != nil {
 		return nil, err
 	}
+	if p.TransactionID == "" {
+		// Fixed before the first attempt, and returned in a *UsageEventError, so a
+		// failed event can be recorded again under the same id.
+		p.TransactionID = s.newTxID()
+	}
 	ev, err := withFreshBilling(ctx, s, c, func(b *billingIndex) (flowgladapi.UsageEventParams, error) {
-		return s.usageEvent(b, p)
+		return s.usageEvent(b, c, p, fromBrowser)
 	})
 	if err != nil {
 		return nil, err
@@ -104,7 +135,7 @@ func (s *Service) CreateUsageEvent(ctx context.Context, c Customer, p UsageEvent
 			return out, nil
 		}
 	}
-	return nil, usageEventError(ev.TransactionID, err)
+	return nil, usageEventError(p.TransactionID, err)
 }
 
 // usageEventError wraps the failure of a usage event in a *UsageEventError when its outcome
@@ -117,8 +148,9 @@ func usageEventError(txID string, err error) error {
 }
 
 // usageEvent turns p into the event sent: the subscription checked against billing (or
-// defaulted), the amount defaulted, the transaction id fixed.
-func (s *Service) usageEvent(b *billingIndex, p UsageEventParams) (flowgladapi.UsageEventParams, error) {
+// defaulted), the amount defaulted, the transaction id fixed (and, from server code, put in
+// the server's key space for the customer).
+func (s *Service) usageEvent(b *billingIndex, c Customer, p UsageEventParams, fromBrowser bool) (flowgladapi.UsageEventParams, error) {
 	subID, err := currentSubscription(b, p.SubscriptionID)
 	if err != nil {
 		return flowgladapi.UsageEventParams{}, err
@@ -133,8 +165,8 @@ func (s *Service) usageEvent(b *billingIndex, p UsageEventParams) (flowgladapi.U
 		UsageMeterID:   p.UsageMeterID,
 		UsageMeterSlug: p.UsageMeterSlug,
 	}
-	if ev.TransactionID == "" {
-		ev.TransactionID = s.newTxID()
+	if !fromBrowser {
+		ev.TransactionID = ServerTransactionID(c.ExternalID, ev.TransactionID)
 	}
 	if !p.UsageDate.IsZero() {
 		ms := p.UsageDate.UnixMilli()
@@ -148,8 +180,10 @@ func (s *Service) usageEvent(b *billingIndex, p UsageEventParams) (flowgladapi.U
 // Retrying with TransactionID counts the event once either way. It unwraps to the last
 // attempt's error. The route answers it with json.transactionId beside the usual error.
 type UsageEventError struct {
-	// TransactionID is the event's idempotency key (several, comma-separated, for a bulk
-	// call).
+	// TransactionID is the event's transaction id as the caller gave it, or as it was
+	// generated (several, comma-separated, for a bulk call): give it again as
+	// UsageEventParams.TransactionID for the same customer and Flowglad counts the event
+	// once. (For a Go caller, Flowglad stores ServerTransactionID of it.)
 	TransactionID string
 	// Err is why the last attempt failed.
 	Err error
@@ -167,7 +201,8 @@ func (e *UsageEventError) Unwrap() error { return e.Err }
 // most 1000): each subscription id must be one of the customer's current subscriptions,
 // and each event is defaulted as in CreateUsageEvent. Issues name the event
 // (usageEvents[2].amount). It reads billing, then calls POST /api/v1/usage-events/bulk,
-// retried safely because every transaction id is fixed first.
+// retried safely because every transaction id is fixed first. Each is stored as
+// ServerTransactionID(c.ExternalID, id), as in CreateUsageEvent.
 func (s *Service) BulkCreateUsageEvents(ctx context.Context, c Customer, events []UsageEventParams) ([]flowgladapi.UsageEvent, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
@@ -185,11 +220,22 @@ func (s *Service) BulkCreateUsageEvents(ctx context.Context, c Customer, events 
 	if err := is.err(); err != nil {
 		return nil, err
 	}
+	events = slices.Clone(events)
+	txIDs := ""
+	for i := range events {
+		if events[i].TransactionID == "" {
+			events[i].TransactionID = s.newTxID()
+		}
+		if i > 0 {
+			txIDs += ","
+		}
+		txIDs += events[i].TransactionID
+	}
 	sent, err := withFreshBilling(ctx, s, c, func(b *billingIndex) ([]flowgladapi.UsageEventParams, error) {
 		sent := make([]flowgladapi.UsageEventParams, len(events))
 		for i, p := range events {
 			var err error
-			if sent[i], err = s.usageEvent(b, p); err != nil {
+			if sent[i], err = s.usageEvent(b, c, p, false); err != nil {
 				return nil, err
 			}
 		}
@@ -197,13 +243,6 @@ func (s *Service) BulkCreateUsageEvents(ctx context.Context, c Customer, events 
 	})
 	if err != nil {
 		return nil, err
-	}
-	txIDs := ""
-	for i := range sent {
-		if i > 0 {
-			txIDs += ","
-		}
-		txIDs += sent[i].TransactionID
 	}
 	body, err := s.client.BulkCreateUsageEvents(ctx, sent)
 	s.wrote(ctx, c.ExternalID, err)

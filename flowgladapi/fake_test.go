@@ -528,3 +528,38 @@ func TestBillingFixtureMatchesSpec(t *testing.T) {
 	req.Header.Set("Authorization", testKey)
 	assert.NoError(t, spec.ValidateResponse(req, http.StatusOK, http.Header{"Content-Type": {"application/json"}}, readBilling(t)))
 }
+
+// TestBulkUsageEventsAgainstFake: the bulk call's contract with live
+// Flowglad's semantics. An answer lost after the events landed is retried
+// with the same transactionIds, and the retry's answer lists nothing (every
+// event is recorded already), yet each counts once; a batch with one bad
+// event is refused whole.
+func TestBulkUsageEventsAgainstFake(t *testing.T) {
+	t.Parallel()
+	srv, c := newFake(t)
+	events := []flowgladapi.UsageEventParams{
+		{SubscriptionID: fake.DemoAliceSubscriptionID, Amount: 10, UsageMeterSlug: fake.DemoUsageMeterAPICalls},
+		{SubscriptionID: fake.DemoBobSubscriptionID, Amount: 5, UsageMeterSlug: fake.DemoUsageMeterAPICalls, TransactionID: "bob-1"},
+	}
+	srv.FailNext(1, fake.Fault{Path: "/api/v1/usage-events/bulk", Status: http.StatusBadGateway, AfterApply: true})
+	body, err := c.BulkCreateUsageEvents(t.Context(), events)
+	require.NoError(t, err)
+	got, err := flowgladapi.DecodeUsageEvents(body)
+	require.NoError(t, err)
+	assert.Empty(t, got, "the retry inserted nothing: the first attempt had")
+	assert.Len(t, srv.UsageEvents(), 2)
+	alice, _ := srv.UsageBalance(fake.DemoAliceSubscriptionID, fake.DemoUsageMeterAPICalls)
+	bob, _ := srv.UsageBalance(fake.DemoBobSubscriptionID, fake.DemoUsageMeterAPICalls)
+	assert.InDelta(t, 990, alice, 0)
+	assert.InDelta(t, 95, bob, 0)
+
+	_, err = c.BulkCreateUsageEvents(t.Context(), []flowgladapi.UsageEventParams{
+		{SubscriptionID: fake.DemoAliceSubscriptionID, Amount: 1, UsageMeterSlug: fake.DemoUsageMeterAPICalls, TransactionID: "new"},
+		{SubscriptionID: fake.DemoAliceSubscriptionID, Amount: 1, UsageMeterSlug: "generations", TransactionID: "bad"},
+	})
+	var apiErr *flowgladapi.Error
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, http.StatusNotFound, apiErr.StatusCode)
+	assert.Equal(t, `UsageMeter not found: slug "generations"`, apiErr.Message)
+	assert.Len(t, srv.UsageEvents(), 2, "the good event of a refused batch is not recorded")
+}

@@ -15,7 +15,8 @@ type UsageEventParams struct {
 	// Amount must be positive.
 	Amount int64 `json:"amount"`
 	// TransactionID is Flowglad's idempotency key for the event: a repeat
-	// with the same id is recorded once. Empty means a random UUID, chosen
+	// with the same id on the same meter is recorded once (the same id on
+	// another meter is another event). Empty means a random UUID, chosen
 	// once before the first attempt so retries reuse it.
 	TransactionID string `json:"transactionId"`
 	// UsageDate is epoch milliseconds; nil means now.
@@ -48,6 +49,16 @@ func (c *Client) CreateUsageEvent(ctx context.Context, p UsageEventParams) (json
 // {"usageEvents": [...]} and returns the body, {"usageEvents": [...]}. Events
 // without a TransactionID get a random one before the first attempt (events
 // is not modified), so the call is retried like a GET.
+//
+// The events may be of several customers, each naming its subscription.
+// Flowglad inserts them in one transaction: one event it refuses (an unknown
+// subscription, meter or price, an archived customer) refuses the batch, and
+// nothing is recorded. An event whose TransactionID and meter are recorded
+// already is skipped and left out of the answer, which lists only the
+// events the successful attempt inserted: match it by TransactionID, never
+// by position. So a nil error means every event is at Flowglad, inserted by
+// this call or before it (an answer lost on the way back and retried comes
+// back empty).
 func (c *Client) BulkCreateUsageEvents(ctx context.Context, events []UsageEventParams) (json.RawMessage, error) {
 	filled := make([]UsageEventParams, len(events))
 	copy(filled, events)

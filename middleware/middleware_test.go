@@ -247,7 +247,7 @@ func TestMeterUsage(t *testing.T) {
 			assert.Equal(t, tc.amount, evs[0].Amount)
 			assert.Equal(t, flowgladapitest.DemoUsageMeterAPICalls, evs[0].UsageMeterSlug)
 			if tc.txID != "" {
-				assert.Equal(t, tc.txID, evs[0].TransactionID)
+				assert.Equal(t, flowglad.ServerTransactionID(flowgladapitest.DemoCustomerAlice, tc.txID), evs[0].TransactionID, "stored in the server's key space")
 			} else {
 				assert.NotEmpty(t, evs[0].TransactionID)
 			}

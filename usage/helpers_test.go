@@ -60,9 +60,15 @@ func newEnv(t *testing.T, opts ...usage.Option) *env {
 
 func newEnvOn(t *testing.T, fake *flowgladapitest.Server, opts ...usage.Option) *env {
 	t.Helper()
+	return newEnvCfg(t, fake, flowglad.Config{}, opts...)
+}
+
+// newEnvCfg is newEnvOn with cfg's BillingCacheTTL.
+func newEnvCfg(t *testing.T, fake *flowgladapitest.Server, cfg flowglad.Config, opts ...usage.Option) *env {
+	t.Helper()
 	svc, err := flowglad.NewService(flowglad.Config{
 		APIKey: fake.APIKey(), BaseURL: fake.URL, Logger: slog.New(slog.DiscardHandler),
-		RetryPolicy: &flowgladapi.RetryPolicy{MaxRetries: 0},
+		RetryPolicy: &flowgladapi.RetryPolicy{MaxRetries: 0}, BillingCacheTTL: cfg.BillingCacheTTL,
 	})
 	require.NoError(t, err)
 	e := &env{fake: fake, svc: svc, dead: &deadLetters{}}

@@ -126,23 +126,30 @@ func TestExactlyOnceThroughFaults(t *testing.T) {
 	cases := []struct {
 		name   string
 		faults []flowgladapitest.Fault
+		calls  int // bulk calls for three batches of 20
 	}{
-		{"5xx before apply", []flowgladapitest.Fault{with(bulk, func(f *flowgladapitest.Fault) { f.Status = 503 })}},
-		{"5xx after apply", []flowgladapitest.Fault{with(bulk, func(f *flowgladapitest.Fault) { f.Status = 500; f.AfterApply = true })}},
-		{"connection dropped after apply", []flowgladapitest.Fault{with(bulk, func(f *flowgladapitest.Fault) { f.CloseConnection = true; f.AfterApply = true })}},
-		{"answer garbled after apply", []flowgladapitest.Fault{with(bulk, func(f *flowgladapitest.Fault) { f.Status = 200; f.Body = `{"usageEv`; f.AfterApply = true })}},
-		{"429", []flowgladapitest.Fault{with(bulk, func(f *flowgladapitest.Fault) { f.Status = 429 })}},
-		{"401 (rate limiting)", []flowgladapitest.Fault{with(bulk, func(f *flowgladapitest.Fault) { f.Status = 401 })}},
-		{"408", []flowgladapitest.Fault{with(bulk, func(f *flowgladapitest.Fault) { f.Status = 408 })}},
+		// A 5xx is answered by sending each half once (it may be one event Flowglad cannot
+		// take): both are taken.
+		{"5xx before apply", []flowgladapitest.Fault{with(bulk, func(f *flowgladapitest.Fault) { f.Status = 503 })}, 5},
+		{"5xx after apply", []flowgladapitest.Fault{with(bulk, func(f *flowgladapitest.Fault) { f.Status = 500; f.AfterApply = true })}, 5},
+		{"connection dropped after apply", []flowgladapitest.Fault{with(bulk, func(f *flowgladapitest.Fault) { f.CloseConnection = true; f.AfterApply = true })}, 4},
+		{"answer garbled after apply", []flowgladapitest.Fault{with(bulk, func(f *flowgladapitest.Fault) { f.Status = 200; f.Body = `{"usageEv`; f.AfterApply = true })}, 4},
+		{"429", []flowgladapitest.Fault{with(bulk, func(f *flowgladapitest.Fault) { f.Status = 429 })}, 4},
+		{"401 (rate limiting)", []flowgladapitest.Fault{with(bulk, func(f *flowgladapitest.Fault) { f.Status = 401 })}, 4},
+		{"408", []flowgladapitest.Fault{with(bulk, func(f *flowgladapitest.Fault) { f.Status = 408 })}, 4},
+		// A 502, then both halves fail (an outage): the batch is retried whole.
 		{"several in a row", []flowgladapitest.Fault{
 			with(bulk, func(f *flowgladapitest.Fault) { f.Status = 502 }),
 			with(bulk, func(f *flowgladapitest.Fault) { f.Status = 500; f.AfterApply = true }),
 			with(bulk, func(f *flowgladapitest.Fault) { f.CloseConnection = true }),
-		}},
+		}, 6},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, usage.WithBatchSize(20))
+			for _, f := range tc.faults {
+				e.fake.FailNext(1, f)
+			}
 			var txs []string
 			for i := range 50 {
 				c := []flowglad.Customer{alice, bob}[i%2]
@@ -150,16 +157,13 @@ func TestExactlyOnceThroughFaults(t *testing.T) {
 				require.NoError(t, err)
 				txs = append(txs, usage.StoredTransactionID(c.ExternalID, tx))
 			}
-			for _, f := range tc.faults {
-				e.fake.FailNext(1, f)
-			}
 			require.NoError(t, e.rec.Flush(ctx(t)))
 			counts := countByTx(e.fake)
 			assert.Len(t, counts, len(txs))
 			for _, tx := range txs {
 				assert.Equal(t, 1, counts[tx], "event %s", tx)
 			}
-			assert.Equal(t, 3+len(tc.faults), calls(e.fake)["POST "+bulkPath], "three batches of 20, plus one retry per fault")
+			assert.Equal(t, tc.calls, calls(e.fake)["POST "+bulkPath])
 			st := e.rec.Stats()
 			assert.Equal(t, usage.Stats{Recorded: 50}, st)
 			assert.Empty(t, e.dead.get())
@@ -200,6 +204,65 @@ func TestRefusedEventIsDeadLettered(t *testing.T) {
 	e.fake.ResetRequests()
 	require.NoError(t, e.rec.Flush(ctx(t)))
 	assert.Empty(t, calls(e.fake))
+}
+
+// Live Flowglad answers a batch holding an archived customer's event with a 500: the
+// event is isolated (the others recorded) and dead-lettered once it fails alone while
+// Flowglad takes others, instead of blocking the queue for ever.
+func TestArchivedCustomerIsIsolated(t *testing.T) {
+	e := newEnv(t) // a batch of 500: nothing is sent before Flush
+	var txs []string
+	for i := range 40 {
+		c, sub := alice, flowgladapitest.DemoAliceSubscriptionID
+		if i == 17 {
+			c, sub = bob, flowgladapitest.DemoBobSubscriptionID
+		}
+		tx, err := e.rec.Record(ctx(t), c, flowglad.UsageEventParams{UsageMeterSlug: meter, SubscriptionID: sub, TransactionID: fmt.Sprint(i)})
+		require.NoError(t, err)
+		if i != 17 {
+			txs = append(txs, usage.StoredTransactionID(c.ExternalID, tx))
+		}
+	}
+	_, err := e.svc.Client().ArchiveCustomer(ctx(t), bob.ExternalID)
+	require.NoError(t, err)
+	e.fake.ResetRequests()
+	require.NoError(t, e.rec.Flush(ctx(t)))
+	counts := countByTx(e.fake)
+	assert.Len(t, counts, 39)
+	for _, tx := range txs {
+		assert.Equal(t, 1, counts[tx], "event %s", tx)
+	}
+	dead := e.dead.get()
+	require.Len(t, dead, 1)
+	assert.Equal(t, "17", dead[0].Event.TransactionID)
+	assert.ErrorIs(t, dead[0].Err, flowgladapi.ErrServer)
+	assert.LessOrEqual(t, calls(e.fake)["POST "+bulkPath], 1+2*6+4, "halving to the event, then its strikes")
+}
+
+// During an outage (every call a 5xx, here after applying) nothing is dead-lettered: the
+// events wait in the queue; after it every event counts once.
+func TestOutageKeepsEverything(t *testing.T) {
+	e := newEnv(t, usage.WithBackoff(func(int) time.Duration { return time.Millisecond }))
+	var txs []string
+	for i := range 30 {
+		tx, err := e.rec.Record(ctx(t), []flowglad.Customer{alice, bob}[i%2], flowglad.UsageEventParams{UsageMeterSlug: meter, TransactionID: fmt.Sprint(i)})
+		require.NoError(t, err)
+		txs = append(txs, usage.StoredTransactionID([]flowglad.Customer{alice, bob}[i%2].ExternalID, tx))
+	}
+	e.fake.FailNext(0, flowgladapitest.Fault{Path: bulkPath, Status: 500, AfterApply: true})
+	short, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	require.Error(t, e.rec.Flush(short))
+	assert.Empty(t, e.dead.get())
+	assert.Equal(t, 30, e.rec.Stats().Queued)
+	e.fake.ClearFaults()
+	require.NoError(t, e.rec.Flush(ctx(t)))
+	counts := countByTx(e.fake)
+	assert.Len(t, counts, 30)
+	for _, tx := range txs {
+		assert.Equal(t, 1, counts[tx], "event %s", tx)
+	}
+	assert.Equal(t, usage.Stats{Recorded: 30}, e.rec.Stats())
 }
 
 // A customer with no current subscription cannot be charged: its events are dead-lettered
@@ -358,4 +421,3 @@ func TestNewRecorderRefusesBadOptions(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, rec.Close(t.Context()))
 }
-

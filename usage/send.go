@@ -11,13 +11,11 @@ import (
 )
 
 // storedTransactionID is the transaction id Flowglad stores for an event: derived from the
-// customer and the caller's id, so that an id a browser chose cannot collide with it.
-//
-// TODO(merge root): flowglad.ServerTransactionID (helper R, txid.go) replaces this once
-// the root branch is merged; until then the caller's id is sent as it is.
+// customer and the caller's id (flowglad.ServerTransactionID), as Service.CreateUsageEvent
+// derives it, so that an event recorded through either counts once, and an id a browser
+// chose cannot collide with it.
 func storedTransactionID(externalID, txID string) string {
-	_ = externalID
-	return txID
+	return flowglad.ServerTransactionID(externalID, txID)
 }
 
 // item is a claimed event on its way to Flowglad.
@@ -70,32 +68,133 @@ func (r *Recorder) sendBatch(ctx context.Context, claimed []Claimed) error {
 // send posts items in one bulk call. Flowglad inserts a batch in one transaction, so one
 // event it refuses refuses them all: a refused batch is split in two, and each half sent
 // again, until the events refused are alone (dead-lettered with Flowglad's reason) and the
-// others recorded. On a failure that is not the events' fault it returns the items not
-// yet recorded.
+// others recorded. A 5xx may be such a refusal too (Flowglad answers usage for an archived
+// customer with a 500): see isolate. On a failure that is not the events' fault it returns
+// the items not yet recorded.
 func (r *Recorder) send(ctx context.Context, items []item) ([]item, error) {
 	if len(items) == 0 {
 		return nil, nil
 	}
+	err := r.post(ctx, items)
+	switch {
+	case err == nil:
+		r.landed(ctx, items)
+		return nil, nil
+	case refusal(err):
+		if len(items) == 1 {
+			r.deadLetter(ctx, []Claimed{items[0].c}, err)
+			return nil, nil
+		}
+		mid := len(items) / 2
+		if left, err := r.send(ctx, items[:mid]); err != nil {
+			return append(left, items[mid:]...), err
+		}
+		return r.send(ctx, items[mid:])
+	case serverError(err) && len(items) > 1:
+		return r.isolate(ctx, items, nil, err)
+	}
+	return items, err
+}
+
+func (r *Recorder) post(ctx context.Context, items []item) error {
 	params := make([]flowgladapi.UsageEventParams, len(items))
 	for i := range items {
 		params[i] = items[i].params
 	}
 	_, err := r.svc.Client().BulkCreateUsageEvents(ctx, params)
-	switch {
-	case err == nil:
-		r.landed(ctx, items)
-		return nil, nil
-	case !refusal(err):
-		return items, err
-	case len(items) == 1:
-		r.deadLetter(ctx, []Claimed{items[0].c}, err)
-		return nil, nil
+	return err
+}
+
+// poisonStrikes is how many times an event alone must get a 5xx, each time right after
+// Flowglad took another event, before it is dead-lettered.
+const poisonStrikes = 3
+
+// isolate handles a 5xx to a batch: Flowglad failing (an outage: keep every event and
+// retry later), or one of the events it cannot take (usage for an archived customer is a
+// 500 on live Flowglad: retrying the batch would block the queue for ever). It sends each
+// half once: when neither is taken and nothing has proved Flowglad up (probe, an event it
+// took in this send), it is an outage. Otherwise each half that got a 5xx is split again,
+// and an event that gets a 5xx alone poisonStrikes times, each right after Flowglad took
+// the probe again (a repeat of an event it has: counted once), is dead-lettered.
+func (r *Recorder) isolate(ctx context.Context, items []item, probe *item, cause error) ([]item, error) {
+	if len(items) == 1 {
+		return r.confirmPoison(ctx, items[0], probe, cause)
 	}
 	mid := len(items) / 2
-	if left, err := r.send(ctx, items[:mid]); err != nil {
-		return append(left, items[mid:]...), err
+	halves := [2][]item{items[:mid], items[mid:]}
+	var errs [2]error
+	for i, h := range halves {
+		errs[i] = r.post(ctx, h)
+		if errs[i] == nil {
+			r.landed(ctx, h)
+			if probe == nil {
+				probe = &h[0]
+			}
+		}
 	}
-	return r.send(ctx, items[mid:])
+	if probe == nil {
+		// Neither half was taken, and nothing shows Flowglad up: an outage.
+		var left []item
+		for i, h := range halves {
+			if errs[i] != nil {
+				left = append(left, h...)
+			}
+		}
+		return left, cause
+	}
+	var left []item
+	var lastErr error
+	for i, h := range halves {
+		var l []item
+		var err error
+		switch {
+		case errs[i] == nil:
+			continue
+		case refusal(errs[i]):
+			l, err = r.send(ctx, h)
+		case serverError(errs[i]):
+			l, err = r.isolate(ctx, h, probe, errs[i])
+		default:
+			l, err = h, errs[i]
+		}
+		if err != nil {
+			left, lastErr = append(left, l...), err
+		}
+	}
+	return left, lastErr
+}
+
+// confirmPoison dead-letters an event that Flowglad answers with a 5xx alone, again and
+// again, while it takes another event (the probe) each time just before.
+func (r *Recorder) confirmPoison(ctx context.Context, it item, probe *item, cause error) ([]item, error) {
+	if probe == nil {
+		return []item{it}, cause
+	}
+	for range poisonStrikes - 1 {
+		if err := r.post(ctx, []item{*probe}); err != nil {
+			return []item{it}, err
+		}
+		err := r.post(ctx, []item{it})
+		switch {
+		case err == nil:
+			r.landed(ctx, []item{it})
+			return nil, nil
+		case refusal(err):
+			r.deadLetter(ctx, []Claimed{it.c}, err)
+			return nil, nil
+		case !serverError(err):
+			return []item{it}, err
+		}
+		cause = err
+	}
+	r.deadLetter(ctx, []Claimed{it.c}, cause)
+	return nil, nil
+}
+
+// serverError reports whether err is a 5xx answer from Flowglad.
+func serverError(err error) bool {
+	var apiErr *flowgladapi.Error
+	return errors.As(err, &apiErr) && apiErr.StatusCode >= 500
 }
 
 // refusal reports whether Flowglad refused the events themselves (an unknown meter or

@@ -3,11 +3,13 @@ package flowgladapitest_test
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"time"
 
+	"github.com/flowglad-go/flowglad"
 	"github.com/flowglad-go/flowglad/flowgladapi/flowgladapitest"
 )
 
@@ -70,4 +72,46 @@ func ExampleFake_FailNext() {
 	// Output:
 	// 429 2 true
 	// 200
+}
+
+// Test your app against the fake as it runs in production: a
+// flowglad.Config whose APIKey and BaseURL are the fake's. Here the app is
+// the library's handler, mounted at /api/flowglad/, and a request records
+// usage for Alice; the fake's state says what reached Flowglad.
+func Example_config() {
+	fake := flowgladapitest.New(flowgladapitest.WithSeed(flowgladapitest.DemoSeed()))
+	api := httptest.NewServer(fake) // in a test: flowgladapitest.NewServer(t, ...), and its URL
+	defer api.Close()
+
+	h, err := flowglad.NewHandler(flowglad.Config{
+		APIKey:  fake.APIKey(),
+		BaseURL: api.URL,
+		Auth: flowglad.AuthenticatorFunc(func(*http.Request) (flowglad.Customer, error) {
+			// Your session lookup; the demo seed's Alice here.
+			return flowglad.Customer{ExternalID: flowgladapitest.DemoCustomerAlice, Email: "alice@example.com"}, nil
+		}),
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	app := http.NewServeMux()
+	app.Handle("/api/flowglad/", h)
+
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodPost, "/api/flowglad/usage-events/create",
+		strings.NewReader(`{"usageMeterSlug":"api-calls","amount":3,"transactionId":"job-1"}`))
+	req.Header.Set("Content-Type", "application/json")
+	app.ServeHTTP(rec, req)
+
+	balance, _ := fake.UsageBalance(flowgladapitest.DemoAliceSubscriptionID, flowgladapitest.DemoUsageMeterAPICalls)
+	fmt.Println(rec.Code, balance)
+	for _, r := range fake.Requests() {
+		fmt.Println(r.Method, r.Path)
+	}
+	// Output:
+	// 200 997
+	// GET /api/v1/customers/user_alice/billing
+	// POST /api/v1/usage-events
 }

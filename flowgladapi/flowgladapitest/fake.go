@@ -17,6 +17,10 @@ import (
 // otherwise.
 const DefaultAPIKey = "sk_test_fake"
 
+// msgKeyInvalid is the fake's plain-text 401 for a key it refuses, worded
+// like Flowglad's.
+const msgKeyInvalid = "API key invalid. Check that the secret key is correct and has not been revoked."
+
 // organizationID is the one organization every record belongs to.
 const organizationID = "org_fake"
 
@@ -42,9 +46,13 @@ type Fake struct {
 	used     map[string]bool // every id handed out or seeded
 	requests []Request
 	faults   []*queuedFault
+	release  chan struct{} // closed by ClearFaults, to release held requests
 	latency  time.Duration
 	st       state
 	hooks    hooks // webhook endpoints and deliveries (webhooks.go)
+
+	closed    chan struct{} // closed when a Server closes: held requests are dropped
+	closeOnce sync.Once
 }
 
 // Option configures a Fake.
@@ -116,6 +124,8 @@ func newFake(opts ...Option) (*Fake, error) {
 		seq:             map[string]int{},
 		used:            map[string]bool{},
 		hooks:           newHooks(cfg.hooks),
+		release:         make(chan struct{}),
+		closed:          make(chan struct{}),
 	}
 	seed := Seed{}
 	if cfg.seed != nil {
@@ -159,6 +169,7 @@ func NewServer(tb testing.TB, opts ...Option) *Server {
 	f.mu.Unlock()
 	tb.Cleanup(func() {
 		f.CloseWebhooks() // first, so no delivery outlives the test
+		f.closeFaults()   // and no held request blocks Close
 		srv.Close()
 	})
 	return &Server{Fake: f, URL: srv.URL, HTTPServer: srv}
@@ -185,6 +196,7 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	})
 	latency := f.latency
 	queued, faulted := f.takeFaultLocked(r)
+	release := f.release
 	f.mu.Unlock()
 	var fault Fault
 	if faulted {
@@ -196,8 +208,15 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if faulted && !fault.AfterApply {
-		f.writeFault(w, fault, reqID)
-		return
+		if !fault.Hang {
+			f.writeFault(w, fault, reqID)
+			return
+		}
+		if !f.hang(r, release) {
+			dropConnection(w)
+			return
+		}
+		faulted = false // released by ClearFaults: served as usual
 	}
 	if err != nil {
 		writeError(w, reqID, http.StatusBadRequest, "", "Invalid JSON in request body")
@@ -216,8 +235,12 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 			f.mu.Lock()
 			owed := f.consumeLocked(queued)
 			f.mu.Unlock()
-			if owed {
+			switch {
+			case owed && !fault.Hang:
 				f.writeFault(w, fault, reqID)
+				return
+			case owed && !f.hang(r, release):
+				dropConnection(w)
 				return
 			}
 		}
@@ -245,7 +268,7 @@ func (f *Fake) authorized(w http.ResponseWriter, r *http.Request) bool {
 		key = strings.TrimSpace(h[7:])
 	}
 	if key != f.apiKey {
-		writeText(w, http.StatusUnauthorized, "API key invalid. Check that the secret key is correct and has not been revoked.")
+		writeText(w, http.StatusUnauthorized, msgKeyInvalid)
 		return false
 	}
 	return true

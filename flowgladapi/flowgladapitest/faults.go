@@ -47,7 +47,9 @@ type Fault struct {
 	// Status is the HTTP status to answer with (default 500).
 	Status int
 	// Code and Message fill the JSON error body; they default to the tRPC
-	// code for Status and to the status text.
+	// code for Status and to the status text. A 401 is plain text, as
+	// Flowglad sends it for a key it refuses, a rate-limited one included:
+	// Message, or Flowglad's "API key invalid" text, and no code.
 	Code    string
 	Message string
 	// RetryAfter, when positive, is sent as a Retry-After header in whole
@@ -67,11 +69,19 @@ type Fault struct {
 	// wrong key, a 4xx from its route) takes no effect and does not use the
 	// fault up: the next matching request does.
 	AfterApply bool
+	// Hang holds the request without an answer until the client gives up
+	// (its context ends, as with a client timeout), which is how a call
+	// times out; the connection is then dropped. ClearFaults releases held
+	// requests: they are served as if the fault had not been there (with
+	// AfterApply, they get the answer they would have had). Closing a
+	// Server drops them. Status, Code, Message and Body are unused.
+	Hang bool
 }
 
 type queuedFault struct {
-	left  int
-	fault Fault
+	left    int  // requests still to fail, unless forever
+	forever bool // FailNext(0, ...): until ClearFaults
+	fault   Fault
 }
 
 // FailNext makes the next n requests that match fault fail as it
@@ -79,13 +89,49 @@ type queuedFault struct {
 // takes the first queued fault it matches. The failed requests are still
 // recorded in the request log, and state is not touched unless the fault
 // says AfterApply.
+//
+// n == 0 makes every matching request fail until ClearFaults: Flowglad is
+// down, for as long as the test says, however many calls the code under
+// test makes (a count such as 100 only guesses at that). A fault queued
+// after it for the same requests is never reached. A negative n panics: it
+// is a bug in the test.
 func (f *Fake) FailNext(n int, fault Fault) {
-	if n <= 0 {
-		return
+	if n < 0 {
+		panic("flowgladapitest: FailNext with a negative count")
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.faults = append(f.faults, &queuedFault{left: n, fault: fault})
+	f.faults = append(f.faults, &queuedFault{left: n, forever: n == 0, fault: fault})
+}
+
+// ClearFaults removes every queued fault, those of FailNext(0, ...)
+// included, and releases the requests a Hang fault holds. A request whose
+// AfterApply fault is cleared while it runs gets its real answer.
+func (f *Fake) ClearFaults() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.faults = nil
+	close(f.release)
+	f.release = make(chan struct{})
+}
+
+// hang waits until the client gives up or the server closes (false) or
+// ClearFaults releases the request (true).
+func (f *Fake) hang(r *http.Request, release <-chan struct{}) bool {
+	select {
+	case <-release:
+		return true
+	case <-r.Context().Done():
+		return false
+	case <-f.closed:
+		return false
+	}
+}
+
+// closeFaults drops the requests Hang faults hold, so that a server can
+// close: httptest.Server.Close waits for every running handler.
+func (f *Fake) closeFaults() {
+	f.closeOnce.Do(func() { close(f.closed) })
 }
 
 // SetLatency delays every response by d (0 turns it off). The wait ends
@@ -123,6 +169,9 @@ func (f *Fake) consumeLocked(q *queuedFault) bool {
 	if i < 0 {
 		return false
 	}
+	if q.forever {
+		return true
+	}
 	q.left--
 	if q.left == 0 {
 		f.faults = slices.Delete(f.faults, i, i+1)
@@ -132,19 +181,23 @@ func (f *Fake) consumeLocked(q *queuedFault) bool {
 
 func (f *Fake) writeFault(w http.ResponseWriter, fault Fault, reqID string) {
 	if fault.CloseConnection {
-		if hj, ok := w.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				_ = conn.Close()
-				return
-			}
-		}
-		// No hijacking (e.g. an httptest.ResponseRecorder): abort the
-		// handler, which net/http turns into a dropped connection.
-		panic(http.ErrAbortHandler)
+		dropConnection(w)
+		return
 	}
 	status := fault.Status
 	if status == 0 {
 		status = http.StatusInternalServerError
+	}
+	if fault.RetryAfter > 0 {
+		w.Header().Set("Retry-After", retryAfterSeconds(fault.RetryAfter))
+	}
+	if status == http.StatusUnauthorized && fault.Body == "" {
+		msg := fault.Message
+		if msg == "" {
+			msg = msgKeyInvalid
+		}
+		writeText(w, status, msg)
+		return
 	}
 	code := fault.Code
 	if code == "" {
@@ -154,9 +207,6 @@ func (f *Fake) writeFault(w http.ResponseWriter, fault Fault, reqID string) {
 	if msg == "" {
 		msg = http.StatusText(status)
 	}
-	if fault.RetryAfter > 0 {
-		w.Header().Set("Retry-After", retryAfterSeconds(fault.RetryAfter))
-	}
 	if fault.Body != "" {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
@@ -164,6 +214,20 @@ func (f *Fake) writeFault(w http.ResponseWriter, fault Fault, reqID string) {
 		return
 	}
 	writeError(w, reqID, status, code, msg)
+}
+
+// dropConnection ends the exchange without a response, as a network
+// failure would. The handler must return at once.
+func dropConnection(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			_ = conn.Close()
+			return
+		}
+	}
+	// No hijacking (e.g. an httptest.ResponseRecorder): abort the handler,
+	// which net/http turns into a dropped connection.
+	panic(http.ErrAbortHandler)
 }
 
 // readAll reads the request body; nil when there is none.

@@ -2,6 +2,7 @@ package flowgladapitest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -148,4 +149,30 @@ func checkoutBody(typ string, fields map[string]any) map[string]any {
 		cs[k] = v
 	}
 	return map[string]any{"checkoutSession": cs}
+}
+
+// send is call with ctx, returning the client's error instead of failing the
+// test: for faults that leave no response. It may run off the test
+// goroutine.
+func send(ctx context.Context, s *Server, method, path string, body any) (response, error) {
+	var rd io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		if err != nil {
+			return response{}, err
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, s.URL+path, rd)
+	if err != nil {
+		return response{}, err
+	}
+	req.Header.Set("Authorization", s.APIKey())
+	resp, err := s.HTTPServer.Client().Do(req)
+	if err != nil {
+		return response{}, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	return response{status: resp.StatusCode, header: resp.Header, body: raw}, err
 }

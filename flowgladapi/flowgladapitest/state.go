@@ -181,6 +181,9 @@ type usageEvent struct {
 	properties      map[string]any
 	billingPeriodID *string
 	createdAt       int64
+	// counted is whether the event lowers the balance: false for a repeat of a
+	// count_distinct_properties combination.
+	counted bool
 }
 
 type claim struct {

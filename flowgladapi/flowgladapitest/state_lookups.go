@@ -143,7 +143,7 @@ func (f *Fake) balance(s *subscription, m *usageMeter) float64 {
 		}
 	}
 	for _, e := range f.st.events {
-		if e.sub == s && e.meter == m {
+		if e.sub == s && e.meter == m && e.counted {
 			used += e.amount
 		}
 	}

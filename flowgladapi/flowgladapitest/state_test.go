@@ -97,17 +97,10 @@ func TestUsageEvents(t *testing.T) {
 		m := ok(t, call(t, s, http.MethodPost, "/api/v1/usage-events/bulk", map[string]any{"usageEvents": []any{
 			usageBody("tx-c", 1)["usageEvent"], usageBody("tx-a", 10)["usageEvent"],
 		}}))
-		assert.Len(t, m["usageEvents"], 2)
+		assert.Len(t, m["usageEvents"], 1, "tx-a is recorded already: left out of the answer")
 		assert.Len(t, s.UsageEvents(), 3, "tx-a is not counted twice")
 	})
 
-	t.Run("canceled subscription", func(t *testing.T) {
-		require.NoError(t, s.SetSubscriptionStatus(DemoBobSubscriptionID, StatusCanceled))
-		r := call(t, s, http.MethodPost, "/api/v1/usage-events", map[string]any{"usageEvent": map[string]any{
-			"subscriptionId": DemoBobSubscriptionID, "amount": 1, "transactionId": "tx-bob", "usageMeterSlug": DemoUsageMeterAPICalls,
-		}})
-		assert.Equal(t, http.StatusBadRequest, r.status)
-	})
 }
 
 func TestResourceClaims(t *testing.T) {

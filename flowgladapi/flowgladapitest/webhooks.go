@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"time"
@@ -120,6 +121,7 @@ type hooks struct {
 type endpoint struct {
 	Webhook
 	createdAt, updatedAt int64
+	handler              http.Handler // SetWebhookHandler's; nil = over the network
 }
 
 func newHooks(c hookConfig) hooks {
@@ -163,6 +165,30 @@ func (ep *endpoint) out() Webhook {
 	w := ep.Webhook
 	w.FilterTypes = slices.Clone(w.FilterTypes)
 	return w
+}
+
+// SetWebhookHandler makes the fake deliver endpoint id's events to h in
+// process instead of over the network: h is called as an HTTP server would
+// call it, with a POST to the endpoint's URL (its path and host), Flowglad's
+// body and signed Svix headers, and its status is the attempt's (a panic is
+// an attempt without an answer). A nil h goes back to the network.
+//
+// It breaks the circle of a webhook test: AddWebhook gives the secret the
+// app is built with, and the app, which need not listen anywhere, is then
+// attached to the endpoint. Attach it before changing the state, or the
+// first attempts of the events that change sends go to the URL. Attempts
+// made later, retries of earlier events included, use h. h should return
+// once the request's context is done (CloseWebhooks cancels it), as a
+// server's handler should.
+func (f *Fake) SetWebhookHandler(id string, h http.Handler) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ep := first(f.hooks.endpoints, func(ep *endpoint) bool { return ep.ID == id })
+	if ep == nil {
+		return fmt.Errorf("flowgladapitest: no webhook endpoint %q", id)
+	}
+	ep.handler = h
+	return nil
 }
 
 // Webhooks returns the registered endpoints, oldest first.
@@ -384,8 +410,12 @@ func (f *Fake) deliver(d *WebhookDelivery, secret string) {
 		}
 		f.mu.Lock()
 		now := f.clock() // the caller's clock may not be safe to share
+		var h http.Handler
+		if ep := first(f.hooks.endpoints, func(ep *endpoint) bool { return ep.ID == d.WebhookID }); ep != nil {
+			h = ep.handler
+		}
 		f.mu.Unlock()
-		status := f.post(ctx, d, secret, now)
+		status := f.post(ctx, d, secret, now, h)
 		f.mu.Lock()
 		d.Attempts, d.StatusCode = d.Attempts+1, status
 		d.Delivered = status >= 200 && status < 300
@@ -406,10 +436,10 @@ func (f *Fake) deliveryDone(d *WebhookDelivery) {
 	}
 }
 
-// post makes one attempt, signed at now, and returns the answer's status
-// (0 for no answer).
-func (f *Fake) post(ctx context.Context, d *WebhookDelivery, secret string, now time.Time) int {
-	h, err := webhook.Sign(secret, d.MessageID, now, d.Payload)
+// post makes one attempt, signed at now, over the network or to h when it
+// is not nil, and returns the answer's status (0 for no answer).
+func (f *Fake) post(ctx context.Context, d *WebhookDelivery, secret string, now time.Time, h http.Handler) int {
+	hdr, err := webhook.Sign(secret, d.MessageID, now, d.Payload)
 	if err != nil { // the fake makes its secrets; this is a bug
 		panic(err)
 	}
@@ -419,9 +449,12 @@ func (f *Fake) post(ctx context.Context, d *WebhookDelivery, secret string, now 
 	if err != nil {
 		return 0
 	}
-	req.Header = h
+	req.Header = hdr
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "flowgladapitest-webhooks/1")
+	if h != nil {
+		return serveInProcess(h, req)
+	}
 	resp, err := f.hooks.client.Do(req)
 	if err != nil {
 		return 0
@@ -429,6 +462,24 @@ func (f *Fake) post(ctx context.Context, d *WebhookDelivery, secret string, now 
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	return resp.StatusCode
+}
+
+// serveInProcess has h answer req as a server would: the request as a
+// server sees it (RequestURI, RemoteAddr, Host), the status written (200
+// when nothing is), and 0 for a handler that panics, which a server would
+// turn into a dropped connection.
+func serveInProcess(h http.Handler, req *http.Request) (status int) {
+	req.RequestURI = req.URL.RequestURI()
+	req.RemoteAddr = "192.0.2.1:1234" // TEST-NET-1, as httptest.NewRequest uses
+	req.Host = req.URL.Host
+	rec := httptest.NewRecorder()
+	defer func() {
+		if recover() != nil {
+			status = 0
+		}
+	}()
+	h.ServeHTTP(rec, req)
+	return rec.Code
 }
 
 // sleep waits d, or less if ctx ends first; it reports whether it waited

@@ -1,0 +1,191 @@
+package usage_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/flowglad-go/flowglad"
+	"github.com/flowglad-go/flowglad/flowgladapi/flowgladapitest"
+	"github.com/flowglad-go/flowglad/internal/testclock"
+	"github.com/flowglad-go/flowglad/usage"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// spend records amount for bob at Flowglad, so that his balance is 100 - amount.
+func spend(t *testing.T, e *env, amount int64) {
+	t.Helper()
+	_, err := e.rec.Record(ctx(t), bob, flowglad.UsageEventParams{UsageMeterSlug: meter, Amount: amount})
+	require.NoError(t, err)
+	require.NoError(t, e.rec.Flush(ctx(t)))
+}
+
+// reserveAll makes n concurrent reservations of amount and returns those granted.
+func reserveAll(t *testing.T, e *env, n int, amount int64) []*usage.Reservation {
+	t.Helper()
+	var (
+		mu      sync.Mutex
+		granted []*usage.Reservation
+		wg      sync.WaitGroup
+		other   []error
+	)
+	start := make(chan struct{})
+	for range n {
+		wg.Go(func() {
+			<-start
+			res, err := e.rec.Reserve(ctx(t), bob, meter, amount)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				granted = append(granted, res)
+			case !errors.Is(err, usage.ErrInsufficientBalance):
+				other = append(other, err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	assert.Empty(t, other)
+	return granted
+}
+
+// Concurrent requests on a balance B get at most floor(B/amount) reservations.
+func TestReserveConcurrent(t *testing.T) {
+	cases := []struct {
+		balance, amount int64
+		want            int
+	}{
+		{1, 1, 1},
+		{5, 2, 2},
+		{24, 1, 24},
+		{0, 1, 0},
+	}
+	for _, tc := range cases {
+		t.Run(fmt.Sprintf("balance %d, amount %d", tc.balance, tc.amount), func(t *testing.T) {
+			e := newEnv(t)
+			spend(t, e, 100-tc.balance)
+			granted := reserveAll(t, e, 24, tc.amount)
+			assert.Len(t, granted, tc.want)
+		})
+	}
+}
+
+// Reserved amounts are subtracted from the Service's balances; Release gives them back;
+// Commit turns them into pending usage, then usage at Flowglad.
+func TestReservationLifecycle(t *testing.T) {
+	e := newEnv(t)
+	spend(t, e, 98) // balance 2
+	res, err := e.rec.Reserve(ctx(t), bob, meter, 2)
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), res.Amount())
+	assert.Equal(t, 0.0, balance(t, e.svc, bob))
+	_, err = e.rec.Reserve(ctx(t), bob, meter, 1)
+	require.ErrorIs(t, err, usage.ErrInsufficientBalance)
+
+	res.Release(ctx(t))
+	res.Release(ctx(t))
+	assert.Equal(t, 2.0, balance(t, e.svc, bob))
+
+	res, err = e.rec.Reserve(ctx(t), bob, meter, 2)
+	require.NoError(t, err)
+	tx, err := res.Commit(ctx(t), flowglad.UsageEventParams{Amount: 1, TransactionID: "work-1"})
+	require.NoError(t, err)
+	assert.Equal(t, "work-1", tx)
+	assert.Equal(t, 1.0, balance(t, e.svc, bob), "the hold is gone, the usage pending")
+	res2, err := e.rec.Reserve(ctx(t), bob, meter, 1)
+	require.NoError(t, err)
+	res2.Release(ctx(t))
+
+	require.NoError(t, e.rec.Flush(ctx(t)))
+	got, _ := e.fake.UsageBalance(flowgladapitest.DemoBobSubscriptionID, meter)
+	assert.Equal(t, 1.0, got)
+	assert.Equal(t, 1.0, balance(t, e.svc, bob))
+}
+
+// A reservation nobody commits or releases (its instance crashed) lapses after the TTL.
+func TestReservationExpires(t *testing.T) {
+	clock := testclock.New(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
+	e := newEnv(t, usage.WithClock(clock.Now), usage.WithReservationTTL(30*time.Second))
+	spend(t, e, 99)
+	_, err := e.rec.Reserve(ctx(t), bob, meter, 1)
+	require.NoError(t, err)
+	_, err = e.rec.Reserve(ctx(t), bob, meter, 1)
+	require.ErrorIs(t, err, usage.ErrInsufficientBalance)
+	clock.Advance(29 * time.Second)
+	_, err = e.rec.Reserve(ctx(t), bob, meter, 1)
+	require.ErrorIs(t, err, usage.ErrInsufficientBalance)
+	clock.Advance(time.Second)
+	_, err = e.rec.Reserve(ctx(t), bob, meter, 1)
+	require.NoError(t, err)
+}
+
+func TestReserveRefuses(t *testing.T) {
+	e := newEnv(t)
+	for name, call := range map[string]func() error{
+		"unknown meter": func() error { _, err := e.rec.Reserve(ctx(t), bob, "no-such-meter", 1); return err },
+		"no meter":      func() error { _, err := e.rec.Reserve(ctx(t), bob, "", 1); return err },
+		"zero amount":   func() error { _, err := e.rec.Reserve(ctx(t), bob, meter, 0); return err },
+		"bad customer":  func() error { _, err := e.rec.Reserve(ctx(t), flowglad.Customer{}, meter, 1); return err },
+	} {
+		assert.Error(t, call(), name)
+	}
+	_, err := e.rec.Reserve(ctx(t), bob, "no-such-meter", 1)
+	assert.ErrorIs(t, err, usage.ErrInsufficientBalance)
+}
+
+// The ledger grants a hold only when the balance covers it, counts the pending events of
+// every name of the meter, and refuses a caller whose read predates a landing.
+func TestMemoryLedger(t *testing.T) {
+	c := context.Background()
+	l := usage.NewMemoryLedger()
+	refs := usage.MeterRefs{Slug: "m", ID: "m_1", PriceSlugs: []string{"p"}, PriceIDs: []string{"p_1"}}
+	require.NoError(t, l.AddPending(c, "cust", []usage.PendingEvent{
+		{TransactionID: "a", UsageMeterSlug: "m", Amount: 1},
+		{TransactionID: "b", UsageMeterID: "m_1", Amount: 1},
+		{TransactionID: "c", PriceSlug: "p", Amount: 1},
+		{TransactionID: "d", PriceID: "p_1", Amount: 1},
+		{TransactionID: "e", UsageMeterSlug: "other", Amount: 100},
+	}))
+	v, err := l.View(c, "cust")
+	require.NoError(t, err)
+	assert.Len(t, v.Pending, 5)
+	hold := func(id string, amount int64) usage.Hold {
+		return usage.Hold{ID: id, Meter: "m", Amount: amount, ExpiresAt: time.Now().Add(time.Hour)}
+	}
+	req := usage.ReserveRequest{CustomerID: "cust", Refs: refs, Available: 6, Generation: v.Generation}
+	req.Hold = hold("h1", 3)
+	ok, err := l.Reserve(c, req)
+	require.NoError(t, err)
+	assert.False(t, ok, "6 - 4 pending < 3")
+	req.Hold = hold("h1", 2)
+	ok, err = l.Reserve(c, req)
+	require.NoError(t, err)
+	assert.True(t, ok)
+	req.Hold = hold("h2", 1)
+	ok, err = l.Reserve(c, req)
+	require.NoError(t, err)
+	assert.False(t, ok, "6 - 4 pending - 2 held < 1")
+
+	require.NoError(t, l.RemovePending(c, "cust", []string{"a"}))
+	_, err = l.Reserve(c, req)
+	assert.ErrorIs(t, err, usage.ErrStale)
+	v, err = l.View(c, "cust")
+	require.NoError(t, err)
+	req.Generation = v.Generation
+	ok, err = l.Reserve(c, req)
+	require.NoError(t, err)
+	assert.True(t, ok)
+
+	require.NoError(t, l.Unreserve(c, "cust", "h1"))
+	require.NoError(t, l.Unreserve(c, "cust", "h2"))
+	require.NoError(t, l.RemovePending(c, "cust", []string{"b", "c", "d", "e"}))
+	v, err = l.View(c, "cust")
+	require.NoError(t, err)
+	assert.Empty(t, v.Pending)
+	assert.Empty(t, v.Holds)
+}
