@@ -121,3 +121,56 @@ func TestCustomer(t *testing.T) {
 	assert.Equal(t, `no plan for "`+redact.Mask+`" <`+redact.Mask+`>; Al said hi`, got)
 	assert.Equal(t, "Al and Bo", redact.Customer("Al and Bo", "", "Al"), "a name under three runes is left")
 }
+
+// TestValuesWholeTokens: a value is masked where it stands alone, never inside an
+// identifier, a URL's host or a word that merely contains it (issue 15 item 12).
+func TestValuesWholeTokens(t *testing.T) {
+	tests := []struct {
+		name, text, value, want string
+	}{
+		// Left as is: the value is part of something else.
+		{"inside an id", "GET /api/v1/customers/user_alice/billing", "Alice", "GET /api/v1/customers/user_alice/billing"},
+		{"id beside the log's customer attribute", "customer=user_alice", "Alice", "customer=user_alice"},
+		{"id upper case", "USER_ALICE", "alice", "USER_ALICE"},
+		{"digits after", "alice42", "Alice", "alice42"},
+		{"digits before", "42alice", "Alice", "42alice"},
+		{"inside a word", "malice aforethought", "Alice", "malice aforethought"},
+		{"a longer word", "Alicea", "Alice", "Alicea"},
+		{"joined by a dot: a host", "https://alice.example.com/x", "Alice", "https://alice.example.com/x"},
+		{"joined by a dot after", "org.alice", "Alice", "org.alice"},
+		{"joined by a hyphen", "alice-team and team-alice", "Alice", "alice-team and team-alice"},
+		{"non-ASCII letter glued", "éalice aliceé", "Alice", "éalice aliceé"},
+		{"a different address", "malice@example.com", "alice@example.com", "malice@example.com"},
+		{"not an escape: a non-hex URL escape", "%2Galice", "Alice", "%2Galice"},
+		{"not an escape: a non-hex JSON escape", `\uZZZZalice`, "Alice", `\uZZZZalice`},
+		{"not an escape: an unknown JSON escape", `\xalice`, "Alice", `\xalice`},
+		{"not an escape: a letter, no backslash", `unalice`, "Alice", `unalice`},
+		{"not an escape: short", `\u00alice`, "Alice", `\u00alice`},
+
+		// Masked: the value is a token of its own.
+		{"alone", "Alice", "Alice", "[REDACTED]"},
+		{"other case", "ALICE", "Alice", "[REDACTED]"},
+		{"quoted", `name "Alice" taken`, "Alice", `name "[REDACTED]" taken`},
+		{"a path segment", "/customers/Alice/billing", "Alice", "/customers/[REDACTED]/billing"},
+		{"end of a sentence", "for Alice.", "Alice", "for [REDACTED]."},
+		{"a dot then a space", "Alice. Then", "Alice", "[REDACTED]. Then"},
+		{"a hyphen at the end", "Alice-", "Alice", "[REDACTED]-"},
+		{"a hyphen at the start", "-Alice", "Alice", "-[REDACTED]"},
+		{"a dot after punctuation", "(.Alice)", "Alice", "(.[REDACTED])"},
+		{"next to the id, the value alone is masked", "Alice user_alice Alice", "Alice", "[REDACTED] user_alice [REDACTED]"},
+		{"after a JSON newline escape", `"x\nAlice"`, "Alice", `"x\n[REDACTED]"`},
+		{"after a JSON tab escape, at the start", `\tAlice`, "Alice", `\t[REDACTED]`},
+		{"after a JSON unicode escape, at the start", `\u00e9Alice`, "Alice", `\u00e9[REDACTED]`},
+		{"after a URL escape, at the start", "%2FAlice", "Alice", "%2F[REDACTED]"},
+		{"after a URL escape, lower-case hex", "%2fAlice", "Alice", "%2f[REDACTED]"},
+		{"query-escaped full name", "q=x+Alice+Example&y", "Alice Example", "q=x+[REDACTED]&y"},
+		{"a value edged by punctuation", "a(Bob)b", "(Bob)", "a[REDACTED]b"},
+		{"non-ASCII name, punctuated", "Zoë! user_zoë", "Zoë", "[REDACTED]! user_zoë"},
+		{"an email in angle brackets", "<alice@example.com>", "alice@example.com", "<[REDACTED]>"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, redact.Values(tt.text, 3, tt.value))
+		})
+	}
+}
