@@ -160,6 +160,8 @@ func TestValuesWholeTokens(t *testing.T) {
 		{"next to the id, the value alone is masked", "Alice user_alice Alice", "Alice", "[REDACTED] user_alice [REDACTED]"},
 		{"after a JSON newline escape", `"x\nAlice"`, "Alice", `"x\n[REDACTED]"`},
 		{"after a JSON tab escape, at the start", `\tAlice`, "Alice", `\t[REDACTED]`},
+		{"after a JSON backspace escape, at the start", `\bAlice`, "Alice", `\b[REDACTED]`},
+		{"after a JSON carriage return escape", `x\rAlice`, "Alice", `x\r[REDACTED]`},
 		{"after a JSON unicode escape, at the start", `\u00e9Alice`, "Alice", `\u00e9[REDACTED]`},
 		{"after a URL escape, at the start", "%2FAlice", "Alice", "%2F[REDACTED]"},
 		{"after a URL escape, lower-case hex", "%2fAlice", "Alice", "%2f[REDACTED]"},
