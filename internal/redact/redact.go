@@ -276,7 +276,7 @@ func (x *Secret) longest(s string) int {
 	best := FragmentLen
 	head := s[:FragmentLen]
 	for _, f := range x.forms {
-		for j := strings.Index(f, head); j >= 0 && j+FragmentLen <= len(f); {
+		for j := strings.Index(f, head); j >= 0; {
 			k := FragmentLen
 			for k < len(s) && j+k < len(f) && s[k] == f[j+k] {
 				k++

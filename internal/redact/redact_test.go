@@ -33,6 +33,8 @@ func TestForms(t *testing.T) {
 	assert.Nil(t, redact.Forms(""))
 	assert.Equal(t, []string{"plain_id"}, redact.Forms("plain_id"), "identical forms are listed once")
 	assert.Contains(t, redact.Forms("😀"), `\ud83d\ude00`, "beyond the BMP: a surrogate pair")
+	assert.Contains(t, redact.Forms("a\u0080b"), `a\u0080b`, "the first rune past ASCII is escaped")
+	assert.Contains(t, redact.Forms("a\uffffb"), `a\uffffb`, "the last rune of the BMP is one escape")
 }
 
 func TestSecret(t *testing.T) {
@@ -77,6 +79,18 @@ func TestSecret(t *testing.T) {
 		}
 		b := []byte("unchanged body")
 		assert.Same(t, &b[0], &x.RedactBytes(b)[0], "no copy when nothing is redacted")
+	})
+	t.Run("the longest match wins", func(t *testing.T) {
+		// The fragment's first window occurs at several places of the form: the one it
+		// continues from is found whether it is the next byte or further on.
+		assert.Equal(t, "[REDACTED]", redact.NewSecret("aaaaaaaaab").Redact("aaaaaaaab"))
+		assert.Equal(t, "[REDACTED]", redact.NewSecret("aaaaaaaaXaaaaaaaaY").Redact("aaaaaaaaY"))
+	})
+	t.Run("a secret of exactly FragmentLen bytes", func(t *testing.T) {
+		// Its JSON form (a backslash more) holds the raw form: the escaped text is masked
+		// whole, backslash included, by the same scan.
+		assert.Equal(t, "x [REDACTED] y", redact.NewSecret(`"Ab3_9xQ`).Redact(`x \"Ab3_9xQ y`))
+		assert.Equal(t, "x [REDACTED] y", redact.NewSecret(`"Ab3_9xQ`).Redact(`x "Ab3_9xQ y`))
 	})
 	t.Run("short secret", func(t *testing.T) {
 		assert.Equal(t, "k=[REDACTED] [REDACTED]", redact.NewSecret("a\"b").Redact(`k=a"b a\"b`))
