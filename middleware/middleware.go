@@ -43,7 +43,8 @@ type options struct {
 	failOpen bool
 	logger   *slog.Logger
 	onMeter  func(ctx context.Context, f MeterFailure)
-	// retryWait is WithRetryAfter's wait; 0: Flowglad's hint, else defaultRetryWait.
+	// retryWait is WithRetryAfter's wait; 0 or less: Flowglad's hint, else
+	// defaultRetryWait.
 	retryWait time.Duration
 	// subscription picks the subscription the checks read and the event is recorded on;
 	// nil, or "" from it: the default rule (see WithSubscription).
@@ -120,11 +121,8 @@ func WithLogger(l *slog.Logger) Option {
 // Flowglad's own Retry-After hint; without it, the hint is used, else 5 seconds. The
 // header is in whole seconds, rounded up.
 func WithRetryAfter(d time.Duration) Option {
-	return func(o *options) {
-		if d > 0 {
-			o.retryWait = d
-		}
-	}
+	// A wait of 0 or less is no wait: Flowglad's hint, else the default (see unreadable).
+	return func(o *options) { o.retryWait = d }
 }
 
 // WithSubscription picks the subscription a gate checks and MeterUsage records on, for a
@@ -293,8 +291,8 @@ func (o *options) unreadable(w http.ResponseWriter, r *http.Request, b Biller, s
 	}
 	wait := o.retryWait
 	var api *flowgladapi.Error
-	if wait <= 0 && errors.As(err, &api) && api.RetryAfter > 0 {
-		wait = api.RetryAfter
+	if wait <= 0 && errors.As(err, &api) {
+		wait = api.RetryAfter // 0 without a hint
 	}
 	if wait <= 0 {
 		wait = defaultRetryWait
