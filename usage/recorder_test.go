@@ -437,3 +437,17 @@ func TestRecordUsesTheRequestsBilling(t *testing.T) {
 	assert.Equal(t, map[string]int{"POST " + bulkPath: 1}, calls(e.fake))
 	assert.Len(t, e.fake.UsageEvents(), 1)
 }
+
+// Close lets the batch being sent finish rather than cancel it (which would send it again).
+func TestCloseLetsTheBatchFinish(t *testing.T) {
+	e := newEnv(t, usage.WithBatchSize(5))
+	e.fake.SetLatency(100 * time.Millisecond)
+	for i := range 5 {
+		_, err := e.rec.Record(ctx(t), alice, flowglad.UsageEventParams{UsageMeterSlug: meter, SubscriptionID: flowgladapitest.DemoAliceSubscriptionID, TransactionID: fmt.Sprint(i)})
+		require.NoError(t, err)
+	}
+	waitFor(t, func() bool { return calls(e.fake)["POST "+bulkPath] == 1 })
+	require.NoError(t, e.rec.Close(ctx(t)))
+	assert.Equal(t, 1, calls(e.fake)["POST "+bulkPath])
+	assert.Len(t, e.fake.UsageEvents(), 5)
+}
