@@ -79,7 +79,8 @@ func BenchmarkRecord(b *testing.B) {
 // BenchmarkFlowgladCalls: the Flowglad calls (every request the fake gets, billing reads
 // included) per 10,000 events of two customers in batches of 500. "gated": recorded in
 // requests that read the customer's billing already (the gates'), so the subscription is
-// known; "worker": recorded without, so each batch reads each customer's billing once.
+// known; "worker": recorded without, so the first batch reads each customer's billing
+// (kept WithSubscriptionTTL for the next batches).
 func BenchmarkFlowgladCalls(b *testing.B) {
 	const events = 10_000
 	for _, gated := range []bool{true, false} {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/flowglad-go/flowglad"
+	"github.com/flowglad-go/flowglad/flowgladapi"
 	"github.com/google/uuid"
 )
 
@@ -18,9 +19,10 @@ const MaxBatchSize = 1000
 
 // Defaults of a Recorder's options.
 const (
-	DefaultBatchSize      = 500
-	DefaultFlushInterval  = time.Second
-	DefaultReservationTTL = time.Minute
+	DefaultBatchSize       = 500
+	DefaultFlushInterval   = time.Second
+	DefaultReservationTTL  = time.Minute
+	DefaultSubscriptionTTL = 30 * time.Second
 )
 
 // Recorder records usage events off the request path. Record checks an event, fixes its
@@ -69,6 +71,15 @@ type Recorder struct {
 	deadLettered atomic.Int64
 	// sendMu lets one drain at a time send: the flusher's, or Close's after it stopped.
 	sendMu sync.Mutex
+	// subs are the subscriptions read per customer to choose events' subscriptions, kept
+	// subsTTL (guarded by sendMu).
+	subs    map[string]keptSubs
+	subsTTL time.Duration
+}
+
+type keptSubs struct {
+	list []flowgladapi.Subscription
+	at   time.Time
 }
 
 // DeadLetter is an event Flowglad refused (an unknown meter or subscription, an archived
@@ -116,6 +127,14 @@ func WithFlushInterval(d time.Duration) Option { return func(r *Recorder) { r.in
 // (default 1 minute): the time after which a crashed instance's reservations lapse.
 func WithReservationTTL(d time.Duration) Option { return func(r *Recorder) { r.holdTTL = d } }
 
+// WithSubscriptionTTL sets how long the subscriptions read for a customer (to choose the
+// subscription of events that name none) serve that customer's later batches (default
+// 30 s): without it, every batch reads the billing of each of its customers, since sending
+// a batch forgets their billing. A plan changed within that time may see a few events
+// charged to the subscription it replaced; 0 reads every batch. Events recorded in a
+// request that had read billing (a gate's) have their subscription already.
+func WithSubscriptionTTL(d time.Duration) Option { return func(r *Recorder) { r.subsTTL = d } }
+
 // OnDeadLetter sets the function told of each event Flowglad refused. It runs on the
 // flusher's goroutine: keep it short (log, store for a person to look at). Without it, dead
 // letters are logged at Error.
@@ -157,7 +176,8 @@ func NewRecorder(svc *flowglad.Service, opts ...Option) (*Recorder, error) {
 	}
 	r := &Recorder{
 		svc: svc, batchSize: DefaultBatchSize, interval: DefaultFlushInterval,
-		holdTTL: DefaultReservationTTL, now: time.Now, backoff: defaultBackoff,
+		holdTTL: DefaultReservationTTL, subsTTL: DefaultSubscriptionTTL, subs: map[string]keptSubs{},
+		now: time.Now, backoff: defaultBackoff,
 		storedTxID: storedTransactionID,
 		full:       make(chan struct{}, 1), flushReq: make(chan flushRequest), stop: make(chan struct{}),
 		done: make(chan struct{}),
@@ -172,6 +192,8 @@ func NewRecorder(svc *flowglad.Service, opts ...Option) (*Recorder, error) {
 		return nil, fmt.Errorf("usage: NewRecorder: flush interval %v is not positive", r.interval)
 	case r.holdTTL <= 0:
 		return nil, fmt.Errorf("usage: NewRecorder: reservation TTL %v is not positive", r.holdTTL)
+	case r.subsTTL < 0:
+		return nil, fmt.Errorf("usage: NewRecorder: subscription TTL %v is negative", r.subsTTL)
 	case r.now == nil || r.backoff == nil:
 		return nil, errors.New("usage: NewRecorder: nil clock or backoff")
 	}

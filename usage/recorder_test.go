@@ -410,6 +410,7 @@ func TestNewRecorderRefusesBadOptions(t *testing.T) {
 		"batch 1001":  usage.WithBatchSize(1001),
 		"interval 0":  usage.WithFlushInterval(0),
 		"ttl -1":      usage.WithReservationTTL(-1),
+		"subs ttl -1": usage.WithSubscriptionTTL(-1),
 		"nil clock":   usage.WithClock(nil),
 		"nil backoff": usage.WithBackoff(nil),
 	} {
@@ -450,4 +451,33 @@ func TestCloseLetsTheBatchFinish(t *testing.T) {
 	require.NoError(t, e.rec.Close(ctx(t)))
 	assert.Equal(t, 1, calls(e.fake)["POST "+bulkPath])
 	assert.Len(t, e.fake.UsageEvents(), 5)
+}
+
+// The subscriptions read for a customer serve its later batches for WithSubscriptionTTL;
+// with 0 every batch reads them.
+func TestSubscriptionsKeptAcrossBatches(t *testing.T) {
+	billing := "GET /api/v1/customers/" + alice.ExternalID + "/billing"
+	cases := []struct {
+		name  string
+		ttl   time.Duration
+		reads int
+	}{
+		{"default", usage.DefaultSubscriptionTTL, 2}, // the clock passes the TTL once
+		{"off", 0, 4},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := testclock.New(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
+			e := newEnv(t, usage.WithClock(clock.Now), usage.WithSubscriptionTTL(tc.ttl))
+			for batch := range 4 {
+				if batch == 3 {
+					clock.Advance(usage.DefaultSubscriptionTTL)
+				}
+				_, err := e.rec.Record(ctx(t), alice, flowglad.UsageEventParams{UsageMeterSlug: meter})
+				require.NoError(t, err)
+				require.NoError(t, e.rec.Flush(ctx(t)))
+			}
+			assert.Equal(t, map[string]int{"POST " + bulkPath: 4, billing: tc.reads}, calls(e.fake))
+		})
+	}
 }
