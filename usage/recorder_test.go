@@ -481,3 +481,24 @@ func TestSubscriptionsKeptAcrossBatches(t *testing.T) {
 		})
 	}
 }
+
+// A batch whose answer never comes (Flowglad applied it; the call timed out) is sent again
+// and counts once.
+func TestTimeoutAfterApply(t *testing.T) {
+	fake := flowgladapitest.NewServer(t, flowgladapitest.WithSeed(flowgladapitest.DemoSeed()))
+	e := newEnvCfg(t, fake, flowglad.Config{Timeout: 300 * time.Millisecond})
+	fake.FailNext(1, flowgladapitest.Fault{Path: bulkPath, Hang: true, AfterApply: true})
+	var txs []string
+	for i := range 10 {
+		tx, err := e.rec.Record(ctx(t), alice, flowglad.UsageEventParams{UsageMeterSlug: meter, SubscriptionID: flowgladapitest.DemoAliceSubscriptionID, TransactionID: fmt.Sprint(i)})
+		require.NoError(t, err)
+		txs = append(txs, usage.StoredTransactionID(alice.ExternalID, tx))
+	}
+	require.NoError(t, e.rec.Flush(ctx(t)))
+	counts := countByTx(fake)
+	assert.Len(t, counts, 10)
+	for _, tx := range txs {
+		assert.Equal(t, 1, counts[tx], "event %s", tx)
+	}
+	assert.GreaterOrEqual(t, calls(fake)["POST "+bulkPath], 2, "the batch was sent again")
+}
