@@ -164,10 +164,12 @@ func AllowCrossOrigin() Option {
 // Reserve): concurrent requests on a balance B pass at most floor(B/min) times (across
 // instances when the recorder's queue and ledger are shared, as usage/redisqueue's are).
 // The MeterUsage of the same usage meter on the request commits the reservation with the
-// real amount (SetUsage); a request that ends without a 2xx, or records nothing, releases
-// it when the gate's handler returns (when the meter's, if the meter wraps the gate). A
-// reservation whose instance crashed lapses after the recorder's reservation TTL. Give the
-// same recorder to the gate and the meter.
+// real amount (SetUsage), through the gate's recorder even when that MeterUsage has none;
+// a request that ends without a 2xx, or records nothing, releases it when the gate's
+// handler returns (when the meter's, if the meter wraps the gate). A reservation lapses
+// after the recorder's reservation TTL (usage.WithReservationTTL): so do those of an
+// instance that crashed, and that of a request running longer (make the TTL longer than
+// your slowest metered request). Give the same recorder to the gate and the meter.
 func WithRecorder(rec *usage.Recorder) Option {
 	return func(o *options) { o.recorder = rec }
 }

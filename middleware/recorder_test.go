@@ -298,7 +298,7 @@ func TestRequireUsageBalanceReleases(t *testing.T) {
 			events:  1,
 		},
 		{
-			name: "a synchronous meter releases the gate's hold",
+			name: "a meter without a recorder commits through the gate's, or releases",
 			chain: func(e *env, rec *usage.Recorder, h http.Handler) http.Handler {
 				return middleware.MeterUsage(e.h, apiCalls)(
 					middleware.RequireUsageBalance(e.h, apiCalls, 1, middleware.WithRecorder(rec))(h))
