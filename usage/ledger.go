@@ -86,7 +86,9 @@ type LedgerView struct {
 	// Holds are the live (unexpired) holds.
 	Holds []Hold
 	// Generation changes each time some of the customer's pending usage reaches Flowglad
-	// (RemovePending).
+	// (RemovePending), and must not come back to a value it had within the time a balance
+	// read can take (the in-process ledger keeps it two minutes after the customer's last
+	// pending event and hold are gone). Another customer's usage does not change it.
 	Generation uint64
 }
 
