@@ -69,7 +69,7 @@ func writeError(w http.ResponseWriter, e *statusError, requestID string) {
 		"json":    jsonPart,
 	}})
 	if err != nil {
-		body = []byte(`{"error":{"code":"internal_error","message":"internal error","json":{"message":"internal error"}}}`)
+		body = []byte(`{"error":{"code":"` + CodeInternalError + `","message":"` + msgInternal + `","json":{"message":"` + msgInternal + `"}}}`)
 	}
 	if len(body) > maxErrorAnswer {
 		body = boundedErrorBody(e, jsonPart)
@@ -169,11 +169,11 @@ func isInvalidCustomer(err error) bool {
 const msgInternal = "internal error"
 
 // codeFlowgladAuthFailed answers a 401 or 403 from Flowglad: our API key was refused.
-const codeFlowgladAuthFailed = "flowglad_auth_failed"
+const codeFlowgladAuthFailed = CodeFlowgladAuthFailed
 
 // codeFlowgladBusy answers Flowglad rate limiting the key: a 429, or a 401 to a key that
 // has worked.
-const codeFlowgladBusy = "flowglad_busy"
+const codeFlowgladBusy = CodeFlowgladBusy
 
 // msgAuthFailed is the message of a flowglad_auth_failed answer.
 const msgAuthFailed = "billing is unavailable: the server's Flowglad credentials were refused"
@@ -209,10 +209,10 @@ func classify(ctx context.Context, err error) *statusError {
 // bug of whoever built the error: 500, with the generic message of a 5xx.
 func (e *statusError) sane() *statusError {
 	if e.Status < 400 || e.Status > 599 {
-		return &statusError{Status: http.StatusInternalServerError, Code: "internal_error", Message: "internal error"}
+		return &statusError{Status: http.StatusInternalServerError, Code: CodeInternalError, Message: msgInternal}
 	}
 	if e.Code == "" {
-		e.Code = "error"
+		e.Code = CodeError
 	}
 	if e.Message == "" {
 		e.Message = http.StatusText(e.Status)
@@ -244,14 +244,14 @@ func classifyCause(ctx context.Context, err error) *statusError {
 			if msg == "" {
 				msg = "Flowglad rejected the request"
 			}
-			return &statusError{Status: api.StatusCode, Code: "flowglad_rejected", Message: msg,
+			return &statusError{Status: api.StatusCode, Code: CodeFlowgladRejected, Message: msg,
 				Details: map[string]any{"flowgladCode": api.Code}}
 		case http.StatusNotFound:
 			msg := api.Message
 			if msg == "" {
 				msg = "not found"
 			}
-			return &statusError{Status: http.StatusNotFound, Code: "not_found", Message: msg}
+			return &statusError{Status: http.StatusNotFound, Code: CodeNotFound, Message: msg}
 		}
 		if api.RateLimited() {
 			// A 429, or a 401 to a key that has worked (live Flowglad's answer to a
@@ -269,18 +269,18 @@ func classifyCause(ctx context.Context, err error) *statusError {
 			return &statusError{Status: http.StatusBadGateway, Code: codeFlowgladAuthFailed,
 				Message: msgAuthFailed}
 		}
-		return &statusError{Status: http.StatusBadGateway, Code: "flowglad_unavailable", Message: "Flowglad is unavailable"}
+		return &statusError{Status: http.StatusBadGateway, Code: CodeFlowgladUnavailable, Message: "Flowglad is unavailable"}
 	}
 	switch {
 	case ctx.Err() != nil:
 		// The browser went away; nobody reads this answer.
-		return &statusError{Status: http.StatusServiceUnavailable, Code: "canceled", Message: "the request was canceled"}
+		return &statusError{Status: http.StatusServiceUnavailable, Code: CodeCanceled, Message: "the request was canceled"}
 	case errors.Is(err, context.DeadlineExceeded):
-		return &statusError{Status: http.StatusGatewayTimeout, Code: "flowglad_timeout", Message: "Flowglad did not answer in time"}
+		return &statusError{Status: http.StatusGatewayTimeout, Code: CodeFlowgladTimeout, Message: "Flowglad did not answer in time"}
 	case errors.Is(err, flowgladapi.ErrInvalidResponse), errors.Is(err, flowgladapi.ErrUnavailable):
-		return &statusError{Status: http.StatusBadGateway, Code: "flowglad_unavailable", Message: "Flowglad is unavailable"}
+		return &statusError{Status: http.StatusBadGateway, Code: CodeFlowgladUnavailable, Message: "Flowglad is unavailable"}
 	}
-	return &statusError{Status: http.StatusInternalServerError, Code: "internal_error", Message: "internal error"}
+	return &statusError{Status: http.StatusInternalServerError, Code: CodeInternalError, Message: msgInternal}
 }
 
 // succeed writes {"data": ...}. Relayed Flowglad JSON is written as it came, not re-encoded.
@@ -419,27 +419,27 @@ func (rq *request) redact(s string) string {
 
 // The route's refusals before any action runs.
 var (
-	errMethodNotAllowed = &Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
+	errMethodNotAllowed = &Error{Status: http.StatusMethodNotAllowed, Code: CodeMethodNotAllowed,
 		Message: "only POST is allowed"}
-	errUnsupportedMediaType = &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
+	errUnsupportedMediaType = &Error{Status: http.StatusUnsupportedMediaType, Code: CodeUnsupportedMediaType,
 		Message: "the request body must be application/json"}
-	errCrossOrigin = &Error{Status: http.StatusForbidden, Code: "cross_origin_forbidden",
+	errCrossOrigin = &Error{Status: http.StatusForbidden, Code: CodeCrossOriginForbidden,
 		Message: "cross-origin requests are not allowed from this origin"}
-	errNotAnObject = &Error{Status: http.StatusBadRequest, Code: "invalid_json",
+	errNotAnObject = &Error{Status: http.StatusBadRequest, Code: CodeInvalidJSON,
 		Message: "the request body must be a JSON object"}
 )
 
 func errUnknownAction(key ActionKey) *Error {
-	return &Error{Status: http.StatusNotFound, Code: "unknown_action",
+	return &Error{Status: http.StatusNotFound, Code: CodeUnknownAction,
 		Message: fmt.Sprintf("%q is not a Flowglad action", clip(string(key)))}
 }
 
 func errBodyTooLarge(max int64) *Error {
-	return &Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
+	return &Error{Status: http.StatusRequestEntityTooLarge, Code: CodeBodyTooLarge,
 		Message: fmt.Sprintf("the request body exceeds %d bytes", max)}
 }
 
 func errUnreadableBody(err error) *Error {
-	return &Error{Status: http.StatusBadRequest, Code: "invalid_json",
+	return &Error{Status: http.StatusBadRequest, Code: CodeInvalidJSON,
 		Message: "the request body could not be read", Err: err}
 }

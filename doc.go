@@ -46,13 +46,32 @@
 //
 // # Errors
 //
-// Failures answer {"error": {"code", "message", "json": {"message", ...}}} with no "data":
-// 400 invalid_json or invalid_body (json.issues lists every problem), 401 unauthenticated,
-// 403 forbidden or cross_origin_forbidden, 404 unknown_action or not_found, 405
-// method_not_allowed, 409 already_canceled, 413 body_too_large, 415 unsupported_media_type,
-// 501 not_implemented (subscriptions/create), 502 flowglad_unavailable or
-// flowglad_auth_failed, 503 flowglad_busy (with Retry-After), 504 flowglad_timeout. A
-// Flowglad rejection (400, 409, 422) keeps its status with code flowglad_rejected.
+// Failures answer {"error": {"code", "message", "json": {"message", ...}}} with no "data".
+// Every code is an exported constant (CodeInvalidBody for invalid_body, and so on):
+//   - 400 invalid_json (the body is not one JSON object), invalid_body (json.issues lists
+//     every problem), no_active_subscription, subscription_id_required;
+//   - 401 unauthenticated;
+//   - 402 usage_balance_exhausted (middleware);
+//   - 403 forbidden (an id that is not the customer's), cross_origin_forbidden,
+//     feature_required (middleware);
+//   - 404 unknown_action, not_found;
+//   - 405 method_not_allowed;
+//   - 409 already_canceled;
+//   - 413 body_too_large;
+//   - 415 unsupported_media_type;
+//   - 400, 409 or 422 flowglad_rejected: Flowglad refused the request (its status kept,
+//     its own code in json.flowgladCode);
+//   - 500 internal_error (the authenticator failed or panicked), invalid_customer (the
+//     Customer is unusable: no valid external id, or no valid email when the Flowglad
+//     customer must be created); error, for an *Error a host built without a code;
+//   - 501 not_implemented (subscriptions/create);
+//   - 502 flowglad_unavailable, flowglad_auth_failed (the API key was refused);
+//   - 503 flowglad_busy (with Retry-After), billing_unavailable (middleware, with
+//     Retry-After), canceled (the browser went away);
+//   - 504 flowglad_timeout.
+//
+// A 5xx carries a generic message and json.requestId; the reason goes to the log.
+// The webhook package answers Flowglad's deliveries in plain text, without a code.
 //
 // # Performance
 //

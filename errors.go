@@ -57,7 +57,8 @@ type Issue struct {
 	Message string `json:"message"`
 }
 
-// Codes of the errors this package produces (Error.Code).
+// Codes of the errors the route, the middleware and WriteError answer (Error.Code, the
+// envelope's error.code). The package documentation lists them by status.
 const (
 	// CodeUnauthenticated: 401, no session.
 	CodeUnauthenticated = "unauthenticated"
@@ -84,6 +85,43 @@ const (
 	CodeUsageBalanceExhausted = "usage_balance_exhausted"
 	// CodeBillingUnavailable: 503, billing could not be read to decide (middleware).
 	CodeBillingUnavailable = "billing_unavailable"
+
+	// CodeInvalidJSON: 400, the body is not one JSON object (or could not be read).
+	CodeInvalidJSON = "invalid_json"
+	// CodeCrossOriginForbidden: 403, a browser request from an origin that is not
+	// trusted (Config.TrustedOrigins).
+	CodeCrossOriginForbidden = "cross_origin_forbidden"
+	// CodeUnknownAction: 404, the path names no action.
+	CodeUnknownAction = "unknown_action"
+	// CodeNotFound: 404, Flowglad does not know what the action names.
+	CodeNotFound = "not_found"
+	// CodeMethodNotAllowed: 405, the route takes POST only.
+	CodeMethodNotAllowed = "method_not_allowed"
+	// CodeBodyTooLarge: 413, the body exceeds Config.MaxBodyBytes.
+	CodeBodyTooLarge = "body_too_large"
+	// CodeUnsupportedMediaType: 415, the body is not application/json.
+	CodeUnsupportedMediaType = "unsupported_media_type"
+	// CodeFlowgladRejected: Flowglad refused the request (its 400, 409 or 422 status
+	// kept); json.flowgladCode holds Flowglad's own code.
+	CodeFlowgladRejected = "flowglad_rejected"
+	// CodeInternalError: 500, a failure of the application or of this library (an
+	// authenticator's error or panic); the detail is logged.
+	CodeInternalError = "internal_error"
+	// CodeNotImplemented: 501, subscriptions/create, which browsers may not call.
+	CodeNotImplemented = "not_implemented"
+	// CodeFlowgladUnavailable: 502, Flowglad failed or could not be reached.
+	CodeFlowgladUnavailable = "flowglad_unavailable"
+	// CodeFlowgladAuthFailed: 502, Flowglad refused the server's API key (see
+	// Service.Check).
+	CodeFlowgladAuthFailed = "flowglad_auth_failed"
+	// CodeFlowgladBusy: 503 with Retry-After, Flowglad is rate limiting the key.
+	CodeFlowgladBusy = "flowglad_busy"
+	// CodeCanceled: 503, the browser went away before the answer (nobody reads it).
+	CodeCanceled = "canceled"
+	// CodeFlowgladTimeout: 504, Flowglad did not answer in time (Config.Timeout).
+	CodeFlowgladTimeout = "flowglad_timeout"
+	// CodeError is the code WriteError gives an *Error built without one.
+	CodeError = "error"
 )
 
 // Bounds of what an invalid_body answer echoes, so that its size does not grow with the

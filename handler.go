@@ -139,7 +139,7 @@ func authError(err error) error {
 		return &Error{Status: http.StatusUnauthorized, Code: CodeUnauthenticated, Message: "sign in to continue",
 			Err: &authFailure{err: err}}
 	}
-	return &Error{Status: http.StatusInternalServerError, Code: "internal_error", Message: "internal error",
+	return &Error{Status: http.StatusInternalServerError, Code: CodeInternalError, Message: msgInternal,
 		Err: &authFailure{err: err}}
 }
 

@@ -254,3 +254,37 @@ func (s *Service) billingWithPending(ctx context.Context, c Customer, e *billing
 	}
 	return &cp, nil
 }
+
+// balancesWithPending subtracts pending usage from UsageMeterBalances' answer (decoded for
+// this call: adjusted in place). Usage pending without a subscription goes to the first
+// balance of its meter, as the flusher sends it to the first current subscription that has
+// the meter. A pending amount that names a price is mapped to its meter only when the
+// request has read billing already (the pricing model is there); this read makes no
+// other call.
+func (s *Service) balancesWithPending(ctx context.Context, c Customer, balances []flowgladapi.UsageMeterBalance) []flowgladapi.UsageMeterBalance {
+	pending := s.pendingFor(ctx, c.ExternalID)
+	if len(pending) == 0 {
+		return balances
+	}
+	meterOf := func(p PendingUsageAmount) (string, string) { return p.UsageMeterID, p.UsageMeterSlug }
+	if v, ok := reqmemo.From(ctx).Get(c.ExternalID); ok {
+		meterOf = v.(*billingEntry).meterFinder()
+	}
+	for _, p := range pending {
+		id, slug := meterOf(p)
+		if (id == "" && slug == "") || p.Amount == 0 {
+			continue
+		}
+		for i := range balances {
+			b := &balances[i]
+			if p.SubscriptionID != "" && b.SubscriptionID != p.SubscriptionID {
+				continue
+			}
+			if (id != "" && b.ID == id) || (slug != "" && b.Slug == slug) {
+				b.AvailableBalance -= p.Amount
+				break
+			}
+		}
+	}
+	return balances
+}

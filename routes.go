@@ -211,7 +211,7 @@ func pricingModel(ctx context.Context, s *Service, c *Customer, body []byte) (an
 func notImplemented(context.Context, *Service, *Customer, []byte) (any, error) {
 	return nil, &Error{
 		Status:  501,
-		Code:    "not_implemented",
+		Code:    CodeNotImplemented,
 		Message: "subscriptions/create is not available to browsers; create subscriptions from server code",
 	}
 }

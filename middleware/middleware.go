@@ -84,7 +84,7 @@ func newOptions(b Biller, opts []Option) *options {
 }
 
 // codeCrossOrigin is the route's code for a refused cross-origin request.
-const codeCrossOrigin = "cross_origin_forbidden"
+const codeCrossOrigin = flowglad.CodeCrossOriginForbidden
 
 // WithErrorHandler replaces how a refusal is answered: fn receives the request and the
 // error, a *flowglad.Error whose Status and Code say why (401 unauthenticated, 403
@@ -346,7 +346,7 @@ func (o *options) unreadable(w http.ResponseWriter, r *http.Request, b Biller, s
 	}
 	o.log(b).LogAttrs(r.Context(), slog.LevelError, msg+"; refusing the request", attrs...)
 	if keyRefused {
-		o.onError(w, r, &flowglad.Error{Status: http.StatusBadGateway, Code: "flowglad_auth_failed",
+		o.onError(w, r, &flowglad.Error{Status: http.StatusBadGateway, Code: flowglad.CodeFlowgladAuthFailed,
 			Message: msgAuthFailed, Err: err})
 		return false
 	}

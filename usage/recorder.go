@@ -33,8 +33,10 @@ const (
 // fault (an outage, a timeout, rate limiting, a refused API key) are retried with backoff
 // and the same transaction ids, so every event counts exactly once at Flowglad.
 //
-// While an event waits, the Service's balances (Billing, CurrentSubscriptions, and so the
-// middleware's gates) subtract it; see flowglad.PendingUsage.
+// While an event waits, the Service's balances (Billing, CurrentSubscriptions,
+// UsageMeterBalances, and so the middleware's gates) subtract it; see
+// flowglad.PendingUsage. Events a durable queue kept from an earlier process are counted
+// only once they are sent (the first batches after the start): the ledger starts empty.
 //
 // A Recorder is safe for concurrent use. Close it on shutdown: it drains the queue.
 type Recorder struct {
