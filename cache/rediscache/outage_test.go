@@ -155,11 +155,16 @@ func TestRedisCacheFailsFastWhileDown(t *testing.T) {
 
 	assert.ErrorIs(t, c.Delete(ctx, "user_alice"), context.DeadlineExceeded, "a Delete still tries")
 	assert.Greater(t, sent.n.Load(), before)
+	before = sent.n.Load()
+	assert.ErrorIs(t, c.Delete(ctx, "user_alice"), rediscache.ErrUnavailable,
+		"a retry of a failed Delete (the loader's, before each read of the customer) fails fast")
+	assert.Equal(t, before, sent.n.Load())
+	assert.ErrorIs(t, c.Delete(ctx, "user_bob"), context.DeadlineExceeded, "another customer's Delete tries")
 
 	resume()
-	require.NoError(t, c.Delete(ctx, "user_alice"), "reaches Redis: the outage is over")
+	require.NoError(t, c.Delete(ctx, "user_carol"), "reaches Redis: the outage is over")
 	assert.Contains(t, logs.String(), "Redis reachable again")
-	requireMiss(t, c, "user_alice")
+	requireMiss(t, c, "user_alice") // its Delete is replayed first
 
 	t.Run("after the back-off one read tries again", func(t *testing.T) {
 		c := newCache(t, srv.client(true), rediscache.WithTimeout(50*time.Millisecond),

@@ -471,7 +471,8 @@ func (c *Cache) set(ctx context.Context, keys []string, body []byte, ttl time.Du
 
 // Delete removes key's body and bumps its generation, so that no fill that began before
 // can store an older body. On error the key is retried in the background and before this
-// Cache's next Get or Set, until a Delete of it succeeds.
+// Cache's next Get or Set, until a Delete of it succeeds. A Delete of a key whose last
+// Delete failed fails at once (ErrUnavailable) while Redis is known down (WithBackoff).
 func (c *Cache) Delete(ctx context.Context, key string) error {
 	keys, err := c.keys(key)
 	if err != nil {
@@ -480,10 +481,13 @@ func (c *Cache) Delete(ctx context.Context, key string) error {
 	c.mu.Lock()
 	c.seq++
 	seq := c.seq
+	_, retry := c.pending[key]
 	c.mu.Unlock()
-	// A Delete always tries, even while Redis is known down: it is what keeps other
-	// instances from reading a changed customer's old billing.
-	_, err = do(c, ctx, false, func(ctx context.Context) (struct{}, error) {
+	// A Delete tries even while Redis is known down: it is what keeps other instances from
+	// reading a changed customer's old billing. A retry of a Delete that failed is the
+	// exception: the flowglad loader retries it before each read of the customer, which
+	// would then pay the timeout, and the background replay keeps trying it meanwhile.
+	_, err = do(c, ctx, retry, func(ctx context.Context) (struct{}, error) {
 		return struct{}{}, deleteScript.Run(ctx, c.client, keys, generationTTL.Milliseconds()).Err()
 	})
 	if err != nil {
