@@ -54,8 +54,8 @@ func TestNewFromURL(t *testing.T) {
 	}{
 		{"reachable", "unix://" + srv.sock, nil},
 		{"reachable, database 3", "unix://" + srv.sock + "?db=3", nil},
-		{"no server on the socket", "unix://" + missing, []string{missing, "unix", "db 0", "did not answer PING", "last dial", "no such file"}},
-		{"no server on the port, with a password", "redis://app:" + password + "@127.0.0.1:1/2", []string{"127.0.0.1:1", "tcp", "db 2", "did not answer PING", "connection refused"}},
+		{"no server on the socket", "unix://" + missing, []string{missing, "unix", "db 0", "PING to Redis at", "last dial", "no such file"}},
+		{"no server on the port, with a password", "redis://app:" + password + "@127.0.0.1:1/2", []string{"127.0.0.1:1", "tcp", "db 2", "PING to Redis at", "connection refused"}},
 		{"malformed, with a password", "redis://app:" + password + "@127.0.0.1:badport/0", []string{"invalid Redis URL"}},
 		{"malformed userinfo", "redis://app:" + password + "%zz@127.0.0.1:6379/0", []string{"invalid Redis URL"}},
 		{"malformed, no password", "redis://127.0.0.1:badport/0", []string{"invalid Redis URL", "invalid port"}},

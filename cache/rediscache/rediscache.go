@@ -65,8 +65,8 @@
 // logs them and reads Flowglad instead; they never fail a request. Once an operation could
 // not reach Redis, Get and Set fail at once with ErrUnavailable for a back-off (WithBackoff,
 // 1 s by default), so while Redis is down reads go straight to Flowglad instead of each
-// waiting for the timeout; then one read tries Redis again. Deletes always try. Nothing is
-// kept in memory to be served meanwhile.
+// waiting for the timeout; then one read tries Redis again. A Delete tries anyway (unless
+// it retries one that failed: see Delete). Nothing is kept in memory to be served meanwhile.
 //
 // NewFromURL checks that the server answers a PING within the timeout before it returns;
 // its errors name the server's address and database, never the URL's password.
@@ -199,7 +199,7 @@ func WithSettle(d time.Duration) Option { return func(c *config) { c.settle = d 
 // WithBackoff sets how long, after an operation failed to reach Redis (a refused or
 // broken connection, a timeout), Get and Set fail at once with ErrUnavailable instead of
 // trying: DefaultBackoff by default. Then one operation tries again, and any operation that
-// reaches Redis (a Delete, which always tries, or the background replay included) ends the
+// reaches Redis (a Delete, which tries anyway, or the background replay included) ends the
 // outage. While Redis is down every read therefore goes straight to Flowglad instead of
 // waiting for the timeout first; nothing is ever served from memory. Zero makes every
 // operation try Redis.
@@ -285,7 +285,7 @@ func NewFromURL(rawURL string, opts ...Option) (*Cache, error) {
 		if d := dials.last.Load(); d != nil && errors.Is(err, context.DeadlineExceeded) {
 			err = fmt.Errorf("%w (last dial: %w)", err, d.err)
 		}
-		return nil, fmt.Errorf("rediscache: Redis at %s (%s, db %d) did not answer PING within %v: %w",
+		return nil, fmt.Errorf("rediscache: PING to Redis at %s (%s, db %d) failed (timeout %v): %w",
 			o.Addr, o.Network, o.DB, c.timeout, err)
 	}
 	return c, nil
