@@ -379,3 +379,57 @@ func TestRequireUsageBalanceReserveFailure(t *testing.T) {
 		})
 	}
 }
+
+// TestRequireUsageBalanceWithRecorderUnreadable: with a recorder, billing Flowglad cannot
+// give is what it is without one: a 503 with Retry-After, or with FailOpen the request
+// served unreserved, its event queued all the same.
+func TestRequireUsageBalanceWithRecorderUnreadable(t *testing.T) {
+	for _, failOpen := range []bool{false, true} {
+		t.Run(map[bool]string{false: "503", true: "FailOpen"}[failOpen], func(t *testing.T) {
+			e := newEnv(t)
+			rec := e.newRecorder()
+			gateOpts := []middleware.Option{middleware.WithRecorder(rec)}
+			if failOpen {
+				gateOpts = append(gateOpts, middleware.FailOpen())
+			}
+			work := &ok{}
+			h := middleware.RequireUsageBalance(e.h, apiCalls, 1, gateOpts...)(
+				middleware.MeterUsage(e.h, apiCalls, middleware.WithRecorder(rec))(work))
+			e.fake.FailNext(0, flowgladapitest.Fault{Status: http.StatusServiceUnavailable})
+			w := e.serve(h, "bob")
+			if !failOpen {
+				assert.Equal(t, http.StatusServiceUnavailable, w.Code)
+				assert.NotEmpty(t, w.Header().Get("Retry-After"))
+				assert.Zero(t, work.calls)
+				assert.Zero(t, rec.Stats().Queued)
+				return
+			}
+			assert.Equal(t, http.StatusOK, w.Code)
+			assert.Equal(t, 1, rec.Stats().Queued, "queued, its subscription chosen when sent")
+			e.fake.ClearFaults()
+			require.NoError(t, rec.Flush(bounded(t)))
+			evs := e.events(flowgladapitest.DemoCustomerBob)
+			require.Len(t, evs, 1)
+			assert.Equal(t, flowgladapitest.DemoBobSubscriptionID, evs[0].SubscriptionID)
+		})
+	}
+}
+
+// TestRequireUsageBalanceReleasesOnPanic: a handler that panics records nothing and keeps
+// no hold: the next request on a balance of 1 passes.
+func TestRequireUsageBalanceReleasesOnPanic(t *testing.T) {
+	e := newEnv(t)
+	e.spendTo(flowgladapitest.DemoCustomerBob, flowgladapitest.DemoBobSubscriptionID, 1)
+	rec := e.newRecorder()
+	panics := true
+	h := gateThenMeter(e, rec, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if panics {
+			panic("the work failed")
+		}
+		_, _ = io.WriteString(w, "done")
+	}))
+	assert.Panics(t, func() { e.serve(h, "bob") })
+	panics = false
+	assert.Equal(t, http.StatusOK, e.serve(h, "bob").Code)
+	assert.Equal(t, http.StatusPaymentRequired, e.serve(h, "bob").Code)
+}
