@@ -171,6 +171,10 @@ const msgInternal = "internal error"
 // codeFlowgladAuthFailed answers a 401 or 403 from Flowglad: our API key was refused.
 const codeFlowgladAuthFailed = CodeFlowgladAuthFailed
 
+// codeFlowgladBusy answers Flowglad rate limiting the key: a 429, or a 401 to a key that
+// has worked.
+const codeFlowgladBusy = CodeFlowgladBusy
+
 // msgAuthFailed is the message of a flowglad_auth_failed answer.
 const msgAuthFailed = "billing is unavailable: the server's Flowglad credentials were refused"
 
@@ -256,7 +260,7 @@ func classifyCause(ctx context.Context, err error) *statusError {
 			if wait <= 0 {
 				wait = time.Second
 			}
-			return &statusError{Status: http.StatusServiceUnavailable, Code: CodeFlowgladBusy,
+			return &statusError{Status: http.StatusServiceUnavailable, Code: codeFlowgladBusy,
 				Message: "Flowglad is busy; try again shortly", RetryAfter: wait}
 		}
 		if api.StatusCode == http.StatusUnauthorized || api.StatusCode == http.StatusForbidden {
@@ -363,7 +367,7 @@ func (rq *request) log(level slog.Level, e *statusError, err error) {
 	switch e.Code {
 	case codeFlowgladAuthFailed:
 		msg = msgKeyRefused
-	case CodeFlowgladBusy:
+	case codeFlowgladBusy:
 		msg = msgRateLimited
 	}
 	rq.h.logger.LogAttrs(ctx, level, msg, attrs...)

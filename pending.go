@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/flowglad-go/flowglad/flowgladapi"
+	"github.com/flowglad-go/flowglad/internal/reqmemo"
 )
 
 // Validate checks p with the rules of CreateUsageEvent that need no billing (exactly one of
@@ -95,6 +96,20 @@ func (s *Service) ReportedSubscriptions(ctx context.Context, c Customer) ([]flow
 		return nil, err
 	}
 	return e.currentSubscriptions()
+}
+
+// KnownSubscriptions returns the customer's current subscriptions (Flowglad's balances, as
+// ReportedSubscriptions) when the request ctx belongs to has read the customer's billing
+// already (a gate before its handler), and ok false otherwise: it never calls Flowglad,
+// nor a shared cache. A usage recorder chooses an event's subscription with it at Record
+// time, so that sending the event needs no billing read.
+func (s *Service) KnownSubscriptions(ctx context.Context, c Customer) (subs []flowgladapi.Subscription, ok bool) {
+	v, found := reqmemo.From(ctx).Get(c.ExternalID)
+	if !found {
+		return nil, false
+	}
+	subs, err := v.(*billingEntry).currentSubscriptions()
+	return subs, err == nil
 }
 
 // pendingFor returns the usage pending for the customer, nil when none (or when nothing is
@@ -238,4 +253,38 @@ func (s *Service) billingWithPending(ctx context.Context, c Customer, e *billing
 		}
 	}
 	return &cp, nil
+}
+
+// balancesWithPending subtracts pending usage from UsageMeterBalances' answer (decoded for
+// this call: adjusted in place). Usage pending without a subscription goes to the first
+// balance of its meter, as the flusher sends it to the first current subscription that has
+// the meter. A pending amount that names a price is mapped to its meter only when the
+// request has read billing already (the pricing model is there); this read makes no
+// other call.
+func (s *Service) balancesWithPending(ctx context.Context, c Customer, balances []flowgladapi.UsageMeterBalance) []flowgladapi.UsageMeterBalance {
+	pending := s.pendingFor(ctx, c.ExternalID)
+	if len(pending) == 0 {
+		return balances
+	}
+	meterOf := func(p PendingUsageAmount) (string, string) { return p.UsageMeterID, p.UsageMeterSlug }
+	if v, ok := reqmemo.From(ctx).Get(c.ExternalID); ok {
+		meterOf = v.(*billingEntry).meterFinder()
+	}
+	for _, p := range pending {
+		id, slug := meterOf(p)
+		if (id == "" && slug == "") || p.Amount == 0 {
+			continue
+		}
+		for i := range balances {
+			b := &balances[i]
+			if p.SubscriptionID != "" && b.SubscriptionID != p.SubscriptionID {
+				continue
+			}
+			if (id != "" && b.ID == id) || (slug != "" && b.Slug == slug) {
+				b.AvailableBalance -= p.Amount
+				break
+			}
+		}
+	}
+	return balances
 }

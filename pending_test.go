@@ -120,3 +120,22 @@ func TestPendingUsageCheapWhenNone(t *testing.T) {
 	empty := testing.AllocsPerRun(50, read)
 	assert.Equal(t, none, empty)
 }
+
+// UsageMeterBalances subtracts pending usage too (Raw stays Flowglad's).
+func TestPendingUsageInUsageMeterBalances(t *testing.T) {
+	svc, _ := newGoService(t)
+	bob := flowglad.Customer{ExternalID: flowgladapitest.DemoCustomerBob}
+	slug := flowgladapitest.DemoUsageMeterAPICalls
+	svc.AddPendingUsage(pendingStub{customer: bob.ExternalID, amounts: []flowglad.PendingUsageAmount{
+		{UsageMeterSlug: slug, Amount: 10},
+		{UsageMeterSlug: slug, SubscriptionID: flowgladapitest.DemoBobSubscriptionID, Amount: 5},
+		{UsageMeterSlug: slug, SubscriptionID: "sub_other", Amount: 50},
+	}})
+	for _, p := range []flowglad.UsageMeterBalancesParams{{}, {SubscriptionID: flowgladapitest.DemoBobSubscriptionID}} {
+		balances, err := svc.UsageMeterBalances(t.Context(), bob, p)
+		require.NoError(t, err)
+		require.Len(t, balances, 1)
+		assert.Equal(t, 85.0, balances[0].AvailableBalance, "%+v", p)
+		assert.Contains(t, string(balances[0].Raw), `"availableBalance":100`)
+	}
+}

@@ -44,6 +44,7 @@ var snippetImports = map[string]string{
 	"flowgladapi":     "github.com/flowglad-go/flowglad/flowgladapi",
 	"flowgladapitest": "github.com/flowglad-go/flowglad/flowgladapi/flowgladapitest",
 	"middleware":      "github.com/flowglad-go/flowglad/middleware",
+	"usage":           "github.com/flowglad-go/flowglad/usage",
 	"webhook":         "github.com/flowglad-go/flowglad/webhook",
 	"rediscache":      "github.com/flowglad-go/flowglad/cache/rediscache",
 	"chi":             "github.com/go-chi/chi/v5",

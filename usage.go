@@ -288,7 +288,8 @@ func decodeSubscriptionFilter(body []byte) (string, error) {
 }
 
 // UsageMeterBalances returns the customer's usage meter balances: those of its current
-// subscriptions, or of the one p names. It calls GET
+// subscriptions, or of the one p names. AvailableBalance has usage recorded and not yet at
+// Flowglad subtracted, as Billing's (see AddPendingUsage); Raw is as Flowglad sent it. It calls GET
 // /api/v1/customers/{externalId}/usage-balances, once. Without a subscription id, a
 // customer Flowglad does not know yet is created first (then the same GET again). With
 // one, Flowglad answers 404 NOT_FOUND when the subscription is not the customer's, and
@@ -313,5 +314,9 @@ func (s *Service) UsageMeterBalances(ctx context.Context, c Customer, p UsageMet
 	if err != nil {
 		return nil, err
 	}
-	return flowgladapi.DecodeUsageMeterBalances(body)
+	balances, err := flowgladapi.DecodeUsageMeterBalances(body)
+	if err != nil || s.pending.Load() == nil {
+		return balances, err
+	}
+	return s.balancesWithPending(ctx, c, balances), nil
 }

@@ -59,6 +59,29 @@
 // [SetUsageFor] and [SetTransactionIDFor]. A handler that hijacks the connection is
 // metered only when it called SetUsage or SetUsageFor.
 //
+// # Metering at volume, and reservations
+//
+// By default MeterUsage calls Flowglad once per event, and the client's answer waits for
+// it. [WithRecorder] hands the events to a usage.Recorder instead, which queues them and
+// sends them in batches (package usage): no usage call on the request path, and behind a
+// gate no Flowglad call at all once billing is cached. Given to RequireUsageBalance as
+// well, the gate reserves min for the request, and the meter commits the reservation:
+//
+//	rec, _ := usage.NewRecorder(h.Service()) // defer rec.Close(ctx) on shutdown
+//	mux.Handle("POST /api/generate",
+//		middleware.RequireUsageBalance(h, "api-calls", 1, middleware.WithRecorder(rec))(
+//			middleware.MeterUsage(h, "api-calls", middleware.WithRecorder(rec))(generate)))
+//
+// What the reservation guarantees: a request passes only if the balance, less the usage
+// queued and not yet at Flowglad and less the other requests' reservations, covers min,
+// decided atomically, so concurrent requests on a balance B pass at most floor(B/min)
+// times (without a recorder they may all pass, and the balance ends below zero). With
+// usage/redisqueue's queue and ledger this holds across instances. The reservation ends
+// with the request: committed as the amount the handler set (SetUsage, which may be more
+// or less than min), or released when the answer is not a 2xx or nothing is recorded. A
+// reservation whose instance crashed lapses after the recorder's reservation TTL (a
+// minute by default).
+//
 // # Misspelled slugs
 //
 // Every slug a middleware is built with is registered on the Service

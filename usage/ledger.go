@@ -85,9 +85,10 @@ type LedgerView struct {
 	Pending []PendingEvent
 	// Holds are the live (unexpired) holds.
 	Holds []Hold
-	// Generation grows each time some of the customer's pending usage reaches Flowglad
-	// (RemovePending); it may grow more often (the in-process ledger keeps one generation
-	// for all customers).
+	// Generation changes each time some of the customer's pending usage reaches Flowglad
+	// (RemovePending), and must not come back to a value it had within the time a balance
+	// read can take (the in-process ledger keeps it two minutes after the customer's last
+	// pending event and hold are gone). Another customer's usage does not change it.
 	Generation uint64
 }
 
@@ -121,21 +122,34 @@ type MemoryLedger struct {
 	now func() time.Time
 	mu  sync.Mutex
 	m   map[string]*customerLedger
-	// gen is the generation of every customer: one counter, so that a customer whose
-	// entry was dropped (nothing pending, no holds) cannot go back to an old generation.
-	gen uint64
+	// seq numbers generations, so that a customer's never repeats.
+	seq uint64
+	// tombs keep the generation of customers whose entry was dropped (nothing pending, no
+	// holds) for tombTTL, longer than any balance read between View and Reserve: a
+	// reservation whose read predates the landing that emptied the entry is still stale.
+	tombs     map[string]tomb
+	lastSweep time.Time
 }
 
 type customerLedger struct {
 	pending map[string]PendingEvent
 	holds   map[string]Hold
+	gen     uint64
 }
+
+type tomb struct {
+	gen uint64
+	at  time.Time
+}
+
+// tombTTL bounds how long a generation outlives the customer's entry.
+const tombTTL = 2 * time.Minute
 
 // NewMemoryLedger returns an empty in-process ledger.
 func NewMemoryLedger() *MemoryLedger { return newMemoryLedger(time.Now) }
 
 func newMemoryLedger(now func() time.Time) *MemoryLedger {
-	return &MemoryLedger{now: now, m: map[string]*customerLedger{}}
+	return &MemoryLedger{now: now, m: map[string]*customerLedger{}, tombs: map[string]tomb{}}
 }
 
 // AddPending implements Ledger.
@@ -160,7 +174,8 @@ func (l *MemoryLedger) RemovePending(_ context.Context, customerID string, txIDs
 	for _, id := range txIDs {
 		delete(c.pending, id)
 	}
-	l.gen++
+	l.seq++
+	c.gen = l.seq
 	l.tidy(customerID, c)
 	return nil
 }
@@ -171,9 +186,9 @@ func (l *MemoryLedger) View(_ context.Context, customerID string) (LedgerView, e
 	defer l.mu.Unlock()
 	c := l.m[customerID]
 	if c == nil {
-		return LedgerView{Generation: l.gen}, nil
+		return LedgerView{Generation: l.tombs[customerID].gen}, nil
 	}
-	v := LedgerView{Generation: l.gen}
+	v := LedgerView{Generation: c.gen}
 	if len(c.pending) > 0 {
 		v.Pending = make([]PendingEvent, 0, len(c.pending))
 		for _, e := range c.pending {
@@ -195,10 +210,14 @@ func (l *MemoryLedger) View(_ context.Context, customerID string) (LedgerView, e
 func (l *MemoryLedger) Reserve(_ context.Context, req ReserveRequest) (bool, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.gen != req.Generation {
+	c := l.m[req.CustomerID]
+	gen := l.tombs[req.CustomerID].gen
+	if c != nil {
+		gen = c.gen
+	}
+	if gen != req.Generation {
 		return false, ErrStale
 	}
-	c := l.m[req.CustomerID]
 	left := req.Available
 	if c != nil {
 		for _, e := range c.pending {
@@ -238,7 +257,8 @@ func (l *MemoryLedger) Unreserve(_ context.Context, customerID, holdID string) e
 func (l *MemoryLedger) customer(id string) *customerLedger {
 	c := l.m[id]
 	if c == nil {
-		c = &customerLedger{pending: map[string]PendingEvent{}, holds: map[string]Hold{}}
+		c = &customerLedger{pending: map[string]PendingEvent{}, holds: map[string]Hold{}, gen: l.tombs[id].gen}
+		delete(l.tombs, id)
 		l.m[id] = c
 	}
 	return c
@@ -247,7 +267,20 @@ func (l *MemoryLedger) customer(id string) *customerLedger {
 // tidy drops a customer with nothing pending and no holds, so the ledger does not grow with
 // every customer ever seen.
 func (l *MemoryLedger) tidy(id string, c *customerLedger) {
-	if len(c.pending) == 0 && len(c.holds) == 0 {
-		delete(l.m, id)
+	if len(c.pending) > 0 || len(c.holds) > 0 {
+		return
+	}
+	delete(l.m, id)
+	now := l.now()
+	if c.gen != 0 {
+		l.tombs[id] = tomb{gen: c.gen, at: now}
+	}
+	if now.Sub(l.lastSweep) >= tombTTL {
+		l.lastSweep = now
+		for k, t := range l.tombs {
+			if now.Sub(t.at) >= tombTTL {
+				delete(l.tombs, k)
+			}
+		}
 	}
 }

@@ -189,3 +189,34 @@ func TestMemoryLedger(t *testing.T) {
 	assert.Empty(t, v.Pending)
 	assert.Empty(t, v.Holds)
 }
+
+// Generations are per customer: another customer's usage landing does not send a
+// reservation back to read its balance again, and a landing that empties a customer's
+// entry still does.
+func TestMemoryLedgerGenerations(t *testing.T) {
+	c := context.Background()
+	l := usage.NewMemoryLedger()
+	refs := usage.MeterRefs{Slug: "m"}
+	hold := usage.Hold{ID: "h", Meter: "m", Amount: 1, ExpiresAt: time.Now().Add(time.Hour)}
+	require.NoError(t, l.AddPending(c, "a", []usage.PendingEvent{{TransactionID: "a1", UsageMeterSlug: "m", Amount: 1}}))
+	require.NoError(t, l.AddPending(c, "b", []usage.PendingEvent{{TransactionID: "b1", UsageMeterSlug: "m", Amount: 1}}))
+	va, err := l.View(c, "a")
+	require.NoError(t, err)
+
+	require.NoError(t, l.RemovePending(c, "b", []string{"b1"}))
+	ok, err := l.Reserve(c, usage.ReserveRequest{CustomerID: "a", Hold: hold, Refs: refs, Available: 2, Generation: va.Generation})
+	require.NoError(t, err, "b's landing does not concern a")
+	assert.True(t, ok)
+	require.NoError(t, l.Unreserve(c, "a", "h"))
+
+	va, err = l.View(c, "a")
+	require.NoError(t, err)
+	require.NoError(t, l.RemovePending(c, "a", []string{"a1"})) // a's entry is now empty
+	_, err = l.Reserve(c, usage.ReserveRequest{CustomerID: "a", Hold: hold, Refs: refs, Available: 1, Generation: va.Generation})
+	assert.ErrorIs(t, err, usage.ErrStale, "a balance read before a's usage landed")
+	va, err = l.View(c, "a")
+	require.NoError(t, err)
+	ok, err = l.Reserve(c, usage.ReserveRequest{CustomerID: "a", Hold: hold, Refs: refs, Available: 1, Generation: va.Generation})
+	require.NoError(t, err)
+	assert.True(t, ok)
+}

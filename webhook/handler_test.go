@@ -320,6 +320,50 @@ func TestHandlerBoundsTheWorkByDefault(t *testing.T) {
 	assert.Equal(t, http.StatusNoContent, serve(h, delivery(t, "msg_1", subCanceledBody)).Code)
 }
 
+// Options given values out of range keep their defaults; in range they apply.
+func TestHandlerOptionRanges(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		opt  webhook.Option
+		// check runs in the event function.
+		check func(t *testing.T, ctx context.Context)
+		want  int
+	}{
+		{name: "zero body cap", opt: webhook.WithMaxBodyBytes(0), want: http.StatusNoContent},
+		{name: "negative body cap", opt: webhook.WithMaxBodyBytes(-1), want: http.StatusNoContent},
+		{name: "body cap below the body", opt: webhook.WithMaxBodyBytes(int64(len(subCanceledBody) - 1)), want: http.StatusRequestEntityTooLarge},
+		{name: "body cap at the body", opt: webhook.WithMaxBodyBytes(int64(len(subCanceledBody))), want: http.StatusNoContent},
+		{name: "zero timeout", opt: webhook.WithTimeout(0), want: http.StatusNoContent,
+			check: func(t *testing.T, ctx context.Context) { assert.NoError(t, ctx.Err(), "the default timeout, not none") }},
+		{name: "negative timeout", opt: webhook.WithTimeout(-time.Second), want: http.StatusNoContent,
+			check: func(t *testing.T, ctx context.Context) { assert.NoError(t, ctx.Err()) }},
+		{name: "a timeout", opt: webhook.WithTimeout(time.Hour + time.Minute), want: http.StatusNoContent,
+			check: func(t *testing.T, ctx context.Context) {
+				deadline, ok := ctx.Deadline()
+				require.True(t, ok)
+				assert.Greater(t, time.Until(deadline), time.Hour, "the timeout given, not the default")
+			}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var calls atomic.Int32
+			h := newHandler(t, func(ctx context.Context, _ webhook.Event) error {
+				calls.Add(1)
+				if tc.check != nil {
+					tc.check(t, ctx)
+				}
+				return nil
+			}, tc.opt)
+			assert.Equal(t, tc.want, serve(h, delivery(t, "msg_1", subCanceledBody)).Code)
+			if tc.check != nil {
+				assert.Equal(t, int32(1), calls.Load())
+			}
+		})
+	}
+}
+
 // invalidator records invalidations, failing while err is set.
 type invalidator struct {
 	mu   sync.Mutex
@@ -440,23 +484,53 @@ func (s failingStore) Complete(ctx context.Context, id string) error {
 	return s.Store.Complete(ctx, id)
 }
 
+func (s failingStore) Release(ctx context.Context, id string) error {
+	if s.fail == "release" {
+		return errors.New("store down")
+	}
+	return s.Store.Release(ctx, id)
+}
+
 func TestHandlerStoreFailures(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		fail   string
-		status int
-		calls  int
+		name    string
+		fail    string // the store method that fails
+		fnErr   error  // what the event function returns
+		status  int
+		calls   int
+		logged  string // at Error or Warn
+		notLogs string
 	}{
-		{"claim", http.StatusInternalServerError, 0},
-		{"complete", http.StatusNoContent, 1}, // handled; only logged
+		{name: "claim fails", fail: "claim", status: http.StatusInternalServerError, calls: 0, logged: "webhook store claim failed"},
+		// Handled; only logged.
+		{name: "complete fails", fail: "complete", status: http.StatusNoContent, calls: 1, logged: "webhook store complete failed", notLogs: "release failed"},
+		{name: "release fails", fail: "release", fnErr: errors.New("downstream"), status: http.StatusInternalServerError, calls: 1,
+			logged: "level=ERROR msg=\"webhook store release failed\""},
+		{name: "the event fails", fnErr: errors.New("downstream"), status: http.StatusInternalServerError, calls: 1,
+			logged: "webhook event failed", notLogs: "release failed"},
+		{name: "nothing fails", status: http.StatusNoContent, calls: 1, notLogs: "failed"},
 	}
 	for _, tc := range tests {
-		t.Run(tc.fail, func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			var c counter
-			h := newHandler(t, c.fn, webhook.WithStore(failingStore{webhook.NewMemoryStore(0, 0), tc.fail}))
+			var calls atomic.Int32
+			var logs bytes.Buffer // written on the request's goroutine, the test's
+			h := webhook.Handler(testSecret, func(context.Context, webhook.Event) error {
+				calls.Add(1)
+				return tc.fnErr
+			},
+				webhook.WithStore(failingStore{webhook.NewMemoryStore(0, 0), tc.fail}),
+				webhook.WithVerifyOptions(webhook.WithClock(fixedClock)),
+				webhook.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 			assert.Equal(t, tc.status, serve(h, delivery(t, "msg_1", subCanceledBody)).Code)
-			assert.Equal(t, tc.calls, c.calls())
+			assert.Equal(t, int32(tc.calls), calls.Load())
+			if tc.logged != "" {
+				assert.Contains(t, logs.String(), tc.logged)
+			}
+			if tc.notLogs != "" {
+				assert.NotContains(t, logs.String(), tc.notLogs)
+			}
 		})
 	}
 }
@@ -487,6 +561,7 @@ var badSecrets = []struct {
 	{"url-safe base64", "whsec_Zmxvd2dsYWQtZ28-_2V4YW1wbGU", "not standard base64"},
 	{"unpadded", "whsec_YWJjZA", "not standard base64"},
 	{"spaces around it", " whsec_Zmxvd2dsYWQtZ28gZXhhbXBsZSBrZXku ", "white space"},
+	{"a line break only", "whsec_\n", "white space"}, // base64 skips line breaks: an empty key
 	{"an API key", "sk_test_Zmxvd2dsYWQtZ28gZXhhbXBsZSBrZXku", "want whsec_ followed by"},
 	{"a publishable key", "pk_live_c2VjcmV0c2VjcmV0", "want whsec_ followed by"},
 }

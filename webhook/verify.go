@@ -221,14 +221,13 @@ func decodeSecret(secret string) ([]byte, error) {
 	if err == nil && len(key) > 0 {
 		return key, nil
 	}
-	switch {
-	case strings.TrimSpace(secret) != secret:
+	if strings.TrimSpace(secret) != secret {
 		return nil, fmt.Errorf("%w: it has white space around it", ErrBadSecret)
-	case prefixed:
-		return nil, fmt.Errorf("%w: what follows %s is not standard base64", ErrBadSecret, secretPrefix)
-	default:
-		return nil, fmt.Errorf("%w: want %s followed by the standard base64 key Flowglad shows", ErrBadSecret, secretPrefix)
 	}
+	if prefixed {
+		return nil, fmt.Errorf("%w: what follows %s is not standard base64", ErrBadSecret, secretPrefix)
+	}
+	return nil, fmt.Errorf("%w: want %s followed by the standard base64 key Flowglad shows", ErrBadSecret, secretPrefix)
 }
 
 // signature is the base64 HMAC-SHA256 of "<id>.<timestamp>.<payload>".

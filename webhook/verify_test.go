@@ -104,6 +104,8 @@ func TestVerify(t *testing.T) {
 			opts: []webhook.VerifyOption{webhook.WithTolerance(10*time.Minute, 2*time.Minute)}},
 		{name: "zero tolerance keeps the defaults", header: at(-5 * time.Minute),
 			opts: []webhook.VerifyOption{webhook.WithTolerance(0, -time.Second)}},
+		{name: "zero future tolerance keeps the default", header: at(time.Minute),
+			opts: []webhook.VerifyOption{webhook.WithTolerance(-time.Second, 0)}},
 		{name: "old timestamp checked before the signature", header: svixHeaders("msg_1", unix(-time.Hour), "v1,bogus"), wantErr: webhook.ErrTooOld},
 
 		{name: "tampered body", header: svixHeaders("msg_1", now, good), body: []byte(`{"id":"sub_2"}`), wantErr: webhook.ErrNoValidSignature},

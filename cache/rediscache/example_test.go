@@ -1,14 +1,17 @@
 package rediscache_test
 
 import (
+	"context"
 	"log"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/flowglad-go/flowglad"
 	"github.com/flowglad-go/flowglad/cache/rediscache"
+	"github.com/flowglad-go/flowglad/webhook"
 )
 
 // Share billing between the instances of a deployment: each keeps a customer's billing for
@@ -48,4 +51,24 @@ func ExampleNewFromURL() {
 	}
 	defer cache.Close()
 	_ = flowglad.Config{BillingCacheTTL: time.Minute, BillingCache: cache}
+}
+
+// Handle each webhook once across the instances of a deployment: every instance's handler
+// claims the delivery's id in Redis. (No Output: it needs a Redis server.)
+func ExampleNewWebhookStore() {
+	rdb := redis.NewClient(&redis.Options{Addr: "localhost:6379", ContextTimeoutEnabled: true})
+	defer rdb.Close()
+	store := rediscache.NewWebhookStore(rdb, rediscache.WithWebhookPrefix("myapp:webhook:"))
+
+	onCanceled := func(ctx context.Context, e webhook.Event) error {
+		return nil // stop the customer's workers, say; an error makes Flowglad retry
+	}
+	h, err := webhook.NewHandler(os.Getenv("FLOWGLAD_WEBHOOK_SECRET_SUBSCRIPTION_CANCELED"), onCanceled,
+		webhook.WithEventType(webhook.SubscriptionCanceled),
+		webhook.WithStore(store), // the same store on every endpoint of every instance
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	http.Handle("POST /webhooks/flowglad/subscription-canceled", h)
 }

@@ -54,8 +54,8 @@ func TestNewFromURL(t *testing.T) {
 	}{
 		{"reachable", "unix://" + srv.sock, nil},
 		{"reachable, database 3", "unix://" + srv.sock + "?db=3", nil},
-		{"no server on the socket", "unix://" + missing, []string{missing, "unix", "db 0", "did not answer PING", "last dial", "no such file"}},
-		{"no server on the port, with a password", "redis://app:" + password + "@127.0.0.1:1/2", []string{"127.0.0.1:1", "tcp", "db 2", "did not answer PING", "connection refused"}},
+		{"no server on the socket", "unix://" + missing, []string{missing, "unix", "db 0", "PING to Redis at", "last dial", "no such file"}},
+		{"no server on the port, with a password", "redis://app:" + password + "@127.0.0.1:1/2", []string{"127.0.0.1:1", "tcp", "db 2", "PING to Redis at", "connection refused"}},
 		{"malformed, with a password", "redis://app:" + password + "@127.0.0.1:badport/0", []string{"invalid Redis URL"}},
 		{"malformed userinfo", "redis://app:" + password + "%zz@127.0.0.1:6379/0", []string{"invalid Redis URL"}},
 		{"malformed, no password", "redis://127.0.0.1:badport/0", []string{"invalid Redis URL", "invalid port"}},
@@ -155,11 +155,16 @@ func TestRedisCacheFailsFastWhileDown(t *testing.T) {
 
 	assert.ErrorIs(t, c.Delete(ctx, "user_alice"), context.DeadlineExceeded, "a Delete still tries")
 	assert.Greater(t, sent.n.Load(), before)
+	before = sent.n.Load()
+	assert.ErrorIs(t, c.Delete(ctx, "user_alice"), rediscache.ErrUnavailable,
+		"a retry of a failed Delete (the loader's, before each read of the customer) fails fast")
+	assert.Equal(t, before, sent.n.Load())
+	assert.ErrorIs(t, c.Delete(ctx, "user_bob"), context.DeadlineExceeded, "another customer's Delete tries")
 
 	resume()
-	require.NoError(t, c.Delete(ctx, "user_alice"), "reaches Redis: the outage is over")
+	require.NoError(t, c.Delete(ctx, "user_carol"), "reaches Redis: the outage is over")
 	assert.Contains(t, logs.String(), "Redis reachable again")
-	requireMiss(t, c, "user_alice")
+	requireMiss(t, c, "user_alice") // its Delete is replayed first
 
 	t.Run("after the back-off one read tries again", func(t *testing.T) {
 		c := newCache(t, srv.client(true), rediscache.WithTimeout(50*time.Millisecond),

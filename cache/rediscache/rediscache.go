@@ -65,8 +65,8 @@
 // logs them and reads Flowglad instead; they never fail a request. Once an operation could
 // not reach Redis, Get and Set fail at once with ErrUnavailable for a back-off (WithBackoff,
 // 1 s by default), so while Redis is down reads go straight to Flowglad instead of each
-// waiting for the timeout; then one read tries Redis again. Deletes always try. Nothing is
-// kept in memory to be served meanwhile.
+// waiting for the timeout; then one read tries Redis again. A Delete tries anyway (unless
+// it retries one that failed: see Delete). Nothing is kept in memory to be served meanwhile.
 //
 // NewFromURL checks that the server answers a PING within the timeout before it returns;
 // its errors name the server's address and database, never the URL's password.
@@ -199,7 +199,7 @@ func WithSettle(d time.Duration) Option { return func(c *config) { c.settle = d 
 // WithBackoff sets how long, after an operation failed to reach Redis (a refused or
 // broken connection, a timeout), Get and Set fail at once with ErrUnavailable instead of
 // trying: DefaultBackoff by default. Then one operation tries again, and any operation that
-// reaches Redis (a Delete, which always tries, or the background replay included) ends the
+// reaches Redis (a Delete, which tries anyway, or the background replay included) ends the
 // outage. While Redis is down every read therefore goes straight to Flowglad instead of
 // waiting for the timeout first; nothing is ever served from memory. Zero makes every
 // operation try Redis.
@@ -285,7 +285,7 @@ func NewFromURL(rawURL string, opts ...Option) (*Cache, error) {
 		if d := dials.last.Load(); d != nil && errors.Is(err, context.DeadlineExceeded) {
 			err = fmt.Errorf("%w (last dial: %w)", err, d.err)
 		}
-		return nil, fmt.Errorf("rediscache: Redis at %s (%s, db %d) did not answer PING within %v: %w",
+		return nil, fmt.Errorf("rediscache: PING to Redis at %s (%s, db %d) failed (timeout %v): %w",
 			o.Addr, o.Network, o.DB, c.timeout, err)
 	}
 	return c, nil
@@ -471,7 +471,8 @@ func (c *Cache) set(ctx context.Context, keys []string, body []byte, ttl time.Du
 
 // Delete removes key's body and bumps its generation, so that no fill that began before
 // can store an older body. On error the key is retried in the background and before this
-// Cache's next Get or Set, until a Delete of it succeeds.
+// Cache's next Get or Set, until a Delete of it succeeds. A Delete of a key whose last
+// Delete failed fails at once (ErrUnavailable) while Redis is known down (WithBackoff).
 func (c *Cache) Delete(ctx context.Context, key string) error {
 	keys, err := c.keys(key)
 	if err != nil {
@@ -480,10 +481,13 @@ func (c *Cache) Delete(ctx context.Context, key string) error {
 	c.mu.Lock()
 	c.seq++
 	seq := c.seq
+	_, retry := c.pending[key]
 	c.mu.Unlock()
-	// A Delete always tries, even while Redis is known down: it is what keeps other
-	// instances from reading a changed customer's old billing.
-	_, err = do(c, ctx, false, func(ctx context.Context) (struct{}, error) {
+	// A Delete tries even while Redis is known down: it is what keeps other instances from
+	// reading a changed customer's old billing. A retry of a Delete that failed is the
+	// exception: the flowglad loader retries it before each read of the customer, which
+	// would then pay the timeout, and the background replay keeps trying it meanwhile.
+	_, err = do(c, ctx, retry, func(ctx context.Context) (struct{}, error) {
 		return struct{}{}, deleteScript.Run(ctx, c.client, keys, generationTTL.Milliseconds()).Err()
 	})
 	if err != nil {

@@ -346,7 +346,8 @@ func testAck(t *testing.T, s *suite) {
 	s.wantStats(t, 0, 0, time.Time{})
 }
 
-// Release gives events back to be claimed again; unknown ids are ignored.
+// Release gives events back to be claimed again, once however often it is repeated;
+// unknown ids are ignored.
 func testRelease(t *testing.T, s *suite) {
 	s.put(t, events("r", 3))
 	c := s.claim(t, 3)
@@ -354,6 +355,7 @@ func testRelease(t *testing.T, s *suite) {
 		t.Fatalf("Claim returned %d events, want 3", len(c))
 	}
 	s.release(t, c[1].ID)
+	s.release(t, c[1].ID) // twice: still one event to claim
 	s.release(t, "no-such-id", "")
 	s.wantStats(t, 3, 2, base)
 	again := s.claim(t, 10)
