@@ -190,12 +190,20 @@ func NewRecorder(svc *flowglad.Service, opts ...Option) (*Recorder, error) {
 // one when p has none) and usage date (now, when zero), and queues it: it returns the
 // transaction id once the queue holds the event, having made no Flowglad call. A malformed
 // event is a 400 invalid_body *flowglad.Error; a full queue ErrQueueFull (nothing queued);
-// a closed recorder ErrClosed. The subscription, when p names none, is chosen when the
-// event is sent: the customer's first current subscription that has the meter.
+// a closed recorder ErrClosed. The subscription, when p names none, is the customer's first
+// current subscription that has the meter: chosen now from billing ctx's request has
+// already read (flowglad.Service.KnownSubscriptions), else when the event is sent.
 func (r *Recorder) Record(ctx context.Context, c flowglad.Customer, p flowglad.UsageEventParams) (string, error) {
 	e, err := r.event(c, p)
 	if err != nil {
 		return "", err
+	}
+	if e.SubscriptionID == "" && meterKey(e) != "" {
+		// Billing this request has read already (a gate's) chooses the subscription now,
+		// so that sending the event needs no billing read.
+		if subs, ok := r.svc.KnownSubscriptions(ctx, c); ok {
+			e.SubscriptionID = subscriptionFor(subs, e)
+		}
 	}
 	if err := r.put(ctx, e); err != nil {
 		return "", err

@@ -11,6 +11,7 @@ import (
 	"github.com/flowglad-go/flowglad"
 	"github.com/flowglad-go/flowglad/flowgladapi"
 	"github.com/flowglad-go/flowglad/flowgladapi/flowgladapitest"
+	"github.com/flowglad-go/flowglad/internal/reqmemo"
 	"github.com/flowglad-go/flowglad/internal/testclock"
 	"github.com/flowglad-go/flowglad/usage"
 	"github.com/stretchr/testify/assert"
@@ -420,4 +421,19 @@ func TestNewRecorderRefusesBadOptions(t *testing.T) {
 	rec, err := usage.NewRecorder(svc, usage.WithBatchSize(1000))
 	require.NoError(t, err)
 	require.NoError(t, rec.Close(t.Context()))
+}
+
+// Within a request that has read the customer's billing (a gate), Record chooses the
+// subscription from it, so sending the event reads no billing.
+func TestRecordUsesTheRequestsBilling(t *testing.T) {
+	e := newEnv(t)
+	req := reqmemo.With(ctx(t))
+	_, err := e.svc.CurrentSubscriptions(req, alice)
+	require.NoError(t, err)
+	e.fake.ResetRequests()
+	_, err = e.rec.Record(req, alice, flowglad.UsageEventParams{UsageMeterSlug: meter})
+	require.NoError(t, err)
+	require.NoError(t, e.rec.Flush(ctx(t)))
+	assert.Equal(t, map[string]int{"POST " + bulkPath: 1}, calls(e.fake))
+	assert.Len(t, e.fake.UsageEvents(), 1)
 }
