@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/flowglad-go/flowglad/flowgladapi"
+	"github.com/flowglad-go/flowglad/internal/reqmemo"
 )
 
 // Validate checks p with the rules of CreateUsageEvent that need no billing (exactly one of
@@ -95,6 +96,20 @@ func (s *Service) ReportedSubscriptions(ctx context.Context, c Customer) ([]flow
 		return nil, err
 	}
 	return e.currentSubscriptions()
+}
+
+// KnownSubscriptions returns the customer's current subscriptions (Flowglad's balances, as
+// ReportedSubscriptions) when the request ctx belongs to has read the customer's billing
+// already (a gate before its handler), and ok false otherwise: it never calls Flowglad,
+// nor a shared cache. A usage recorder chooses an event's subscription with it at Record
+// time, so that sending the event needs no billing read.
+func (s *Service) KnownSubscriptions(ctx context.Context, c Customer) (subs []flowgladapi.Subscription, ok bool) {
+	v, found := reqmemo.From(ctx).Get(c.ExternalID)
+	if !found {
+		return nil, false
+	}
+	subs, err := v.(*billingEntry).currentSubscriptions()
+	return subs, err == nil
 }
 
 // pendingFor returns the usage pending for the customer, nil when none (or when nothing is

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/flowglad-go/flowglad"
+	"github.com/flowglad-go/flowglad/usage"
 	"github.com/google/uuid"
 )
 
@@ -151,6 +152,11 @@ func OnMeterFailure(fn func(ctx context.Context, f MeterFailure)) Option {
 // gets is an http.Hijacker when the server's is (HTTP/1), and an http.Flusher;
 // http.NewResponseController reaches the rest.
 //
+// With WithRecorder the event is queued in a usage.Recorder instead (no Flowglad call on
+// the request path; its subscription chosen from the billing a gate read, else when the
+// recorder sends it), and a reservation RequireUsageBalance made on the same meter for
+// the request is committed with the amount, or released when nothing is recorded.
+//
 // Without a session it answers 401 and the handler does not run; a cross-site browser
 // request is refused with 403 cross_origin_forbidden (see AllowCrossOrigin). A failure to
 // record is logged and passed to OnMeterFailure; the answer is not changed.
@@ -169,6 +175,13 @@ func MeterUsage(b Biller, usageMeterSlug string, opts ...Option) func(http.Handl
 				next.ServeHTTP(w, r)
 				return
 			}
+			// A reservation of the meter's gate that the event did not commit (no 2xx,
+			// nothing to record, a failure, a panic) ends with the meter.
+			defer func() {
+				if res := st.takeHold(usageMeterSlug); res != nil {
+					res.Release(r.Context())
+				}
+			}()
 			rec := newRecorder(w)
 			func() {
 				defer st.endMeter(m)
@@ -186,9 +199,16 @@ func MeterUsage(b Biller, usageMeterSlug string, opts ...Option) func(http.Handl
 			}
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), meterTimeout)
 			defer cancel()
+			hold := st.hold(usageMeterSlug)
+			sub := ""
+			if o.recorder == nil && hold == nil {
+				sub = o.usageSubscription(ctx, b, st.customer, usageMeterSlug)
+			} else {
+				sub = o.knownSubscription(ctx, b, st.customer, usageMeterSlug)
+			}
 			p := flowglad.UsageEventParams{UsageMeterSlug: usageMeterSlug, Amount: amount, TransactionID: txID,
-				SubscriptionID: o.usageSubscription(ctx, b, st.customer, usageMeterSlug)}
-			if err := o.record(ctx, b, st.customer, p); err != nil {
+				SubscriptionID: sub}
+			if err := o.record(ctx, b, st.customer, hold, p); err != nil {
 				o.log(b).LogAttrs(ctx, slog.LevelError, "flowglad: recording usage failed",
 					slog.String("customer", st.customer.ExternalID), slog.String("usage_meter", usageMeterSlug),
 					slog.String("transaction_id", txID), slog.String("error", st.redact(err)))
@@ -201,12 +221,40 @@ func MeterUsage(b Biller, usageMeterSlug string, opts ...Option) func(http.Handl
 	}
 }
 
-// record records one usage event. It is the one step a usage recorder (batched,
-// asynchronous) replaces: the customer, the meter's slug, the amount, the transaction id
-// and the chosen subscription are all in p.
-func (o *options) record(ctx context.Context, b Biller, c flowglad.Customer, p flowglad.UsageEventParams) error {
-	_, err := b.Service().CreateUsageEvent(ctx, c, p)
+// record records one usage event: the customer, the meter's slug, the amount, the
+// transaction id and the chosen subscription are all in p. It commits the request's
+// reservation on the meter (hold, nil without one) when there is one, queues the event in
+// the recorder (WithRecorder) otherwise, and without either calls Flowglad.
+func (o *options) record(ctx context.Context, b Biller, c flowglad.Customer, hold *usage.Reservation, p flowglad.UsageEventParams) error {
+	var err error
+	switch {
+	case hold != nil:
+		_, err = hold.Commit(ctx, p)
+	case o.recorder != nil:
+		_, err = o.recorder.Record(ctx, c, p)
+	default:
+		_, err = b.Service().CreateUsageEvent(ctx, c, p)
+	}
 	return err
+}
+
+// knownSubscription is usageSubscription for an event a recorder queues: it never calls
+// Flowglad unless WithSubscription's pick needs billing no gate read. Without billing
+// read by the request, "" leaves the choice to the recorder, when it sends the event.
+func (o *options) knownSubscription(ctx context.Context, b Biller, c flowglad.Customer, slug string) string {
+	if o.subscription != nil {
+		return o.usageSubscription(ctx, b, c, slug)
+	}
+	current, ok := b.Service().KnownSubscriptions(ctx, c)
+	if !ok {
+		return ""
+	}
+	for i := range current {
+		if current[i].UsageBalance(slug) != nil {
+			return current[i].ID
+		}
+	}
+	return ""
 }
 
 // usageSubscription picks the subscription an event on slug is recorded on, from the

@@ -13,6 +13,7 @@ import (
 	"github.com/flowglad-go/flowglad/flowgladapi"
 	"github.com/flowglad-go/flowglad/internal/redact"
 	"github.com/flowglad-go/flowglad/internal/reqmemo"
+	"github.com/flowglad-go/flowglad/usage"
 )
 
 // Biller is what the middleware needs: the customer behind a request and the Service to
@@ -43,7 +44,8 @@ type options struct {
 	failOpen bool
 	logger   *slog.Logger
 	onMeter  func(ctx context.Context, f MeterFailure)
-	// retryWait is WithRetryAfter's wait; 0: Flowglad's hint, else defaultRetryWait.
+	// retryWait is WithRetryAfter's wait; 0 or less: Flowglad's hint, else
+	// defaultRetryWait.
 	retryWait time.Duration
 	// subscription picks the subscription the checks read and the event is recorded on;
 	// nil, or "" from it: the default rule (see WithSubscription).
@@ -52,6 +54,9 @@ type options struct {
 	allowCrossOrigin bool
 	// checkOrigin is the Biller's CheckOrigin, else a CrossOriginProtection's.
 	checkOrigin func(r *http.Request) error
+	// recorder is WithRecorder's: MeterUsage records through it, RequireUsageBalance
+	// reserves through it.
+	recorder *usage.Recorder
 }
 
 // defaultRetryWait is the Retry-After of a 503 when neither WithRetryAfter nor Flowglad
@@ -120,11 +125,8 @@ func WithLogger(l *slog.Logger) Option {
 // Flowglad's own Retry-After hint; without it, the hint is used, else 5 seconds. The
 // header is in whole seconds, rounded up.
 func WithRetryAfter(d time.Duration) Option {
-	return func(o *options) {
-		if d > 0 {
-			o.retryWait = d
-		}
-	}
+	// A wait of 0 or less is no wait: Flowglad's hint, else the default (see unreadable).
+	return func(o *options) { o.retryWait = d }
 }
 
 // WithSubscription picks the subscription a gate checks and MeterUsage records on, for a
@@ -151,6 +153,25 @@ func AllowCrossOrigin() Option {
 	return func(o *options) { o.allowCrossOrigin = true }
 }
 
+// WithRecorder makes MeterUsage record through rec (usage.Recorder.Record) instead of
+// calling Flowglad: the client's answer no longer waits for a usage call, and behind a gate
+// the request makes no usage call at all (the event's subscription is chosen from the
+// billing the gate read; the recorder sends events in batches later). A failure to queue
+// the event (usage.ErrQueueFull, a closed recorder) is logged and passed to OnMeterFailure,
+// as a failed call is without it.
+//
+// It makes RequireUsageBalance reserve min on the meter for the request (usage.Recorder.
+// Reserve): concurrent requests on a balance B pass at most floor(B/min) times (across
+// instances when the recorder's queue and ledger are shared, as usage/redisqueue's are).
+// The MeterUsage of the same usage meter on the request commits the reservation with the
+// real amount (SetUsage); a request that ends without a 2xx, or records nothing, releases
+// it when the gate's handler returns (when the meter's, if the meter wraps the gate). A
+// reservation whose instance crashed lapses after the recorder's reservation TTL. Give the
+// same recorder to the gate and the meter.
+func WithRecorder(rec *usage.Recorder) Option {
+	return func(o *options) { o.recorder = rec }
+}
+
 // stateKey is the context key of the request's state.
 type stateKey struct{}
 
@@ -175,6 +196,42 @@ type state struct {
 	meters map[string]*meter
 	// meter is the innermost meter, what SetUsage sets; nil without one.
 	meter *meter
+	// holds are the reservations RequireUsageBalance made for the request, by usage meter
+	// slug: one per slug, the outermost gate's, for the meter of the slug to commit.
+	holds map[string]*usage.Reservation
+}
+
+// hold returns the request's reservation on slug, nil without one.
+func (st *state) hold(slug string) *usage.Reservation {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.holds[slug]
+}
+
+// addHold keeps res as the request's reservation on slug.
+func (st *state) addHold(slug string, res *usage.Reservation) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.holds == nil {
+		st.holds = map[string]*usage.Reservation{}
+	}
+	st.holds[slug] = res
+}
+
+// takeHold removes and returns the request's reservation on slug, nil without one.
+func (st *state) takeHold(slug string) *usage.Reservation {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	res := st.holds[slug]
+	delete(st.holds, slug)
+	return res
+}
+
+// metering reports whether a MeterUsage of slug is running for the request.
+func (st *state) metering(slug string) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.meters[slug] != nil
 }
 
 // CustomerFrom returns the customer the middleware resolved for the request, so the
@@ -293,8 +350,8 @@ func (o *options) unreadable(w http.ResponseWriter, r *http.Request, b Biller, s
 	}
 	wait := o.retryWait
 	var api *flowgladapi.Error
-	if wait <= 0 && errors.As(err, &api) && api.RetryAfter > 0 {
-		wait = api.RetryAfter
+	if wait <= 0 && errors.As(err, &api) {
+		wait = api.RetryAfter // 0 without a hint
 	}
 	if wait <= 0 {
 		wait = defaultRetryWait
@@ -326,7 +383,19 @@ func isKeyRefused(err error) bool {
 // served anyway (FailOpen) is not checked. A refusal may come from a slug the pricing
 // model does not have: that is logged once (see reportUnknown).
 func gate(b Biller, opts []Option, slug slugRef, refuse func(bl *flowgladapi.Billing, subID string) *flowglad.Error) func(http.Handler) http.Handler {
-	o := newOptions(b, opts)
+	return gateWith(b, newOptions(b, opts), slug, func(_ *state, bl *flowgladapi.Billing, subID string) *flowglad.Error {
+		return refuse(bl, subID)
+	}, nil)
+}
+
+// reserveFunc is a gate's step after its check passed on billing that was read: it holds
+// what the request may use, and returns the function that ends the hold once the handler
+// has returned (nil: nothing to end). false means the refusal was written.
+type reserveFunc func(w http.ResponseWriter, r *http.Request, st *state, subID string) (end func(), ok bool)
+
+// gateWith is gate with the request's state given to refuse, and reserve run once the
+// check passed (nil: none).
+func gateWith(b Biller, o *options, slug slugRef, refuse func(st *state, bl *flowgladapi.Billing, subID string) *flowglad.Error, reserve reserveFunc) func(http.Handler) http.Handler {
 	expect(b, slug)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -348,10 +417,20 @@ func gate(b Biller, opts []Option, slug slugRef, refuse func(bl *flowgladapi.Bil
 					}
 					bl, subID = full, o.subscription(full)
 				}
-				if err := refuse(bl, subID); err != nil {
+				if err := refuse(st, bl, subID); err != nil {
 					reportUnknown(r.Context(), o.log(b), b.Service(), st.customer, slug)
 					o.onError(w, r, err)
 					return
+				}
+				if reserve != nil {
+					end, ok := reserve(w, r, st, subID)
+					if !ok {
+						return
+					}
+					if end != nil {
+						// Deferred: a handler that panics must not keep the hold until it lapses.
+						defer end()
+					}
 				}
 			}
 			next.ServeHTTP(w, r)

@@ -45,11 +45,17 @@ func newEnv(t *testing.T, with ...func(*flowglad.Config)) *env {
 
 func newEnvSeed(t *testing.T, seed func(*flowgladapitest.Seed), with ...func(*flowglad.Config)) *env {
 	t.Helper()
+	return newEnvFake(t, nil, seed, with...)
+}
+
+// newEnvFake is newEnvSeed with the fake's own options too.
+func newEnvFake(t *testing.T, fakeOpts []flowgladapitest.Option, seed func(*flowgladapitest.Seed), with ...func(*flowglad.Config)) *env {
+	t.Helper()
 	sd := flowgladapitest.DemoSeed()
 	if seed != nil {
 		seed(&sd)
 	}
-	fake := flowgladapitest.NewServer(t, flowgladapitest.WithSeed(sd))
+	fake := flowgladapitest.NewServer(t, append([]flowgladapitest.Option{flowgladapitest.WithSeed(sd)}, fakeOpts...)...)
 	logs := &logbuf.Buffer{}
 	cfg := flowglad.Config{
 		APIKey:  fake.APIKey(),

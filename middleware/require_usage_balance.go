@@ -1,10 +1,13 @@
 package middleware
 
 import (
+	"errors"
+	"math"
 	"net/http"
 
 	"github.com/flowglad-go/flowglad"
 	"github.com/flowglad-go/flowglad/flowgladapi"
+	"github.com/flowglad-go/flowglad/usage"
 )
 
 // RequireUsageBalance serves the request only when the customer has at least min left on
@@ -18,10 +21,22 @@ import (
 //	{"error": {"code": "usage_balance_exhausted", "message": "...",
 //	  "json": {"message": "...", "usageMeter": "generations", "available": 0, "required": 1}}}
 //
-// Concurrent requests may all pass the check before any of them is metered, so a balance
-// can end slightly below zero; Flowglad records every event.
+// Without WithRecorder, concurrent requests may all pass the check before any of them is
+// metered, so a balance can end below zero; Flowglad records every event. With
+// WithRecorder, the gate reserves min (rounded up to a whole unit, as usage amounts are)
+// for the request, atomically against the balance less the usage pending and reserved:
+// concurrent requests on a balance B pass at most floor(B/min) times, and the MeterUsage
+// of the same meter commits the reservation with the real amount (see WithRecorder). The
+// reservation is made under the default rule; with WithSubscription the gate checks the
+// picked subscription's balance less pending usage, without reserving. A gate inside
+// another on the same meter counts the outer one's reservation as the request's own.
 func RequireUsageBalance(b Biller, usageMeterSlug string, min float64, opts ...Option) func(http.Handler) http.Handler {
-	return gate(b, opts, slugRef{kind: kindUsageMeter, slug: usageMeterSlug}, func(bl *flowgladapi.Billing, subID string) *flowglad.Error {
+	o := newOptions(b, opts)
+	var reserve reserveFunc
+	if o.recorder != nil && min > 0 {
+		reserve = o.reserveBalance(b, usageMeterSlug, min)
+	}
+	return gateWith(b, o, slugRef{kind: kindUsageMeter, slug: usageMeterSlug}, func(st *state, bl *flowgladapi.Billing, subID string) *flowglad.Error {
 		bal := bl.CheckUsageBalance(usageMeterSlug)
 		if subID != "" {
 			bal = bl.CheckUsageBalanceFor(subID, usageMeterSlug)
@@ -30,14 +45,76 @@ func RequireUsageBalance(b Biller, usageMeterSlug string, min float64, opts ...O
 		if bal != nil {
 			available = bal.AvailableBalance
 		}
+		if res := st.hold(usageMeterSlug); res != nil && subID == "" {
+			// An outer gate's reservation is subtracted from the balance, and is this
+			// request's to use.
+			available += float64(res.Amount())
+		}
 		if available >= min {
 			return nil
 		}
-		return &flowglad.Error{
-			Status:  http.StatusPaymentRequired,
-			Code:    flowglad.CodeUsageBalanceExhausted,
-			Message: "your usage balance is exhausted",
-			Details: map[string]any{"usageMeter": usageMeterSlug, "available": available, "required": min},
+		return balanceExhausted(usageMeterSlug, available, min)
+	}, reserve)
+}
+
+// balanceExhausted is the 402 of a balance below what the request requires.
+func balanceExhausted(slug string, available, required float64) *flowglad.Error {
+	return &flowglad.Error{
+		Status:  http.StatusPaymentRequired,
+		Code:    flowglad.CodeUsageBalanceExhausted,
+		Message: "your usage balance is exhausted",
+		Details: map[string]any{"usageMeter": slug, "available": available, "required": required},
+	}
+}
+
+// reserveBalance is RequireUsageBalance's reservation of min on slug through the
+// recorder. The balance is read from the billing the gate read (no Flowglad call); the
+// reservation is kept on the request for the meter of slug to commit, and released when
+// the gate's handler returns unless a meter of slug wrapping the gate is still running
+// (it then commits or releases it itself).
+func (o *options) reserveBalance(b Biller, slug string, min float64) reserveFunc {
+	amount := int64(math.Ceil(min))
+	return func(w http.ResponseWriter, r *http.Request, st *state, subID string) (func(), bool) {
+		if subID != "" || st.hold(slug) != nil {
+			return nil, true
 		}
-	})
+		res, err := o.recorder.Reserve(r.Context(), st.customer, slug, amount)
+		if err != nil {
+			var fe *flowglad.Error
+			switch {
+			case errors.Is(err, usage.ErrInsufficientBalance):
+				o.onError(w, r, balanceExhausted(slug, o.available(r, b, st, slug), min))
+				return nil, false
+			case errors.As(err, &fe):
+				o.onError(w, r, err)
+				return nil, false
+			}
+			// Billing, or the ledger the reservations are kept in, could not be read: the
+			// gate's policy for unreadable billing applies (FailOpen serves unreserved).
+			return nil, o.unreadable(w, r, b, st, err)
+		}
+		st.addHold(slug, res)
+		return func() {
+			if st.metering(slug) {
+				return
+			}
+			if res := st.takeHold(slug); res != nil {
+				res.Release(r.Context())
+			}
+		}, true
+	}
+}
+
+// available returns the customer's balance on slug as the gate sees it now (less the
+// usage pending and reserved): the 402's detail after a refused reservation.
+func (o *options) available(r *http.Request, b Biller, st *state, slug string) float64 {
+	current, err := b.Service().CurrentSubscriptions(r.Context(), st.customer)
+	if err != nil {
+		return 0
+	}
+	bl := flowgladapi.Billing{CurrentSubscriptions: current}
+	if bal := bl.CheckUsageBalance(slug); bal != nil {
+		return bal.AvailableBalance
+	}
+	return 0
 }

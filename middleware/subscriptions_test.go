@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
+	"github.com/flowglad-go/flowglad"
 	"github.com/flowglad-go/flowglad/flowgladapi"
 	"github.com/flowglad-go/flowglad/flowgladapi/flowgladapitest"
 	"github.com/flowglad-go/flowglad/middleware"
@@ -115,4 +118,50 @@ func TestWithSubscriptionNotCurrent(t *testing.T) {
 	require.Len(t, failures, 1)
 	assert.Equal(t, flowgladapitest.DemoBobSubscriptionID, failures[0].Params.SubscriptionID)
 	assert.Empty(t, e.events(flowgladapitest.DemoCustomerAlice))
+}
+
+// primaryIsOldest rewrites the fake's billing answers so that billing's
+// currentSubscription is the oldest current subscription, not the newest: Flowglad's
+// primary subscription need not be the newest.
+func primaryIsOldest(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, "/billing") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r)
+		var body map[string]json.RawMessage
+		var current []json.RawMessage
+		if rec.Code == http.StatusOK && json.Unmarshal(rec.Body.Bytes(), &body) == nil &&
+			json.Unmarshal(body["currentSubscriptions"], &current) == nil && len(current) > 1 {
+			body["currentSubscription"] = current[len(current)-1]
+			b, _ := json.Marshal(body)
+			rec.Body.Reset()
+			rec.Body.Write(b)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
+	})
+}
+
+// TestMeterNamesTheSubscription: the Service, given no subscription, records on billing's
+// currentSubscription; MeterUsage applies its own rule (the newest current subscription
+// with the meter, the one RequireUsageBalance checked) and names it in the event.
+func TestMeterNamesTheSubscription(t *testing.T) {
+	e := newEnvFake(t, []flowgladapitest.Option{flowgladapitest.WithMiddleware(primaryIsOldest)}, nil)
+	free := e.addFree()
+	w := e.serve(middleware.RequireUsageBalance(e.h, "api-calls", 100)(metered(e, http.StatusOK, nil)), "alice")
+	assert.Equal(t, http.StatusOK, w.Code, "Free's 100 is enough: %s", w.Body)
+	evs := e.events(flowgladapitest.DemoCustomerAlice)
+	require.Len(t, evs, 1)
+	assert.Equal(t, free, evs[0].SubscriptionID, "the subscription whose balance was checked")
+
+	// Without a subscription id, the Service records on billing's currentSubscription.
+	_, err := e.h.Service().CreateUsageEvent(t.Context(), users["alice"], flowglad.UsageEventParams{UsageMeterSlug: "api-calls"})
+	require.NoError(t, err)
+	evs = e.events(flowgladapitest.DemoCustomerAlice)
+	require.Len(t, evs, 2)
+	assert.Equal(t, flowgladapitest.DemoAliceSubscriptionID, evs[1].SubscriptionID)
 }

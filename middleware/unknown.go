@@ -22,11 +22,11 @@ const (
 	kindUsageMeter = "usage meter"
 )
 
-// slugKey identifies a slug checked against one pricing model, for one Service.
+// slugKey identifies a slug checked for one Service (against the pricing model of the
+// first customer refused on it).
 type slugKey struct {
-	svc          *flowglad.Service
-	pricingModel string
-	ref          slugRef
+	svc *flowglad.Service
+	ref slugRef
 }
 
 // checkedSlugs records, per process, the slugs already checked against the pricing
@@ -43,12 +43,12 @@ var checkedSlugs sync.Map // slugKey -> struct{}
 // the billing the request already read (no Flowglad call); a pricing model that could
 // not be read proves nothing and is not reported.
 func reportUnknown(ctx context.Context, log *slog.Logger, svc *flowglad.Service, c flowglad.Customer, ref slugRef) {
+	key := slugKey{svc: svc, ref: ref}
+	if _, done := checkedSlugs.Load(key); done {
+		return // checked before: nothing is read again
+	}
 	b, err := svc.Billing(ctx, c)
 	if err != nil || len(b.PricingModel.Raw) == 0 {
-		return
-	}
-	key := slugKey{svc: svc, pricingModel: b.PricingModel.ID, ref: ref}
-	if _, done := checkedSlugs.Load(key); done {
 		return
 	}
 	known := hasUsageMeter(b, ref.slug)

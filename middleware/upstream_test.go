@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -173,24 +174,32 @@ func TestRetryAfter(t *testing.T) {
 		{"a negative option is ignored", -time.Second, 0, "5", 5 * time.Second},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, func(c *flowglad.Config) { c.RetryPolicy = &flowgladapi.RetryPolicy{} }) // one attempt: no wait on the hint
-			e.fake.FailNext(1, flowgladapi503(tc.hint))
-			var opts []middleware.Option
-			if tc.option != 0 {
-				opts = append(opts, middleware.WithRetryAfter(tc.option))
-			}
-			var refusal *flowglad.Error
-			opts = append(opts, middleware.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, err error) {
-				assert.ErrorAs(t, err, &refusal)
-				flowglad.WriteError(w, r, err)
-			}))
-			w := e.serve(middleware.RequireFeature(e.h, "premium", opts...)(&ok{}), "alice")
-			assert.Equal(t, http.StatusServiceUnavailable, w.Code)
-			assert.Equal(t, tc.want, w.Header().Get("Retry-After"))
-			require.NotNil(t, refusal)
-			assert.Equal(t, tc.wait, refusal.RetryAfter)
-		})
+		// The header is set before the error handler runs: one of one's own, which writes
+		// no envelope, gets it too.
+		for _, own := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/own error handler=%v", tc.name, own), func(t *testing.T) {
+				e := newEnv(t, func(c *flowglad.Config) { c.RetryPolicy = &flowgladapi.RetryPolicy{} }) // one attempt: no wait on the hint
+				e.fake.FailNext(1, flowgladapi503(tc.hint))
+				var opts []middleware.Option
+				if tc.option != 0 {
+					opts = append(opts, middleware.WithRetryAfter(tc.option))
+				}
+				var refusal *flowglad.Error
+				opts = append(opts, middleware.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, err error) {
+					assert.ErrorAs(t, err, &refusal)
+					if own {
+						http.Error(w, "busy", http.StatusServiceUnavailable)
+						return
+					}
+					flowglad.WriteError(w, r, err)
+				}))
+				w := e.serve(middleware.RequireFeature(e.h, "premium", opts...)(&ok{}), "alice")
+				assert.Equal(t, http.StatusServiceUnavailable, w.Code)
+				assert.Equal(t, tc.want, w.Header().Get("Retry-After"))
+				require.NotNil(t, refusal)
+				assert.Equal(t, tc.wait, refusal.RetryAfter)
+			})
+		}
 	}
 }
 

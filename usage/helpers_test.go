@@ -63,12 +63,13 @@ func newEnvOn(t *testing.T, fake *flowgladapitest.Server, opts ...usage.Option) 
 	return newEnvCfg(t, fake, flowglad.Config{}, opts...)
 }
 
-// newEnvCfg is newEnvOn with cfg's BillingCacheTTL.
+// newEnvCfg is newEnvOn with cfg's BillingCacheTTL and Timeout.
 func newEnvCfg(t *testing.T, fake *flowgladapitest.Server, cfg flowglad.Config, opts ...usage.Option) *env {
 	t.Helper()
 	svc, err := flowglad.NewService(flowglad.Config{
 		APIKey: fake.APIKey(), BaseURL: fake.URL, Logger: slog.New(slog.DiscardHandler),
 		RetryPolicy: &flowgladapi.RetryPolicy{MaxRetries: 0}, BillingCacheTTL: cfg.BillingCacheTTL,
+		Timeout: cfg.Timeout,
 	})
 	require.NoError(t, err)
 	e := &env{fake: fake, svc: svc, dead: &deadLetters{}}

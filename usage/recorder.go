@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/flowglad-go/flowglad"
+	"github.com/flowglad-go/flowglad/flowgladapi"
 	"github.com/google/uuid"
 )
 
@@ -18,9 +19,10 @@ const MaxBatchSize = 1000
 
 // Defaults of a Recorder's options.
 const (
-	DefaultBatchSize      = 500
-	DefaultFlushInterval  = time.Second
-	DefaultReservationTTL = time.Minute
+	DefaultBatchSize       = 500
+	DefaultFlushInterval   = time.Second
+	DefaultReservationTTL  = time.Minute
+	DefaultSubscriptionTTL = 30 * time.Second
 )
 
 // Recorder records usage events off the request path. Record checks an event, fixes its
@@ -57,7 +59,8 @@ type Recorder struct {
 
 	full       chan struct{}      // a batch is waiting
 	flushReq   chan flushRequest  // Flush asks the flusher to drain
-	runCtx     context.Context    // the flusher's context, canceled by Close
+	stop       chan struct{}      // closed by Close: the flusher returns after its batch
+	runCtx     context.Context    // the flusher's context, canceled when Close's ends
 	cancelRun  context.CancelFunc //
 	done       chan struct{}      // closed when the flusher has returned
 	unregister func()
@@ -68,6 +71,15 @@ type Recorder struct {
 	deadLettered atomic.Int64
 	// sendMu lets one drain at a time send: the flusher's, or Close's after it stopped.
 	sendMu sync.Mutex
+	// subs are the subscriptions read per customer to choose events' subscriptions, kept
+	// subsTTL (guarded by sendMu).
+	subs    map[string]keptSubs
+	subsTTL time.Duration
+}
+
+type keptSubs struct {
+	list []flowgladapi.Subscription
+	at   time.Time
 }
 
 // DeadLetter is an event Flowglad refused (an unknown meter or subscription, an archived
@@ -115,6 +127,14 @@ func WithFlushInterval(d time.Duration) Option { return func(r *Recorder) { r.in
 // (default 1 minute): the time after which a crashed instance's reservations lapse.
 func WithReservationTTL(d time.Duration) Option { return func(r *Recorder) { r.holdTTL = d } }
 
+// WithSubscriptionTTL sets how long the subscriptions read for a customer (to choose the
+// subscription of events that name none) serve that customer's later batches (default
+// 30 s): without it, every batch reads the billing of each of its customers, since sending
+// a batch forgets their billing. A plan changed within that time may see a few events
+// charged to the subscription it replaced; 0 reads every batch. Events recorded in a
+// request that had read billing (a gate's) have their subscription already.
+func WithSubscriptionTTL(d time.Duration) Option { return func(r *Recorder) { r.subsTTL = d } }
+
 // OnDeadLetter sets the function told of each event Flowglad refused. It runs on the
 // flusher's goroutine: keep it short (log, store for a person to look at). Without it, dead
 // letters are logged at Error.
@@ -156,9 +176,11 @@ func NewRecorder(svc *flowglad.Service, opts ...Option) (*Recorder, error) {
 	}
 	r := &Recorder{
 		svc: svc, batchSize: DefaultBatchSize, interval: DefaultFlushInterval,
-		holdTTL: DefaultReservationTTL, now: time.Now, backoff: defaultBackoff,
+		holdTTL: DefaultReservationTTL, subsTTL: DefaultSubscriptionTTL, subs: map[string]keptSubs{},
+		now: time.Now, backoff: defaultBackoff,
 		storedTxID: storedTransactionID,
-		full:       make(chan struct{}, 1), flushReq: make(chan flushRequest), done: make(chan struct{}),
+		full:       make(chan struct{}, 1), flushReq: make(chan flushRequest), stop: make(chan struct{}),
+		done: make(chan struct{}),
 	}
 	for _, o := range opts {
 		o(r)
@@ -170,6 +192,8 @@ func NewRecorder(svc *flowglad.Service, opts ...Option) (*Recorder, error) {
 		return nil, fmt.Errorf("usage: NewRecorder: flush interval %v is not positive", r.interval)
 	case r.holdTTL <= 0:
 		return nil, fmt.Errorf("usage: NewRecorder: reservation TTL %v is not positive", r.holdTTL)
+	case r.subsTTL < 0:
+		return nil, fmt.Errorf("usage: NewRecorder: subscription TTL %v is negative", r.subsTTL)
 	case r.now == nil || r.backoff == nil:
 		return nil, errors.New("usage: NewRecorder: nil clock or backoff")
 	}
@@ -190,12 +214,20 @@ func NewRecorder(svc *flowglad.Service, opts ...Option) (*Recorder, error) {
 // one when p has none) and usage date (now, when zero), and queues it: it returns the
 // transaction id once the queue holds the event, having made no Flowglad call. A malformed
 // event is a 400 invalid_body *flowglad.Error; a full queue ErrQueueFull (nothing queued);
-// a closed recorder ErrClosed. The subscription, when p names none, is chosen when the
-// event is sent: the customer's first current subscription that has the meter.
+// a closed recorder ErrClosed. The subscription, when p names none, is the customer's first
+// current subscription that has the meter: chosen now from billing ctx's request has
+// already read (flowglad.Service.KnownSubscriptions), else when the event is sent.
 func (r *Recorder) Record(ctx context.Context, c flowglad.Customer, p flowglad.UsageEventParams) (string, error) {
 	e, err := r.event(c, p)
 	if err != nil {
 		return "", err
+	}
+	if e.SubscriptionID == "" && meterKey(e) != "" {
+		// Billing this request has read already (a gate's) chooses the subscription now,
+		// so that sending the event needs no billing read.
+		if subs, ok := r.svc.KnownSubscriptions(ctx, c); ok {
+			e.SubscriptionID = subscriptionFor(subs, e)
+		}
 	}
 	if err := r.put(ctx, e); err != nil {
 		return "", err
@@ -296,9 +328,14 @@ func (r *Recorder) Close(ctx context.Context) error {
 	}
 	r.closed = true
 	r.mu.Unlock()
-	r.cancelRun()
+	// The flusher finishes the batch it is sending (canceling it would send it again),
+	// unless ctx ends first.
+	close(r.stop)
+	stopCancel := context.AfterFunc(ctx, r.cancelRun)
 	<-r.done
-	err := r.drain(ctx, true, 1<<62)
+	stopCancel()
+	r.cancelRun()
+	err := r.drain(ctx, true, 1<<62, nil)
 	r.unregister()
 	if r.ownQueue {
 		if cerr := r.q.Close(); err == nil && cerr != nil {
@@ -336,17 +373,18 @@ func (r *Recorder) run() {
 	defer tick.Stop()
 	for {
 		select {
-		case <-r.runCtx.Done():
+		case <-r.stop:
 			return
 		case <-r.full:
-			_ = r.drain(r.runCtx, false, 0)
+			_ = r.drain(r.runCtx, false, 0, r.stop)
 		case <-tick.C:
-			_ = r.drain(r.runCtx, true, r.now().UnixMilli())
+			_ = r.drain(r.runCtx, true, r.now().UnixMilli(), r.stop)
 		case req := <-r.flushReq:
 			ctx, cancel := mergeDone(req.ctx, r.runCtx)
-			err := r.drain(ctx, true, req.mark)
+			err := r.drain(ctx, true, req.mark, r.stop)
 			cancel()
-			if err != nil && r.runCtx.Err() != nil {
+			if errors.Is(err, errStopped) || (err != nil && r.runCtx.Err() != nil) {
+				// Close drains what is left; this Flush ends with the recorder.
 				err = ErrClosed
 			}
 			req.reply <- err
@@ -361,11 +399,15 @@ func mergeDone(a, b context.Context) (context.Context, context.CancelFunc) {
 	return ctx, func() { stop(); cancel() }
 }
 
+// errStopped ends a flusher's drain when Close has begun: Close drains the rest.
+var errStopped = errors.New("usage: recorder stopping")
+
 // drain sends batches until none is left to send: with all, until the queue has no event
 // recorded at or before mark (epoch ms) that this recorder can claim; without, only full
 // batches. A failure that is not the events' fault is retried after a backoff until ctx is
-// done; drain then returns ctx's error, the events released to the queue.
-func (r *Recorder) drain(ctx context.Context, all bool, mark int64) error {
+// done; drain then returns ctx's error, the events released to the queue. It returns
+// errStopped between batches once stop is closed (nil: never).
+func (r *Recorder) drain(ctx context.Context, all bool, mark int64, stop <-chan struct{}) error {
 	r.sendMu.Lock()
 	defer r.sendMu.Unlock()
 	r.sinceDrain.Store(0)
@@ -374,13 +416,18 @@ func (r *Recorder) drain(ctx context.Context, all bool, mark int64) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		select {
+		case <-stop:
+			return errStopped
+		default:
+		}
 		claimed, err := r.q.Claim(ctx, r.batchSize)
 		if err != nil {
 			if errors.Is(err, ErrClosed) {
 				return err
 			}
 			r.logger.WarnContext(ctx, "usage: claiming queued events failed", "error", err)
-			if werr := r.wait(ctx, attempt); werr != nil {
+			if werr := r.wait(ctx, attempt, stop); werr != nil {
 				return werr
 			}
 			attempt++
@@ -402,7 +449,7 @@ func (r *Recorder) drain(ctx context.Context, all bool, mark int64) error {
 		}
 		if err := r.sendBatch(ctx, claimed); err != nil {
 			r.logger.WarnContext(ctx, "usage: sending usage events failed; retrying", "events", len(claimed), "error", err)
-			if werr := r.wait(ctx, attempt); werr != nil {
+			if werr := r.wait(ctx, attempt, stop); werr != nil {
 				return werr
 			}
 			attempt++
@@ -419,8 +466,9 @@ func (r *Recorder) release(ctx context.Context, claimed []Claimed) error {
 	return nil
 }
 
-// wait waits the backoff after the attempt-th failure in a row.
-func (r *Recorder) wait(ctx context.Context, attempt int) error {
+// wait waits the backoff after the attempt-th failure in a row; errStopped when stop
+// closes first.
+func (r *Recorder) wait(ctx context.Context, attempt int, stop <-chan struct{}) error {
 	d := r.backoff(attempt)
 	if d <= 0 {
 		return ctx.Err()
@@ -430,6 +478,8 @@ func (r *Recorder) wait(ctx context.Context, attempt int) error {
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-stop:
+		return errStopped
 	case <-t.C:
 		return nil
 	}

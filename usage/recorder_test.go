@@ -11,6 +11,7 @@ import (
 	"github.com/flowglad-go/flowglad"
 	"github.com/flowglad-go/flowglad/flowgladapi"
 	"github.com/flowglad-go/flowglad/flowgladapi/flowgladapitest"
+	"github.com/flowglad-go/flowglad/internal/reqmemo"
 	"github.com/flowglad-go/flowglad/internal/testclock"
 	"github.com/flowglad-go/flowglad/usage"
 	"github.com/stretchr/testify/assert"
@@ -409,6 +410,7 @@ func TestNewRecorderRefusesBadOptions(t *testing.T) {
 		"batch 1001":  usage.WithBatchSize(1001),
 		"interval 0":  usage.WithFlushInterval(0),
 		"ttl -1":      usage.WithReservationTTL(-1),
+		"subs ttl -1": usage.WithSubscriptionTTL(-1),
 		"nil clock":   usage.WithClock(nil),
 		"nil backoff": usage.WithBackoff(nil),
 	} {
@@ -420,4 +422,83 @@ func TestNewRecorderRefusesBadOptions(t *testing.T) {
 	rec, err := usage.NewRecorder(svc, usage.WithBatchSize(1000))
 	require.NoError(t, err)
 	require.NoError(t, rec.Close(t.Context()))
+}
+
+// Within a request that has read the customer's billing (a gate), Record chooses the
+// subscription from it, so sending the event reads no billing.
+func TestRecordUsesTheRequestsBilling(t *testing.T) {
+	e := newEnv(t)
+	req := reqmemo.With(ctx(t))
+	_, err := e.svc.CurrentSubscriptions(req, alice)
+	require.NoError(t, err)
+	e.fake.ResetRequests()
+	_, err = e.rec.Record(req, alice, flowglad.UsageEventParams{UsageMeterSlug: meter})
+	require.NoError(t, err)
+	require.NoError(t, e.rec.Flush(ctx(t)))
+	assert.Equal(t, map[string]int{"POST " + bulkPath: 1}, calls(e.fake))
+	assert.Len(t, e.fake.UsageEvents(), 1)
+}
+
+// Close lets the batch being sent finish rather than cancel it (which would send it again).
+func TestCloseLetsTheBatchFinish(t *testing.T) {
+	e := newEnv(t, usage.WithBatchSize(5))
+	e.fake.SetLatency(100 * time.Millisecond)
+	for i := range 5 {
+		_, err := e.rec.Record(ctx(t), alice, flowglad.UsageEventParams{UsageMeterSlug: meter, SubscriptionID: flowgladapitest.DemoAliceSubscriptionID, TransactionID: fmt.Sprint(i)})
+		require.NoError(t, err)
+	}
+	waitFor(t, func() bool { return calls(e.fake)["POST "+bulkPath] == 1 })
+	require.NoError(t, e.rec.Close(ctx(t)))
+	assert.Equal(t, 1, calls(e.fake)["POST "+bulkPath])
+	assert.Len(t, e.fake.UsageEvents(), 5)
+}
+
+// The subscriptions read for a customer serve its later batches for WithSubscriptionTTL;
+// with 0 every batch reads them.
+func TestSubscriptionsKeptAcrossBatches(t *testing.T) {
+	billing := "GET /api/v1/customers/" + alice.ExternalID + "/billing"
+	cases := []struct {
+		name  string
+		ttl   time.Duration
+		reads int
+	}{
+		{"default", usage.DefaultSubscriptionTTL, 2}, // the clock passes the TTL once
+		{"off", 0, 4},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := testclock.New(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
+			e := newEnv(t, usage.WithClock(clock.Now), usage.WithSubscriptionTTL(tc.ttl))
+			for batch := range 4 {
+				if batch == 3 {
+					clock.Advance(usage.DefaultSubscriptionTTL)
+				}
+				_, err := e.rec.Record(ctx(t), alice, flowglad.UsageEventParams{UsageMeterSlug: meter})
+				require.NoError(t, err)
+				require.NoError(t, e.rec.Flush(ctx(t)))
+			}
+			assert.Equal(t, map[string]int{"POST " + bulkPath: 4, billing: tc.reads}, calls(e.fake))
+		})
+	}
+}
+
+// A batch whose answer never comes (Flowglad applied it; the call timed out) is sent again
+// and counts once.
+func TestTimeoutAfterApply(t *testing.T) {
+	fake := flowgladapitest.NewServer(t, flowgladapitest.WithSeed(flowgladapitest.DemoSeed()))
+	e := newEnvCfg(t, fake, flowglad.Config{Timeout: 300 * time.Millisecond})
+	fake.FailNext(1, flowgladapitest.Fault{Path: bulkPath, Hang: true, AfterApply: true})
+	var txs []string
+	for i := range 10 {
+		tx, err := e.rec.Record(ctx(t), alice, flowglad.UsageEventParams{UsageMeterSlug: meter, SubscriptionID: flowgladapitest.DemoAliceSubscriptionID, TransactionID: fmt.Sprint(i)})
+		require.NoError(t, err)
+		txs = append(txs, usage.StoredTransactionID(alice.ExternalID, tx))
+	}
+	require.NoError(t, e.rec.Flush(ctx(t)))
+	counts := countByTx(fake)
+	assert.Len(t, counts, 10)
+	for _, tx := range txs {
+		assert.Equal(t, 1, counts[tx], "event %s", tx)
+	}
+	assert.GreaterOrEqual(t, calls(fake)["POST "+bulkPath], 2, "the batch was sent again")
 }

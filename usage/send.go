@@ -297,6 +297,9 @@ func (r *Recorder) resolve(ctx context.Context, claimed []Claimed) (map[subKey]s
 		}
 		list, ok := read[e.CustomerID]
 		if !ok {
+			list, ok = r.knownSubs(e.CustomerID)
+		}
+		if !ok {
 			var err error
 			list, err = r.svc.ReportedSubscriptions(ctx, flowglad.Customer{ExternalID: e.CustomerID})
 			if err != nil {
@@ -306,8 +309,9 @@ func (r *Recorder) resolve(ctx context.Context, claimed []Claimed) (map[subKey]s
 				}
 				return nil, nil, fmt.Errorf("usage: reading billing: %w", err)
 			}
-			read[e.CustomerID] = list
+			r.keepSubs(e.CustomerID, list)
 		}
+		read[e.CustomerID] = list
 		sub := subscriptionFor(list, e)
 		if sub == "" {
 			dead[e.CustomerID] = &flowglad.Error{Status: http.StatusBadRequest, Code: flowglad.CodeNoActiveSubscription,
@@ -317,6 +321,37 @@ func (r *Recorder) resolve(ctx context.Context, claimed []Claimed) (map[subKey]s
 		subs[key] = sub
 	}
 	return subs, dead, nil
+}
+
+// maxKeptSubs bounds the customers whose subscriptions the flusher keeps.
+const maxKeptSubs = 10_000
+
+// knownSubs returns the subscriptions read for the customer within WithSubscriptionTTL.
+// Only the flusher's send (under sendMu) uses the map.
+func (r *Recorder) knownSubs(customer string) ([]flowgladapi.Subscription, bool) {
+	k, ok := r.subs[customer]
+	if !ok || r.now().Sub(k.at) >= r.subsTTL {
+		return nil, false
+	}
+	return k.list, true
+}
+
+func (r *Recorder) keepSubs(customer string, list []flowgladapi.Subscription) {
+	if r.subsTTL <= 0 {
+		return
+	}
+	now := r.now()
+	if len(r.subs) >= maxKeptSubs {
+		for c, k := range r.subs {
+			if now.Sub(k.at) >= r.subsTTL {
+				delete(r.subs, c)
+			}
+		}
+		if len(r.subs) >= maxKeptSubs {
+			clear(r.subs)
+		}
+	}
+	r.subs[customer] = keptSubs{list: list, at: now}
 }
 
 // permanent reports whether a failure to read a customer's billing will not pass by

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-
 	"strconv"
 	"sync"
 	"sync/atomic"

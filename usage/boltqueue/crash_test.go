@@ -43,7 +43,7 @@ const (
 	crashBatch  = 20
 	// markRecorded is the line the recording child prints once every Record has returned.
 	markRecorded = "BOLTQUEUE-CRASH-RECORDED"
-	markTx       = "BOLTQUEUE-CRASH-TX "
+	markTx       = "BOLTQUEUE-CRASH-TX " // + the customer and the transaction id Record returned
 	markDrained  = "BOLTQUEUE-CRASH-DRAINED"
 )
 
@@ -184,8 +184,10 @@ func TestKill9MidFlush(t *testing.T) {
 	for i := int64(1); i <= crashEvents; i++ {
 		assert.Equal(t, 1, amounts[i], "the event of amount %d", i)
 	}
-	for _, tx := range txIDs {
-		assert.Equal(t, 1, storedOnce(evs, tx), "the event Record returned transaction id %s for, at Flowglad", tx)
+	for _, line := range txIDs {
+		customer, tx, _ := strings.Cut(line, " ")
+		assert.Equal(t, 1, byTx[flowglad.ServerTransactionID(customer, tx)],
+			"the event Record returned transaction id %s for, at Flowglad", tx)
 	}
 	assert.Greater(t, eventsSent.Load(), int64(crashEvents),
 		"events of the unanswered batch were sent again (and skipped by Flowglad)")
@@ -196,19 +198,6 @@ func TestKill9MidFlush(t *testing.T) {
 	st, err := q.Stats(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, 0, st.Queued, "the file is empty once drained")
-}
-
-// storedOnce counts the events at Flowglad stored for the transaction id Record returned:
-// Flowglad stores that id, or (flowglad.ServerTransactionID) one derived from the customer
-// and ending with it.
-func storedOnce(evs []flowgladapitest.UsageEvent, tx string) int {
-	n := 0
-	for _, e := range evs {
-		if strings.HasSuffix(e.TransactionID, tx) {
-			n++
-		}
-	}
-	return n
 }
 
 // TestCrashChild is the child process of TestKill9MidFlush; run alone, it skips.
@@ -234,7 +223,7 @@ func TestCrashChild(t *testing.T) {
 			tx, err := rec.Record(ctx, flowglad.Customer{ExternalID: crashCustomers[i%len(crashCustomers)]},
 				flowglad.UsageEventParams{UsageMeterSlug: flowgladapitest.DemoUsageMeterAPICalls, Amount: int64(i + 1)})
 			require.NoError(t, err)
-			fmt.Println(markTx + tx)
+			fmt.Println(markTx + crashCustomers[i%len(crashCustomers)] + " " + tx)
 		}
 		fmt.Println(markRecorded)
 		// Killed while it flushes: nothing after this line runs.

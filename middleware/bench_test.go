@@ -1,0 +1,280 @@
+package middleware_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/flowglad-go/flowglad"
+	"github.com/flowglad-go/flowglad/flowgladapi"
+	"github.com/flowglad-go/flowglad/flowgladapi/flowgladapitest"
+	"github.com/flowglad-go/flowglad/internal/redistest"
+	"github.com/flowglad-go/flowglad/middleware"
+	"github.com/flowglad-go/flowglad/usage"
+	"github.com/flowglad-go/flowglad/usage/boltqueue"
+	"github.com/flowglad-go/flowglad/usage/redisqueue"
+)
+
+// The metering benchmarks (issue 16, BENCHMARKS.md "Metering"): Flowglad is the stateful
+// fake answering after benchLatency, as a real round trip would take.
+const benchLatency = 50 * time.Millisecond
+
+// benchEnv is a Handler on the fake, with a billing cache so that the gate's read is a
+// cache hit after the first request: what the benchmarks measure is the meter.
+type benchEnv struct {
+	fake *flowgladapitest.Server
+	h    *flowglad.Handler
+}
+
+func newBenchEnv(b *testing.B, latency time.Duration) *benchEnv {
+	b.Helper()
+	fake := flowgladapitest.NewServer(b, flowgladapitest.WithSeed(flowgladapitest.DemoSeed()))
+	fake.SetLatency(latency)
+	h, err := flowglad.NewHandler(flowglad.Config{
+		APIKey: fake.APIKey(), BaseURL: fake.URL, Logger: slog.New(slog.DiscardHandler),
+		Auth: flowglad.AuthenticatorFunc(func(*http.Request) (flowglad.Customer, error) {
+			return flowglad.Customer{ExternalID: flowgladapitest.DemoCustomerAlice}, nil
+		}),
+		BillingCacheTTL: time.Hour,
+		RetryPolicy:     &flowgladapi.RetryPolicy{MaxRetries: 0},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &benchEnv{fake: fake, h: h}
+}
+
+// queueKind makes a queue for a recorder; nil for the synchronous meter.
+type queueKind struct {
+	name string
+	open func(b *testing.B) usage.Queue
+}
+
+var benchQueues = []queueKind{
+	{"memory", func(*testing.B) usage.Queue { return usage.NewMemoryQueue(1 << 24) }},
+	{"bolt", func(b *testing.B) usage.Queue {
+		q, err := boltqueue.Open(filepath.Join(b.TempDir(), "usage.db"), boltqueue.WithCapacity(1<<30))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return q
+	}},
+	{"redis", func(b *testing.B) usage.Queue {
+		q, err := redisqueue.New(redistest.Start(b).Client(), "bench", redisqueue.WithCapacity(1<<30))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return q
+	}},
+}
+
+// startBenchRecorder starts a recorder on q (batches of 500, flushed every second) and
+// closes it, then q, when the benchmark ends, without waiting for Flowglad to take
+// everything queued.
+func startBenchRecorder(b *testing.B, svc *flowglad.Service, q usage.Queue) *usage.Recorder {
+	b.Helper()
+	rec, err := usage.NewRecorder(svc, usage.WithQueue(q), usage.WithBatchSize(500))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		_ = rec.Close(ctx)
+		_ = q.Close()
+	})
+	return rec
+}
+
+// endpoint is a metered endpoint behind a gate: RequireFeature, then MeterUsage (through
+// rec unless nil), then a handler that answers at once.
+func (e *benchEnv) endpoint(rec *usage.Recorder, meter bool) http.Handler {
+	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "ok")
+	})
+	if meter {
+		var opts []middleware.Option
+		if rec != nil {
+			opts = append(opts, middleware.WithRecorder(rec))
+		}
+		h = middleware.MeterUsage(e.h, apiCalls, opts...)(h)
+	}
+	return middleware.RequireFeature(e.h, flowgladapitest.DemoFeaturePremium)(h)
+}
+
+// serveOne sends one request through h and fails the benchmark on an answer other than 200.
+func serveOne(b *testing.B, h http.Handler) {
+	r := httptest.NewRequest(http.MethodPost, "/api/generate", strings.NewReader(`{}`))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != http.StatusOK {
+		b.Errorf("status %d: %s", w.Code, w.Body)
+	}
+}
+
+// BenchmarkMeteredRequest measures the latency of a metered request behind a gate whose
+// billing read is cached, with Flowglad answering after 50 ms: unmetered (the floor), the
+// synchronous MeterUsage (one usage call per request, waited for), and MeterUsage through a
+// recorder on each queue. p50 and p99 of one request are reported; the meter adds their
+// difference to the floor's. 8 requests per CPU at a time.
+func BenchmarkMeteredRequest(b *testing.B) {
+	type variant struct {
+		name  string
+		meter bool
+		queue *queueKind
+	}
+	variants := []variant{{name: "unmetered"}, {name: "sync", meter: true}}
+	for i := range benchQueues {
+		variants = append(variants, variant{name: "recorder-" + benchQueues[i].name, meter: true, queue: &benchQueues[i]})
+	}
+	for _, v := range variants {
+		b.Run(v.name, func(b *testing.B) {
+			e := newBenchEnv(b, benchLatency)
+			var rec *usage.Recorder
+			if v.queue != nil {
+				rec = startBenchRecorder(b, e.h.Service(), v.queue.open(b))
+			}
+			h := e.endpoint(rec, v.meter)
+			serveOne(b, h) // the gate's billing read, cached from now on
+			var (
+				mu  sync.Mutex
+				all []time.Duration
+			)
+			b.SetParallelism(8)
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				var mine []time.Duration
+				for pb.Next() {
+					start := time.Now()
+					serveOne(b, h)
+					mine = append(mine, time.Since(start))
+				}
+				mu.Lock()
+				all = append(all, mine...)
+				mu.Unlock()
+			})
+			b.StopTimer()
+			reportPercentiles(b, all)
+		})
+	}
+}
+
+func reportPercentiles(b *testing.B, all []time.Duration) {
+	if len(all) == 0 {
+		return
+	}
+	slices.Sort(all)
+	b.ReportMetric(float64(all[len(all)/2])/1e3, "p50-µs")
+	b.ReportMetric(float64(all[len(all)*99/100])/1e3, "p99-µs")
+}
+
+// BenchmarkFlowgladCallsPer10k counts the Flowglad calls that 10,000 metered requests make
+// (behind a gate whose billing read is cached), until every event is at Flowglad: through a
+// recorder with batches of 500 (flushed every second, and at the end), and with the
+// synchronous meter. Reported per 10,000 events: every call, the usage calls among them,
+// and the gate's billing reads (a usage write makes the customer's cached billing stale, so
+// the gate reads it again after each batch, or, synchronously, after each event). One
+// iteration is 10,000 requests through the recorder; the synchronous run makes 1,000
+// against a fake answering at once (at 50 ms it would take minutes; counts do not depend
+// on the latency) and scales its counts by 10.
+func BenchmarkFlowgladCallsPer10k(b *testing.B) {
+	const events = 10_000
+	for _, synchronous := range []bool{false, true} {
+		name := "recorder-memory-batch500"
+		if synchronous {
+			name = "sync"
+		}
+		b.Run(name, func(b *testing.B) {
+			latency, n, scale := benchLatency, events, 1
+			if synchronous {
+				latency, n, scale = 0, events/10, 10
+			}
+			e := newBenchEnv(b, latency)
+			var rec *usage.Recorder
+			if !synchronous {
+				rec = startBenchRecorder(b, e.h.Service(), usage.NewMemoryQueue(1<<24))
+			}
+			h := e.endpoint(rec, true)
+			serveOne(b, h)
+			if rec != nil {
+				if err := rec.Flush(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+			}
+			var all, usageCalls, billingReads int
+			b.ResetTimer()
+			for range b.N {
+				e.fake.ResetRequests()
+				for range n {
+					serveOne(b, h)
+				}
+				if rec != nil {
+					if err := rec.Flush(context.Background()); err != nil {
+						b.Fatal(err)
+					}
+				}
+				for _, r := range e.fake.Requests() {
+					all++
+					switch {
+					case strings.HasPrefix(r.Path, "/api/v1/usage-events"):
+						usageCalls++
+					case strings.HasSuffix(r.Path, "/billing"):
+						billingReads++
+					}
+				}
+			}
+			per := func(c int) float64 { return float64(c*scale) / float64(b.N) }
+			b.ReportMetric(per(all), "calls/10k-events")
+			b.ReportMetric(per(usageCalls), "usage-calls/10k-events")
+			b.ReportMetric(per(billingReads), "billing-reads/10k-events")
+		})
+	}
+}
+
+// BenchmarkRecord measures Recorder.Record's throughput per queue, 16 goroutines per CPU
+// recording at once, the recorder sending to Flowglad (50 ms a call) in the background.
+func BenchmarkRecord(b *testing.B) {
+	for i := range benchQueues {
+		q := &benchQueues[i]
+		b.Run(q.name, func(b *testing.B) {
+			e := newBenchEnv(b, benchLatency)
+			rec := startBenchRecorder(b, e.h.Service(), q.open(b))
+			c := flowglad.Customer{ExternalID: flowgladapitest.DemoCustomerAlice}
+			p := flowglad.UsageEventParams{UsageMeterSlug: apiCalls, SubscriptionID: flowgladapitest.DemoAliceSubscriptionID}
+			var (
+				mu  sync.Mutex
+				all []time.Duration
+			)
+			b.SetParallelism(16)
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				ctx := context.Background()
+				var mine []time.Duration
+				for pb.Next() {
+					start := time.Now()
+					if _, err := rec.Record(ctx, c, p); err != nil {
+						b.Error(err)
+						return
+					}
+					mine = append(mine, time.Since(start))
+				}
+				mu.Lock()
+				all = append(all, mine...)
+				mu.Unlock()
+			})
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+			reportPercentiles(b, all)
+		})
+	}
+}
