@@ -259,7 +259,11 @@ func TestE2E(t *testing.T) {
 	assert.Contains(t, b.text("generate-text"), "Alice")
 	generated := b.number("generate-tokens")
 	require.Positive(t, generated)
+	// The usage goes through the server's recorder: the pipeline shows it recorded within
+	// a flush interval, and the page then reloads billing.
+	b.waitText("pipeline-recorded", "1")
 	b.waitText("usage-balance", strconv.Itoa(balance-generated))
+	assert.Equal(t, "0", b.text("pipeline-dead-lettered"))
 
 	if p := os.Getenv("DEMO_SCREENSHOT"); p != "" {
 		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
@@ -403,21 +407,32 @@ func assertFlowgladCalls(t *testing.T, reqs []flowgladapitest.Request, appURL st
 	assert.Equal(t, appURL+"/?checkout=success", checkout["successUrl"])
 	assert.Equal(t, appURL+"/?checkout=cancel", checkout["cancelUrl"])
 
-	// Two usage events: the generation, metered by the server, then the record-usage button.
+	// Two usage events: the generation, metered by the server's recorder in a batch (a bulk
+	// call), then the record-usage button (the route's usage-events/create).
 	var amounts []any
+	checkEvent := func(usage map[string]any) {
+		assert.Equal(t, sub, usage["subscriptionId"])
+		assert.Equal(t, flowgladapitest.DemoUsageMeterAPICalls, usage["usageMeterSlug"])
+		assert.NotEmpty(t, usage["transactionId"], "a transactionId makes the event safe to retry")
+		amounts = append(amounts, usage["amount"])
+	}
 	for _, r := range reqs {
-		if r.Method != "POST" || r.Path != "/api/v1/usage-events" {
+		if r.Method != "POST" || !strings.HasPrefix(r.Path, "/api/v1/usage-events") {
 			continue
 		}
 		var body map[string]any
 		if !assert.NoError(t, json.Unmarshal(r.Body, &body), "usage event body %s", r.Body) {
 			continue
 		}
-		usage := member(body, "usageEvent")
-		assert.Equal(t, sub, usage["subscriptionId"])
-		assert.Equal(t, flowgladapitest.DemoUsageMeterAPICalls, usage["usageMeterSlug"])
-		assert.NotEmpty(t, usage["transactionId"], "a transactionId makes the event safe to retry")
-		amounts = append(amounts, usage["amount"])
+		if r.Path == "/api/v1/usage-events/bulk" {
+			events, _ := body["usageEvents"].([]any)
+			for _, e := range events {
+				ev, _ := e.(map[string]any)
+				checkEvent(ev)
+			}
+			continue
+		}
+		checkEvent(member(body, "usageEvent"))
 	}
 	assert.Equal(t, []any{float64(generated), float64(1)}, amounts)
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -26,7 +27,18 @@ func errorOf(t *testing.T, body []byte) (code string, details map[string]any) {
 func usageEventPosts(reqs []flowgladapitest.Request) int {
 	n := 0
 	for _, r := range reqs {
-		if r.Method == http.MethodPost && r.Path == "/api/v1/usage-events" {
+		if r.Method == http.MethodPost && strings.HasPrefix(r.Path, "/api/v1/usage-events") {
+			n++
+		}
+	}
+	return n
+}
+
+// bulkPosts counts the recorder's batches.
+func bulkPosts(reqs []flowgladapitest.Request) int {
+	n := 0
+	for _, r := range reqs {
+		if r.Method == http.MethodPost && r.Path == "/api/v1/usage-events/bulk" {
 			n++
 		}
 	}
@@ -61,7 +73,7 @@ func TestGenerate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			app, fake := startApp(t)
+			app, fake, a := startAppFull(t)
 			c := newClient(t)
 			if tt.user != "" {
 				signIn(t, c, app.URL, tt.user)
@@ -88,6 +100,7 @@ func TestGenerate(t *testing.T) {
 				for k, v := range tt.details {
 					assert.Equal(t, v, details[k], "error json %q", k)
 				}
+				require.NoError(t, a.recorder.Flush(t.Context()))
 				assert.Len(t, fake.UsageEvents(), eventsBefore, "a refused request records no usage")
 				assert.Zero(t, usageEventPosts(fake.Requests()), "a refused request sends no usage event")
 				if tt.beforeBilling {
@@ -102,7 +115,11 @@ func TestGenerate(t *testing.T) {
 			require.Positive(t, g.Tokens)
 			assert.LessOrEqual(t, g.Tokens, int64(maxGenerationCost), "a generation stays within what RequireUsageBalance asked for")
 
-			// The usage event is recorded before the answer's body ends: no waiting.
+			// The answer did not wait for Flowglad: the recorder holds the event, and sends
+			// it in its next batch (one bulk call).
+			assert.Zero(t, usageEventPosts(fake.Requests()), "no usage call on the request path")
+			require.NoError(t, a.recorder.Flush(t.Context()))
+			assert.Equal(t, 1, bulkPosts(fake.Requests()))
 			events := fake.UsageEvents()
 			require.Len(t, events, eventsBefore+1, "exactly one usage event")
 			e := events[len(events)-1]
@@ -111,6 +128,9 @@ func TestGenerate(t *testing.T) {
 			assert.Equal(t, g.Tokens, e.Amount, "the event records what the work used")
 			assert.NotEmpty(t, e.TransactionID)
 			assert.Equal(t, 1, usageEventPosts(fake.Requests()))
+			st := a.recorder.Stats()
+			assert.Equal(t, int64(1), st.Recorded)
+			assert.Zero(t, st.Queued)
 			balanceAfter, _ := fake.UsageBalance(sub, apiCallsMeter)
 			assert.Equal(t, balanceBefore-float64(g.Tokens), balanceAfter)
 		})

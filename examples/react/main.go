@@ -32,7 +32,11 @@ import (
 	"github.com/flowglad-go/flowglad"
 	"github.com/flowglad-go/flowglad/examples/internal/exampleserver"
 	"github.com/flowglad-go/flowglad/flowgladapi/flowgladapitest"
+	"github.com/flowglad-go/flowglad/usage"
 )
+
+// recorderFlushInterval is how often the usage recorder sends what is queued.
+const recorderFlushInterval = time.Second
 
 // billingCacheTTL is how long the handler keeps a customer's billing when webhooks tell it
 // about changes.
@@ -91,10 +95,18 @@ type appConfig struct {
 type demoApp struct {
 	http.Handler
 	backend *exampleserver.Backend
+	// recorder sends /api/generate's usage to Flowglad in batches.
+	recorder *usage.Recorder
 }
 
-// Close releases what newApp started (the embedded fake, if any).
-func (a *demoApp) Close() { a.backend.Close() }
+// Close releases what newApp started: it drains the recorder (every usage event queued is
+// sent, or dead-lettered and logged), then stops the embedded fake, if any.
+func (a *demoApp) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = a.recorder.Close(ctx)
+	a.backend.Close()
+}
 
 // newApp builds the whole application: the handler, the gated endpoint, the webhooks, the
 // demo sign-in and the embedded page.
@@ -140,19 +152,34 @@ func newApp(cfg appConfig) (*demoApp, error) {
 		return nil, err
 	}
 
+	// Usage of /api/generate is recorded off the request path, in batches. The default
+	// queue is in memory: Close drains it on shutdown, a crash loses it (usage/boltqueue
+	// keeps it in a file; usage/redisqueue shares it between instances).
+	rec, err := usage.NewRecorder(fg.Service(), usage.WithFlushInterval(recorderFlushInterval),
+		usage.OnDeadLetter(func(ctx context.Context, d usage.DeadLetter) {
+			logger.ErrorContext(ctx, "flowglad demo: usage event refused by Flowglad",
+				"customer", d.Event.CustomerID, "transaction_id", d.Event.TransactionID, "error", d.Err)
+		}))
+	if err != nil {
+		backend.Close()
+		return nil, err
+	}
+
 	mux := http.NewServeMux()
 	// The SDK's default route; the handler takes the action key from the rest of the path.
 	mux.Handle("/api/flowglad/", fg)
-	mux.Handle("POST /api/generate", generateEndpoint(fg))
+	mux.Handle("POST /api/generate", generateEndpoint(fg, rec))
+	mux.Handle("GET /api/usage-pipeline", pipelineEndpoint(fg, rec))
 	if webhooks {
 		if err := mountWebhooks(mux, backend.Fake, cfg.PublicURL, fg, logger); err != nil {
+			_ = rec.Close(context.Background())
 			backend.Close()
 			return nil, err
 		}
 	}
 	demo.register(mux)
 	mux.Handle("/", page)
-	return &demoApp{Handler: withSecurityHeaders(mux), backend: backend}, nil
+	return &demoApp{Handler: withSecurityHeaders(mux), backend: backend, recorder: rec}, nil
 }
 
 // customer is the handler's Authenticator: it maps the request's demo session to the

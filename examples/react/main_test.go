@@ -26,13 +26,20 @@ func testLogger(t *testing.T) *slog.Logger {
 // billing cache), and serves it.
 func startApp(t *testing.T) (*httptest.Server, *flowgladapitest.Server) {
 	t.Helper()
+	app, fake, _ := startAppFull(t)
+	return app, fake
+}
+
+// startAppFull is startApp, and also returns the app, whose usage recorder a test flushes.
+func startAppFull(t *testing.T) (*httptest.Server, *flowgladapitest.Server, *demoApp) {
+	t.Helper()
 	fake := flowgladapitest.NewServer(t, flowgladapitest.WithSeed(flowgladapitest.DemoSeed()))
 	a, err := newApp(appConfig{FlowgladAPIKey: fake.APIKey(), FlowgladBaseURL: fake.URL, Logger: testLogger(t)})
 	require.NoError(t, err)
 	t.Cleanup(a.Close)
 	app := httptest.NewServer(a)
 	t.Cleanup(app.Close)
-	return app, fake
+	return app, fake, a
 }
 
 // startDemo builds the app as `go run` does without a key: the embedded fake, the webhook

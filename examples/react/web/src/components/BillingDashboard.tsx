@@ -9,6 +9,7 @@ import { useMemo, useState } from 'react'
 import { findProductByPriceId } from '../pricing'
 import { messageOf, sdkErrorMessage, useActionReporter, useHookProblem } from '../problems'
 import { GeneratePanel } from './GeneratePanel'
+import { PipelinePanel } from './PipelinePanel'
 import { PricingTable } from './PricingTable'
 import { SeatsPanel } from './SeatsPanel'
 
@@ -317,6 +318,7 @@ function UsageCard({ billing }: { billing: LoadedFlowgladContextValues }) {
         </p>
       )}
       <GeneratePanel billing={billing} />
+      <PipelinePanel billing={billing} />
     </section>
   )
 }

@@ -7,8 +7,9 @@ const FEATURE = 'premium'
 
 /**
  * A button for the server's own premium endpoint (POST /api/generate). The
- * server decides: the page shows its answer or its refusal, then reloads
- * billing, so the api-calls balance above drops by what the work used.
+ * server decides: the page shows its answer or its refusal. The usage goes
+ * through the server's usage recorder (the pipeline panel below): the
+ * api-calls balance above drops by what the work used when its batch lands.
  */
 export function GeneratePanel({ billing }: { billing: LoadedFlowgladContextValues }) {
   const report = useActionReporter()
