@@ -89,7 +89,7 @@ func checkValid(t *testing.T, b []byte) {
 	if ok {
 		require.Len(t, seen, len(obj))
 		for k, v := range obj {
-			assert.JSONEq(t, string(v), string(seen[k]), k)
+			assert.Equal(t, string(v), string(seen[k]), k)
 		}
 	}
 }
@@ -126,7 +126,7 @@ func checkWalk(t *testing.T, b []byte) {
 		assert.True(t, ok)
 		require.Len(t, seen, len(obj))
 		for k, v := range obj {
-			assert.JSONEq(t, string(v), string(seen[k]), k)
+			assert.Equal(t, string(v), string(seen[k]), k)
 			if utf8.Valid(b) { // Get compares an unescaped key byte for byte
 				assert.Equal(t, string(seen[k]), string(Get(b, k)), "Get(%q)", k)
 			}
@@ -138,7 +138,7 @@ func checkWalk(t *testing.T, b []byte) {
 		assert.True(t, ArrayEach(b, func(v []byte) bool { got = append(got, v); return true }))
 		require.Len(t, got, len(arr))
 		for i := range arr {
-			assert.JSONEq(t, string(arr[i]), string(got[i]))
+			assert.Equal(t, string(arr[i]), string(got[i]))
 		}
 		// ObjectsEach: the same elements when all are objects, with their members.
 		var objs []map[string]json.RawMessage
@@ -158,7 +158,7 @@ func checkWalk(t *testing.T, b []byte) {
 			require.NoError(t, json.Unmarshal(e, &want))
 			require.Len(t, members, len(want))
 			for k, v := range want {
-				assert.JSONEq(t, string(v), string(members[k]), k)
+				assert.Equal(t, string(v), string(members[k]), k)
 			}
 			clear(members)
 			elems = append(elems, e)
@@ -168,7 +168,7 @@ func checkWalk(t *testing.T, b []byte) {
 		if ok {
 			require.Len(t, elems, len(arr))
 			for i := range arr {
-				assert.JSONEq(t, string(arr[i]), string(elems[i]))
+				assert.Equal(t, string(arr[i]), string(elems[i]))
 			}
 		}
 	}
