@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -501,4 +502,44 @@ func TestTimeoutAfterApply(t *testing.T) {
 		assert.Equal(t, 1, counts[tx], "event %s", tx)
 	}
 	assert.GreaterOrEqual(t, calls(fake)["POST "+bulkPath], 2, "the batch was sent again")
+}
+
+// Flush sends what was recorded before it, not what comes after: it returns under a
+// steady stream of new events.
+func TestFlushStopsAtWhatWasRecordedBefore(t *testing.T) {
+	clock := testclock.New(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
+	q := usage.NewMemoryQueue(10)
+	e := newEnv(t, usage.WithQueue(q), usage.WithClock(clock.Now), usage.WithBatchSize(1))
+	// Queued directly (Record would wake the flusher for a full batch of one): an event
+	// recorded before the Flush, and one recorded (by another instance, say) after it began.
+	event := func(tx string, at time.Time) usage.Event {
+		return usage.Event{CustomerID: alice.ExternalID, UsageMeterSlug: meter, SubscriptionID: flowgladapitest.DemoAliceSubscriptionID,
+			Amount: 1, TransactionID: tx, UsageDate: at.UnixMilli(), RecordedAt: at.UnixMilli()}
+	}
+	later := clock.Now().Add(time.Hour)
+	require.NoError(t, q.Put(ctx(t), []usage.Event{event("before", clock.Now()), event("after", later)}))
+	require.NoError(t, e.rec.Flush(ctx(t)))
+	assert.Equal(t, map[string]int{usage.StoredTransactionID(alice.ExternalID, "before"): 1}, countByTx(e.fake))
+	st, err := q.Stats(ctx(t))
+	require.NoError(t, err)
+	assert.Equal(t, usage.QueueStats{Queued: 1, OldestRecordedAt: time.UnixMilli(later.UnixMilli())}, st, "released, not held")
+}
+
+// The backoff is asked for each failure in a row, attempt 0, 1, 2, ...
+func TestBackoffAttempts(t *testing.T) {
+	var mu sync.Mutex
+	var attempts []int
+	e := newEnv(t, usage.WithBackoff(func(a int) time.Duration {
+		mu.Lock()
+		defer mu.Unlock()
+		attempts = append(attempts, a)
+		return 0
+	}))
+	_, err := e.rec.Record(ctx(t), alice, flowglad.UsageEventParams{UsageMeterSlug: meter, SubscriptionID: flowgladapitest.DemoAliceSubscriptionID})
+	require.NoError(t, err)
+	e.fake.FailNext(3, flowgladapitest.Fault{Path: bulkPath, Status: 429})
+	require.NoError(t, e.rec.Flush(ctx(t)))
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []int{0, 1, 2}, attempts)
 }

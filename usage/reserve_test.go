@@ -220,3 +220,30 @@ func TestMemoryLedgerGenerations(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, ok)
 }
+
+// Commit records against the reservation's meter unless the usage names its own.
+func TestCommitKeepsTheUsagesMeter(t *testing.T) {
+	e := newEnv(t)
+	for _, p := range []flowglad.UsageEventParams{
+		{TransactionID: "meter"},
+		{PriceSlug: flowgladapitest.DemoPriceAPICallsOverage, TransactionID: "price"},
+	} {
+		res, err := e.rec.Reserve(ctx(t), bob, meter, 1)
+		require.NoError(t, err)
+		_, err = res.Commit(ctx(t), p)
+		require.NoError(t, err)
+	}
+	require.NoError(t, e.rec.Flush(ctx(t)))
+	got := map[string]string{}
+	for _, ev := range e.fake.UsageEvents() {
+		got[ev.TransactionID] = ev.PriceID
+	}
+	require.Len(t, got, 2)
+	assert.Empty(t, e.dead.get())
+	for _, r := range e.fake.Requests() {
+		if r.Path == bulkPath {
+			assert.Contains(t, string(r.Body), `"priceSlug":"`+flowgladapitest.DemoPriceAPICallsOverage+`"`)
+			assert.Contains(t, string(r.Body), `"usageMeterSlug":"`+meter+`"`)
+		}
+	}
+}
