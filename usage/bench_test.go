@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync/atomic"
 	"testing"
 
@@ -126,6 +127,29 @@ func BenchmarkFlowgladCalls(b *testing.B) {
 				calls += len(fake.Requests())
 			}
 			b.ReportMetric(float64(calls)/float64(b.N), "calls/10k-events")
+		})
+	}
+}
+
+// BenchmarkLedgerView: a balance read's View costs the same however many events are pending
+// (they are summed per meter as they are noted).
+func BenchmarkLedgerView(b *testing.B) {
+	for _, n := range []int{1, 1000} {
+		b.Run(strconv.Itoa(n)+"_pending", func(b *testing.B) {
+			l := usage.NewMemoryLedger()
+			evs := make([]usage.PendingEvent, n)
+			for i := range evs {
+				evs[i] = usage.PendingEvent{TransactionID: strconv.Itoa(i), UsageMeterSlug: "api-calls", Amount: 1}
+			}
+			if err := l.AddPending(context.Background(), "alice", evs); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := l.View(context.Background(), "alice"); err != nil {
+					b.Fatal(err)
+				}
+			}
 		})
 	}
 }

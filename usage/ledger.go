@@ -82,6 +82,10 @@ type ReserveRequest struct {
 
 // LedgerView is what a Ledger holds for one customer.
 type LedgerView struct {
+	// Pending is the customer's pending usage summed per meter reference and subscription:
+	// one entry for each distinct (UsageMeterSlug, UsageMeterID, PriceSlug, PriceID,
+	// SubscriptionID), its Amount the sum of the events', its TransactionID empty. A
+	// balance read costs the same however many events are pending.
 	Pending []PendingEvent
 	// Holds are the live (unexpired) holds.
 	Holds []Hold
@@ -105,9 +109,9 @@ type Ledger interface {
 	// RemovePending forgets events (by transaction id) that Flowglad has, or that were
 	// dead-lettered, and advances the customer's generation. Unknown ids are ignored.
 	RemovePending(ctx context.Context, customerID string, txIDs []string) error
-	// View returns the customer's pending events and live holds. It must be cheap, and
-	// return a zero view without allocating, when the customer has none: every balance
-	// read calls it.
+	// View returns the customer's pending usage (summed, see LedgerView.Pending) and live
+	// holds. It must be cheap whatever the number of pending events, and return a zero
+	// view without allocating when the customer has none: every balance read calls it.
 	View(ctx context.Context, customerID string) (LedgerView, error)
 	// Reserve adds req.Hold, atomically, if and only if Available minus the pending events
 	// that count against the meter minus the meter's live holds is at least Hold.Amount.
@@ -132,9 +136,28 @@ type MemoryLedger struct {
 }
 
 type customerLedger struct {
-	pending map[string]PendingEvent
-	holds   map[string]Hold
-	gen     uint64
+	pending map[string]PendingEvent // by transaction id
+	// sums are the pending amounts per meter reference and subscription: what View and
+	// Reserve read, so that neither walks every pending event.
+	sums  map[pendingKey]int64
+	holds map[string]Hold
+	gen   uint64
+}
+
+// pendingKey is what pending usage is summed by: the meter (or price) an event names, and
+// its subscription.
+type pendingKey struct {
+	UsageMeterSlug, UsageMeterID, PriceSlug, PriceID, SubscriptionID string
+}
+
+func keyOf(e PendingEvent) pendingKey {
+	return pendingKey{e.UsageMeterSlug, e.UsageMeterID, e.PriceSlug, e.PriceID, e.SubscriptionID}
+}
+
+// event is the summed pending usage of k.
+func (k pendingKey) event(amount int64) PendingEvent {
+	return PendingEvent{UsageMeterSlug: k.UsageMeterSlug, UsageMeterID: k.UsageMeterID, PriceSlug: k.PriceSlug,
+		PriceID: k.PriceID, SubscriptionID: k.SubscriptionID, Amount: amount}
 }
 
 type tomb struct {
@@ -158,7 +181,11 @@ func (l *MemoryLedger) AddPending(_ context.Context, customerID string, events [
 	defer l.mu.Unlock()
 	c := l.customer(customerID)
 	for _, e := range events {
+		if _, dup := c.pending[e.TransactionID]; dup {
+			continue // the same event: pending once, as Flowglad counts it once
+		}
 		c.pending[e.TransactionID] = e
+		c.sums[keyOf(e)] += e.Amount
 	}
 	return nil
 }
@@ -172,7 +199,15 @@ func (l *MemoryLedger) RemovePending(_ context.Context, customerID string, txIDs
 		return nil
 	}
 	for _, id := range txIDs {
+		e, ok := c.pending[id]
+		if !ok {
+			continue
+		}
 		delete(c.pending, id)
+		k := keyOf(e)
+		if c.sums[k] -= e.Amount; c.sums[k] == 0 {
+			delete(c.sums, k)
+		}
 	}
 	l.seq++
 	c.gen = l.seq
@@ -189,10 +224,10 @@ func (l *MemoryLedger) View(_ context.Context, customerID string) (LedgerView, e
 		return LedgerView{Generation: l.tombs[customerID].gen}, nil
 	}
 	v := LedgerView{Generation: c.gen}
-	if len(c.pending) > 0 {
-		v.Pending = make([]PendingEvent, 0, len(c.pending))
-		for _, e := range c.pending {
-			v.Pending = append(v.Pending, e)
+	if len(c.sums) > 0 {
+		v.Pending = make([]PendingEvent, 0, len(c.sums))
+		for k, amount := range c.sums {
+			v.Pending = append(v.Pending, k.event(amount))
 		}
 	}
 	now := l.now()
@@ -220,9 +255,9 @@ func (l *MemoryLedger) Reserve(_ context.Context, req ReserveRequest) (bool, err
 	}
 	left := req.Available
 	if c != nil {
-		for _, e := range c.pending {
-			if req.Refs.match(e) {
-				left -= float64(e.Amount)
+		for k, amount := range c.sums {
+			if req.Refs.match(k.event(amount)) {
+				left -= float64(amount)
 			}
 		}
 		now := l.now()
@@ -257,7 +292,8 @@ func (l *MemoryLedger) Unreserve(_ context.Context, customerID, holdID string) e
 func (l *MemoryLedger) customer(id string) *customerLedger {
 	c := l.m[id]
 	if c == nil {
-		c = &customerLedger{pending: map[string]PendingEvent{}, holds: map[string]Hold{}, gen: l.tombs[id].gen}
+		c = &customerLedger{pending: map[string]PendingEvent{}, sums: map[pendingKey]int64{}, holds: map[string]Hold{},
+			gen: l.tombs[id].gen}
 		delete(l.tombs, id)
 		l.m[id] = c
 	}

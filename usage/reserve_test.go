@@ -12,6 +12,7 @@ import (
 	"github.com/flowglad-go/flowglad/flowgladapi/flowgladapitest"
 	"github.com/flowglad-go/flowglad/internal/testclock"
 	"github.com/flowglad-go/flowglad/usage"
+	"github.com/flowglad-go/flowglad/usage/queuetest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -246,4 +247,8 @@ func TestCommitKeepsTheUsagesMeter(t *testing.T) {
 			assert.Contains(t, string(r.Body), `"usageMeterSlug":"`+meter+`"`)
 		}
 	}
+}
+
+func TestMemoryLedgerConformance(t *testing.T) {
+	queuetest.RunLedger(t, func(*testing.T) usage.Ledger { return usage.NewMemoryLedger() })
 }

@@ -36,13 +36,25 @@ func (q *Queue) Ledger() *Ledger {
 	return &Ledger{rdb: q.rdb, prefix: strings.TrimSuffix(q.stream, "{"+q.name+"}") + "ledger:{" + q.name + ":", now: time.Now}
 }
 
-// keys returns the pending hash, the holds hash and the generation key of a customer.
+// keys returns the pending hash (transaction id -> amount|key), the holds hash, the
+// generation key and the sums hash (key -> summed amount) of a customer. A key is the JSON
+// of the meter reference and subscription an event names; View and Reserve read the sums,
+// so neither walks every pending event.
 func (l *Ledger) keys(customerID string) ([]string, error) {
 	if customerID == "" {
 		return nil, errors.New("redisqueue: ledger: empty customer id")
 	}
 	k := l.prefix + ledgerEscaper.Replace(customerID) + "}:"
-	return []string{k + "pending", k + "holds", k + "gen"}, nil
+	return []string{k + "pending", k + "holds", k + "gen", k + "sums"}, nil
+}
+
+// sumKey is what pending usage is summed by, encoded as the sums hash's field.
+type sumKey struct {
+	UsageMeterSlug string `json:"UsageMeterSlug,omitempty"`
+	UsageMeterID   string `json:"UsageMeterID,omitempty"`
+	PriceSlug      string `json:"PriceSlug,omitempty"`
+	PriceID        string `json:"PriceID,omitempty"`
+	SubscriptionID string `json:"SubscriptionID,omitempty"`
 }
 
 var ledgerEscaper = strings.NewReplacer("%", "%25", "{", "%7B", "}", "%7D")
@@ -52,7 +64,44 @@ var ledgerEscaper = strings.NewReplacer("%", "%25", "{", "%7B", "}", "%7D")
 // abandoned (its events never sent) linger, and not forever.
 const pendingTTL = 7 * 24 * time.Hour
 
-// AddPending implements usage.Ledger.
+// addPendingScript notes each event once (HSETNX on its transaction id) and adds its amount
+// to its key's sum.
+//
+// KEYS[1] pending, KEYS[2] sums; ARGV[1] TTL in ms, then per event: transaction id, amount,
+// key.
+var addPendingScript = redis.NewScript(`
+for i = 2, #ARGV, 3 do
+  if redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1] .. '|' .. ARGV[i + 2]) == 1 then
+    redis.call('HINCRBY', KEYS[2], ARGV[i + 2], ARGV[i + 1])
+  end
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[1])
+return 1
+`)
+
+// removePendingScript forgets events and subtracts them from their sums, then moves the
+// generation on.
+//
+// KEYS[1] pending, KEYS[2] sums, KEYS[3] gen; ARGV[1] TTL in ms, ARGV[2..] transaction ids.
+var removePendingScript = redis.NewScript(`
+for i = 2, #ARGV do
+  local v = redis.call('HGET', KEYS[1], ARGV[i])
+  if v then
+    local sep = string.find(v, '|', 1, true)
+    local key = string.sub(v, sep + 1)
+    if redis.call('HINCRBY', KEYS[2], key, -tonumber(string.sub(v, 1, sep - 1))) <= 0 then
+      redis.call('HDEL', KEYS[2], key)
+    end
+    redis.call('HDEL', KEYS[1], ARGV[i])
+  end
+end
+redis.call('INCR', KEYS[3])
+redis.call('PEXPIRE', KEYS[3], ARGV[1])
+return 1
+`)
+
+// AddPending implements usage.Ledger: one script, an event noted twice counted once.
 func (l *Ledger) AddPending(ctx context.Context, customerID string, events []usage.PendingEvent) error {
 	if len(events) == 0 {
 		return nil
@@ -61,18 +110,16 @@ func (l *Ledger) AddPending(ctx context.Context, customerID string, events []usa
 	if err != nil {
 		return err
 	}
-	fields := make([]any, 0, 2*len(events))
+	args := make([]any, 0, 1+3*len(events))
+	args = append(args, pendingTTL.Milliseconds())
 	for _, e := range events {
-		b, err := json.Marshal(e)
+		k, err := json.Marshal(sumKey{e.UsageMeterSlug, e.UsageMeterID, e.PriceSlug, e.PriceID, e.SubscriptionID})
 		if err != nil {
 			return fmt.Errorf("redisqueue: ledger: %w", err)
 		}
-		fields = append(fields, e.TransactionID, b)
+		args = append(args, e.TransactionID, e.Amount, k)
 	}
-	pipe := l.rdb.TxPipeline()
-	pipe.HSet(ctx, keys[0], fields...)
-	pipe.PExpire(ctx, keys[0], pendingTTL)
-	if _, err := pipe.Exec(ctx); err != nil {
+	if err := addPendingScript.Run(ctx, l.rdb, []string{keys[0], keys[3]}, args...).Err(); err != nil {
 		return fmt.Errorf("redisqueue: ledger: add pending: %w", err)
 	}
 	return nil
@@ -84,13 +131,12 @@ func (l *Ledger) RemovePending(ctx context.Context, customerID string, txIDs []s
 	if err != nil {
 		return err
 	}
-	pipe := l.rdb.TxPipeline()
-	if len(txIDs) > 0 {
-		pipe.HDel(ctx, keys[0], txIDs...)
+	args := make([]any, 0, 1+len(txIDs))
+	args = append(args, pendingTTL.Milliseconds())
+	for _, id := range txIDs {
+		args = append(args, id)
 	}
-	pipe.Incr(ctx, keys[2])
-	pipe.PExpire(ctx, keys[2], pendingTTL)
-	if _, err := pipe.Exec(ctx); err != nil {
+	if err := removePendingScript.Run(ctx, l.rdb, []string{keys[0], keys[3], keys[2]}, args...).Err(); err != nil {
 		return fmt.Errorf("redisqueue: ledger: remove pending: %w", err)
 	}
 	return nil
@@ -103,7 +149,7 @@ func (l *Ledger) View(ctx context.Context, customerID string) (usage.LedgerView,
 		return usage.LedgerView{}, err
 	}
 	pipe := l.rdb.Pipeline()
-	pending := pipe.HVals(ctx, keys[0])
+	sums := pipe.HGetAll(ctx, keys[3])
 	holds := pipe.HVals(ctx, keys[1])
 	gen := pipe.Get(ctx, keys[2])
 	_, _ = pipe.Exec(ctx) // errors are the commands'
@@ -113,15 +159,18 @@ func (l *Ledger) View(ctx context.Context, customerID string) (usage.LedgerView,
 		return v, fmt.Errorf("redisqueue: ledger: view: %w", err)
 	}
 	v.Generation = g
-	pv, err := pending.Result()
+	sv, err := sums.Result()
 	if err != nil {
 		return v, fmt.Errorf("redisqueue: ledger: view: %w", err)
 	}
-	for _, raw := range pv {
-		var e usage.PendingEvent
-		if json.Unmarshal([]byte(raw), &e) == nil {
-			v.Pending = append(v.Pending, e)
+	for raw, amount := range sv {
+		var k sumKey
+		n, err := strconv.ParseInt(amount, 10, 64)
+		if err != nil || n <= 0 || json.Unmarshal([]byte(raw), &k) != nil {
+			continue
 		}
+		v.Pending = append(v.Pending, usage.PendingEvent{UsageMeterSlug: k.UsageMeterSlug, UsageMeterID: k.UsageMeterID,
+			PriceSlug: k.PriceSlug, PriceID: k.PriceID, SubscriptionID: k.SubscriptionID, Amount: n})
 	}
 	hv, err := holds.Result()
 	if err != nil {
@@ -142,7 +191,7 @@ func (l *Ledger) View(ctx context.Context, customerID string) (usage.LedgerView,
 // meter's live holds (expired ones are removed on the way). It answers 1 (granted), 0
 // (not enough), or an error reply "STALE".
 //
-// KEYS[1] pending, KEYS[2] holds, KEYS[3] gen; ARGV[1] generation, ARGV[2] available,
+// KEYS[1] sums, KEYS[2] holds, KEYS[3] gen; ARGV[1] generation, ARGV[2] available,
 // ARGV[3] now (ms), ARGV[4] hold id, ARGV[5] hold JSON, ARGV[6] meter slug, ARGV[7] amount,
 // ARGV[8] expiry (ms), ARGV[9] refs JSON.
 var reserveScript = redis.NewScript(`
@@ -163,9 +212,9 @@ local function counts(e)
   return false
 end
 local left = tonumber(ARGV[2])
-for _, raw in ipairs(redis.call('HVALS', KEYS[1])) do
-  local e = cjson.decode(raw)
-  if counts(e) then left = left - e.Amount end
+local sums = redis.call('HGETALL', KEYS[1])
+for i = 1, #sums, 2 do
+  if counts(cjson.decode(sums[i])) then left = left - tonumber(sums[i + 1]) end
 end
 local now = tonumber(ARGV[3])
 local h = redis.call('HGETALL', KEYS[2])
@@ -214,7 +263,7 @@ func (l *Ledger) Reserve(ctx context.Context, req usage.ReserveRequest) (bool, e
 	if !now.Before(req.Hold.ExpiresAt) {
 		return false, errors.New("redisqueue: ledger: the hold has already expired")
 	}
-	n, err := reserveScript.Run(ctx, l.rdb, keys,
+	n, err := reserveScript.Run(ctx, l.rdb, []string{keys[3], keys[1], keys[2]},
 		strconv.FormatUint(req.Generation, 10), strconv.FormatFloat(req.Available, 'f', -1, 64),
 		now.UnixMilli(), req.Hold.ID, hold, req.Hold.Meter, req.Hold.Amount,
 		req.Hold.ExpiresAt.UnixMilli(), refs).Int()

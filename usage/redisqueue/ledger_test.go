@@ -12,6 +12,7 @@ import (
 
 	"github.com/flowglad-go/flowglad/internal/redistest"
 	"github.com/flowglad-go/flowglad/usage"
+	"github.com/flowglad-go/flowglad/usage/queuetest"
 )
 
 var apiCalls = usage.MeterRefs{Slug: "api-calls", ID: "um_1", PriceSlugs: []string{"api-calls-overage"}, PriceIDs: []string{"price_1"}}
@@ -110,4 +111,14 @@ func TestRedisLedgerHoldsExpire(t *testing.T) {
 	assert.Equal(t, "after", v.Holds[0].ID)
 	_, err = l.View(ctx, "")
 	assert.Error(t, err)
+}
+
+// TestRedisLedgerConformance runs the ledger conformance suite on a real redis-server.
+func TestRedisLedgerConformance(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client()
+	var n atomic.Int64
+	queuetest.RunLedger(t, func(t *testing.T) usage.Ledger {
+		return newQueue(t, rdb, "ledger"+strconv.FormatInt(n.Add(1), 10)).Ledger()
+	})
 }
