@@ -110,3 +110,23 @@ func TestMemoryLedgerTombsLastTwoMinutes(t *testing.T) {
 		})
 	}
 }
+
+// TestDefaultBackoff: without WithBackoff, the wait after the attempt-th failure in a row
+// doubles from 100 ms and stays at 30 s, as WithBackoff says.
+func TestDefaultBackoff(t *testing.T) {
+	tests := []struct {
+		attempt int
+		want    time.Duration
+	}{
+		{0, 100 * time.Millisecond},
+		{1, 200 * time.Millisecond},
+		{2, 400 * time.Millisecond},
+		{8, 25600 * time.Millisecond},
+		{9, 30 * time.Second},
+		{10, 30 * time.Second},
+		{1 << 20, 30 * time.Second},
+	}
+	for _, tc := range tests {
+		assert.Equal(t, tc.want, defaultBackoff(tc.attempt), "attempt %d", tc.attempt)
+	}
+}

@@ -1,0 +1,35 @@
+package usage_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/flowglad-go/flowglad"
+	"github.com/flowglad-go/flowglad/flowgladapi/flowgladapitest"
+	"github.com/flowglad-go/flowglad/usage"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Tests that kill mutants gremlins left alive in the usage package (issue 15, item 19):
+// each asserts behaviour a user relies on.
+
+// TestFailedSendWaitsTheBackoff: after a send fails (Flowglad down), the recorder waits the
+// backoff before the next attempt, so an outage is not hammered with retries: with a backoff
+// of an hour, a Flush bounded by a short context makes one call and gives up with its
+// context, the event still queued.
+func TestFailedSendWaitsTheBackoff(t *testing.T) {
+	e := newEnv(t, usage.WithBackoff(func(int) time.Duration { return time.Hour }))
+	_, err := e.rec.Record(ctx(t), alice, flowglad.UsageEventParams{UsageMeterSlug: meter, SubscriptionID: flowgladapitest.DemoAliceSubscriptionID})
+	require.NoError(t, err)
+	e.fake.FailNext(1, flowgladapitest.Fault{Path: bulkPath, Status: 503})
+
+	short, cancel := context.WithTimeout(ctx(t), 300*time.Millisecond)
+	defer cancel()
+	err = e.rec.Flush(short)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Equal(t, 1, calls(e.fake)["POST "+bulkPath], "no retry before the backoff")
+	assert.Empty(t, e.fake.UsageEvents())
+	assert.Equal(t, 1, e.rec.Stats().Queued, "kept for later")
+}
