@@ -2,6 +2,7 @@ package usage
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -129,4 +130,52 @@ func TestDefaultBackoff(t *testing.T) {
 	for _, tc := range tests {
 		assert.Equal(t, tc.want, defaultBackoff(tc.attempt), "attempt %d", tc.attempt)
 	}
+}
+
+// TestKeptSubscriptionsBounded: the subscriptions the flusher keeps per customer (to choose
+// events' subscriptions) never exceed maxKeptSubs customers: when full, those kept
+// WithSubscriptionTTL or longer are dropped, and if none is, all are; the customer just
+// read is always kept.
+func TestKeptSubscriptionsBounded(t *testing.T) {
+	t0 := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	tests := []struct {
+		name string
+		age  time.Duration // of the maxKeptSubs customers kept, when one more is read
+		left int
+	}{
+		{"none has expired", DefaultSubscriptionTTL - time.Nanosecond, 1},
+		{"all have expired", DefaultSubscriptionTTL, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			now := t0
+			r := &Recorder{subs: map[string]keptSubs{}, subsTTL: DefaultSubscriptionTTL, now: func() time.Time { return now }}
+			for i := range maxKeptSubs {
+				r.keepSubs(fmt.Sprint("c", i), nil)
+			}
+			require.Len(t, r.subs, maxKeptSubs)
+			now = t0.Add(tc.age)
+			r.keepSubs("new", nil)
+			assert.Len(t, r.subs, tc.left)
+			_, ok := r.knownSubs("new")
+			assert.True(t, ok, "the customer just read is kept")
+		})
+	}
+	t.Run("some have expired", func(t *testing.T) {
+		now := t0
+		r := &Recorder{subs: map[string]keptSubs{}, subsTTL: DefaultSubscriptionTTL, now: func() time.Time { return now }}
+		for i := range maxKeptSubs {
+			if i == 10 {
+				now = t0.Add(time.Second)
+			}
+			r.keepSubs(fmt.Sprint("c", i), nil)
+		}
+		now = t0.Add(DefaultSubscriptionTTL)
+		r.keepSubs("new", nil)
+		assert.Len(t, r.subs, maxKeptSubs-10+1, "the 10 kept 30 s ago are dropped, the others stay")
+		_, ok := r.knownSubs("c10")
+		assert.True(t, ok)
+		_, ok = r.knownSubs("c0")
+		assert.False(t, ok)
+	})
 }

@@ -2,6 +2,7 @@ package usage_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -32,4 +33,22 @@ func TestFailedSendWaitsTheBackoff(t *testing.T) {
 	assert.Equal(t, 1, calls(e.fake)["POST "+bulkPath], "no retry before the backoff")
 	assert.Empty(t, e.fake.UsageEvents())
 	assert.Equal(t, 1, e.rec.Stats().Queued, "kept for later")
+}
+
+// TestFullBatchSentWithoutFlush: as soon as a batch's worth of events is queued it is sent,
+// without waiting for the flush interval (an hour here), whatever the batch size, a batch
+// of one included.
+func TestFullBatchSentWithoutFlush(t *testing.T) {
+	for _, size := range []int{1, 2, 3} {
+		t.Run(fmt.Sprint("batch of ", size), func(t *testing.T) {
+			e := newEnv(t, usage.WithBatchSize(size))
+			for i := range size {
+				_, err := e.rec.Record(ctx(t), alice, flowglad.UsageEventParams{UsageMeterSlug: meter, TransactionID: fmt.Sprint("job-", i),
+					SubscriptionID: flowgladapitest.DemoAliceSubscriptionID})
+				require.NoError(t, err)
+			}
+			waitFor(t, func() bool { return len(e.fake.UsageEvents()) == size })
+			assert.Equal(t, 1, calls(e.fake)["POST "+bulkPath], "one call for the batch")
+		})
+	}
 }
