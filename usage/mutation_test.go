@@ -2,12 +2,14 @@ package usage_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/flowglad-go/flowglad"
 	"github.com/flowglad-go/flowglad/flowgladapi/flowgladapitest"
+	"github.com/flowglad-go/flowglad/internal/testclock"
 	"github.com/flowglad-go/flowglad/usage"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -51,4 +53,29 @@ func TestFullBatchSentWithoutFlush(t *testing.T) {
 			assert.Equal(t, 1, calls(e.fake)["POST "+bulkPath], "one call for the batch")
 		})
 	}
+}
+
+// failingRelease is a queue whose Release fails.
+type failingRelease struct{ usage.Queue }
+
+var errRelease = errors.New("queue store unreachable")
+
+func (q failingRelease) Release(context.Context, []string) error { return errRelease }
+
+// TestFlushReportsTheQueuesFailure: a Flush that fails because the queue does (here giving
+// back events it claimed that are newer than the Flush) says so, and does not claim the
+// recorder is closed: it is not, and a later Flush may succeed.
+func TestFlushReportsTheQueuesFailure(t *testing.T) {
+	clock := testclock.New(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
+	q := usage.NewMemoryQueue(10)
+	e := newEnv(t, usage.WithQueue(failingRelease{q}), usage.WithClock(clock.Now))
+	later := clock.Now().Add(time.Hour)
+	require.NoError(t, q.Put(ctx(t), []usage.Event{{CustomerID: alice.ExternalID, UsageMeterSlug: meter,
+		SubscriptionID: flowgladapitest.DemoAliceSubscriptionID, Amount: 1, TransactionID: "later",
+		UsageDate: later.UnixMilli(), RecordedAt: later.UnixMilli()}}))
+
+	err := e.rec.Flush(ctx(t))
+	assert.ErrorIs(t, err, errRelease)
+	assert.NotErrorIs(t, err, usage.ErrClosed)
+	assert.Empty(t, e.fake.UsageEvents(), "newer than the Flush: not sent")
 }
