@@ -74,3 +74,35 @@ func TestMeterAloneNamesTheSubscription(t *testing.T) {
 		})
 	}
 }
+
+// TestGateInsideAGateWithRecorder: with a recorder, a RequireUsageBalance inside another on
+// the same meter counts the outer gate's reservation as the request's own: Bob, with 1
+// left, passes both gates of min 1 (the outer one holds his 1), and a gate of min 0 passes
+// anyone, reserving nothing.
+func TestGateInsideAGateWithRecorder(t *testing.T) {
+	tests := []struct {
+		name       string
+		outer      float64 // -1: no outer gate
+		inner      float64
+		wantStatus int
+	}{
+		{"both min 1", 1, 1, http.StatusOK},
+		{"inner min 2", 1, 2, http.StatusPaymentRequired},
+		{"min 0 alone", -1, 0, http.StatusOK},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.spendTo(flowgladapitest.DemoCustomerBob, flowgladapitest.DemoBobSubscriptionID, 1)
+			rec := e.newRecorder()
+			work := &ok{}
+			h := middleware.RequireUsageBalance(e.h, apiCalls, tc.inner, middleware.WithRecorder(rec))(work)
+			if tc.outer >= 0 {
+				h = middleware.RequireUsageBalance(e.h, apiCalls, tc.outer, middleware.WithRecorder(rec))(h)
+			}
+			w := e.serve(h, "bob")
+			assert.Equal(t, tc.wantStatus, w.Code, w.Body.String())
+			assert.Equal(t, tc.wantStatus == http.StatusOK, work.calls == 1)
+		})
+	}
+}

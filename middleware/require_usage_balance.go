@@ -45,11 +45,9 @@ func RequireUsageBalance(b Biller, usageMeterSlug string, min float64, opts ...O
 		if bal != nil {
 			available = bal.AvailableBalance
 		}
-		if res := st.hold(usageMeterSlug); res != nil && subID == "" {
-			// An outer gate's reservation is subtracted from the balance, and is this
-			// request's to use.
-			available += float64(res.Amount())
-		}
+		// An outer gate's reservation on the meter is not subtracted here: st.current was
+		// read before it was made, so adding it back would count it twice (a gate of 2 inside
+		// one of 1 passed a balance of 1).
 		if available >= min {
 			return nil
 		}
