@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/flowglad-go/flowglad"
 	"github.com/flowglad-go/flowglad/flowgladapi/flowgladapitest"
+	"github.com/flowglad-go/flowglad/internal/logbuf"
 	"github.com/flowglad-go/flowglad/internal/testclock"
 	"github.com/flowglad-go/flowglad/usage"
 	"github.com/stretchr/testify/assert"
@@ -78,4 +81,40 @@ func TestFlushReportsTheQueuesFailure(t *testing.T) {
 	assert.ErrorIs(t, err, errRelease)
 	assert.NotErrorIs(t, err, usage.ErrClosed)
 	assert.Empty(t, e.fake.UsageEvents(), "newer than the Flush: not sent")
+}
+
+// failingUnreserve is a ledger whose Unreserve fails.
+type failingUnreserve struct{ *usage.MemoryLedger }
+
+func (failingUnreserve) Unreserve(context.Context, string, string) error { return errRelease }
+
+// TestReleaseFailureIsLogged: a reservation the ledger could not release is logged as a
+// warning (it lapses by itself after the TTL, holding balance meanwhile); a release that
+// worked logs nothing.
+func TestReleaseFailureIsLogged(t *testing.T) {
+	tests := []struct {
+		name   string
+		ledger usage.Ledger
+		logged bool
+	}{
+		{"released", usage.NewMemoryLedger(), false},
+		{"the ledger fails", failingUnreserve{usage.NewMemoryLedger()}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := flowgladapitest.NewServer(t, flowgladapitest.WithSeed(flowgladapitest.DemoSeed()))
+			logs := &logbuf.Buffer{}
+			svc, err := flowglad.NewService(flowglad.Config{APIKey: fake.APIKey(), BaseURL: fake.URL,
+				Logger: slog.New(slog.NewTextHandler(logs, nil))})
+			require.NoError(t, err)
+			rec, err := usage.NewRecorder(svc, usage.WithLedger(tc.ledger), usage.WithFlushInterval(noFlushes))
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = rec.Close(ctx(t)) })
+
+			res, err := rec.Reserve(ctx(t), alice, meter, 5)
+			require.NoError(t, err)
+			res.Release(ctx(t))
+			assert.Equal(t, tc.logged, strings.Contains(logs.String(), "releasing a reservation failed"), logs.String())
+		})
+	}
 }
