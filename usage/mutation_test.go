@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -117,4 +119,44 @@ func TestReleaseFailureIsLogged(t *testing.T) {
 			assert.Equal(t, tc.logged, strings.Contains(logs.String(), "releasing a reservation failed"), logs.String())
 		})
 	}
+}
+
+// TestIsolationKeepsWhatItCouldNotSend: while a batch that got a 5xx is split to find the
+// event Flowglad cannot take, a failure that is not the events' fault (a 429 on the probe)
+// leaves the events not yet sent in the queue, to be sent on the next attempt: none is lost.
+func TestIsolationKeepsWhatItCouldNotSend(t *testing.T) {
+	var mu sync.Mutex
+	n := 0
+	script := map[int]int{1: 500, 3: 500, 4: 429} // bulk call number -> status; others pass
+	faults := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == bulkPath {
+				mu.Lock()
+				n++
+				status := script[n]
+				mu.Unlock()
+				if status != 0 {
+					w.Header().Set("Content-Type", "application/json")
+					w.WriteHeader(status)
+					_, _ = w.Write([]byte(`{"error":{"code":"x","message":"failing"}}`))
+					return
+				}
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	fake := flowgladapitest.NewServer(t, flowgladapitest.WithSeed(flowgladapitest.DemoSeed()), flowgladapitest.WithMiddleware(faults))
+	e := newEnvOn(t, fake)
+	for _, tx := range []string{"a", "b"} {
+		_, err := e.rec.Record(ctx(t), alice, flowglad.UsageEventParams{UsageMeterSlug: meter, TransactionID: tx,
+			SubscriptionID: flowgladapitest.DemoAliceSubscriptionID})
+		require.NoError(t, err)
+	}
+	require.NoError(t, e.rec.Flush(ctx(t)))
+	assert.Equal(t, map[string]int{
+		usage.StoredTransactionID(alice.ExternalID, "a"): 1,
+		usage.StoredTransactionID(alice.ExternalID, "b"): 1,
+	}, countByTx(e.fake))
+	assert.Empty(t, e.dead.get())
+	assert.Zero(t, e.rec.Stats().Queued)
 }
