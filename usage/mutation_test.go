@@ -160,3 +160,35 @@ func TestIsolationKeepsWhatItCouldNotSend(t *testing.T) {
 	assert.Empty(t, e.dead.get())
 	assert.Zero(t, e.rec.Stats().Queued)
 }
+
+// TestRefusalStatuses: Flowglad answering an event with a 4xx refuses it (dead-lettered,
+// not retried for ever), except 408 and 429, which say "later": the event is sent again.
+func TestRefusalStatuses(t *testing.T) {
+	tests := []struct {
+		status int
+		dead   bool
+	}{
+		{http.StatusBadRequest, true},
+		{http.StatusNotFound, true},
+		{499, true},
+		{http.StatusRequestTimeout, false},
+		{http.StatusTooManyRequests, false},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprint(tc.status), func(t *testing.T) {
+			e := newEnv(t)
+			_, err := e.rec.Record(ctx(t), alice, flowglad.UsageEventParams{UsageMeterSlug: meter, TransactionID: "job",
+				SubscriptionID: flowgladapitest.DemoAliceSubscriptionID})
+			require.NoError(t, err)
+			e.fake.FailNext(1, flowgladapitest.Fault{Path: bulkPath, Status: tc.status})
+			require.NoError(t, e.rec.Flush(ctx(t)))
+			if tc.dead {
+				assert.Len(t, e.dead.get(), 1)
+				assert.Empty(t, e.fake.UsageEvents())
+			} else {
+				assert.Empty(t, e.dead.get())
+				assert.Len(t, e.fake.UsageEvents(), 1)
+			}
+		})
+	}
+}
