@@ -192,3 +192,51 @@ func TestRefusalStatuses(t *testing.T) {
 		})
 	}
 }
+
+// failingRemove is a ledger whose RemovePending fails.
+type failingRemove struct{ *usage.MemoryLedger }
+
+func (failingRemove) RemovePending(context.Context, string, []string) error { return errRelease }
+
+// failingAck is a queue whose Ack fails.
+type failingAck struct{ usage.Queue }
+
+func (failingAck) Ack(context.Context, []string) error { return errRelease }
+
+// TestSendFailuresAfterLandingAreLogged: once Flowglad has an event, a queue that cannot
+// remove it (it will be sent again, and skipped) or a ledger that cannot forget its pending
+// usage (balances stay lower) is logged as a warning for the operator; when both work,
+// nothing is logged.
+func TestSendFailuresAfterLandingAreLogged(t *testing.T) {
+	tests := []struct {
+		name string
+		opts []usage.Option
+		want string // "": no warning
+	}{
+		{"both work", nil, ""},
+		{"the queue cannot remove it", []usage.Option{usage.WithQueue(failingAck{usage.NewMemoryQueue(10)})}, "acknowledging sent events failed"},
+		{"the ledger cannot forget it", []usage.Option{usage.WithLedger(failingRemove{usage.NewMemoryLedger()})}, "forgetting pending usage failed"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := flowgladapitest.NewServer(t, flowgladapitest.WithSeed(flowgladapitest.DemoSeed()))
+			logs := &logbuf.Buffer{}
+			svc, err := flowglad.NewService(flowglad.Config{APIKey: fake.APIKey(), BaseURL: fake.URL,
+				Logger: slog.New(slog.NewTextHandler(logs, nil))})
+			require.NoError(t, err)
+			rec, err := usage.NewRecorder(svc, append([]usage.Option{usage.WithFlushInterval(noFlushes)}, tc.opts...)...)
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = rec.Close(ctx(t)) })
+
+			_, err = rec.Record(ctx(t), alice, flowglad.UsageEventParams{UsageMeterSlug: meter, SubscriptionID: flowgladapitest.DemoAliceSubscriptionID})
+			require.NoError(t, err)
+			require.NoError(t, rec.Flush(ctx(t)))
+			require.Len(t, fake.UsageEvents(), 1)
+			if tc.want == "" {
+				assert.NotContains(t, logs.String(), "level=WARN")
+			} else {
+				assert.Contains(t, logs.String(), tc.want)
+			}
+		})
+	}
+}
