@@ -179,3 +179,14 @@ func TestKeptSubscriptionsBounded(t *testing.T) {
 		assert.False(t, ok)
 	})
 }
+
+// TestSubscriptionTTLZeroKeepsNothing: WithSubscriptionTTL(0) reads every batch's billing,
+// and so keeps no customer's subscriptions at all (not even ones it would never serve).
+func TestSubscriptionTTLZeroKeepsNothing(t *testing.T) {
+	t0 := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	r := &Recorder{subs: map[string]keptSubs{}, subsTTL: 0, now: func() time.Time { return t0 }}
+	r.keepSubs("c", nil)
+	assert.Empty(t, r.subs)
+	_, ok := r.knownSubs("c")
+	assert.False(t, ok)
+}
