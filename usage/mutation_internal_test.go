@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowglad-go/flowglad/flowgladapi"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -189,4 +190,29 @@ func TestSubscriptionTTLZeroKeepsNothing(t *testing.T) {
 	assert.Empty(t, r.subs)
 	_, ok := r.knownSubs("c")
 	assert.False(t, ok)
+}
+
+// TestSubscriptionFor: an event naming no subscription is charged to the first current
+// subscription that has its meter (by slug or by id), else to the first current one.
+func TestSubscriptionFor(t *testing.T) {
+	subs := []flowgladapi.Subscription{
+		{ID: "sub_first", UsageMeterBalances: []flowgladapi.UsageMeterBalance{{ID: "um_other", Slug: "other"}}},
+		{ID: "sub_meter", UsageMeterBalances: []flowgladapi.UsageMeterBalance{{ID: "um_m", Slug: "m"}}},
+	}
+	tests := []struct {
+		name string
+		subs []flowgladapi.Subscription
+		e    Event
+		want string
+	}{
+		{"by slug", subs, Event{UsageMeterSlug: "m"}, "sub_meter"},
+		{"by id", subs, Event{UsageMeterID: "um_m"}, "sub_meter"},
+		{"no subscription has the slug", subs, Event{UsageMeterSlug: "x"}, "sub_first"},
+		{"no subscription has the id", subs, Event{UsageMeterID: "um_x"}, "sub_first"},
+		{"a price", subs, Event{PriceSlug: "p"}, "sub_first"},
+		{"no current subscription", nil, Event{UsageMeterSlug: "m"}, ""},
+	}
+	for _, tc := range tests {
+		assert.Equal(t, tc.want, subscriptionFor(tc.subs, tc.e), tc.name)
+	}
 }
