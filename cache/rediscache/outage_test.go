@@ -128,12 +128,12 @@ func TestRedisCacheFailsFastWhileDown(t *testing.T) {
 	fill(t, c, "user_alice", body, time.Hour)
 	requireMiss(t, c, "user_bob")
 
-	require.NoError(t, srv.cmd.Process.Signal(syscall.SIGSTOP)) // Redis hangs
+	require.NoError(t, srv.Signal(syscall.SIGSTOP)) // Redis hangs
 	resumed := false
 	resume := func() {
 		if !resumed {
 			resumed = true
-			_ = srv.cmd.Process.Signal(syscall.SIGCONT)
+			_ = srv.Signal(syscall.SIGCONT)
 		}
 	}
 	t.Cleanup(resume)
@@ -170,7 +170,7 @@ func TestRedisCacheFailsFastWhileDown(t *testing.T) {
 		c := newCache(t, srv.client(true), rediscache.WithTimeout(50*time.Millisecond),
 			rediscache.WithBackoff(20*time.Millisecond), rediscache.WithPrefix("probe:"))
 		fill(t, c, "user_alice", body, time.Hour)
-		require.NoError(t, srv.cmd.Process.Signal(syscall.SIGSTOP))
+		require.NoError(t, srv.Signal(syscall.SIGSTOP))
 		resumed = false
 		_, _, err := c.Get(ctx, "user_alice")
 		require.ErrorIs(t, err, context.DeadlineExceeded)
