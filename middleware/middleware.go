@@ -385,7 +385,7 @@ func isKeyRefused(err error) bool {
 // served anyway (FailOpen) is not checked. A refusal may come from a slug the pricing
 // model does not have: that is logged once (see reportUnknown).
 func gate(b Biller, opts []Option, slug slugRef, refuse func(bl *flowgladapi.Billing, subID string) *flowglad.Error) func(http.Handler) http.Handler {
-	return gateWith(b, newOptions(b, opts), slug, func(_ *state, bl *flowgladapi.Billing, subID string) *flowglad.Error {
+	return gateWith(b, newOptions(b, opts), slug, func(_ context.Context, _ *state, bl *flowgladapi.Billing, subID string) *flowglad.Error {
 		return refuse(bl, subID)
 	}, nil)
 }
@@ -397,7 +397,7 @@ type reserveFunc func(w http.ResponseWriter, r *http.Request, st *state, subID s
 
 // gateWith is gate with the request's state given to refuse, and reserve run once the
 // check passed (nil: none).
-func gateWith(b Biller, o *options, slug slugRef, refuse func(st *state, bl *flowgladapi.Billing, subID string) *flowglad.Error, reserve reserveFunc) func(http.Handler) http.Handler {
+func gateWith(b Biller, o *options, slug slugRef, refuse func(ctx context.Context, st *state, bl *flowgladapi.Billing, subID string) *flowglad.Error, reserve reserveFunc) func(http.Handler) http.Handler {
 	expect(b, slug)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -419,7 +419,7 @@ func gateWith(b Biller, o *options, slug slugRef, refuse func(st *state, bl *flo
 					}
 					bl, subID = full, o.subscription(full)
 				}
-				if err := refuse(st, bl, subID); err != nil {
+				if err := refuse(r.Context(), st, bl, subID); err != nil {
 					reportUnknown(r.Context(), o.log(b), b.Service(), st.customer, slug)
 					o.onError(w, r, err)
 					return

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"context"
 	"errors"
 	"math"
 	"net/http"
@@ -36,7 +37,7 @@ func RequireUsageBalance(b Biller, usageMeterSlug string, min float64, opts ...O
 	if o.recorder != nil && min > 0 {
 		reserve = o.reserveBalance(b, usageMeterSlug, min)
 	}
-	return gateWith(b, o, slugRef{kind: kindUsageMeter, slug: usageMeterSlug}, func(st *state, bl *flowgladapi.Billing, subID string) *flowglad.Error {
+	return gateWith(b, o, slugRef{kind: kindUsageMeter, slug: usageMeterSlug}, func(ctx context.Context, st *state, bl *flowgladapi.Billing, subID string) *flowglad.Error {
 		bal := bl.CheckUsageBalance(usageMeterSlug)
 		if subID != "" {
 			bal = bl.CheckUsageBalanceFor(subID, usageMeterSlug)
@@ -46,9 +47,12 @@ func RequireUsageBalance(b Biller, usageMeterSlug string, min float64, opts ...O
 			available = bal.AvailableBalance
 		}
 		if res := st.hold(usageMeterSlug); res != nil && subID == "" {
-			// An outer gate's reservation is subtracted from the balance, and is this
-			// request's to use.
-			available += float64(res.Amount())
+			// An outer gate's reservation is this request's to use. The request's
+			// subscriptions were read before it was made, so the balance is read again
+			// (from the request's billing, with the usage pending and reserved now, the
+			// request's own reservation included) and the reservation added back once:
+			// added to the earlier read, it would be counted twice.
+			available = o.available(ctx, b, st, usageMeterSlug) + float64(res.Amount())
 		}
 		if available >= min {
 			return nil
@@ -83,7 +87,7 @@ func (o *options) reserveBalance(b Biller, slug string, min float64) reserveFunc
 			var fe *flowglad.Error
 			switch {
 			case errors.Is(err, usage.ErrInsufficientBalance):
-				o.onError(w, r, balanceExhausted(slug, o.available(r, b, st, slug), min))
+				o.onError(w, r, balanceExhausted(slug, o.available(r.Context(), b, st, slug), min))
 				return nil, false
 			case errors.As(err, &fe):
 				o.onError(w, r, err)
@@ -107,8 +111,8 @@ func (o *options) reserveBalance(b Biller, slug string, min float64) reserveFunc
 
 // available returns the customer's balance on slug as the gate sees it now (less the
 // usage pending and reserved): the 402's detail after a refused reservation.
-func (o *options) available(r *http.Request, b Biller, st *state, slug string) float64 {
-	current, err := b.Service().CurrentSubscriptions(r.Context(), st.customer)
+func (o *options) available(ctx context.Context, b Biller, st *state, slug string) float64 {
+	current, err := b.Service().CurrentSubscriptions(ctx, st.customer)
 	if err != nil {
 		return 0
 	}
