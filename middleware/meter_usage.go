@@ -178,11 +178,7 @@ func MeterUsage(b Biller, usageMeterSlug string, opts ...Option) func(http.Handl
 			}
 			// A reservation of the meter's gate that the event did not commit (no 2xx,
 			// nothing to record, a failure, a panic) ends with the meter.
-			defer func() {
-				if res := st.takeHold(usageMeterSlug); res != nil {
-					res.Release(r.Context())
-				}
-			}()
+			defer st.releaseHolds(r.Context(), usageMeterSlug)
 			rec := newRecorder(w)
 			func() {
 				defer st.endMeter(m)

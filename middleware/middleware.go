@@ -199,34 +199,52 @@ type state struct {
 	// meter is the innermost meter, what SetUsage sets; nil without one.
 	meter *meter
 	// holds are the reservations RequireUsageBalance made for the request, by usage meter
-	// slug: one per slug, the outermost gate's, for the meter of the slug to commit.
-	holds map[string]*usage.Reservation
+	// slug: the outermost gate's first, for the meter of the slug to commit, then what
+	// stricter gates inside it reserved beyond it.
+	holds map[string][]*usage.Reservation
 }
 
-// hold returns the request's reservation on slug, nil without one.
+// hold returns the request's reservation on slug that the meter commits, nil without one.
 func (st *state) hold(slug string) *usage.Reservation {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	return st.holds[slug]
+	if h := st.holds[slug]; len(h) > 0 {
+		return h[0]
+	}
+	return nil
 }
 
-// addHold keeps res as the request's reservation on slug.
+// held returns the amount the request holds on slug, all its reservations together.
+func (st *state) held(slug string) int64 {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	var n int64
+	for _, res := range st.holds[slug] {
+		n += res.Amount()
+	}
+	return n
+}
+
+// addHold adds res to the request's reservations on slug.
 func (st *state) addHold(slug string, res *usage.Reservation) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.holds == nil {
-		st.holds = map[string]*usage.Reservation{}
+		st.holds = map[string][]*usage.Reservation{}
 	}
-	st.holds[slug] = res
+	st.holds[slug] = append(st.holds[slug], res)
 }
 
-// takeHold removes and returns the request's reservation on slug, nil without one.
-func (st *state) takeHold(slug string) *usage.Reservation {
+// releaseHolds removes the request's reservations on slug and releases them (one already
+// committed is not released again).
+func (st *state) releaseHolds(ctx context.Context, slug string) {
 	st.mu.Lock()
-	defer st.mu.Unlock()
-	res := st.holds[slug]
+	holds := st.holds[slug]
 	delete(st.holds, slug)
-	return res
+	st.mu.Unlock()
+	for _, res := range holds {
+		res.Release(ctx)
+	}
 }
 
 // metering reports whether a MeterUsage of slug is running for the request.

@@ -45,3 +45,46 @@ func TestNestedBalanceGates(t *testing.T) {
 		})
 	}
 }
+
+// TestNestedBalanceGatesReserveTheDifference: the stricter inner gate reserves what it
+// requires beyond the outer gate's reservation, so that while the request runs another
+// request cannot spend it. Bob has 10 left: a route behind the group's gate (1) and its
+// own (10) is running; a request through the group's gate alone is refused, and served
+// once the first has ended without using anything.
+func TestNestedBalanceGatesReserveTheDifference(t *testing.T) {
+	e := newEnv(t)
+	e.spendTo(flowgladapitest.DemoCustomerBob, flowgladapitest.DemoBobSubscriptionID, 10)
+	rec := e.newRecorder()
+	group := func(h http.Handler) http.Handler {
+		return middleware.RequireUsageBalance(e.h, apiCalls, 1, middleware.WithRecorder(rec))(h)
+	}
+	started, finish := make(chan struct{}), make(chan struct{})
+	expensive := group(middleware.RequireUsageBalance(e.h, apiCalls, 10, middleware.WithRecorder(rec))(
+		http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			close(started)
+			<-finish
+			w.WriteHeader(http.StatusServiceUnavailable) // used nothing
+		})))
+	done := make(chan int)
+	go func() { done <- e.serve(expensive, "bob").Code }()
+	ctx := bounded(t)
+	select {
+	case <-started:
+	case <-ctx.Done():
+		t.Fatal("the expensive request did not start")
+	}
+	cheap := &ok{}
+	w := e.serve(group(cheap), "bob")
+	close(finish)
+	select {
+	case code := <-done:
+		assert.Equal(t, http.StatusServiceUnavailable, code)
+	case <-ctx.Done():
+		t.Fatal("the expensive request did not end")
+	}
+	assert.Equal(t, http.StatusPaymentRequired, w.Code, "the running request holds all 10: %s", w.Body)
+	assert.Zero(t, cheap.calls)
+
+	w = e.serve(group(cheap), "bob")
+	assert.Equal(t, http.StatusOK, w.Code, "nothing is held after the request: %s", w.Body)
+}
