@@ -110,7 +110,8 @@ func FailOpen() Option {
 }
 
 // WithLogger sets the logger of failures the middleware recovers from (an unreadable
-// billing with FailOpen, a usage event that could not be recorded). The default is the
+// billing with FailOpen, a usage event that could not be recorded) and of those it
+// answers with a 5xx (with the answer's request id: the answer's message is generic). The default is the
 // Service's (Config.Logger). Lines carry the customer's external id, never its email or
 // name.
 func WithLogger(l *slog.Logger) Option {
@@ -298,7 +299,7 @@ func (o *options) customer(w http.ResponseWriter, r *http.Request, b Biller) (*h
 	}
 	c, err := b.Authenticate(r)
 	if err != nil {
-		o.onError(w, r, err)
+		o.fail(w, r, b, flowglad.Customer{}, err)
 		return r, nil, false
 	}
 	st = &state{customer: c, biller: b, originChecked: !o.allowCrossOrigin}
@@ -329,11 +330,28 @@ func (o *options) billing(w http.ResponseWriter, r *http.Request, b Biller) (*ht
 	if errors.As(err, &fe) {
 		// The Service refused the customer itself (no email to create it with, say): a
 		// server bug, answered as the route would.
-		o.onError(w, r, err)
+		o.fail(w, r, b, st.customer, err)
 		return r, st, false
 	}
 	st.readErr = err
 	return r, st, o.unreadable(w, r, b, st, err)
+}
+
+// fail answers err with the error handler. A 5xx among them (an authenticator that
+// failed, a customer the Service cannot use) is the server's fault: its answer carries a
+// generic message and the request id, so the detail (what to fix) is logged at Error with
+// that request id, as the route logs it. c is the request's customer, if known.
+func (o *options) fail(w http.ResponseWriter, r *http.Request, b Biller, c flowglad.Customer, err error) {
+	o.onError(w, r, err)
+	var fe *flowglad.Error
+	if !errors.As(err, &fe) || fe.Status < 500 {
+		return
+	}
+	st := state{customer: c}
+	o.log(b).LogAttrs(r.Context(), slog.LevelError, "flowglad: refusing the request",
+		slog.Int("status", fe.Status), slog.String("code", fe.Code),
+		slog.String("request_id", w.Header().Get("X-Request-Id")),
+		slog.String("customer", c.ExternalID), slog.String("error", st.redact(err)))
 }
 
 // msgAuthFailed is the route's message for an API key Flowglad refuses.

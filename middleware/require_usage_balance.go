@@ -96,7 +96,7 @@ func (o *options) reserveBalance(b Biller, slug string, min float64) reserveFunc
 				o.onError(w, r, balanceExhausted(slug, o.available(r.Context(), b, st, slug)+float64(held), min))
 				return nil, false
 			case errors.As(err, &fe):
-				o.onError(w, r, err)
+				o.fail(w, r, b, st.customer, err)
 				return nil, false
 			}
 			// Billing, or the ledger the reservations are kept in, could not be read: the
