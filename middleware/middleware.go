@@ -380,7 +380,12 @@ func (o *options) unreadable(w http.ResponseWriter, r *http.Request, b Biller, s
 		o.log(b).LogAttrs(r.Context(), level, msg+"; serving without the check (FailOpen)", attrs...)
 		return true
 	}
-	o.log(b).LogAttrs(r.Context(), slog.LevelError, msg+"; refusing the request", attrs...)
+	// The answer's message is generic; the line saying why carries its request id (set
+	// by the error handler: logged after it).
+	defer func() {
+		attrs = append(attrs, slog.String("request_id", w.Header().Get("X-Request-Id")))
+		o.log(b).LogAttrs(r.Context(), slog.LevelError, msg+"; refusing the request", attrs...)
+	}()
 	if keyRefused {
 		o.onError(w, r, &flowglad.Error{Status: http.StatusBadGateway, Code: flowglad.CodeFlowgladAuthFailed,
 			Message: msgAuthFailed, Err: err})
