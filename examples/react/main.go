@@ -93,6 +93,9 @@ type appConfig struct {
 	PublicURL string
 	// Logger receives the server's and the handler's logs. Nil discards them.
 	Logger *slog.Logger
+	// FlushInterval is how often the usage recorder sends what is queued; zero means
+	// recorderFlushInterval. Tests that flush by hand set it long.
+	FlushInterval time.Duration
 }
 
 // demoApp is the whole application as newApp builds it.
@@ -168,7 +171,11 @@ func newApp(cfg appConfig) (*demoApp, error) {
 	// Usage of /api/generate is recorded off the request path, in batches. The default
 	// queue is in memory: Close drains it on shutdown, a crash loses it (usage/boltqueue
 	// keeps it in a file; usage/redisqueue shares it between instances).
-	rec, err := usage.NewRecorder(fg.Service(), usage.WithFlushInterval(recorderFlushInterval),
+	flushEvery := cfg.FlushInterval
+	if flushEvery <= 0 {
+		flushEvery = recorderFlushInterval
+	}
+	rec, err := usage.NewRecorder(fg.Service(), usage.WithFlushInterval(flushEvery),
 		usage.OnDeadLetter(func(ctx context.Context, d usage.DeadLetter) {
 			logger.ErrorContext(ctx, "flowglad demo: usage event refused by Flowglad",
 				"customer", d.Event.CustomerID, "transaction_id", d.Event.TransactionID, "error", d.Err)
