@@ -543,3 +543,43 @@ func TestBackoffAttempts(t *testing.T) {
 	defer mu.Unlock()
 	assert.Equal(t, []int{0, 1, 2}, attempts)
 }
+
+// A batch Flowglad answers with a 500 (an archived customer's event) whose halves get a
+// 404 (an unknown meter) and a 500 is not an outage: the 404 proves Flowglad up. Taking it
+// for one released the same batch to be sent the same way for ever, and the queue behind
+// it never moved.
+func TestRefusalAndArchivedCustomerInOneBatch(t *testing.T) {
+	e := newEnv(t)
+	params := []struct {
+		c flowglad.Customer
+		p flowglad.UsageEventParams
+	}{
+		{alice, flowglad.UsageEventParams{UsageMeterSlug: meter, TransactionID: "good-0"}},
+		{alice, flowglad.UsageEventParams{UsageMeterSlug: "no-such-meter", TransactionID: "bad-meter"}},
+		{bob, flowglad.UsageEventParams{UsageMeterSlug: meter, SubscriptionID: flowgladapitest.DemoBobSubscriptionID, TransactionID: "archived"}},
+		{alice, flowglad.UsageEventParams{UsageMeterSlug: meter, TransactionID: "good-3"}},
+	}
+	for _, x := range params {
+		_, err := e.rec.Record(ctx(t), x.c, x.p)
+		require.NoError(t, err)
+	}
+	_, err := e.svc.Client().ArchiveCustomer(ctx(t), bob.ExternalID)
+	require.NoError(t, err)
+
+	short, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+	defer cancel()
+	require.NoError(t, e.rec.Flush(short), "the batch is settled, not retried as an outage")
+	counts := countByTx(e.fake)
+	assert.Equal(t, map[string]int{
+		usage.StoredTransactionID(alice.ExternalID, "good-0"): 1,
+		usage.StoredTransactionID(alice.ExternalID, "good-3"): 1,
+	}, counts)
+	dead := map[string]error{}
+	for _, d := range e.dead.get() {
+		dead[d.Event.TransactionID] = d.Err
+	}
+	require.Len(t, dead, 2)
+	assert.ErrorIs(t, dead["bad-meter"], flowgladapi.ErrNotFound)
+	assert.ErrorIs(t, dead["archived"], flowgladapi.ErrServer)
+	assert.Equal(t, 0, e.rec.Stats().Queued)
+}

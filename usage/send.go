@@ -54,7 +54,7 @@ func (r *Recorder) sendBatch(ctx context.Context, claimed []Claimed) error {
 			PriceID: e.PriceID, PriceSlug: e.PriceSlug, UsageMeterID: e.UsageMeterID, UsageMeterSlug: e.UsageMeterSlug,
 		}})
 	}
-	left, err := r.send(ctx, items)
+	left, _, err := r.send(ctx, items)
 	if err != nil {
 		cs := make([]Claimed, len(left))
 		for i := range left {
@@ -70,30 +70,37 @@ func (r *Recorder) sendBatch(ctx context.Context, claimed []Claimed) error {
 // again, until the events refused are alone (dead-lettered with Flowglad's reason) and the
 // others recorded. A 5xx may be such a refusal too (Flowglad answers usage for an archived
 // customer with a 500): see isolate. On a failure that is not the events' fault it returns
-// the items not yet recorded.
-func (r *Recorder) send(ctx context.Context, items []item) ([]item, error) {
+// the items not yet recorded. took is an item Flowglad took in this send (nil when none, or
+// when only isolate knows of one): proof that Flowglad is up, the probe isolate needs.
+func (r *Recorder) send(ctx context.Context, items []item) (left []item, took *item, err error) {
 	if len(items) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
-	err := r.post(ctx, items)
+	err = r.post(ctx, items)
 	switch {
 	case err == nil:
 		r.landed(ctx, items)
-		return nil, nil
+		return nil, &items[0], nil
 	case refusal(err):
 		if len(items) == 1 {
 			r.deadLetter(ctx, []Claimed{items[0].c}, err)
-			return nil, nil
+			return nil, nil, nil
 		}
 		mid := len(items) / 2
-		if left, err := r.send(ctx, items[:mid]); err != nil {
-			return append(left, items[mid:]...), err
+		left, took, err := r.send(ctx, items[:mid])
+		if err != nil {
+			return append(left, items[mid:]...), took, err
 		}
-		return r.send(ctx, items[mid:])
+		left, took2, err := r.send(ctx, items[mid:])
+		if took == nil {
+			took = took2
+		}
+		return left, took, err
 	case serverError(err) && len(items) > 1:
-		return r.isolate(ctx, items, nil, err)
+		left, err := r.isolate(ctx, items, nil, err)
+		return left, nil, err
 	}
-	return items, err
+	return items, nil, err
 }
 
 func (r *Recorder) post(ctx context.Context, items []item) error {
@@ -132,26 +139,46 @@ func (r *Recorder) isolate(ctx context.Context, items []item, probe *item, cause
 			}
 		}
 	}
-	if probe == nil {
-		// Neither half was taken, and nothing shows Flowglad up: an outage.
-		var left []item
-		for i, h := range halves {
-			if errs[i] != nil {
-				left = append(left, h...)
-			}
-		}
-		return left, cause
-	}
 	var left []item
 	var lastErr error
+	var settled [2]bool
+	if probe == nil {
+		// A half Flowglad refused (a 4xx) was answered by a Flowglad that is up: settle it
+		// first (its refused events dead-lettered, the others recorded), and an event it
+		// records is the probe the other half needs. Taking the batch for an outage here
+		// would send it the same way again, for ever.
+		for i, h := range halves {
+			if errs[i] == nil || !refusal(errs[i]) {
+				continue
+			}
+			settled[i] = true
+			l, took, err := r.send(ctx, h)
+			if err != nil {
+				left, lastErr = append(left, l...), err
+			}
+			if probe == nil {
+				probe = took
+			}
+		}
+	}
+	if probe == nil {
+		// No half was taken, and nothing shows Flowglad up: an outage.
+		for i, h := range halves {
+			if errs[i] != nil && !settled[i] {
+				left = append(left, h...)
+				lastErr = cause
+			}
+		}
+		return left, lastErr
+	}
 	for i, h := range halves {
 		var l []item
 		var err error
 		switch {
-		case errs[i] == nil:
+		case errs[i] == nil || settled[i]:
 			continue
 		case refusal(errs[i]):
-			l, err = r.send(ctx, h)
+			l, _, err = r.send(ctx, h)
 		case serverError(errs[i]):
 			l, err = r.isolate(ctx, h, probe, errs[i])
 		default:
