@@ -114,9 +114,22 @@ type Option func(*Recorder)
 // not close a queue it is given: close it after the Recorder.
 func WithQueue(q Queue) Option { return func(r *Recorder) { r.q = q } }
 
-// WithLedger sets where pending usage and reservations are kept (default an in-process
-// MemoryLedger). A queue shared by several instances needs a ledger they share.
+// WithLedger sets where pending usage and reservations are kept (default the queue's
+// SharedLedger when it is a SharedQueue, else an in-process MemoryLedger). A queue shared
+// by several instances needs a ledger they share.
 func WithLedger(l Ledger) Option { return func(r *Recorder) { r.ledger = l } }
+
+// A SharedQueue is a Queue several instances record into and send from, with the Ledger
+// they must share with it: an event may be sent by another instance than the one that
+// recorded it, and the sender forgets its pending usage in its own ledger, so an
+// in-process ledger would keep subtracting that usage for ever on the instance that
+// recorded it. NewRecorder uses SharedLedger when WithLedger is not given
+// (usage/redisqueue's Queue is one).
+type SharedQueue interface {
+	Queue
+	// SharedLedger returns the ledger every recorder on the queue must use.
+	SharedLedger() Ledger
+}
 
 // WithBatchSize sets the most events sent in one call (default 500; at most MaxBatchSize).
 func WithBatchSize(n int) Option { return func(r *Recorder) { r.batchSize = n } }
@@ -201,6 +214,9 @@ func NewRecorder(svc *flowglad.Service, opts ...Option) (*Recorder, error) {
 	}
 	if r.q == nil {
 		r.q, r.ownQueue = NewMemoryQueue(DefaultQueueCapacity), true
+	}
+	if sq, ok := r.q.(SharedQueue); ok && r.ledger == nil {
+		r.ledger = sq.SharedLedger()
 	}
 	if r.ledger == nil {
 		r.ledger = newMemoryLedger(r.now)
