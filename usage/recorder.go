@@ -285,12 +285,12 @@ func (r *Recorder) put(ctx context.Context, e Event) error {
 	if r.closed {
 		return ErrClosed
 	}
-	stored := r.storedTxID(e.CustomerID, e.TransactionID)
-	if err := r.ledger.AddPending(ctx, e.CustomerID, []PendingEvent{pendingOf(e, stored)}); err != nil {
+	id := r.pendingID(e)
+	if err := r.ledger.AddPending(ctx, e.CustomerID, []PendingEvent{pendingOf(e, id)}); err != nil {
 		return fmt.Errorf("usage: noting pending usage: %w", err)
 	}
 	if err := r.q.Put(ctx, []Event{e}); err != nil {
-		_ = r.ledger.RemovePending(context.WithoutCancel(ctx), e.CustomerID, []string{stored})
+		_ = r.ledger.RemovePending(context.WithoutCancel(ctx), e.CustomerID, []string{id})
 		if errors.Is(err, ErrQueueFull) || errors.Is(err, ErrClosed) {
 			return err
 		}
@@ -305,9 +305,25 @@ func (r *Recorder) put(ctx context.Context, e Event) error {
 	return nil
 }
 
-func pendingOf(e Event, stored string) PendingEvent {
+// pendingID is the id an event is pending under in the ledger: the transaction id Flowglad
+// stores and the meter (or price) the event names, as Flowglad keeps one event per
+// transaction id and meter: a job may bill two meters under one id, and each event is
+// pending until it lands.
+func (r *Recorder) pendingID(e Event) string {
+	ref := meterKey(e)
+	switch {
+	case ref != "":
+	case e.PriceSlug != "":
+		ref = "price-slug:" + e.PriceSlug
+	default:
+		ref = "price-id:" + e.PriceID
+	}
+	return r.storedTxID(e.CustomerID, e.TransactionID) + "\x00" + ref
+}
+
+func pendingOf(e Event, id string) PendingEvent {
 	return PendingEvent{
-		TransactionID: stored, UsageMeterSlug: e.UsageMeterSlug, UsageMeterID: e.UsageMeterID,
+		TransactionID: id, UsageMeterSlug: e.UsageMeterSlug, UsageMeterID: e.UsageMeterID,
 		PriceSlug: e.PriceSlug, PriceID: e.PriceID, SubscriptionID: e.SubscriptionID, Amount: e.Amount,
 	}
 }

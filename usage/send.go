@@ -252,7 +252,7 @@ func (r *Recorder) landed(ctx context.Context, items []item) {
 	for i, it := range items {
 		claimed[i] = it.c
 		ext := it.c.Event.CustomerID
-		byCustomer[ext] = append(byCustomer[ext], it.params.TransactionID)
+		byCustomer[ext] = append(byCustomer[ext], r.pendingID(it.c.Event))
 	}
 	r.ack(ctx, claimed)
 	r.recorded.Add(int64(len(items)))
@@ -272,7 +272,7 @@ func (r *Recorder) deadLetter(ctx context.Context, claimed []Claimed, reason err
 	bg := context.WithoutCancel(ctx)
 	for _, c := range claimed {
 		e := c.Event
-		_ = r.ledger.RemovePending(bg, e.CustomerID, []string{r.storedTxID(e.CustomerID, e.TransactionID)})
+		_ = r.ledger.RemovePending(bg, e.CustomerID, []string{r.pendingID(e)})
 		if r.onDead != nil {
 			r.onDead(bg, DeadLetter{Event: e, Err: reason})
 			continue
