@@ -3,6 +3,8 @@ package usage_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -130,10 +132,12 @@ func TestExactlyOnceThroughFaults(t *testing.T) {
 		faults []flowgladapitest.Fault
 		calls  int // bulk calls for three batches of 20
 	}{
-		// A 5xx is answered by sending each half once (it may be one event Flowglad cannot
+		// A 503 says Flowglad cannot answer now: the batch is retried whole.
+		{"503 before apply", []flowgladapitest.Fault{with(bulk, func(f *flowgladapitest.Fault) { f.Status = 503 })}, 4},
+		// A 500 is answered by sending each half once (it may be one event Flowglad cannot
 		// take): both are taken.
-		{"5xx before apply", []flowgladapitest.Fault{with(bulk, func(f *flowgladapitest.Fault) { f.Status = 503 })}, 5},
-		{"5xx after apply", []flowgladapitest.Fault{with(bulk, func(f *flowgladapitest.Fault) { f.Status = 500; f.AfterApply = true })}, 5},
+		{"500 before apply", []flowgladapitest.Fault{with(bulk, func(f *flowgladapitest.Fault) { f.Status = 500 })}, 5},
+		{"500 after apply", []flowgladapitest.Fault{with(bulk, func(f *flowgladapitest.Fault) { f.Status = 500; f.AfterApply = true })}, 5},
 		{"connection dropped after apply", []flowgladapitest.Fault{with(bulk, func(f *flowgladapitest.Fault) { f.CloseConnection = true; f.AfterApply = true })}, 4},
 		{"answer garbled after apply", []flowgladapitest.Fault{with(bulk, func(f *flowgladapitest.Fault) { f.Status = 200; f.Body = `{"usageEv`; f.AfterApply = true })}, 4},
 		{"429", []flowgladapitest.Fault{with(bulk, func(f *flowgladapitest.Fault) { f.Status = 429 })}, 4},
@@ -582,4 +586,62 @@ func TestRefusalAndArchivedCustomerInOneBatch(t *testing.T) {
 	assert.ErrorIs(t, dead["bad-meter"], flowgladapi.ErrNotFound)
 	assert.ErrorIs(t, dead["archived"], flowgladapi.ErrServer)
 	assert.Equal(t, 0, e.rec.Stats().Queued)
+}
+
+// flapping answers every other bulk call with a 503 of its own, as a gateway in front of
+// Flowglad does when one of its backends is down; other calls pass.
+type flapping struct {
+	next  http.RoundTripper
+	mu    sync.Mutex
+	calls int
+}
+
+func (f *flapping) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Path == bulkPath {
+		f.mu.Lock()
+		f.calls++
+		fail := f.calls%2 == 1
+		f.mu.Unlock()
+		if fail {
+			if req.Body != nil {
+				_ = req.Body.Close()
+			}
+			return &http.Response{StatusCode: http.StatusServiceUnavailable, Status: "503 Service Unavailable",
+				Header: http.Header{"Content-Type": {"text/plain"}}, Body: io.NopCloser(strings.NewReader("no healthy upstream")),
+				Request: req, ProtoMajor: 1, ProtoMinor: 1}, nil
+		}
+	}
+	return f.next.RoundTrip(req)
+}
+
+// A 502, 503 or 504 says Flowglad (or the gateway before it) cannot answer now: never that
+// an event is poison. Only Flowglad's own 500 (usage for an archived customer) is. A
+// flapping gateway let the probe through and failed the event alone again and again, and
+// the event was dead-lettered: usage lost.
+func TestFlappingGatewayDeadLettersNothing(t *testing.T) {
+	fake := flowgladapitest.NewServer(t, flowgladapitest.WithSeed(flowgladapitest.DemoSeed()))
+	svc, err := flowglad.NewService(flowglad.Config{
+		APIKey: fake.APIKey(), BaseURL: fake.URL, Logger: slog.New(slog.DiscardHandler),
+		RetryPolicy: &flowgladapi.RetryPolicy{MaxRetries: 0},
+		HTTPClient:  &http.Client{Transport: &flapping{next: http.DefaultTransport}},
+	})
+	require.NoError(t, err)
+	dead := &deadLetters{}
+	rec, err := usage.NewRecorder(svc, usage.WithFlushInterval(noFlushes),
+		usage.WithBackoff(func(int) time.Duration { return 0 }), usage.OnDeadLetter(dead.add))
+	require.NoError(t, err)
+	defer func() { assert.NoError(t, rec.Close(ctx(t))) }()
+
+	for i := range 2 {
+		_, err := rec.Record(ctx(t), alice, flowglad.UsageEventParams{UsageMeterSlug: meter,
+			SubscriptionID: flowgladapitest.DemoAliceSubscriptionID, TransactionID: fmt.Sprint("flap-", i)})
+		require.NoError(t, err)
+	}
+	require.NoError(t, rec.Flush(ctx(t)))
+	assert.Empty(t, dead.get(), "nothing is dead-lettered for a gateway's 503")
+	counts := countByTx(fake)
+	assert.Equal(t, map[string]int{
+		usage.StoredTransactionID(alice.ExternalID, "flap-0"): 1,
+		usage.StoredTransactionID(alice.ExternalID, "flap-1"): 1,
+	}, counts)
 }

@@ -68,7 +68,7 @@ func (r *Recorder) sendBatch(ctx context.Context, claimed []Claimed) error {
 // send posts items in one bulk call. Flowglad inserts a batch in one transaction, so one
 // event it refuses refuses them all: a refused batch is split in two, and each half sent
 // again, until the events refused are alone (dead-lettered with Flowglad's reason) and the
-// others recorded. A 5xx may be such a refusal too (Flowglad answers usage for an archived
+// others recorded. A 500 may be such a refusal too (Flowglad answers usage for an archived
 // customer with a 500): see isolate. On a failure that is not the events' fault it returns
 // the items not yet recorded. took is an item Flowglad took in this send (nil when none, or
 // when only isolate knows of one): proof that Flowglad is up, the probe isolate needs.
@@ -96,7 +96,7 @@ func (r *Recorder) send(ctx context.Context, items []item) (left []item, took *i
 			took = took2
 		}
 		return left, took, err
-	case serverError(err) && len(items) > 1:
+	case poisonable(err) && len(items) > 1:
 		left, err := r.isolate(ctx, items, nil, err)
 		return left, nil, err
 	}
@@ -112,16 +112,16 @@ func (r *Recorder) post(ctx context.Context, items []item) error {
 	return err
 }
 
-// poisonStrikes is how many times an event alone must get a 5xx, each time right after
+// poisonStrikes is how many times an event alone must get a 500, each time right after
 // Flowglad took another event, before it is dead-lettered.
 const poisonStrikes = 3
 
-// isolate handles a 5xx to a batch: Flowglad failing (an outage: keep every event and
+// isolate handles a 500 to a batch: Flowglad failing (an outage: keep every event and
 // retry later), or one of the events it cannot take (usage for an archived customer is a
 // 500 on live Flowglad: retrying the batch would block the queue for ever). It sends each
 // half once: when neither is taken and nothing has proved Flowglad up (probe, an event it
-// took in this send), it is an outage. Otherwise each half that got a 5xx is split again,
-// and an event that gets a 5xx alone poisonStrikes times, each right after Flowglad took
+// took in this send), it is an outage. Otherwise each half that got a 500 is split again,
+// and an event that gets a 500 alone poisonStrikes times, each right after Flowglad took
 // the probe again (a repeat of an event it has: counted once), is dead-lettered.
 func (r *Recorder) isolate(ctx context.Context, items []item, probe *item, cause error) ([]item, error) {
 	if len(items) == 1 {
@@ -179,7 +179,7 @@ func (r *Recorder) isolate(ctx context.Context, items []item, probe *item, cause
 			continue
 		case refusal(errs[i]):
 			l, _, err = r.send(ctx, h)
-		case serverError(errs[i]):
+		case poisonable(errs[i]):
 			l, err = r.isolate(ctx, h, probe, errs[i])
 		default:
 			l, err = h, errs[i]
@@ -191,7 +191,7 @@ func (r *Recorder) isolate(ctx context.Context, items []item, probe *item, cause
 	return left, lastErr
 }
 
-// confirmPoison dead-letters an event that Flowglad answers with a 5xx alone, again and
+// confirmPoison dead-letters an event that Flowglad answers with a 500 alone, again and
 // again, while it takes another event (the probe) each time just before.
 func (r *Recorder) confirmPoison(ctx context.Context, it item, probe *item, cause error) ([]item, error) {
 	if probe == nil {
@@ -209,7 +209,7 @@ func (r *Recorder) confirmPoison(ctx context.Context, it item, probe *item, caus
 		case refusal(err):
 			r.deadLetter(ctx, []Claimed{it.c}, err)
 			return nil, nil
-		case !serverError(err):
+		case !poisonable(err):
 			return []item{it}, err
 		}
 		cause = err
@@ -218,10 +218,14 @@ func (r *Recorder) confirmPoison(ctx context.Context, it item, probe *item, caus
 	return nil, nil
 }
 
-// serverError reports whether err is a 5xx answer from Flowglad.
-func serverError(err error) bool {
+// poisonable reports whether err is a 500 answer: Flowglad's own failure, which one event
+// of a batch can cause (usage for an archived customer). A 502, 503 or 504 comes from a
+// Flowglad, or a gateway before it, that cannot answer now, whatever the events: they are
+// retried, never taken as a strike against an event (a flapping gateway would otherwise
+// have an event dead-lettered).
+func poisonable(err error) bool {
 	var apiErr *flowgladapi.Error
-	return errors.As(err, &apiErr) && apiErr.StatusCode >= 500
+	return errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusInternalServerError
 }
 
 // refusal reports whether Flowglad refused the events themselves (an unknown meter or
