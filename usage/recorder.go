@@ -77,6 +77,9 @@ type Recorder struct {
 	// subsTTL (guarded by sendMu).
 	subs    map[string]keptSubs
 	subsTTL time.Duration
+	// probe is the last event Flowglad took (guarded by sendMu): sent again (a duplicate,
+	// counted once) to prove Flowglad up when an event alone in its batch gets a 500.
+	probe *item
 }
 
 type keptSubs struct {

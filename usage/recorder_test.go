@@ -645,3 +645,30 @@ func TestFlappingGatewayDeadLettersNothing(t *testing.T) {
 		usage.StoredTransactionID(alice.ExternalID, "flap-1"): 1,
 	}, counts)
 }
+
+// An archived customer's event alone in the queue (the last of a quiet worker) is isolated
+// too: an event Flowglad took in an earlier batch proves Flowglad up. Without one, it was
+// sent alone again and again: Flush and Close never finished while no other event came.
+func TestArchivedCustomerAloneIsIsolated(t *testing.T) {
+	e := newEnv(t)
+	_, err := e.rec.Record(ctx(t), alice, flowglad.UsageEventParams{UsageMeterSlug: meter, TransactionID: "earlier"})
+	require.NoError(t, err)
+	require.NoError(t, e.rec.Flush(ctx(t)))
+
+	_, err = e.rec.Record(ctx(t), bob, flowglad.UsageEventParams{UsageMeterSlug: meter,
+		SubscriptionID: flowgladapitest.DemoBobSubscriptionID, TransactionID: "alone"})
+	require.NoError(t, err)
+	_, err = e.svc.Client().ArchiveCustomer(ctx(t), bob.ExternalID)
+	require.NoError(t, err)
+
+	short, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+	defer cancel()
+	require.NoError(t, e.rec.Flush(short))
+	dead := e.dead.get()
+	require.Len(t, dead, 1)
+	assert.Equal(t, "alone", dead[0].Event.TransactionID)
+	assert.ErrorIs(t, dead[0].Err, flowgladapi.ErrServer)
+	assert.Equal(t, map[string]int{usage.StoredTransactionID(alice.ExternalID, "earlier"): 1}, countByTx(e.fake),
+		"the earlier event, sent again as the probe, counts once")
+	assert.Equal(t, 0, e.rec.Stats().Queued)
+}
