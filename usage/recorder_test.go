@@ -672,3 +672,32 @@ func TestArchivedCustomerAloneIsIsolated(t *testing.T) {
 		"the earlier event, sent again as the probe, counts once")
 	assert.Equal(t, 0, e.rec.Stats().Queued)
 }
+
+// One customer whose billing cannot be read (its reads fail, again and again) holds back
+// only its own events, whose subscription is chosen from that billing: the other
+// customers' events are sent. Before, the whole batch was released and retried, and
+// nobody's usage reached Flowglad while that customer's reads failed.
+func TestUnreadableCustomerHoldsBackOnlyItsEvents(t *testing.T) {
+	e := newEnv(t)
+	e.fake.FailNext(0, flowgladapitest.Fault{Path: "/api/v1/customers/" + bob.ExternalID + "/billing", Status: 500})
+	_, err := e.rec.Record(ctx(t), bob, flowglad.UsageEventParams{UsageMeterSlug: meter, TransactionID: "bob-0"})
+	require.NoError(t, err)
+	for i := range 3 {
+		_, err := e.rec.Record(ctx(t), alice, flowglad.UsageEventParams{UsageMeterSlug: meter, TransactionID: fmt.Sprint("alice-", i)})
+		require.NoError(t, err)
+	}
+	short, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
+	defer cancel()
+	require.Error(t, e.rec.Flush(short), "bob's event cannot be sent")
+	assert.Equal(t, map[string]int{
+		usage.StoredTransactionID(alice.ExternalID, "alice-0"): 1,
+		usage.StoredTransactionID(alice.ExternalID, "alice-1"): 1,
+		usage.StoredTransactionID(alice.ExternalID, "alice-2"): 1,
+	}, countByTx(e.fake))
+	assert.Empty(t, e.dead.get(), "bob's event waits; it is not dead-lettered")
+	assert.Equal(t, 1, e.rec.Stats().Queued)
+
+	e.fake.ClearFaults()
+	require.NoError(t, e.rec.Flush(ctx(t)))
+	assert.Equal(t, 1, countByTx(e.fake)[usage.StoredTransactionID(bob.ExternalID, "bob-0")])
+}

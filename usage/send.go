@@ -30,15 +30,20 @@ func (r *Recorder) sendBatch(ctx context.Context, claimed []Claimed) error {
 	r.inFlight.Add(int64(len(claimed)))
 	defer r.inFlight.Add(-int64(len(claimed)))
 
-	subs, dead, err := r.resolve(ctx, claimed)
+	subs, dead, later, err := r.resolve(ctx, claimed)
 	if err != nil {
 		_ = r.release(ctx, claimed)
 		return err
 	}
 	items := make([]item, 0, len(claimed))
+	var held []Claimed
 	for _, c := range claimed {
 		if derr, ok := dead[c.Event.CustomerID]; ok && c.Event.SubscriptionID == "" {
 			r.deadLetter(ctx, []Claimed{c}, derr)
+			continue
+		}
+		if _, ok := later[c.Event.CustomerID]; ok && c.Event.SubscriptionID == "" {
+			held = append(held, c)
 			continue
 		}
 		e := c.Event
@@ -54,6 +59,10 @@ func (r *Recorder) sendBatch(ctx context.Context, claimed []Claimed) error {
 			PriceID: e.PriceID, PriceSlug: e.PriceSlug, UsageMeterID: e.UsageMeterID, UsageMeterSlug: e.UsageMeterSlug,
 		}})
 	}
+	if len(held) > 0 {
+		// Their customer's billing could not be read: they wait, the others go.
+		_ = r.release(ctx, held)
+	}
 	left, _, err := r.send(ctx, items)
 	if err != nil {
 		cs := make([]Claimed, len(left))
@@ -61,8 +70,12 @@ func (r *Recorder) sendBatch(ctx context.Context, claimed []Claimed) error {
 			cs[i] = left[i].c
 		}
 		_ = r.release(ctx, cs)
+		return err
 	}
-	return err
+	for _, lerr := range later {
+		return lerr // the drain retries them after a backoff
+	}
+	return nil
 }
 
 // send posts items in one bulk call. Flowglad inserts a batch in one transaction, so one
@@ -316,17 +329,24 @@ func meterKey(e Event) string {
 
 // resolve chooses the subscription of every event that names none, reading each such
 // customer's billing once. dead holds the customers whose events cannot be sent (no current
-// subscription, a customer that cannot be read); err is a failure to retry later.
-func (r *Recorder) resolve(ctx context.Context, claimed []Claimed) (map[subKey]string, map[string]error, error) {
-	subs := map[subKey]string{}
-	dead := map[string]error{}
+// subscription, a customer that cannot be read); later those whose billing read failed for
+// now (their events wait, the others are sent); err is a failure of every read to retry
+// later (two in a row: Flowglad is down, the batch waits whole).
+func (r *Recorder) resolve(ctx context.Context, claimed []Claimed) (subs map[subKey]string, dead, later map[string]error, err error) {
+	subs = map[subKey]string{}
+	dead = map[string]error{}
+	later = map[string]error{}
 	read := map[string][]flowgladapi.Subscription{}
+	failed := 0 // reads failed in a row
 	for _, c := range claimed {
 		e := c.Event
 		if e.SubscriptionID != "" {
 			continue
 		}
 		if _, ok := dead[e.CustomerID]; ok {
+			continue
+		}
+		if _, ok := later[e.CustomerID]; ok {
 			continue
 		}
 		key := subKey{e.CustomerID, meterKey(e)}
@@ -345,8 +365,14 @@ func (r *Recorder) resolve(ctx context.Context, claimed []Claimed) (map[subKey]s
 					dead[e.CustomerID] = err
 					continue
 				}
-				return nil, nil, fmt.Errorf("usage: reading billing: %w", err)
+				err = fmt.Errorf("usage: reading billing: %w", err)
+				if failed++; failed >= 2 || ctx.Err() != nil {
+					return nil, nil, nil, err
+				}
+				later[e.CustomerID] = err
+				continue
 			}
+			failed = 0
 			r.keepSubs(e.CustomerID, list)
 		}
 		read[e.CustomerID] = list
@@ -358,7 +384,7 @@ func (r *Recorder) resolve(ctx context.Context, claimed []Claimed) (map[subKey]s
 		}
 		subs[key] = sub
 	}
-	return subs, dead, nil
+	return subs, dead, later, nil
 }
 
 // maxKeptSubs bounds the customers whose subscriptions the flusher keeps.
