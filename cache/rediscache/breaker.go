@@ -10,10 +10,10 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// ErrUnavailable is returned (wrapped) by Get and Set while Redis is known to be unreachable:
-// an operation failed to reach it less than the back-off (WithBackoff) ago, so they fail at
-// once instead of each waiting for the timeout. The flowglad loader then reads Flowglad, as
-// for any cache error.
+// ErrUnavailable is returned (wrapped) by Get, Set, GetVersion, SetIfVersion, GetLastKnown
+// and SetLastKnown while Redis is known to be unreachable: an operation failed to reach it
+// less than the back-off (WithBackoff) ago, so they fail at once instead of each waiting for
+// the timeout. The flowglad loader then reads Flowglad, as for any cache error.
 var ErrUnavailable = errors.New("rediscache: Redis is unreachable (failing fast until the back-off ends)")
 
 // breaker remembers that Redis could not be reached, so reads stop paying the timeout

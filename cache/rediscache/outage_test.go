@@ -183,3 +183,47 @@ func TestRedisCacheFailsFastWhileDown(t *testing.T) {
 		}, 10*time.Second, 5*time.Millisecond)
 	})
 }
+
+// TestRedisLastKnownFailsFastWhileDown: while Redis is known down, SetLastKnown and
+// GetLastKnown fail at once like Get and Set. The loader keeps the last-known billing after
+// every Flowglad read, on the reading request's goroutine: without the back-off, every
+// billing read would pay the timeout again while Redis is down.
+func TestRedisLastKnownFailsFastWhileDown(t *testing.T) {
+	srv := startRedis(t)
+	client := srv.client(true)
+	var sent commandCounter
+	client.AddHook(&sent)
+	c := newCache(t, client, rediscache.WithTimeout(50*time.Millisecond), rediscache.WithBackoff(time.Hour),
+		rediscache.WithReplayInterval(time.Hour), rediscache.WithLogger(slog.New(slog.DiscardHandler)))
+	ctx := context.Background()
+	readAt := time.UnixMilli(1_765_000_000_000)
+	require.NoError(t, c.SetLastKnown(ctx, "user_alice", []byte(`{"v":1}`), readAt, time.Hour))
+
+	require.NoError(t, srv.cmd.Process.Signal(syscall.SIGSTOP)) // Redis hangs
+	resumed := false
+	resume := func() {
+		if !resumed {
+			resumed = true
+			_ = srv.cmd.Process.Signal(syscall.SIGCONT)
+		}
+	}
+	t.Cleanup(resume)
+	_, _, err := c.Get(ctx, "user_alice")
+	require.ErrorIs(t, err, context.DeadlineExceeded, "the first read pays the timeout")
+
+	before := sent.n.Load()
+	assert.ErrorIs(t, c.SetLastKnown(ctx, "user_alice", []byte(`{"v":2}`), readAt.Add(time.Second), time.Hour),
+		rediscache.ErrUnavailable)
+	_, _, found, err := c.GetLastKnown(ctx, "user_alice")
+	assert.ErrorIs(t, err, rediscache.ErrUnavailable)
+	assert.False(t, found)
+	assert.Equal(t, before, sent.n.Load(), "no command reaches Redis during the back-off")
+
+	resume()
+	require.NoError(t, c.Delete(ctx, "user_carol"), "reaches Redis: the outage is over")
+	body, got, found, err := c.GetLastKnown(ctx, "user_alice")
+	require.NoError(t, err)
+	require.True(t, found)
+	assert.Equal(t, `{"v":1}`, string(body))
+	assert.True(t, got.Equal(readAt), "%v", got)
+}
