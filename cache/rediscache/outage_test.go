@@ -251,3 +251,39 @@ func TestRedisLastKnownFailsFastWhileDown(t *testing.T) {
 	assert.Equal(t, `{"v":1}`, string(body))
 	assert.True(t, got.Equal(readAt), "%v", got)
 }
+
+// TestRedisCacheFailsFastUnderCallersDeadline: the flowglad loader gives each cache call at
+// most a second. With a timeout above that (WithTimeout(5 * time.Second), say), it is the
+// caller's deadline that ends an operation against a hung Redis; that says Redis did not
+// answer as much as the Cache's own timeout does, so the back-off starts, and later reads
+// fail at once instead of each waiting for the caller's deadline. A caller that cancels
+// says nothing about Redis.
+func TestRedisCacheFailsFastUnderCallersDeadline(t *testing.T) {
+	srv := startRedis(t)
+	client := srv.client(true)
+	var sent commandCounter
+	client.AddHook(&sent)
+	c := newCache(t, client, rediscache.WithTimeout(time.Minute), rediscache.WithBackoff(time.Hour),
+		rediscache.WithReplayInterval(time.Hour), rediscache.WithLogger(slog.New(slog.DiscardHandler)))
+	require.NoError(t, srv.cmd.Process.Signal(syscall.SIGSTOP)) // Redis hangs
+	t.Cleanup(func() { _ = srv.cmd.Process.Signal(syscall.SIGCONT) })
+
+	canceled, cancel := context.WithCancel(context.Background())
+	go func() { cancel() }()
+	_, _, err := c.Get(canceled, "user_alice")
+	require.ErrorIs(t, err, context.Canceled)
+	_, _, err = c.Get(withDeadline(t, 50*time.Millisecond), "user_alice")
+	require.ErrorIs(t, err, context.DeadlineExceeded, "a canceled caller did not start the back-off")
+
+	before := sent.n.Load()
+	_, _, err = c.Get(withDeadline(t, 2*time.Second), "user_alice")
+	assert.ErrorIs(t, err, rediscache.ErrUnavailable, "the caller's deadline passing started the back-off")
+	assert.Equal(t, before, sent.n.Load(), "no command reaches Redis during the back-off")
+}
+
+// withDeadline is a context that ends after d, canceled when the test ends.
+func withDeadline(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
