@@ -264,7 +264,12 @@ func (l *billingLoader) run(ctx context.Context, f *flight, c Customer) {
 	}
 	l.finish(f, key, e, err)
 	finished = true
-	if err == nil && !e.stale {
+	l.mu.Lock()
+	invalidated := f.stale
+	l.mu.Unlock()
+	// A read invalidated while it ran began before the change: kept as last-known, it
+	// would replace the read that followed the change, which may have ended first.
+	if err == nil && !e.stale && !invalidated {
 		// After the waiters are released: they need not wait for this.
 		l.keepLastKnown(ctx, key, e)
 	}
