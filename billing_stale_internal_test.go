@@ -286,3 +286,31 @@ func TestLastKnownNotFromReadBeforeMutation(t *testing.T) {
 	assert.True(t, e.stale)
 	assert.Equal(t, after, string(e.raw), "the last-known billing is the one read after the write")
 }
+
+// TestStaleIfErrorNotKeptFromInvalidatedRead: a read that began before an invalidation and
+// ends after the read that followed it is not kept as last-known billing over that newer
+// read: an outage then serves what was known after the change (past_due, a spent balance),
+// not what was known before it.
+func TestStaleIfErrorNotKeptFromInvalidatedRead(t *testing.T) {
+	t.Parallel()
+	s := newBLServer(t, true)
+	svc := newBLService(t, s, serviceOptions{staleIfError: time.Hour})
+	before := goBilling(t.Context(), svc)
+	old := s.arrival(t)
+	require.Eventually(t, func() bool { return waiters(svc, "u1") == 1 }, 10*time.Second, time.Millisecond)
+
+	s.bump() // the mutation happened at Flowglad
+	require.NoError(t, svc.InvalidateBilling(t.Context(), "u1"))
+	after := goBilling(t.Context(), svc)
+	fresh := s.arrival(t)
+	close(fresh.release)
+	require.Equal(t, "v2", receive(t, after).version(t))
+	close(old.release) // the old read ends last
+	require.Equal(t, "v1", receive(t, before).version(t))
+
+	s.srv.Close() // Flowglad is unreachable
+	b, err := svc.Billing(t.Context(), blCustomer)
+	require.NoError(t, err)
+	assert.True(t, b.Stale)
+	assert.Equal(t, "v2", b.Customer.Name, "the last-known billing is the read after the change")
+}
