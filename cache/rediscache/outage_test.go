@@ -212,12 +212,12 @@ func TestRedisLastKnownFailsFastWhileDown(t *testing.T) {
 	// Kept through a Cache with the default timeout: 50 ms is short on a loaded machine.
 	require.NoError(t, newCache(t, srv.client(true)).SetLastKnown(ctx, "user_alice", []byte(`{"v":1}`), readAt, time.Hour))
 
-	require.NoError(t, srv.cmd.Process.Signal(syscall.SIGSTOP)) // Redis hangs
+	require.NoError(t, srv.Signal(syscall.SIGSTOP)) // Redis hangs
 	resumed := false
 	resume := func() {
 		if !resumed {
 			resumed = true
-			_ = srv.cmd.Process.Signal(syscall.SIGCONT)
+			_ = srv.Signal(syscall.SIGCONT)
 		}
 	}
 	t.Cleanup(resume)
@@ -265,8 +265,8 @@ func TestRedisCacheFailsFastUnderCallersDeadline(t *testing.T) {
 	client.AddHook(&sent)
 	c := newCache(t, client, rediscache.WithTimeout(time.Minute), rediscache.WithBackoff(time.Hour),
 		rediscache.WithReplayInterval(time.Hour), rediscache.WithLogger(slog.New(slog.DiscardHandler)))
-	require.NoError(t, srv.cmd.Process.Signal(syscall.SIGSTOP)) // Redis hangs
-	t.Cleanup(func() { _ = srv.cmd.Process.Signal(syscall.SIGCONT) })
+	require.NoError(t, srv.Signal(syscall.SIGSTOP)) // Redis hangs
+	t.Cleanup(func() { _ = srv.Signal(syscall.SIGCONT) })
 
 	canceled, cancel := context.WithCancel(context.Background())
 	go func() { cancel() }()
