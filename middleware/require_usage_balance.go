@@ -20,7 +20,7 @@ import (
 // 402:
 //
 //	{"error": {"code": "usage_balance_exhausted", "message": "...",
-//	  "json": {"message": "...", "usageMeter": "generations", "available": 0, "required": 1}}}
+//	  "json": {"message": "...", "usageMeter": "api-calls", "available": 0, "required": 1}}}
 //
 // Without WithRecorder, concurrent requests may all pass the check before any of them is
 // metered, so a balance can end below zero; Flowglad records every event. With
