@@ -264,9 +264,16 @@ func (l *billingLoader) run(ctx context.Context, f *flight, c Customer) {
 	}
 	l.finish(f, key, e, err)
 	finished = true
-	if err == nil && !e.stale {
-		// After the waiters are released: they need not wait for this.
-		l.keepLastKnown(ctx, key, e)
+	if err == nil && !e.stale && l.lastKnown != nil {
+		// After the waiters are released: they need not wait for this. Not a read that a
+		// mutation invalidated while it ran: its body may predate the mutation, and a read
+		// that began after it may have kept the newer billing already.
+		l.mu.Lock()
+		invalidated := f.stale
+		l.mu.Unlock()
+		if !invalidated {
+			l.keepLastKnown(ctx, key, e)
+		}
 	}
 }
 

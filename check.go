@@ -90,13 +90,16 @@ func (s *Service) ExpectUsageMeter(slug string) { s.expect.add(&s.expect.meters,
 // The error names each problem: an error matching ErrAPIKeyRejected when the key is
 // refused (the slugs are then unknown: fix the key first), else one *UnknownSlugError per
 // unknown slug, joined (errors.Join; errors.As finds the first). Any other failure (an
-// outage, a timeout) is returned wrapped, as the client reports it. Nothing is cached:
+// outage, a timeout, rate limiting: a 401 once the key has worked in this process) is
+// returned wrapped, as the client reports it. Nothing is cached:
 // every call asks Flowglad.
 func (s *Service) Check(ctx context.Context) error {
 	body, err := s.client.GetDefaultPricingModel(ctx)
 	if err != nil {
 		var apiErr *flowgladapi.Error
-		if errors.As(err, &apiErr) && (apiErr.StatusCode == 401 || apiErr.StatusCode == 403) {
+		// A 401 to a key that has worked in this process is Flowglad rate limiting it (a
+		// health probe calling Check again): an outage, not a key to change.
+		if errors.As(err, &apiErr) && !apiErr.RateLimited() && (apiErr.StatusCode == 401 || apiErr.StatusCode == 403) {
 			return &keyRejected{err: err}
 		}
 		return fmt.Errorf("flowglad: check: reading the default pricing model: %w", err)

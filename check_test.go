@@ -140,3 +140,19 @@ func ExampleService_Check() {
 	// Output:
 	// flowglad: unknown usage meter "generations": the default pricing model has no such usage meter
 }
+
+// TestCheckRateLimitedKeyIsNotRejected: live Flowglad answers a rate-limited key with 401.
+// A Check run again after the key has worked (a health probe) and answered 401 is rate
+// limiting, an outage to retry, not ErrAPIKeyRejected telling the operator to change a
+// key that is fine.
+func TestCheckRateLimitedKeyIsNotRejected(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t)
+	svc := env.h.Service()
+	require.NoError(t, svc.Check(t.Context()), "the key works")
+	env.fake.FailNext(3, flowgladapitest.Fault{Method: "GET", Path: "/api/v1/pricing-models/default", Status: 401})
+	err := svc.Check(t.Context())
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, flowglad.ErrAPIKeyRejected, "a key that has worked is rate limited, not refused")
+	assert.ErrorIs(t, err, flowgladapi.ErrRateLimited)
+}

@@ -1,6 +1,7 @@
 package flowglad_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -103,4 +104,38 @@ func countLogLines(t *testing.T, logs, msg string) int {
 		}
 	}
 	return n
+}
+
+// lookupErr is an application's LookupCustomer error that quotes the profile it failed on.
+type lookupErr struct{ email string }
+
+func (e *lookupErr) Error() string { return "profile of " + e.email + " is incomplete" }
+
+// TestLookupCustomerErrorNotLogged: an error of Config.LookupCustomer may quote the
+// customer's email or name, which the route cannot redact (the signed-in Customer does not
+// carry them). As with the authenticator's errors, its text stays out of the log and of
+// the error's text; errors.As still reaches it.
+func TestLookupCustomerErrorNotLogged(t *testing.T) {
+	t.Parallel()
+	const email = "newbie.secret@example.com"
+	env := newEnv(t, withConfig(func(c *flowglad.Config) {
+		c.Auth = flowglad.AuthenticatorFunc(func(*http.Request) (flowglad.Customer, error) {
+			return flowglad.Customer{ExternalID: "user_newbie"}, nil
+		})
+		c.LookupCustomer = func(context.Context, string) (flowglad.Customer, error) {
+			return flowglad.Customer{}, &lookupErr{email: email}
+		}
+	}))
+	route := env.do(request{user: "anyone", key: "customers/billing", body: "{}"})
+	route.assertError(t, http.StatusInternalServerError, flowglad.CodeInvalidCustomer)
+	assert.NotContains(t, string(route.Body), email)
+	logs := env.logs.String()
+	assert.Contains(t, logs, "LookupCustomer failed", "the log says what failed")
+	assert.NotContains(t, logs, email, "the lookup's error text is not logged")
+
+	_, err := env.h.Service().Billing(t.Context(), flowglad.Customer{ExternalID: "user_newbie"})
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), email, "nor in the error's text")
+	var le *lookupErr
+	assert.ErrorAs(t, err, &le, "the application's error stays reachable")
 }

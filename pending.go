@@ -17,7 +17,9 @@ import (
 func (p UsageEventParams) Validate() error { return validate(p) }
 
 // Validate checks a Customer as every Service method does before using it: an *Error with
-// Code CodeInvalidCustomer (a server bug: no external id, an invalid email), or nil.
+// Code CodeInvalidCustomer (a server bug: an external id that is blank, "." or "..", or too
+// long), or nil. The email is not checked here: it matters only when the Flowglad
+// customer is created, which checks it.
 func (c Customer) Validate() error { return c.validate() }
 
 // PendingUsage reports usage that has been recorded for a customer and is not yet at

@@ -250,13 +250,23 @@ func errBadEmail(externalID, reason string) *Error {
 	}
 }
 
-// errLookup wraps a failure of Config.LookupCustomer; its text may hold personal data, so
-// it stays in Err (logs redact what they can), never in the message.
+// errLookup wraps a failure of Config.LookupCustomer. Its text may hold the very email or
+// name being looked up, which no log can redact (the Customer at hand does not carry them),
+// so it is wrapped in a lookupFailure that names its type only, as an authenticator's
+// error is; errors.As still reaches it.
 func errLookup(err error) *Error {
 	return &Error{
 		Status:  500,
 		Code:    CodeInvalidCustomer,
 		Message: fmt.Sprintf("Config.LookupCustomer failed (%T), so the Flowglad customer could not be created", err),
-		Err:     err,
+		Err:     &lookupFailure{err: err},
 	}
 }
+
+// lookupFailure is a Config.LookupCustomer error whose text is left out: it says what the
+// error is (its type, the sentinels it wraps), as authFailure does.
+type lookupFailure struct{ err error }
+
+func (e *lookupFailure) Error() string { return "lookup failed: " + describeAuthError(e.err) }
+
+func (e *lookupFailure) Unwrap() error { return e.err }

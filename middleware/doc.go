@@ -56,8 +56,8 @@
 // give it what the middleware resolved, so it need not authenticate again. One event per
 // usage meter and request: a MeterUsage inside another for the same meter passes through
 // (the outer one records); a request metered on several meters names each with
-// [SetUsageFor] and [SetTransactionIDFor]. A handler that hijacks the connection is
-// metered only when it called SetUsage or SetUsageFor.
+// [SetUsageFor] and [SetTransactionIDFor]. A handler that hijacks the connection, or
+// answers 101 Switching Protocols, is metered only when it called SetUsage or SetUsageFor.
 //
 // # Metering at volume, and reservations
 //

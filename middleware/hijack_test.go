@@ -144,3 +144,40 @@ func TestMeterWriterHidesNoHijacker(t *testing.T) {
 	e.serve(h, "alice")
 	assert.False(t, isHijacker)
 }
+
+// TestMeterSwitchingProtocols: a 101 Switching Protocols written with WriteHeader is the
+// request's final status in net/http (not an informational one), and no 2xx: as with a
+// hijacked connection, what follows it has no status, so the request is metered only when
+// the handler said what to record. An informational 1xx before a 200 is still a 200.
+func TestMeterSwitchingProtocols(t *testing.T) {
+	tests := []struct {
+		name     string
+		status   []int
+		setUsage int64
+		events   int
+	}{
+		{"a 101 without SetUsage", []int{http.StatusSwitchingProtocols}, 0, 0},
+		{"a 101 with SetUsage", []int{http.StatusSwitchingProtocols}, 4, 1},
+		{"a 103 then a 200", []int{http.StatusEarlyHints, http.StatusOK}, 0, 1},
+		{"a 103 then a 500", []int{http.StatusEarlyHints, http.StatusInternalServerError}, 0, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			h := middleware.MeterUsage(e.h, "api-calls")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if tc.setUsage > 0 {
+					middleware.SetUsage(r.Context(), tc.setUsage)
+				}
+				for _, s := range tc.status {
+					w.WriteHeader(s)
+				}
+			}))
+			e.serve(h, "alice")
+			evs := e.events(flowgladapitest.DemoCustomerAlice)
+			require.Len(t, evs, tc.events)
+			if tc.events == 1 && tc.setUsage > 0 {
+				assert.Equal(t, tc.setUsage, evs[0].Amount)
+			}
+		})
+	}
+}

@@ -147,8 +147,9 @@ func OnMeterFailure(fn func(ctx context.Context, f MeterFailure)) Option {
 // (at group level and again on a route) passes the request through, and the outer one
 // records what the handler set. A request may be metered on several meters.
 //
-// A handler that hijacks the connection (a WebSocket) is metered only when it said what
-// to record (SetUsage or SetUsageFor): its status is not known. The writer the handler
+// A handler that hijacks the connection (a WebSocket), or answers 101 Switching
+// Protocols, is metered only when it said what to record (SetUsage or SetUsageFor): the
+// outcome of what follows has no status. The writer the handler
 // gets is an http.Hijacker when the server's is (HTTP/1), and an http.Flusher;
 // http.NewResponseController reaches the rest.
 //
@@ -177,11 +178,7 @@ func MeterUsage(b Biller, usageMeterSlug string, opts ...Option) func(http.Handl
 			}
 			// A reservation of the meter's gate that the event did not commit (no 2xx,
 			// nothing to record, a failure, a panic) ends with the meter.
-			defer func() {
-				if res := st.takeHold(usageMeterSlug); res != nil {
-					res.Release(r.Context())
-				}
-			}()
+			defer st.releaseHolds(r.Context(), usageMeterSlug)
 			rec := newRecorder(w)
 			func() {
 				defer st.endMeter(m)
@@ -321,8 +318,10 @@ func (s *statusRecorder) writer() http.ResponseWriter {
 	return s
 }
 
+// WriteHeader remembers the first final status: 1xx are informational, except 101
+// Switching Protocols, which net/http sends as the final one.
 func (s *statusRecorder) WriteHeader(code int) {
-	if s.status == 0 && code >= 200 {
+	if s.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
 		s.status = code
 	}
 	s.ResponseWriter.WriteHeader(code)
@@ -348,10 +347,11 @@ func (s *statusRecorder) Flush() {
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // metered reports whether the request is to be metered: a 2xx answer (200 when the
-// handler wrote nothing: net/http's answer then), or, for a hijacked connection, whose
-// status is unknown, a handler that said what to record (set).
+// handler wrote nothing: net/http's answer then), or, for a hijacked connection or one
+// that switched protocols (101), whose outcome has no status, a handler that said what to
+// record (set).
 func (s *statusRecorder) metered(set bool) bool {
-	if s.hijacked {
+	if s.hijacked || s.status == http.StatusSwitchingProtocols {
 		return set
 	}
 	status := s.status

@@ -110,7 +110,8 @@ func FailOpen() Option {
 }
 
 // WithLogger sets the logger of failures the middleware recovers from (an unreadable
-// billing with FailOpen, a usage event that could not be recorded). The default is the
+// billing with FailOpen, a usage event that could not be recorded) and of those it
+// answers with a 5xx (with the answer's request id: the answer's message is generic). The default is the
 // Service's (Config.Logger). Lines carry the customer's external id, never its email or
 // name.
 func WithLogger(l *slog.Logger) Option {
@@ -199,34 +200,52 @@ type state struct {
 	// meter is the innermost meter, what SetUsage sets; nil without one.
 	meter *meter
 	// holds are the reservations RequireUsageBalance made for the request, by usage meter
-	// slug: one per slug, the outermost gate's, for the meter of the slug to commit.
-	holds map[string]*usage.Reservation
+	// slug: the outermost gate's first, for the meter of the slug to commit, then what
+	// stricter gates inside it reserved beyond it.
+	holds map[string][]*usage.Reservation
 }
 
-// hold returns the request's reservation on slug, nil without one.
+// hold returns the request's reservation on slug that the meter commits, nil without one.
 func (st *state) hold(slug string) *usage.Reservation {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	return st.holds[slug]
+	if h := st.holds[slug]; len(h) > 0 {
+		return h[0]
+	}
+	return nil
 }
 
-// addHold keeps res as the request's reservation on slug.
+// held returns the amount the request holds on slug, all its reservations together.
+func (st *state) held(slug string) int64 {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	var n int64
+	for _, res := range st.holds[slug] {
+		n += res.Amount()
+	}
+	return n
+}
+
+// addHold adds res to the request's reservations on slug.
 func (st *state) addHold(slug string, res *usage.Reservation) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.holds == nil {
-		st.holds = map[string]*usage.Reservation{}
+		st.holds = map[string][]*usage.Reservation{}
 	}
-	st.holds[slug] = res
+	st.holds[slug] = append(st.holds[slug], res)
 }
 
-// takeHold removes and returns the request's reservation on slug, nil without one.
-func (st *state) takeHold(slug string) *usage.Reservation {
+// releaseHolds removes the request's reservations on slug and releases them (one already
+// committed is not released again).
+func (st *state) releaseHolds(ctx context.Context, slug string) {
 	st.mu.Lock()
-	defer st.mu.Unlock()
-	res := st.holds[slug]
+	holds := st.holds[slug]
 	delete(st.holds, slug)
-	return res
+	st.mu.Unlock()
+	for _, res := range holds {
+		res.Release(ctx)
+	}
 }
 
 // metering reports whether a MeterUsage of slug is running for the request.
@@ -280,7 +299,7 @@ func (o *options) customer(w http.ResponseWriter, r *http.Request, b Biller) (*h
 	}
 	c, err := b.Authenticate(r)
 	if err != nil {
-		o.onError(w, r, err)
+		o.fail(w, r, b, flowglad.Customer{}, err)
 		return r, nil, false
 	}
 	st = &state{customer: c, biller: b, originChecked: !o.allowCrossOrigin}
@@ -311,11 +330,28 @@ func (o *options) billing(w http.ResponseWriter, r *http.Request, b Biller) (*ht
 	if errors.As(err, &fe) {
 		// The Service refused the customer itself (no email to create it with, say): a
 		// server bug, answered as the route would.
-		o.onError(w, r, err)
+		o.fail(w, r, b, st.customer, err)
 		return r, st, false
 	}
 	st.readErr = err
 	return r, st, o.unreadable(w, r, b, st, err)
+}
+
+// fail answers err with the error handler. A 5xx among them (an authenticator that
+// failed, a customer the Service cannot use) is the server's fault: its answer carries a
+// generic message and the request id, so the detail (what to fix) is logged at Error with
+// that request id, as the route logs it. c is the request's customer, if known.
+func (o *options) fail(w http.ResponseWriter, r *http.Request, b Biller, c flowglad.Customer, err error) {
+	o.onError(w, r, err)
+	var fe *flowglad.Error
+	if !errors.As(err, &fe) || fe.Status < 500 {
+		return
+	}
+	st := state{customer: c}
+	o.log(b).LogAttrs(r.Context(), slog.LevelError, "flowglad: refusing the request",
+		slog.Int("status", fe.Status), slog.String("code", fe.Code),
+		slog.String("request_id", w.Header().Get("X-Request-Id")),
+		slog.String("customer", c.ExternalID), slog.String("error", st.redact(err)))
 }
 
 // msgAuthFailed is the route's message for an API key Flowglad refuses.
@@ -344,7 +380,12 @@ func (o *options) unreadable(w http.ResponseWriter, r *http.Request, b Biller, s
 		o.log(b).LogAttrs(r.Context(), level, msg+"; serving without the check (FailOpen)", attrs...)
 		return true
 	}
-	o.log(b).LogAttrs(r.Context(), slog.LevelError, msg+"; refusing the request", attrs...)
+	// The answer's message is generic; the line saying why carries its request id (set
+	// by the error handler: logged after it).
+	defer func() {
+		attrs = append(attrs, slog.String("request_id", w.Header().Get("X-Request-Id")))
+		o.log(b).LogAttrs(r.Context(), slog.LevelError, msg+"; refusing the request", attrs...)
+	}()
 	if keyRefused {
 		o.onError(w, r, &flowglad.Error{Status: http.StatusBadGateway, Code: flowglad.CodeFlowgladAuthFailed,
 			Message: msgAuthFailed, Err: err})
@@ -385,7 +426,7 @@ func isKeyRefused(err error) bool {
 // served anyway (FailOpen) is not checked. A refusal may come from a slug the pricing
 // model does not have: that is logged once (see reportUnknown).
 func gate(b Biller, opts []Option, slug slugRef, refuse func(bl *flowgladapi.Billing, subID string) *flowglad.Error) func(http.Handler) http.Handler {
-	return gateWith(b, newOptions(b, opts), slug, func(_ *state, bl *flowgladapi.Billing, subID string) *flowglad.Error {
+	return gateWith(b, newOptions(b, opts), slug, func(_ context.Context, _ *state, bl *flowgladapi.Billing, subID string) *flowglad.Error {
 		return refuse(bl, subID)
 	}, nil)
 }
@@ -397,7 +438,7 @@ type reserveFunc func(w http.ResponseWriter, r *http.Request, st *state, subID s
 
 // gateWith is gate with the request's state given to refuse, and reserve run once the
 // check passed (nil: none).
-func gateWith(b Biller, o *options, slug slugRef, refuse func(st *state, bl *flowgladapi.Billing, subID string) *flowglad.Error, reserve reserveFunc) func(http.Handler) http.Handler {
+func gateWith(b Biller, o *options, slug slugRef, refuse func(ctx context.Context, st *state, bl *flowgladapi.Billing, subID string) *flowglad.Error, reserve reserveFunc) func(http.Handler) http.Handler {
 	expect(b, slug)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -419,7 +460,7 @@ func gateWith(b Biller, o *options, slug slugRef, refuse func(st *state, bl *flo
 					}
 					bl, subID = full, o.subscription(full)
 				}
-				if err := refuse(st, bl, subID); err != nil {
+				if err := refuse(r.Context(), st, bl, subID); err != nil {
 					reportUnknown(r.Context(), o.log(b), b.Service(), st.customer, slug)
 					o.onError(w, r, err)
 					return

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"context"
 	"errors"
 	"math"
 	"net/http"
@@ -19,7 +20,7 @@ import (
 // 402:
 //
 //	{"error": {"code": "usage_balance_exhausted", "message": "...",
-//	  "json": {"message": "...", "usageMeter": "generations", "available": 0, "required": 1}}}
+//	  "json": {"message": "...", "usageMeter": "api-calls", "available": 0, "required": 1}}}
 //
 // Without WithRecorder, concurrent requests may all pass the check before any of them is
 // metered, so a balance can end below zero; Flowglad records every event. With
@@ -29,14 +30,15 @@ import (
 // of the same meter commits the reservation with the real amount (see WithRecorder). The
 // reservation is made under the default rule; with WithSubscription the gate checks the
 // picked subscription's balance less pending usage, without reserving. A gate inside
-// another on the same meter counts the outer one's reservation as the request's own.
+// another on the same meter counts the outer one's reservation as the request's own, and
+// reserves only what its min requires beyond it (a stricter route in a gated group).
 func RequireUsageBalance(b Biller, usageMeterSlug string, min float64, opts ...Option) func(http.Handler) http.Handler {
 	o := newOptions(b, opts)
 	var reserve reserveFunc
 	if o.recorder != nil && min > 0 {
 		reserve = o.reserveBalance(b, usageMeterSlug, min)
 	}
-	return gateWith(b, o, slugRef{kind: kindUsageMeter, slug: usageMeterSlug}, func(st *state, bl *flowgladapi.Billing, subID string) *flowglad.Error {
+	return gateWith(b, o, slugRef{kind: kindUsageMeter, slug: usageMeterSlug}, func(ctx context.Context, st *state, bl *flowgladapi.Billing, subID string) *flowglad.Error {
 		bal := bl.CheckUsageBalance(usageMeterSlug)
 		if subID != "" {
 			bal = bl.CheckUsageBalanceFor(subID, usageMeterSlug)
@@ -45,9 +47,14 @@ func RequireUsageBalance(b Biller, usageMeterSlug string, min float64, opts ...O
 		if bal != nil {
 			available = bal.AvailableBalance
 		}
-		// An outer gate's reservation on the meter is not subtracted here: st.current was
-		// read before it was made, so adding it back would count it twice (a gate of 2 inside
-		// one of 1 passed a balance of 1).
+		if held := st.held(usageMeterSlug); held > 0 && subID == "" {
+			// An outer gate's reservation is this request's to use. The request's
+			// subscriptions were read before it was made, so the balance is read again
+			// (from the request's billing, with the usage pending and reserved now, the
+			// request's own reservations included) and they are added back once: added to
+			// the earlier read, they would be counted twice.
+			available = o.available(ctx, b, st, usageMeterSlug) + float64(held)
+		}
 		if available >= min {
 			return nil
 		}
@@ -69,22 +76,27 @@ func balanceExhausted(slug string, available, required float64) *flowglad.Error 
 // recorder. The balance is read from the billing the gate read (no Flowglad call); the
 // reservation is kept on the request for the meter of slug to commit, and released when
 // the gate's handler returns unless a meter of slug wrapping the gate is still running
-// (it then commits or releases it itself).
+// (it then commits or releases it itself). Inside an outer gate that reserved on slug, it
+// reserves only what min requires beyond what the request holds.
 func (o *options) reserveBalance(b Biller, slug string, min float64) reserveFunc {
 	amount := int64(math.Ceil(min))
 	return func(w http.ResponseWriter, r *http.Request, st *state, subID string) (func(), bool) {
-		if subID != "" || st.hold(slug) != nil {
+		if subID != "" {
 			return nil, true
 		}
-		res, err := o.recorder.Reserve(r.Context(), st.customer, slug, amount)
+		held := st.held(slug)
+		if amount <= held {
+			return nil, true
+		}
+		res, err := o.recorder.Reserve(r.Context(), st.customer, slug, amount-held)
 		if err != nil {
 			var fe *flowglad.Error
 			switch {
 			case errors.Is(err, usage.ErrInsufficientBalance):
-				o.onError(w, r, balanceExhausted(slug, o.available(r, b, st, slug), min))
+				o.onError(w, r, balanceExhausted(slug, o.available(r.Context(), b, st, slug)+float64(held), min))
 				return nil, false
 			case errors.As(err, &fe):
-				o.onError(w, r, err)
+				o.fail(w, r, b, st.customer, err)
 				return nil, false
 			}
 			// Billing, or the ledger the reservations are kept in, could not be read: the
@@ -96,17 +108,15 @@ func (o *options) reserveBalance(b Biller, slug string, min float64) reserveFunc
 			if st.metering(slug) {
 				return
 			}
-			if res := st.takeHold(slug); res != nil {
-				res.Release(r.Context())
-			}
+			st.releaseHolds(r.Context(), slug)
 		}, true
 	}
 }
 
 // available returns the customer's balance on slug as the gate sees it now (less the
 // usage pending and reserved): the 402's detail after a refused reservation.
-func (o *options) available(r *http.Request, b Biller, st *state, slug string) float64 {
-	current, err := b.Service().CurrentSubscriptions(r.Context(), st.customer)
+func (o *options) available(ctx context.Context, b Biller, st *state, slug string) float64 {
+	current, err := b.Service().CurrentSubscriptions(ctx, st.customer)
 	if err != nil {
 		return 0
 	}

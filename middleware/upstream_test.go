@@ -126,13 +126,17 @@ func TestRefusedKey(t *testing.T) {
 					if tc.routeStatus == http.StatusBadGateway {
 						assert.Equal(t, "billing is unavailable: the server's Flowglad credentials were refused", msg, "the route's message")
 					}
+					// The answer's message is generic: its request id finds the line that
+					// says why.
+					id := w.Header().Get("X-Request-Id")
+					require.NotEmpty(t, id)
 					var logged bool
 					for _, l := range e.logLines() {
-						if l["level"] == "ERROR" && containsStr(l["msg"], tc.log) {
+						if l["level"] == "ERROR" && containsStr(l["msg"], tc.log) && l["request_id"] == id {
 							logged = true
 						}
 					}
-					assert.True(t, logged, "an Error line saying %q in:\n%s", tc.log, e.logs.String())
+					assert.True(t, logged, "an Error line saying %q with request_id %s in:\n%s", tc.log, id, e.logs.String())
 				})
 			}
 		})

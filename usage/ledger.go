@@ -14,8 +14,10 @@ var ErrStale = errors.New("usage: ledger changed since it was read")
 
 // PendingEvent is usage recorded for a customer and not yet at Flowglad, as a Ledger keeps it.
 type PendingEvent struct {
-	// TransactionID is the event's transaction id: an event recorded twice with one id is
-	// pending once, as Flowglad counts it once.
+	// TransactionID identifies the event: an event noted twice with one id is pending
+	// once, as Flowglad counts it once. The Recorder gives the transaction id Flowglad
+	// stores joined with the meter (or price) the event names, since Flowglad keeps one
+	// event per transaction id and meter.
 	TransactionID string
 	// Exactly one of UsageMeterSlug, UsageMeterID, PriceSlug and PriceID.
 	UsageMeterSlug, UsageMeterID, PriceSlug, PriceID string

@@ -70,3 +70,28 @@ func TestPendingUsageEnds(t *testing.T) {
 	require.Error(t, e.rec.Close(short))
 	assert.Equal(t, 94.0, balance(t, e.svc, bob), "a closed recorder's queue is not counted")
 }
+
+// Flowglad keeps one event per transaction id and meter (a job may bill two meters under
+// one id): each is pending until it lands. Noted by transaction id alone, the second
+// event was not pending at all, and its meter's balance could be spent again meanwhile.
+func TestOneTransactionIDOnTwoMeters(t *testing.T) {
+	seed := flowgladapitest.DemoSeed()
+	seed.PricingModel.UsageMeters = append(seed.PricingModel.UsageMeters, flowgladapitest.UsageMeter{Slug: "tokens", Name: "Tokens"})
+	fake := flowgladapitest.NewServer(t, flowgladapitest.WithSeed(seed))
+	e := newEnvOn(t, fake)
+	require.Equal(t, 100.0, balance(t, e.svc, bob))
+
+	_, err := e.rec.Record(ctx(t), bob, flowglad.UsageEventParams{UsageMeterSlug: "tokens", Amount: 40, TransactionID: "job-7"})
+	require.NoError(t, err)
+	_, err = e.rec.Record(ctx(t), bob, flowglad.UsageEventParams{UsageMeterSlug: meter, Amount: 9, TransactionID: "job-7"})
+	require.NoError(t, err)
+	assert.Equal(t, 91.0, balance(t, e.svc, bob), "the api-calls event of job-7 is pending")
+
+	require.NoError(t, e.rec.Flush(ctx(t)))
+	require.Empty(t, e.dead.get())
+	assert.Len(t, fake.UsageEvents(), 2, "Flowglad keeps both")
+	got, ok := fake.UsageBalance(flowgladapitest.DemoBobSubscriptionID, meter)
+	require.True(t, ok)
+	assert.Equal(t, 91.0, got)
+	assert.Equal(t, 91.0, balance(t, e.svc, bob), "no longer pending once landed")
+}

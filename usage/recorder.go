@@ -77,6 +77,9 @@ type Recorder struct {
 	// subsTTL (guarded by sendMu).
 	subs    map[string]keptSubs
 	subsTTL time.Duration
+	// probe is the last event Flowglad took (guarded by sendMu): sent again (a duplicate,
+	// counted once) to prove Flowglad up when an event alone in its batch gets a 500.
+	probe *item
 }
 
 type keptSubs struct {
@@ -114,9 +117,22 @@ type Option func(*Recorder)
 // not close a queue it is given: close it after the Recorder.
 func WithQueue(q Queue) Option { return func(r *Recorder) { r.q = q } }
 
-// WithLedger sets where pending usage and reservations are kept (default an in-process
-// MemoryLedger). A queue shared by several instances needs a ledger they share.
+// WithLedger sets where pending usage and reservations are kept (default the queue's
+// SharedLedger when it is a SharedQueue, else an in-process MemoryLedger). A queue shared
+// by several instances needs a ledger they share.
 func WithLedger(l Ledger) Option { return func(r *Recorder) { r.ledger = l } }
+
+// A SharedQueue is a Queue several instances record into and send from, with the Ledger
+// they must share with it: an event may be sent by another instance than the one that
+// recorded it, and the sender forgets its pending usage in its own ledger, so an
+// in-process ledger would keep subtracting that usage for ever on the instance that
+// recorded it. NewRecorder uses SharedLedger when WithLedger is not given
+// (usage/redisqueue's Queue is one).
+type SharedQueue interface {
+	Queue
+	// SharedLedger returns the ledger every recorder on the queue must use.
+	SharedLedger() Ledger
+}
 
 // WithBatchSize sets the most events sent in one call (default 500; at most MaxBatchSize).
 func WithBatchSize(n int) Option { return func(r *Recorder) { r.batchSize = n } }
@@ -202,6 +218,9 @@ func NewRecorder(svc *flowglad.Service, opts ...Option) (*Recorder, error) {
 	if r.q == nil {
 		r.q, r.ownQueue = NewMemoryQueue(DefaultQueueCapacity), true
 	}
+	if sq, ok := r.q.(SharedQueue); ok && r.ledger == nil {
+		r.ledger = sq.SharedLedger()
+	}
 	if r.ledger == nil {
 		r.ledger = newMemoryLedger(r.now)
 	}
@@ -269,12 +288,12 @@ func (r *Recorder) put(ctx context.Context, e Event) error {
 	if r.closed {
 		return ErrClosed
 	}
-	stored := r.storedTxID(e.CustomerID, e.TransactionID)
-	if err := r.ledger.AddPending(ctx, e.CustomerID, []PendingEvent{pendingOf(e, stored)}); err != nil {
+	id := r.pendingID(e)
+	if err := r.ledger.AddPending(ctx, e.CustomerID, []PendingEvent{pendingOf(e, id)}); err != nil {
 		return fmt.Errorf("usage: noting pending usage: %w", err)
 	}
 	if err := r.q.Put(ctx, []Event{e}); err != nil {
-		_ = r.ledger.RemovePending(context.WithoutCancel(ctx), e.CustomerID, []string{stored})
+		_ = r.ledger.RemovePending(context.WithoutCancel(ctx), e.CustomerID, []string{id})
 		if errors.Is(err, ErrQueueFull) || errors.Is(err, ErrClosed) {
 			return err
 		}
@@ -289,9 +308,25 @@ func (r *Recorder) put(ctx context.Context, e Event) error {
 	return nil
 }
 
-func pendingOf(e Event, stored string) PendingEvent {
+// pendingID is the id an event is pending under in the ledger: the transaction id Flowglad
+// stores and the meter (or price) the event names, as Flowglad keeps one event per
+// transaction id and meter: a job may bill two meters under one id, and each event is
+// pending until it lands.
+func (r *Recorder) pendingID(e Event) string {
+	ref := meterKey(e)
+	switch {
+	case ref != "":
+	case e.PriceSlug != "":
+		ref = "price-slug:" + e.PriceSlug
+	default:
+		ref = "price-id:" + e.PriceID
+	}
+	return r.storedTxID(e.CustomerID, e.TransactionID) + "\x00" + ref
+}
+
+func pendingOf(e Event, id string) PendingEvent {
 	return PendingEvent{
-		TransactionID: stored, UsageMeterSlug: e.UsageMeterSlug, UsageMeterID: e.UsageMeterID,
+		TransactionID: id, UsageMeterSlug: e.UsageMeterSlug, UsageMeterID: e.UsageMeterID,
 		PriceSlug: e.PriceSlug, PriceID: e.PriceID, SubscriptionID: e.SubscriptionID, Amount: e.Amount,
 	}
 }

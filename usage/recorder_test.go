@@ -3,6 +3,8 @@ package usage_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -130,10 +132,12 @@ func TestExactlyOnceThroughFaults(t *testing.T) {
 		faults []flowgladapitest.Fault
 		calls  int // bulk calls for three batches of 20
 	}{
-		// A 5xx is answered by sending each half once (it may be one event Flowglad cannot
+		// A 503 says Flowglad cannot answer now: the batch is retried whole.
+		{"503 before apply", []flowgladapitest.Fault{with(bulk, func(f *flowgladapitest.Fault) { f.Status = 503 })}, 4},
+		// A 500 is answered by sending each half once (it may be one event Flowglad cannot
 		// take): both are taken.
-		{"5xx before apply", []flowgladapitest.Fault{with(bulk, func(f *flowgladapitest.Fault) { f.Status = 503 })}, 5},
-		{"5xx after apply", []flowgladapitest.Fault{with(bulk, func(f *flowgladapitest.Fault) { f.Status = 500; f.AfterApply = true })}, 5},
+		{"500 before apply", []flowgladapitest.Fault{with(bulk, func(f *flowgladapitest.Fault) { f.Status = 500 })}, 5},
+		{"500 after apply", []flowgladapitest.Fault{with(bulk, func(f *flowgladapitest.Fault) { f.Status = 500; f.AfterApply = true })}, 5},
 		{"connection dropped after apply", []flowgladapitest.Fault{with(bulk, func(f *flowgladapitest.Fault) { f.CloseConnection = true; f.AfterApply = true })}, 4},
 		{"answer garbled after apply", []flowgladapitest.Fault{with(bulk, func(f *flowgladapitest.Fault) { f.Status = 200; f.Body = `{"usageEv`; f.AfterApply = true })}, 4},
 		{"429", []flowgladapitest.Fault{with(bulk, func(f *flowgladapitest.Fault) { f.Status = 429 })}, 4},
@@ -542,4 +546,158 @@ func TestBackoffAttempts(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	assert.Equal(t, []int{0, 1, 2}, attempts)
+}
+
+// A batch Flowglad answers with a 500 (an archived customer's event) whose halves get a
+// 404 (an unknown meter) and a 500 is not an outage: the 404 proves Flowglad up. Taking it
+// for one released the same batch to be sent the same way for ever, and the queue behind
+// it never moved.
+func TestRefusalAndArchivedCustomerInOneBatch(t *testing.T) {
+	e := newEnv(t)
+	params := []struct {
+		c flowglad.Customer
+		p flowglad.UsageEventParams
+	}{
+		{alice, flowglad.UsageEventParams{UsageMeterSlug: meter, TransactionID: "good-0"}},
+		{alice, flowglad.UsageEventParams{UsageMeterSlug: "no-such-meter", TransactionID: "bad-meter"}},
+		{bob, flowglad.UsageEventParams{UsageMeterSlug: meter, SubscriptionID: flowgladapitest.DemoBobSubscriptionID, TransactionID: "archived"}},
+		{alice, flowglad.UsageEventParams{UsageMeterSlug: meter, TransactionID: "good-3"}},
+	}
+	for _, x := range params {
+		_, err := e.rec.Record(ctx(t), x.c, x.p)
+		require.NoError(t, err)
+	}
+	_, err := e.svc.Client().ArchiveCustomer(ctx(t), bob.ExternalID)
+	require.NoError(t, err)
+
+	short, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+	defer cancel()
+	require.NoError(t, e.rec.Flush(short), "the batch is settled, not retried as an outage")
+	counts := countByTx(e.fake)
+	assert.Equal(t, map[string]int{
+		usage.StoredTransactionID(alice.ExternalID, "good-0"): 1,
+		usage.StoredTransactionID(alice.ExternalID, "good-3"): 1,
+	}, counts)
+	dead := map[string]error{}
+	for _, d := range e.dead.get() {
+		dead[d.Event.TransactionID] = d.Err
+	}
+	require.Len(t, dead, 2)
+	assert.ErrorIs(t, dead["bad-meter"], flowgladapi.ErrNotFound)
+	assert.ErrorIs(t, dead["archived"], flowgladapi.ErrServer)
+	assert.Equal(t, 0, e.rec.Stats().Queued)
+}
+
+// flapping answers every other bulk call with a 503 of its own, as a gateway in front of
+// Flowglad does when one of its backends is down; other calls pass.
+type flapping struct {
+	next  http.RoundTripper
+	mu    sync.Mutex
+	calls int
+}
+
+func (f *flapping) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Path == bulkPath {
+		f.mu.Lock()
+		f.calls++
+		fail := f.calls%2 == 1
+		f.mu.Unlock()
+		if fail {
+			if req.Body != nil {
+				_ = req.Body.Close()
+			}
+			return &http.Response{StatusCode: http.StatusServiceUnavailable, Status: "503 Service Unavailable",
+				Header: http.Header{"Content-Type": {"text/plain"}}, Body: io.NopCloser(strings.NewReader("no healthy upstream")),
+				Request: req, ProtoMajor: 1, ProtoMinor: 1}, nil
+		}
+	}
+	return f.next.RoundTrip(req)
+}
+
+// A 502, 503 or 504 says Flowglad (or the gateway before it) cannot answer now: never that
+// an event is poison. Only Flowglad's own 500 (usage for an archived customer) is. A
+// flapping gateway let the probe through and failed the event alone again and again, and
+// the event was dead-lettered: usage lost.
+func TestFlappingGatewayDeadLettersNothing(t *testing.T) {
+	fake := flowgladapitest.NewServer(t, flowgladapitest.WithSeed(flowgladapitest.DemoSeed()))
+	svc, err := flowglad.NewService(flowglad.Config{
+		APIKey: fake.APIKey(), BaseURL: fake.URL, Logger: slog.New(slog.DiscardHandler),
+		RetryPolicy: &flowgladapi.RetryPolicy{MaxRetries: 0},
+		HTTPClient:  &http.Client{Transport: &flapping{next: http.DefaultTransport}},
+	})
+	require.NoError(t, err)
+	dead := &deadLetters{}
+	rec, err := usage.NewRecorder(svc, usage.WithFlushInterval(noFlushes),
+		usage.WithBackoff(func(int) time.Duration { return 0 }), usage.OnDeadLetter(dead.add))
+	require.NoError(t, err)
+	defer func() { assert.NoError(t, rec.Close(ctx(t))) }()
+
+	for i := range 2 {
+		_, err := rec.Record(ctx(t), alice, flowglad.UsageEventParams{UsageMeterSlug: meter,
+			SubscriptionID: flowgladapitest.DemoAliceSubscriptionID, TransactionID: fmt.Sprint("flap-", i)})
+		require.NoError(t, err)
+	}
+	require.NoError(t, rec.Flush(ctx(t)))
+	assert.Empty(t, dead.get(), "nothing is dead-lettered for a gateway's 503")
+	counts := countByTx(fake)
+	assert.Equal(t, map[string]int{
+		usage.StoredTransactionID(alice.ExternalID, "flap-0"): 1,
+		usage.StoredTransactionID(alice.ExternalID, "flap-1"): 1,
+	}, counts)
+}
+
+// An archived customer's event alone in the queue (the last of a quiet worker) is isolated
+// too: an event Flowglad took in an earlier batch proves Flowglad up. Without one, it was
+// sent alone again and again: Flush and Close never finished while no other event came.
+func TestArchivedCustomerAloneIsIsolated(t *testing.T) {
+	e := newEnv(t)
+	_, err := e.rec.Record(ctx(t), alice, flowglad.UsageEventParams{UsageMeterSlug: meter, TransactionID: "earlier"})
+	require.NoError(t, err)
+	require.NoError(t, e.rec.Flush(ctx(t)))
+
+	_, err = e.rec.Record(ctx(t), bob, flowglad.UsageEventParams{UsageMeterSlug: meter,
+		SubscriptionID: flowgladapitest.DemoBobSubscriptionID, TransactionID: "alone"})
+	require.NoError(t, err)
+	_, err = e.svc.Client().ArchiveCustomer(ctx(t), bob.ExternalID)
+	require.NoError(t, err)
+
+	short, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+	defer cancel()
+	require.NoError(t, e.rec.Flush(short))
+	dead := e.dead.get()
+	require.Len(t, dead, 1)
+	assert.Equal(t, "alone", dead[0].Event.TransactionID)
+	assert.ErrorIs(t, dead[0].Err, flowgladapi.ErrServer)
+	assert.Equal(t, map[string]int{usage.StoredTransactionID(alice.ExternalID, "earlier"): 1}, countByTx(e.fake),
+		"the earlier event, sent again as the probe, counts once")
+	assert.Equal(t, 0, e.rec.Stats().Queued)
+}
+
+// One customer whose billing cannot be read (its reads fail, again and again) holds back
+// only its own events, whose subscription is chosen from that billing: the other
+// customers' events are sent. Before, the whole batch was released and retried, and
+// nobody's usage reached Flowglad while that customer's reads failed.
+func TestUnreadableCustomerHoldsBackOnlyItsEvents(t *testing.T) {
+	e := newEnv(t)
+	e.fake.FailNext(0, flowgladapitest.Fault{Path: "/api/v1/customers/" + bob.ExternalID + "/billing", Status: 500})
+	_, err := e.rec.Record(ctx(t), bob, flowglad.UsageEventParams{UsageMeterSlug: meter, TransactionID: "bob-0"})
+	require.NoError(t, err)
+	for i := range 3 {
+		_, err := e.rec.Record(ctx(t), alice, flowglad.UsageEventParams{UsageMeterSlug: meter, TransactionID: fmt.Sprint("alice-", i)})
+		require.NoError(t, err)
+	}
+	short, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
+	defer cancel()
+	require.Error(t, e.rec.Flush(short), "bob's event cannot be sent")
+	assert.Equal(t, map[string]int{
+		usage.StoredTransactionID(alice.ExternalID, "alice-0"): 1,
+		usage.StoredTransactionID(alice.ExternalID, "alice-1"): 1,
+		usage.StoredTransactionID(alice.ExternalID, "alice-2"): 1,
+	}, countByTx(e.fake))
+	assert.Empty(t, e.dead.get(), "bob's event waits; it is not dead-lettered")
+	assert.Equal(t, 1, e.rec.Stats().Queued)
+
+	e.fake.ClearFaults()
+	require.NoError(t, e.rec.Flush(ctx(t)))
+	assert.Equal(t, 1, countByTx(e.fake)[usage.StoredTransactionID(bob.ExternalID, "bob-0")])
 }

@@ -30,15 +30,20 @@ func (r *Recorder) sendBatch(ctx context.Context, claimed []Claimed) error {
 	r.inFlight.Add(int64(len(claimed)))
 	defer r.inFlight.Add(-int64(len(claimed)))
 
-	subs, dead, err := r.resolve(ctx, claimed)
+	subs, dead, later, err := r.resolve(ctx, claimed)
 	if err != nil {
 		_ = r.release(ctx, claimed)
 		return err
 	}
 	items := make([]item, 0, len(claimed))
+	var held []Claimed
 	for _, c := range claimed {
 		if derr, ok := dead[c.Event.CustomerID]; ok && c.Event.SubscriptionID == "" {
 			r.deadLetter(ctx, []Claimed{c}, derr)
+			continue
+		}
+		if _, ok := later[c.Event.CustomerID]; ok && c.Event.SubscriptionID == "" {
+			held = append(held, c)
 			continue
 		}
 		e := c.Event
@@ -54,46 +59,66 @@ func (r *Recorder) sendBatch(ctx context.Context, claimed []Claimed) error {
 			PriceID: e.PriceID, PriceSlug: e.PriceSlug, UsageMeterID: e.UsageMeterID, UsageMeterSlug: e.UsageMeterSlug,
 		}})
 	}
-	left, err := r.send(ctx, items)
+	if len(held) > 0 {
+		// Their customer's billing could not be read: they wait, the others go.
+		_ = r.release(ctx, held)
+	}
+	left, _, err := r.send(ctx, items)
 	if err != nil {
 		cs := make([]Claimed, len(left))
 		for i := range left {
 			cs[i] = left[i].c
 		}
 		_ = r.release(ctx, cs)
+		return err
 	}
-	return err
+	for _, lerr := range later {
+		return lerr // the drain retries them after a backoff
+	}
+	return nil
 }
 
 // send posts items in one bulk call. Flowglad inserts a batch in one transaction, so one
 // event it refuses refuses them all: a refused batch is split in two, and each half sent
 // again, until the events refused are alone (dead-lettered with Flowglad's reason) and the
-// others recorded. A 5xx may be such a refusal too (Flowglad answers usage for an archived
+// others recorded. A 500 may be such a refusal too (Flowglad answers usage for an archived
 // customer with a 500): see isolate. On a failure that is not the events' fault it returns
-// the items not yet recorded.
-func (r *Recorder) send(ctx context.Context, items []item) ([]item, error) {
+// the items not yet recorded. took is an item Flowglad took in this send (nil when none, or
+// when only isolate knows of one): proof that Flowglad is up, the probe isolate needs.
+func (r *Recorder) send(ctx context.Context, items []item) (left []item, took *item, err error) {
 	if len(items) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
-	err := r.post(ctx, items)
+	err = r.post(ctx, items)
 	switch {
 	case err == nil:
 		r.landed(ctx, items)
-		return nil, nil
+		return nil, &items[0], nil
 	case refusal(err):
 		if len(items) == 1 {
 			r.deadLetter(ctx, []Claimed{items[0].c}, err)
-			return nil, nil
+			return nil, nil, nil
 		}
 		mid := len(items) / 2
-		if left, err := r.send(ctx, items[:mid]); err != nil {
-			return append(left, items[mid:]...), err
+		left, took, err := r.send(ctx, items[:mid])
+		if err != nil {
+			return append(left, items[mid:]...), took, err
 		}
-		return r.send(ctx, items[mid:])
-	case serverError(err) && len(items) > 1:
-		return r.isolate(ctx, items, nil, err)
+		left, took2, err := r.send(ctx, items[mid:])
+		if took == nil {
+			took = took2
+		}
+		return left, took, err
+	case poisonable(err) && len(items) > 1:
+		left, err := r.isolate(ctx, items, nil, err)
+		return left, nil, err
+	case poisonable(err) && r.probe != nil:
+		// Alone in its batch (the last event of a quiet worker): an event Flowglad took
+		// before is the probe, else the event would wait for other traffic to be isolated.
+		left, err := r.confirmPoison(ctx, items[0], r.probe, err)
+		return left, nil, err
 	}
-	return items, err
+	return items, nil, err
 }
 
 func (r *Recorder) post(ctx context.Context, items []item) error {
@@ -105,16 +130,16 @@ func (r *Recorder) post(ctx context.Context, items []item) error {
 	return err
 }
 
-// poisonStrikes is how many times an event alone must get a 5xx, each time right after
+// poisonStrikes is how many times an event alone must get a 500, each time right after
 // Flowglad took another event, before it is dead-lettered.
 const poisonStrikes = 3
 
-// isolate handles a 5xx to a batch: Flowglad failing (an outage: keep every event and
+// isolate handles a 500 to a batch: Flowglad failing (an outage: keep every event and
 // retry later), or one of the events it cannot take (usage for an archived customer is a
 // 500 on live Flowglad: retrying the batch would block the queue for ever). It sends each
 // half once: when neither is taken and nothing has proved Flowglad up (probe, an event it
-// took in this send), it is an outage. Otherwise each half that got a 5xx is split again,
-// and an event that gets a 5xx alone poisonStrikes times, each right after Flowglad took
+// took in this send), it is an outage. Otherwise each half that got a 500 is split again,
+// and an event that gets a 500 alone poisonStrikes times, each right after Flowglad took
 // the probe again (a repeat of an event it has: counted once), is dead-lettered.
 func (r *Recorder) isolate(ctx context.Context, items []item, probe *item, cause error) ([]item, error) {
 	if len(items) == 1 {
@@ -132,27 +157,47 @@ func (r *Recorder) isolate(ctx context.Context, items []item, probe *item, cause
 			}
 		}
 	}
-	if probe == nil {
-		// Neither half was taken, and nothing shows Flowglad up: an outage.
-		var left []item
-		for i, h := range halves {
-			if errs[i] != nil {
-				left = append(left, h...)
-			}
-		}
-		return left, cause
-	}
 	var left []item
 	var lastErr error
+	var settled [2]bool
+	if probe == nil {
+		// A half Flowglad refused (a 4xx) was answered by a Flowglad that is up: settle it
+		// first (its refused events dead-lettered, the others recorded), and an event it
+		// records is the probe the other half needs. Taking the batch for an outage here
+		// would send it the same way again, for ever.
+		for i, h := range halves {
+			if errs[i] == nil || !refusal(errs[i]) {
+				continue
+			}
+			settled[i] = true
+			l, took, err := r.send(ctx, h)
+			if err != nil {
+				left, lastErr = append(left, l...), err
+			}
+			if probe == nil {
+				probe = took
+			}
+		}
+	}
+	if probe == nil {
+		// No half was taken, and nothing shows Flowglad up: an outage.
+		for i, h := range halves {
+			if errs[i] != nil && !settled[i] {
+				left = append(left, h...)
+				lastErr = cause
+			}
+		}
+		return left, lastErr
+	}
 	for i, h := range halves {
 		var l []item
 		var err error
 		switch {
-		case errs[i] == nil:
+		case errs[i] == nil || settled[i]:
 			continue
 		case refusal(errs[i]):
-			l, err = r.send(ctx, h)
-		case serverError(errs[i]):
+			l, _, err = r.send(ctx, h)
+		case poisonable(errs[i]):
 			l, err = r.isolate(ctx, h, probe, errs[i])
 		default:
 			l, err = h, errs[i]
@@ -164,7 +209,7 @@ func (r *Recorder) isolate(ctx context.Context, items []item, probe *item, cause
 	return left, lastErr
 }
 
-// confirmPoison dead-letters an event that Flowglad answers with a 5xx alone, again and
+// confirmPoison dead-letters an event that Flowglad answers with a 500 alone, again and
 // again, while it takes another event (the probe) each time just before.
 func (r *Recorder) confirmPoison(ctx context.Context, it item, probe *item, cause error) ([]item, error) {
 	if probe == nil {
@@ -182,7 +227,7 @@ func (r *Recorder) confirmPoison(ctx context.Context, it item, probe *item, caus
 		case refusal(err):
 			r.deadLetter(ctx, []Claimed{it.c}, err)
 			return nil, nil
-		case !serverError(err):
+		case !poisonable(err):
 			return []item{it}, err
 		}
 		cause = err
@@ -191,10 +236,14 @@ func (r *Recorder) confirmPoison(ctx context.Context, it item, probe *item, caus
 	return nil, nil
 }
 
-// serverError reports whether err is a 5xx answer from Flowglad.
-func serverError(err error) bool {
+// poisonable reports whether err is a 500 answer: Flowglad's own failure, which one event
+// of a batch can cause (usage for an archived customer). A 502, 503 or 504 comes from a
+// Flowglad, or a gateway before it, that cannot answer now, whatever the events: they are
+// retried, never taken as a strike against an event (a flapping gateway would otherwise
+// have an event dead-lettered).
+func poisonable(err error) bool {
 	var apiErr *flowgladapi.Error
-	return errors.As(err, &apiErr) && apiErr.StatusCode >= 500
+	return errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusInternalServerError
 }
 
 // refusal reports whether Flowglad refused the events themselves (an unknown meter or
@@ -225,10 +274,12 @@ func (r *Recorder) landed(ctx context.Context, items []item) {
 	for i, it := range items {
 		claimed[i] = it.c
 		ext := it.c.Event.CustomerID
-		byCustomer[ext] = append(byCustomer[ext], it.params.TransactionID)
+		byCustomer[ext] = append(byCustomer[ext], r.pendingID(it.c.Event))
 	}
 	r.ack(ctx, claimed)
 	r.recorded.Add(int64(len(items)))
+	probe := items[0]
+	r.probe = &probe
 	bg := context.WithoutCancel(ctx)
 	for ext, txs := range byCustomer {
 		_ = r.svc.InvalidateBilling(bg, ext)
@@ -245,7 +296,7 @@ func (r *Recorder) deadLetter(ctx context.Context, claimed []Claimed, reason err
 	bg := context.WithoutCancel(ctx)
 	for _, c := range claimed {
 		e := c.Event
-		_ = r.ledger.RemovePending(bg, e.CustomerID, []string{r.storedTxID(e.CustomerID, e.TransactionID)})
+		_ = r.ledger.RemovePending(bg, e.CustomerID, []string{r.pendingID(e)})
 		if r.onDead != nil {
 			r.onDead(bg, DeadLetter{Event: e, Err: reason})
 			continue
@@ -278,17 +329,24 @@ func meterKey(e Event) string {
 
 // resolve chooses the subscription of every event that names none, reading each such
 // customer's billing once. dead holds the customers whose events cannot be sent (no current
-// subscription, a customer that cannot be read); err is a failure to retry later.
-func (r *Recorder) resolve(ctx context.Context, claimed []Claimed) (map[subKey]string, map[string]error, error) {
-	subs := map[subKey]string{}
-	dead := map[string]error{}
+// subscription, a customer that cannot be read); later those whose billing read failed for
+// now (their events wait, the others are sent); err is a failure of every read to retry
+// later (two in a row: Flowglad is down, the batch waits whole).
+func (r *Recorder) resolve(ctx context.Context, claimed []Claimed) (subs map[subKey]string, dead, later map[string]error, err error) {
+	subs = map[subKey]string{}
+	dead = map[string]error{}
+	later = map[string]error{}
 	read := map[string][]flowgladapi.Subscription{}
+	failed := 0 // reads failed in a row
 	for _, c := range claimed {
 		e := c.Event
 		if e.SubscriptionID != "" {
 			continue
 		}
 		if _, ok := dead[e.CustomerID]; ok {
+			continue
+		}
+		if _, ok := later[e.CustomerID]; ok {
 			continue
 		}
 		key := subKey{e.CustomerID, meterKey(e)}
@@ -307,8 +365,14 @@ func (r *Recorder) resolve(ctx context.Context, claimed []Claimed) (map[subKey]s
 					dead[e.CustomerID] = err
 					continue
 				}
-				return nil, nil, fmt.Errorf("usage: reading billing: %w", err)
+				err = fmt.Errorf("usage: reading billing: %w", err)
+				if failed++; failed >= 2 || ctx.Err() != nil {
+					return nil, nil, nil, err
+				}
+				later[e.CustomerID] = err
+				continue
 			}
+			failed = 0
 			r.keepSubs(e.CustomerID, list)
 		}
 		read[e.CustomerID] = list
@@ -320,7 +384,7 @@ func (r *Recorder) resolve(ctx context.Context, claimed []Claimed) (map[subKey]s
 		}
 		subs[key] = sub
 	}
-	return subs, dead, nil
+	return subs, dead, later, nil
 }
 
 // maxKeptSubs bounds the customers whose subscriptions the flusher keeps.

@@ -10,10 +10,10 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// ErrUnavailable is returned (wrapped) by Get and Set while Redis is known to be unreachable:
-// an operation failed to reach it less than the back-off (WithBackoff) ago, so they fail at
-// once instead of each waiting for the timeout. The flowglad loader then reads Flowglad, as
-// for any cache error.
+// ErrUnavailable is returned (wrapped) by Get, Set, GetVersion, SetIfVersion, GetLastKnown
+// and SetLastKnown while Redis is known to be unreachable: an operation failed to reach it
+// less than the back-off (WithBackoff) ago, so they fail at once instead of each waiting for
+// the timeout. The flowglad loader then reads Flowglad, as for any cache error.
 var ErrUnavailable = errors.New("rediscache: Redis is unreachable (failing fast until the back-off ends)")
 
 // breaker remembers that Redis could not be reached, so reads stop paying the timeout
@@ -46,7 +46,7 @@ func (b *breaker) allow() (probe bool, err error) {
 }
 
 // done records what an operation that tried Redis learned. parent is the caller's context:
-// an operation that failed because its caller gave up says nothing about Redis.
+// an operation that failed because its caller canceled it says nothing about Redis.
 func (b *breaker) done(parent context.Context, probe bool, err error) {
 	b.mu.Lock()
 	if probe {
@@ -73,9 +73,11 @@ func (b *breaker) done(parent context.Context, probe bool, err error) {
 }
 
 // unreachable reports whether err means Redis could not be reached: anything but a reply
-// from Redis (an error reply included) or the caller giving up.
+// from Redis (an error reply included) or the caller canceling. A caller's deadline that
+// passed first counts: Redis did not answer within it, as within the Cache's timeout (the
+// flowglad loader gives each call at most a second, less than a WithTimeout above that).
 func unreachable(parent context.Context, err error) bool {
-	return err != nil && parent.Err() == nil && !isReply(err)
+	return err != nil && !errors.Is(parent.Err(), context.Canceled) && !isReply(err)
 }
 
 // isReply reports whether err is an error reply from Redis, which answered.

@@ -304,12 +304,12 @@ func TestRedisCacheTimeout(t *testing.T) {
 	fill(t, c, "user_alice", body, time.Hour)
 	requireMiss(t, c, "user_bob")
 
-	require.NoError(t, srv.cmd.Process.Signal(syscall.SIGSTOP))
+	require.NoError(t, srv.Signal(syscall.SIGSTOP))
 	resumed := false
 	resume := func() {
 		if !resumed {
 			resumed = true
-			_ = srv.cmd.Process.Signal(syscall.SIGCONT)
+			_ = srv.Signal(syscall.SIGCONT)
 		}
 	}
 	t.Cleanup(resume)

@@ -31,7 +31,8 @@ return 1
 // SetLastKnown keeps body, read from Flowglad at readAt, as key's last-known billing for
 // ttl (flowglad.Config.StaleIfError), unless a later read is already kept. Unlike the
 // cached body it survives Delete: it is served only when Flowglad cannot be read. It
-// implements flowglad.StaleBillingCache.
+// implements flowglad.StaleBillingCache. Like Get and Set, it fails at once with
+// ErrUnavailable while Redis is known down (WithBackoff).
 func (c *Cache) SetLastKnown(ctx context.Context, key string, body []byte, readAt time.Time, ttl time.Duration) error {
 	k, err := c.lastKnownKey(key)
 	if err != nil {
@@ -41,7 +42,10 @@ func (c *Cache) SetLastKnown(ctx context.Context, key string, body []byte, readA
 		return errors.New("rediscache: set last known: ttl must be positive")
 	}
 	stamp := fmt.Sprintf("%0*d", lastKnownStampLen, max(readAt.UnixMilli(), 0))
-	_, err = bounded(ctx, c.timeout, func(ctx context.Context) (struct{}, error) {
+	// Through the back-off, as Get and Set: the loader calls this after every Flowglad
+	// read, on the reading request's goroutine, which must not pay the timeout each time
+	// while Redis is down.
+	_, err = do(c, ctx, true, func(ctx context.Context) (struct{}, error) {
 		return struct{}{}, setLastKnownScript.Run(ctx, c.client, []string{k}, stamp, body, max(ttl.Milliseconds(), 1)).Err()
 	})
 	if err != nil {
@@ -50,13 +54,14 @@ func (c *Cache) SetLastKnown(ctx context.Context, key string, body []byte, readA
 	return nil
 }
 
-// GetLastKnown returns key's last-known billing and when it was read, or found false.
+// GetLastKnown returns key's last-known billing and when it was read, or found false. Like
+// Get, it fails at once with ErrUnavailable while Redis is known down (WithBackoff).
 func (c *Cache) GetLastKnown(ctx context.Context, key string) ([]byte, time.Time, bool, error) {
 	k, err := c.lastKnownKey(key)
 	if err != nil {
 		return nil, time.Time{}, false, err
 	}
-	v, err := bounded(ctx, c.timeout, func(ctx context.Context) ([]byte, error) {
+	v, err := do(c, ctx, true, func(ctx context.Context) ([]byte, error) {
 		return c.client.Get(ctx, k).Bytes()
 	})
 	if errors.Is(err, redis.Nil) {

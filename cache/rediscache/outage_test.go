@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -128,12 +129,12 @@ func TestRedisCacheFailsFastWhileDown(t *testing.T) {
 	fill(t, c, "user_alice", body, time.Hour)
 	requireMiss(t, c, "user_bob")
 
-	require.NoError(t, srv.cmd.Process.Signal(syscall.SIGSTOP)) // Redis hangs
+	require.NoError(t, srv.Signal(syscall.SIGSTOP)) // Redis hangs
 	resumed := false
 	resume := func() {
 		if !resumed {
 			resumed = true
-			_ = srv.cmd.Process.Signal(syscall.SIGCONT)
+			_ = srv.Signal(syscall.SIGCONT)
 		}
 	}
 	t.Cleanup(resume)
@@ -162,7 +163,18 @@ func TestRedisCacheFailsFastWhileDown(t *testing.T) {
 	assert.ErrorIs(t, c.Delete(ctx, "user_bob"), context.DeadlineExceeded, "another customer's Delete tries")
 
 	resume()
-	require.NoError(t, c.Delete(ctx, "user_carol"), "reaches Redis: the outage is over")
+	// A Delete tries even while Redis is known down; the first after SIGCONT may still
+	// time out on a loaded machine (the server catching up), so try until one lands, each
+	// time another customer's (a retry of a failed Delete would fail fast).
+	var lastErr error
+	deletes := 0
+	if !assert.Eventually(t, func() bool {
+		deletes++
+		lastErr = c.Delete(ctx, "user_carol"+strconv.Itoa(deletes))
+		return lastErr == nil
+	}, 10*time.Second, 5*time.Millisecond, "a Delete reaches Redis: the outage is over") {
+		t.Fatalf("last Delete: %v", lastErr)
+	}
 	assert.Contains(t, logs.String(), "Redis reachable again")
 	requireMiss(t, c, "user_alice") // its Delete is replayed first
 
@@ -170,7 +182,7 @@ func TestRedisCacheFailsFastWhileDown(t *testing.T) {
 		c := newCache(t, srv.client(true), rediscache.WithTimeout(50*time.Millisecond),
 			rediscache.WithBackoff(20*time.Millisecond), rediscache.WithPrefix("probe:"))
 		fill(t, c, "user_alice", body, time.Hour)
-		require.NoError(t, srv.cmd.Process.Signal(syscall.SIGSTOP))
+		require.NoError(t, srv.Signal(syscall.SIGSTOP))
 		resumed = false
 		_, _, err := c.Get(ctx, "user_alice")
 		require.ErrorIs(t, err, context.DeadlineExceeded)
@@ -182,4 +194,96 @@ func TestRedisCacheFailsFastWhileDown(t *testing.T) {
 			return err == nil && found && string(got) == string(body)
 		}, 10*time.Second, 5*time.Millisecond)
 	})
+}
+
+// TestRedisLastKnownFailsFastWhileDown: while Redis is known down, SetLastKnown and
+// GetLastKnown fail at once like Get and Set. The loader keeps the last-known billing after
+// every Flowglad read, on the reading request's goroutine: without the back-off, every
+// billing read would pay the timeout again while Redis is down.
+func TestRedisLastKnownFailsFastWhileDown(t *testing.T) {
+	srv := startRedis(t)
+	client := srv.client(true)
+	var sent commandCounter
+	client.AddHook(&sent)
+	c := newCache(t, client, rediscache.WithTimeout(50*time.Millisecond), rediscache.WithBackoff(time.Hour),
+		rediscache.WithReplayInterval(time.Hour), rediscache.WithLogger(slog.New(slog.DiscardHandler)))
+	ctx := context.Background()
+	readAt := time.UnixMilli(1_765_000_000_000)
+	// Kept through a Cache with the default timeout: 50 ms is short on a loaded machine.
+	require.NoError(t, newCache(t, srv.client(true)).SetLastKnown(ctx, "user_alice", []byte(`{"v":1}`), readAt, time.Hour))
+
+	require.NoError(t, srv.Signal(syscall.SIGSTOP)) // Redis hangs
+	resumed := false
+	resume := func() {
+		if !resumed {
+			resumed = true
+			_ = srv.Signal(syscall.SIGCONT)
+		}
+	}
+	t.Cleanup(resume)
+	_, _, err := c.Get(ctx, "user_alice")
+	require.ErrorIs(t, err, context.DeadlineExceeded, "the first read pays the timeout")
+
+	before := sent.n.Load()
+	assert.ErrorIs(t, c.SetLastKnown(ctx, "user_alice", []byte(`{"v":2}`), readAt.Add(time.Second), time.Hour),
+		rediscache.ErrUnavailable)
+	_, _, found, err := c.GetLastKnown(ctx, "user_alice")
+	assert.ErrorIs(t, err, rediscache.ErrUnavailable)
+	assert.False(t, found)
+	assert.Equal(t, before, sent.n.Load(), "no command reaches Redis during the back-off")
+
+	resume()
+	// A Delete tries even while Redis is known down; the first after SIGCONT may still
+	// time out on a loaded machine (the server catching up), so try until one lands, each
+	// time another customer's (a retry of a failed Delete would fail fast).
+	var lastErr error
+	deletes := 0
+	if !assert.Eventually(t, func() bool {
+		deletes++
+		lastErr = c.Delete(ctx, "user_carol"+strconv.Itoa(deletes))
+		return lastErr == nil
+	}, 10*time.Second, 5*time.Millisecond, "a Delete reaches Redis: the outage is over") {
+		t.Fatalf("last Delete: %v", lastErr)
+	}
+	body, got, found, err := c.GetLastKnown(ctx, "user_alice")
+	require.NoError(t, err)
+	require.True(t, found)
+	assert.Equal(t, `{"v":1}`, string(body))
+	assert.True(t, got.Equal(readAt), "%v", got)
+}
+
+// TestRedisCacheFailsFastUnderCallersDeadline: the flowglad loader gives each cache call at
+// most a second. With a timeout above that (WithTimeout(5 * time.Second), say), it is the
+// caller's deadline that ends an operation against a hung Redis; that says Redis did not
+// answer as much as the Cache's own timeout does, so the back-off starts, and later reads
+// fail at once instead of each waiting for the caller's deadline. A caller that cancels
+// says nothing about Redis.
+func TestRedisCacheFailsFastUnderCallersDeadline(t *testing.T) {
+	srv := startRedis(t)
+	client := srv.client(true)
+	var sent commandCounter
+	client.AddHook(&sent)
+	c := newCache(t, client, rediscache.WithTimeout(time.Minute), rediscache.WithBackoff(time.Hour),
+		rediscache.WithReplayInterval(time.Hour), rediscache.WithLogger(slog.New(slog.DiscardHandler)))
+	require.NoError(t, srv.Signal(syscall.SIGSTOP)) // Redis hangs
+	t.Cleanup(func() { _ = srv.Signal(syscall.SIGCONT) })
+
+	canceled, cancel := context.WithCancel(context.Background())
+	go func() { cancel() }()
+	_, _, err := c.Get(canceled, "user_alice")
+	require.ErrorIs(t, err, context.Canceled)
+	_, _, err = c.Get(withDeadline(t, 50*time.Millisecond), "user_alice")
+	require.ErrorIs(t, err, context.DeadlineExceeded, "a canceled caller did not start the back-off")
+
+	before := sent.n.Load()
+	_, _, err = c.Get(withDeadline(t, 2*time.Second), "user_alice")
+	assert.ErrorIs(t, err, rediscache.ErrUnavailable, "the caller's deadline passing started the back-off")
+	assert.Equal(t, before, sent.n.Load(), "no command reaches Redis during the back-off")
+}
+
+// withDeadline is a context that ends after d, canceled when the test ends.
+func withDeadline(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
 }

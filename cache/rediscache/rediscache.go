@@ -63,10 +63,11 @@
 // Each operation is bounded by a short timeout (WithTimeout, 200 ms by default), even when
 // the client ignores context deadlines. Errors are returned to the flowglad loader, which
 // logs them and reads Flowglad instead; they never fail a request. Once an operation could
-// not reach Redis, Get and Set fail at once with ErrUnavailable for a back-off (WithBackoff,
-// 1 s by default), so while Redis is down reads go straight to Flowglad instead of each
-// waiting for the timeout; then one read tries Redis again. A Delete tries anyway (unless
-// it retries one that failed: see Delete). Nothing is kept in memory to be served meanwhile.
+// not reach Redis, Get and Set (and GetLastKnown and SetLastKnown) fail at once with
+// ErrUnavailable for a back-off (WithBackoff, 1 s by default), so while Redis is down reads
+// go straight to Flowglad instead of each waiting for the timeout; then one read tries
+// Redis again. A Delete tries anyway (unless it retries one that failed: see Delete).
+// Nothing is kept in memory to be served meanwhile.
 //
 // NewFromURL checks that the server answers a PING within the timeout before it returns;
 // its errors name the server's address and database, never the URL's password.

@@ -61,7 +61,10 @@ type WebhookStore struct {
 	doneTTL  time.Duration
 	timeout  time.Duration
 	mu       sync.Mutex
-	claims   map[string]string // id → token of this store's claim in flight
+	// claims holds, per id, the tokens of this store's claims not yet completed or
+	// released, oldest first: more than one when a claim expired while its delivery still
+	// ran and a redelivery to this instance claimed the id again.
+	claims map[string][]string
 }
 
 // WebhookOption configures a WebhookStore. Values out of range (an empty prefix, a
@@ -118,7 +121,7 @@ func NewWebhookStore(rdb redis.UniversalClient, opts ...WebhookOption) *WebhookS
 		claimTTL: DefaultClaimTTL,
 		doneTTL:  DefaultCompletedTTL,
 		timeout:  DefaultWebhookTimeout,
-		claims:   map[string]string{},
+		claims:   map[string][]string{},
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -177,7 +180,7 @@ func (s *WebhookStore) Claim(ctx context.Context, id string) (webhook.ClaimStatu
 	switch n {
 	case 1:
 		s.mu.Lock()
-		s.claims[id] = token
+		s.claims[id] = append(s.claims[id], token)
 		s.mu.Unlock()
 		return webhook.Claimed, nil
 	case 3:
@@ -205,6 +208,10 @@ func (s *WebhookStore) Complete(ctx context.Context, id string) error {
 
 // Release implements webhook.Store. It deletes only this store's own claim: an id it did
 // not claim, or whose claim expired and was taken by another instance, is left as it is.
+// While this store holds two claims of one id (the first expired while its delivery still
+// ran, and a redelivery here claimed the id again), a Release cannot tell whose delivery
+// failed, so it leaves the claim in Redis to its TTL rather than free the one still
+// running.
 func (s *WebhookStore) Release(ctx context.Context, id string) error {
 	if s.client == nil {
 		return errNoClient
@@ -223,13 +230,23 @@ func (s *WebhookStore) Release(ctx context.Context, id string) error {
 	return nil
 }
 
-// forget removes and returns the token of this store's claim of id.
+// forget removes one of this store's claims of id and returns its token, ok false when
+// there was none, or when others are left (the settling delivery may be any of them, so no
+// claim may be released in Redis).
 func (s *WebhookStore) forget(id string) (string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	token, ok := s.claims[id]
-	delete(s.claims, id)
-	return token, ok
+	tokens := s.claims[id]
+	switch len(tokens) {
+	case 0:
+		return "", false
+	case 1:
+		delete(s.claims, id)
+		return tokens[0], true
+	default:
+		s.claims[id] = tokens[1:]
+		return "", false
+	}
 }
 
 // newToken returns 128 random bits in hex: a claim's identity, which no other claim of any

@@ -248,3 +248,34 @@ func TestWebhookStore(t *testing.T) {
 		assert.Error(t, s.Complete(ctx, "msg_3"))
 	})
 }
+
+// TestWebhookStoreReclaimBySameStore: a delivery whose claim expired while its function
+// still ran (ignoring its context) is claimed again by a redelivery to the same instance.
+// The first delivery failing then must not release the second's claim, which a third
+// delivery would then take while the second still runs.
+func TestWebhookStoreReclaimBySameStore(t *testing.T) {
+	srv := startRedis(t)
+	raw := srv.client(true)
+	ctx := context.Background()
+	a := rediscache.NewWebhookStore(srv.client(true))
+	other := rediscache.NewWebhookStore(srv.client(true))
+	key := rediscache.DefaultWebhookPrefix + "msg_slow"
+
+	st, err := a.Claim(ctx, "msg_slow")
+	require.NoError(t, err)
+	require.Equal(t, webhook.Claimed, st, "the first delivery")
+	require.NoError(t, raw.Del(ctx, key).Err()) // its claim expires; its function runs on
+	st, err = a.Claim(ctx, "msg_slow")
+	require.NoError(t, err)
+	require.Equal(t, webhook.Claimed, st, "the redelivery, to the same instance")
+
+	require.NoError(t, a.Release(ctx, "msg_slow"), "the first delivery fails")
+	st, err = other.Claim(ctx, "msg_slow")
+	require.NoError(t, err)
+	assert.Equal(t, webhook.InFlight, st, "the redelivery still holds its claim")
+
+	require.NoError(t, a.Complete(ctx, "msg_slow"), "the redelivery is handled")
+	st, err = other.Claim(ctx, "msg_slow")
+	require.NoError(t, err)
+	assert.Equal(t, webhook.Completed, st)
+}

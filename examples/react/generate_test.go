@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -73,7 +74,8 @@ func TestGenerate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			app, fake, a := startAppFull(t)
+			// The recorder never flushes by itself here: the test sees the request path alone.
+			app, fake, a := startAppFull(t, time.Hour)
 			c := newClient(t)
 			if tt.user != "" {
 				signIn(t, c, app.URL, tt.user)

@@ -20,6 +20,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -37,6 +38,9 @@ import (
 
 // recorderFlushInterval is how often the usage recorder sends what is queued.
 const recorderFlushInterval = time.Second
+
+// recorderDrainTimeout bounds how long shutting down waits for queued usage to be sent.
+const recorderDrainTimeout = 10 * time.Second
 
 // billingCacheTTL is how long the handler keeps a customer's billing when webhooks tell it
 // about changes.
@@ -89,6 +93,9 @@ type appConfig struct {
 	PublicURL string
 	// Logger receives the server's and the handler's logs. Nil discards them.
 	Logger *slog.Logger
+	// FlushInterval is how often the usage recorder sends what is queued; zero means
+	// recorderFlushInterval. Tests that flush by hand set it long.
+	FlushInterval time.Duration
 }
 
 // demoApp is the whole application as newApp builds it.
@@ -97,14 +104,23 @@ type demoApp struct {
 	backend *exampleserver.Backend
 	// recorder sends /api/generate's usage to Flowglad in batches.
 	recorder *usage.Recorder
+	// drainTimeout bounds Close's drain of the recorder.
+	drainTimeout time.Duration
+	logger       *slog.Logger
 }
 
 // Close releases what newApp started: it drains the recorder (every usage event queued is
-// sent, or dead-lettered and logged), then stops the embedded fake, if any.
+// sent, or dead-lettered and logged), then stops the embedded fake, if any. Events the
+// drain could not send in time are lost with the in-memory queue: logged at Error, with
+// how many were queued (usage/boltqueue would keep them for the next start).
 func (a *demoApp) Close() {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), a.drainTimeout)
 	defer cancel()
-	_ = a.recorder.Close(ctx)
+	st := a.recorder.Stats()
+	if err := a.recorder.Close(ctx); err != nil && !errors.Is(err, usage.ErrClosed) {
+		a.logger.ErrorContext(ctx, "flowglad demo: usage events were not sent before shutdown and are lost (in-memory queue)",
+			"queued_at_shutdown", st.Queued+st.InFlight, "error", err)
+	}
 	a.backend.Close()
 }
 
@@ -155,7 +171,11 @@ func newApp(cfg appConfig) (*demoApp, error) {
 	// Usage of /api/generate is recorded off the request path, in batches. The default
 	// queue is in memory: Close drains it on shutdown, a crash loses it (usage/boltqueue
 	// keeps it in a file; usage/redisqueue shares it between instances).
-	rec, err := usage.NewRecorder(fg.Service(), usage.WithFlushInterval(recorderFlushInterval),
+	flushEvery := cfg.FlushInterval
+	if flushEvery <= 0 {
+		flushEvery = recorderFlushInterval
+	}
+	rec, err := usage.NewRecorder(fg.Service(), usage.WithFlushInterval(flushEvery),
 		usage.OnDeadLetter(func(ctx context.Context, d usage.DeadLetter) {
 			logger.ErrorContext(ctx, "flowglad demo: usage event refused by Flowglad",
 				"customer", d.Event.CustomerID, "transaction_id", d.Event.TransactionID, "error", d.Err)
@@ -179,7 +199,8 @@ func newApp(cfg appConfig) (*demoApp, error) {
 	}
 	demo.register(mux)
 	mux.Handle("/", page)
-	return &demoApp{Handler: withSecurityHeaders(mux), backend: backend, recorder: rec}, nil
+	return &demoApp{Handler: withSecurityHeaders(mux), backend: backend, recorder: rec,
+		drainTimeout: recorderDrainTimeout, logger: logger}, nil
 }
 
 // customer is the handler's Authenticator: it maps the request's demo session to the

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -26,15 +27,17 @@ func testLogger(t *testing.T) *slog.Logger {
 // billing cache), and serves it.
 func startApp(t *testing.T) (*httptest.Server, *flowgladapitest.Server) {
 	t.Helper()
-	app, fake, _ := startAppFull(t)
+	app, fake, _ := startAppFull(t, 0)
 	return app, fake
 }
 
-// startAppFull is startApp, and also returns the app, whose usage recorder a test flushes.
-func startAppFull(t *testing.T) (*httptest.Server, *flowgladapitest.Server, *demoApp) {
+// startAppFull is startApp, and also returns the app, whose usage recorder a test may
+// flush by hand; flushEvery is the recorder's interval (0: the demo's).
+func startAppFull(t *testing.T, flushEvery time.Duration) (*httptest.Server, *flowgladapitest.Server, *demoApp) {
 	t.Helper()
 	fake := flowgladapitest.NewServer(t, flowgladapitest.WithSeed(flowgladapitest.DemoSeed()))
-	a, err := newApp(appConfig{FlowgladAPIKey: fake.APIKey(), FlowgladBaseURL: fake.URL, Logger: testLogger(t)})
+	a, err := newApp(appConfig{FlowgladAPIKey: fake.APIKey(), FlowgladBaseURL: fake.URL, Logger: testLogger(t),
+		FlushInterval: flushEvery})
 	require.NoError(t, err)
 	t.Cleanup(a.Close)
 	app := httptest.NewServer(a)

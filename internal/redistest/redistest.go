@@ -97,11 +97,23 @@ func (s *Server) Restart() {
 	s.start()
 }
 
+// Signal sends sig to the server process (SIGSTOP and SIGCONT freeze and thaw it).
+func (s *Server) Signal(sig os.Signal) error {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return os.ErrProcessDone
+	}
+	return s.cmd.Process.Signal(sig)
+}
+
 // Client returns a go-redis client of the server with context deadlines enabled, closed
 // when the test ends.
-func (s *Server) Client() *redis.Client {
-	c := redis.NewClient(&redis.Options{Network: "unix", Addr: s.Sock, ContextTimeoutEnabled: true})
-	s.tb.Cleanup(func() { _ = c.Close() })
+func (s *Server) Client() *redis.Client { return UnixClient(s.tb, s.Sock, true) }
+
+// UnixClient returns a go-redis client of a Unix socket, closed when the test ends;
+// contextTimeouts is its ContextTimeoutEnabled.
+func UnixClient(tb testing.TB, sock string, contextTimeouts bool) *redis.Client {
+	c := redis.NewClient(&redis.Options{Network: "unix", Addr: sock, ContextTimeoutEnabled: contextTimeouts})
+	tb.Cleanup(func() { _ = c.Close() })
 	return c
 }
 

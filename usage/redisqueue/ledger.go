@@ -30,11 +30,18 @@ type Ledger struct {
 
 var _ usage.Ledger = (*Ledger)(nil)
 
-// Ledger returns the queue's shared ledger: give it to the recorder with the queue
-// (usage.WithLedger), so that every instance's balances and reservations agree.
+// Ledger returns the queue's shared ledger, so that every instance's balances and
+// reservations agree. A recorder given the queue uses it unless told otherwise
+// (usage.WithLedger).
 func (q *Queue) Ledger() *Ledger {
 	return &Ledger{rdb: q.rdb, prefix: strings.TrimSuffix(q.stream, "{"+q.name+"}") + "ledger:{" + q.name + ":", now: time.Now}
 }
+
+// SharedLedger implements usage.SharedQueue: it is Ledger, the ledger a recorder on the
+// queue uses by default.
+func (q *Queue) SharedLedger() usage.Ledger { return q.Ledger() }
+
+var _ usage.SharedQueue = (*Queue)(nil)
 
 // keys returns the pending hash (transaction id -> amount|key), the holds hash, the
 // generation key and the sums hash (key -> summed amount) of a customer. A key is the JSON
