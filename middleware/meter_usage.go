@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/flowglad-go/flowglad"
+	"github.com/flowglad-go/flowglad/flowgladapi"
 	"github.com/flowglad-go/flowglad/usage"
 	"github.com/google/uuid"
 )
@@ -246,12 +247,7 @@ func (o *options) knownSubscription(ctx context.Context, b Biller, c flowglad.Cu
 	if !ok {
 		return ""
 	}
-	for i := range current {
-		if current[i].UsageBalance(slug) != nil {
-			return current[i].ID
-		}
-	}
-	return ""
+	return subscriptionWithMeter(current, slug)
 }
 
 // usageSubscription picks the subscription an event on slug is recorded on, from the
@@ -271,10 +267,14 @@ func (o *options) usageSubscription(ctx context.Context, b Biller, c flowglad.Cu
 	if err != nil {
 		return ""
 	}
-	for i := range current {
-		if current[i].UsageBalance(slug) != nil {
-			return current[i].ID
-		}
+	return subscriptionWithMeter(current, slug)
+}
+
+// subscriptionWithMeter is the id of the first current subscription that has the meter
+// (Billing.UsageSubscription's rule), "" when none has it.
+func subscriptionWithMeter(current []flowgladapi.Subscription, slug string) string {
+	if sub := (&flowgladapi.Billing{CurrentSubscriptions: current}).UsageSubscription(slug); sub != nil {
+		return sub.ID
 	}
 	return ""
 }

@@ -432,15 +432,20 @@ func permanent(err error) bool {
 // current subscription that has its meter, else the first current one; "" when there is
 // none. An event that names a price goes to the first current subscription (the price's
 // meter is in the pricing model, which this read does not decode).
-//
-// TODO(merge mw): helper M adds this rule to flowgladapi for the middleware; use it then.
 func subscriptionFor(subs []flowgladapi.Subscription, e Event) string {
 	if len(subs) == 0 {
 		return ""
 	}
+	if e.UsageMeterSlug != "" {
+		// The rule of the gates and the meter (Billing.UsageSubscription).
+		if sub := (&flowgladapi.Billing{CurrentSubscriptions: subs}).UsageSubscription(e.UsageMeterSlug); sub != nil {
+			return sub.ID
+		}
+		return subs[0].ID
+	}
 	for i := range subs {
 		for _, b := range subs[i].UsageMeterBalances {
-			if (e.UsageMeterSlug != "" && b.Slug == e.UsageMeterSlug) || (e.UsageMeterID != "" && b.ID == e.UsageMeterID) {
+			if e.UsageMeterID != "" && b.ID == e.UsageMeterID {
 				return subs[i].ID
 			}
 		}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -304,15 +303,7 @@ func TestRedisCacheTimeout(t *testing.T) {
 	fill(t, c, "user_alice", body, time.Hour)
 	requireMiss(t, c, "user_bob")
 
-	require.NoError(t, srv.Signal(syscall.SIGSTOP))
-	resumed := false
-	resume := func() {
-		if !resumed {
-			resumed = true
-			_ = srv.Signal(syscall.SIGCONT)
-		}
-	}
-	t.Cleanup(resume)
+	resume := srv.freeze(t)
 
 	start := time.Now()
 	_, _, err := c.Get(ctx, "user_alice")

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -129,15 +128,7 @@ func TestRedisCacheFailsFastWhileDown(t *testing.T) {
 	fill(t, c, "user_alice", body, time.Hour)
 	requireMiss(t, c, "user_bob")
 
-	require.NoError(t, srv.Signal(syscall.SIGSTOP)) // Redis hangs
-	resumed := false
-	resume := func() {
-		if !resumed {
-			resumed = true
-			_ = srv.Signal(syscall.SIGCONT)
-		}
-	}
-	t.Cleanup(resume)
+	resume := srv.freeze(t) // Redis hangs
 
 	_, found, err := c.Get(ctx, "user_alice")
 	require.ErrorIs(t, err, context.DeadlineExceeded, "the first read pays the timeout")
@@ -182,8 +173,7 @@ func TestRedisCacheFailsFastWhileDown(t *testing.T) {
 		c := newCache(t, srv.client(true), rediscache.WithTimeout(50*time.Millisecond),
 			rediscache.WithBackoff(20*time.Millisecond), rediscache.WithPrefix("probe:"))
 		fill(t, c, "user_alice", body, time.Hour)
-		require.NoError(t, srv.Signal(syscall.SIGSTOP))
-		resumed = false
+		resume = srv.freeze(t)
 		_, _, err := c.Get(ctx, "user_alice")
 		require.ErrorIs(t, err, context.DeadlineExceeded)
 		_, _, err = c.Get(ctx, "user_alice")
@@ -212,15 +202,7 @@ func TestRedisLastKnownFailsFastWhileDown(t *testing.T) {
 	// Kept through a Cache with the default timeout: 50 ms is short on a loaded machine.
 	require.NoError(t, newCache(t, srv.client(true)).SetLastKnown(ctx, "user_alice", []byte(`{"v":1}`), readAt, time.Hour))
 
-	require.NoError(t, srv.Signal(syscall.SIGSTOP)) // Redis hangs
-	resumed := false
-	resume := func() {
-		if !resumed {
-			resumed = true
-			_ = srv.Signal(syscall.SIGCONT)
-		}
-	}
-	t.Cleanup(resume)
+	resume := srv.freeze(t) // Redis hangs
 	_, _, err := c.Get(ctx, "user_alice")
 	require.ErrorIs(t, err, context.DeadlineExceeded, "the first read pays the timeout")
 
@@ -265,8 +247,7 @@ func TestRedisCacheFailsFastUnderCallersDeadline(t *testing.T) {
 	client.AddHook(&sent)
 	c := newCache(t, client, rediscache.WithTimeout(time.Minute), rediscache.WithBackoff(time.Hour),
 		rediscache.WithReplayInterval(time.Hour), rediscache.WithLogger(slog.New(slog.DiscardHandler)))
-	require.NoError(t, srv.Signal(syscall.SIGSTOP)) // Redis hangs
-	t.Cleanup(func() { _ = srv.Signal(syscall.SIGCONT) })
+	srv.freeze(t) // Redis hangs until the test ends
 
 	canceled, cancel := context.WithCancel(context.Background())
 	go func() { cancel() }()

@@ -5,6 +5,7 @@ import (
 	"net"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -35,6 +36,19 @@ func (s *redisServer) kill() { s.Kill() }
 func (s *redisServer) restart() {
 	s.tb.Helper()
 	s.Restart()
+}
+
+// freeze stops the server process (SIGSTOP): Redis hangs, every command waits. It returns
+// the function that resumes it, which the test's cleanup also calls; calling it again is
+// harmless.
+func (s *redisServer) freeze(t *testing.T) (resume func()) {
+	t.Helper()
+	if err := s.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatalf("freezing redis-server: %v", err)
+	}
+	resume = sync.OnceFunc(func() { _ = s.Signal(syscall.SIGCONT) })
+	t.Cleanup(resume)
+	return resume
 }
 
 // client returns a go-redis client of the server, closed when the test ends.
