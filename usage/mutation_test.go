@@ -240,3 +240,35 @@ func TestSendFailuresAfterLandingAreLogged(t *testing.T) {
 		})
 	}
 }
+
+// TestFlushEndedByClose: a Flush waiting on a batch Flowglad holds returns ErrClosed when a
+// Close whose context has ended stops the recorder, never its own context's error: the
+// caller learns the recorder is gone, not that its own deadline passed. The event stays
+// queued (unsent), not lost.
+func TestFlushEndedByClose(t *testing.T) {
+	q := usage.NewMemoryQueue(10)
+	e := newEnv(t, usage.WithQueue(q))
+	_, err := e.rec.Record(ctx(t), alice, flowglad.UsageEventParams{UsageMeterSlug: meter, SubscriptionID: flowgladapitest.DemoAliceSubscriptionID})
+	require.NoError(t, err)
+	e.fake.FailNext(0, flowgladapitest.Fault{Path: bulkPath, Hang: true})
+	t.Cleanup(e.fake.ClearFaults)
+
+	flushed := make(chan error, 1)
+	go func() { flushed <- e.rec.Flush(ctx(t)) }()
+	waitFor(t, func() bool { return calls(e.fake)["POST "+bulkPath] == 1 })
+
+	ended, cancel := context.WithCancel(ctx(t))
+	cancel()
+	assert.ErrorIs(t, e.rec.Close(ended), context.Canceled, "Close's own context ended")
+	select {
+	case err := <-flushed:
+		assert.ErrorIs(t, err, usage.ErrClosed)
+		assert.NotErrorIs(t, err, context.Canceled)
+	case <-ctx(t).Done():
+		t.Fatal("Flush did not return after Close")
+	}
+	assert.Empty(t, e.fake.UsageEvents())
+	st, err := q.Stats(ctx(t))
+	require.NoError(t, err)
+	assert.Equal(t, 1, st.Queued, "the event stays in the queue")
+}
