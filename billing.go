@@ -72,6 +72,10 @@ type billingLoader struct {
 	lastKnown lastKnownStore
 	staleFor  time.Duration
 
+	// beforeRead, when set, is called before a request reads a customer's billing into
+	// its memo (Service.notePendingRead).
+	beforeRead func(ctx context.Context, externalID string)
+
 	mu      sync.Mutex
 	flights map[string]*flight
 	// dirty holds customers whose cached billing could not be deleted after a change: until
@@ -121,9 +125,14 @@ func (l *billingLoader) loadFrom(ctx context.Context, c Customer) (e *billingEnt
 	memo := reqmemo.From(ctx)
 	if v, ok := memo.Get(key); ok {
 		e = v.(*billingEntry)
-	} else if e, kept, err = l.shared(ctx, c); err != nil {
-		return nil, false, err
 	} else {
+		if memo != nil && l.beforeRead != nil {
+			// Within a request: what must know the billing's age is told first.
+			l.beforeRead(ctx, key)
+		}
+		if e, kept, err = l.shared(ctx, c); err != nil {
+			return nil, false, err
+		}
 		memo.Set(key, e)
 	}
 	if e.stale {

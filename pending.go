@@ -31,8 +31,36 @@ func (c Customer) Validate() error { return c.validate() }
 //
 // PendingUsage is called on every balance read for the customer: it must be fast, safe for
 // concurrent use, and answer nil (no allocation) when nothing is pending.
+//
+// A PendingUsage may also have a method
+//
+//	BeforeBillingRead(ctx context.Context, externalID string)
+//
+// which the Service calls within a request (a context the middleware made) just before that
+// request's read of the customer's billing, once per read: it may note what is pending at
+// that moment, since billing read afterwards includes at least the usage that had left it.
+// The usage package's Recorder checks its reservations against that note.
 type PendingUsage interface {
 	PendingUsage(ctx context.Context, externalID string) ([]PendingUsageAmount, error)
+}
+
+// beforeBillingRead is PendingUsage's optional BeforeBillingRead.
+type beforeBillingRead interface {
+	BeforeBillingRead(ctx context.Context, externalID string)
+}
+
+// notePendingRead tells each registered PendingUsage that has BeforeBillingRead that the
+// request ctx belongs to is about to read the customer's billing.
+func (s *Service) notePendingRead(ctx context.Context, externalID string) {
+	list := s.pending.Load()
+	if list == nil {
+		return
+	}
+	for _, h := range *list {
+		if b, ok := h.p.(beforeBillingRead); ok {
+			b.BeforeBillingRead(ctx, externalID)
+		}
+	}
 }
 
 // PendingUsageAmount is an amount of usage of one meter not yet at Flowglad. Exactly one of

@@ -121,6 +121,7 @@ func newService(client *flowgladapi.Client, opts serviceOptions) *Service {
 	}
 	s.billing = newBillingLoader(s.fetchBilling, store, opts.cacheTTL, logger)
 	s.billing.now = now
+	s.billing.beforeRead = s.notePendingRead
 	if opts.staleIfError > 0 {
 		s.billing.staleFor = opts.staleIfError
 		if sc, ok := opts.cache.(StaleBillingCache); ok {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/flowglad-go/flowglad"
 	"github.com/flowglad-go/flowglad/flowgladapi"
+	"github.com/flowglad-go/flowglad/internal/reqmemo"
 	"github.com/google/uuid"
 )
 
@@ -33,6 +34,24 @@ func (v pendingView) PendingUsage(ctx context.Context, externalID string) ([]flo
 		out = append(out, flowglad.PendingUsageAmount{UsageMeterSlug: h.Meter, Amount: float64(h.Amount)})
 	}
 	return out, nil
+}
+
+// generationNote is the request memo's note of the ledger generation read just before the
+// request read the customer's billing.
+const generationNote = "usage.generation"
+
+// BeforeBillingRead notes, for the rest of the request, the ledger's generation for the
+// customer just before the request reads its billing (see flowglad.PendingUsage). When the
+// ledger cannot be read, nothing is noted (Reserve then reads billing again after it).
+func (v pendingView) BeforeBillingRead(ctx context.Context, externalID string) {
+	memo := reqmemo.From(ctx)
+	note := reqmemo.Note{Kind: generationNote, Key: externalID}
+	view, err := v.r.ledger.View(ctx, externalID)
+	if err != nil {
+		memo.DeleteNote(note)
+		return
+	}
+	memo.SetNote(note, view.Generation)
 }
 
 // ErrInsufficientBalance is returned by Recorder.Reserve when the meter's balance, less the
@@ -83,14 +102,27 @@ func (r *Recorder) Reserve(ctx context.Context, c flowglad.Customer, meter strin
 		return nil, ErrClosed
 	}
 	hold := Hold{ID: uuid.NewString(), Meter: meter, Amount: amount, ExpiresAt: r.now().Add(r.holdTTL)}
+	memo := reqmemo.From(ctx)
+	note := reqmemo.Note{Kind: generationNote, Key: c.ExternalID}
 	for range maxStaleReads {
-		view, err := r.ledger.View(ctx, c.ExternalID)
-		if err != nil {
-			return nil, fmt.Errorf("usage: reserve: %w", err)
-		}
-		subs, err := r.svc.ReportedSubscriptions(ctx, c)
-		if err != nil {
-			return nil, err
+		// The balance is checked against the ledger generation read before the billing
+		// was: billing read earlier than an event's landing would count it nowhere (not
+		// at Flowglad, no longer pending), and the ledger refuses a generation it has
+		// passed. The request's billing (a gate's) comes with the generation noted just
+		// before it was read (pendingView.BeforeBillingRead); without one, the billing
+		// is read again after the ledger.
+		gen, noted := memo.GetNote(note)
+		subs, known := r.svc.KnownSubscriptions(ctx, c)
+		if !noted || !known {
+			memo.Delete(c.ExternalID)
+			view, err := r.ledger.View(ctx, c.ExternalID)
+			if err != nil {
+				return nil, fmt.Errorf("usage: reserve: %w", err)
+			}
+			gen = view.Generation
+			if subs, err = r.svc.ReportedSubscriptions(ctx, c); err != nil {
+				return nil, err
+			}
 		}
 		bal, refs := balanceOf(subs, meter)
 		if bal == nil {
@@ -98,11 +130,12 @@ func (r *Recorder) Reserve(ctx context.Context, c flowglad.Customer, meter strin
 		}
 		ok, err := r.ledger.Reserve(ctx, ReserveRequest{
 			CustomerID: c.ExternalID, Hold: hold, Refs: refs,
-			Available: bal.AvailableBalance, Generation: view.Generation,
+			Available: bal.AvailableBalance, Generation: gen.(uint64),
 		})
 		switch {
 		case errors.Is(err, ErrStale):
-			// Usage landed while the balance was read: the read may predate it.
+			// Usage landed since the balance was read: the read may predate it.
+			memo.DeleteNote(note)
 			_ = r.svc.InvalidateBilling(ctx, c.ExternalID)
 			continue
 		case err != nil:

@@ -10,6 +10,7 @@ import (
 
 	"github.com/flowglad-go/flowglad"
 	"github.com/flowglad-go/flowglad/flowgladapi/flowgladapitest"
+	"github.com/flowglad-go/flowglad/internal/reqmemo"
 	"github.com/flowglad-go/flowglad/internal/testclock"
 	"github.com/flowglad-go/flowglad/usage"
 	"github.com/flowglad-go/flowglad/usage/queuetest"
@@ -251,4 +252,66 @@ func TestCommitKeepsTheUsagesMeter(t *testing.T) {
 
 func TestMemoryLedgerConformance(t *testing.T) {
 	queuetest.RunLedger(t, func(*testing.T) usage.Ledger { return usage.NewMemoryLedger() })
+}
+
+// TestReserveAfterUsageLandedInTheRequest: a request read the customer's billing (a gate)
+// while an event was pending; the event then reached Flowglad (its pending amount is gone
+// from the ledger) before the request reserved. The reservation is checked against billing
+// read after the ledger, never the request's older read (which shows neither the event at
+// Flowglad nor pending): the balance the event used up cannot be reserved again.
+func TestReserveAfterUsageLandedInTheRequest(t *testing.T) {
+	e := newEnv(t)
+	spend(t, e, 99) // a balance of 1
+	_, err := e.rec.Record(ctx(t), bob, flowglad.UsageEventParams{UsageMeterSlug: meter, Amount: 1})
+	require.NoError(t, err)
+
+	req := reqmemo.With(ctx(t))
+	subs, err := e.svc.CurrentSubscriptions(req, bob) // the gate's read: 1 at Flowglad, 1 pending
+	require.NoError(t, err)
+	require.Zero(t, subs[0].UsageBalance(meter).AvailableBalance)
+
+	require.NoError(t, e.rec.Flush(ctx(t))) // the event lands while the request runs
+	res, err := e.rec.Reserve(req, bob, meter, 1)
+	if res != nil {
+		res.Release(req)
+	}
+	require.ErrorIs(t, err, usage.ErrInsufficientBalance, "the landed event's unit was reserved again")
+
+	// The request's later reads agree with Flowglad.
+	subs, err = e.svc.CurrentSubscriptions(req, bob)
+	require.NoError(t, err)
+	assert.Zero(t, subs[0].UsageBalance(meter).AvailableBalance)
+}
+
+// TestReserveUsesTheRequestsBilling: without a billing cache, a request that read the
+// customer's billing (a gate) reserves without reading it again, as long as no usage has
+// landed since; when some has, it reads it once more.
+func TestReserveUsesTheRequestsBilling(t *testing.T) {
+	e := newEnv(t)
+	billing := "GET /api/v1/customers/" + bob.ExternalID + "/billing"
+	reserveInRequest := func() {
+		t.Helper()
+		req := reqmemo.With(ctx(t))
+		_, err := e.svc.CurrentSubscriptions(req, bob)
+		require.NoError(t, err)
+		res, err := e.rec.Reserve(req, bob, meter, 1)
+		require.NoError(t, err)
+		res.Release(req)
+	}
+	e.fake.ResetRequests()
+	reserveInRequest()
+	assert.Equal(t, 1, calls(e.fake)[billing], "one read for the gate and the reservation")
+
+	// Usage lands between the request's read and its reservation.
+	_, err := e.rec.Record(ctx(t), bob, flowglad.UsageEventParams{UsageMeterSlug: meter, Amount: 1})
+	require.NoError(t, err)
+	req := reqmemo.With(ctx(t))
+	_, err = e.svc.CurrentSubscriptions(req, bob)
+	require.NoError(t, err)
+	require.NoError(t, e.rec.Flush(ctx(t)))
+	e.fake.ResetRequests()
+	res, err := e.rec.Reserve(req, bob, meter, 1)
+	require.NoError(t, err)
+	res.Release(req)
+	assert.Equal(t, 1, calls(e.fake)[billing], "read again after the landing")
 }

@@ -14,8 +14,9 @@ type key struct{}
 // Memo maps keys to what was read for them during one request. It is safe for concurrent
 // use.
 type Memo struct {
-	mu sync.Mutex
-	m  map[string]any
+	mu    sync.Mutex
+	m     map[string]any
+	notes map[Note]any
 }
 
 // With returns ctx carrying a memo: the one ctx already has, else a new one.
@@ -61,4 +62,46 @@ func (m *Memo) Delete(k string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.m, k)
+}
+
+// A Note is a package's own record about a key for the rest of the request (the usage
+// package notes what was pending when the request's billing was read). Notes live beside
+// the memo's values and never collide with them, whatever the key.
+type Note struct {
+	// Kind names what is noted; Key is the key it is about (an external id).
+	Kind, Key string
+}
+
+// GetNote returns the value noted under n.
+func (m *Memo) GetNote(n Note) (any, bool) {
+	if m == nil {
+		return nil, false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v, ok := m.notes[n]
+	return v, ok
+}
+
+// SetNote notes v under n.
+func (m *Memo) SetNote(n Note, v any) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.notes == nil {
+		m.notes = map[Note]any{}
+	}
+	m.notes[n] = v
+}
+
+// DeleteNote forgets what is noted under n.
+func (m *Memo) DeleteNote(n Note) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.notes, n)
 }
