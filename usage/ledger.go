@@ -226,11 +226,9 @@ func (l *MemoryLedger) View(_ context.Context, customerID string) (LedgerView, e
 		return LedgerView{Generation: l.tombs[customerID].gen}, nil
 	}
 	v := LedgerView{Generation: c.gen}
-	if len(c.sums) > 0 {
-		v.Pending = make([]PendingEvent, 0, len(c.sums))
-		for k, amount := range c.sums {
-			v.Pending = append(v.Pending, k.event(amount))
-		}
+	v.Pending = make([]PendingEvent, 0, len(c.sums)) // no allocation when none is pending
+	for k, amount := range c.sums {
+		v.Pending = append(v.Pending, k.event(amount))
 	}
 	now := l.now()
 	for id, h := range c.holds {

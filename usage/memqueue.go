@@ -1,6 +1,7 @@
 package usage
 
 import (
+	"cmp"
 	"container/heap"
 	"context"
 	"encoding/json"
@@ -55,7 +56,7 @@ func (q *MemoryQueue) Put(_ context.Context, events []Event) error {
 	}
 	copies := make([]Event, len(events))
 	for i, e := range events {
-		if len(e.Properties) > 0 {
+		if e.Properties != nil { // an empty map too: the caller may fill it afterwards
 			p, err := cloneProperties(e.Properties)
 			if err != nil {
 				return err
@@ -81,17 +82,14 @@ func (q *MemoryQueue) Put(_ context.Context, events []Event) error {
 }
 
 // Claim implements Queue.
-func (q *MemoryQueue) Claim(_ context.Context, max int) ([]Claimed, error) {
+func (q *MemoryQueue) Claim(_ context.Context, limit int) ([]Claimed, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.closed {
 		return nil, ErrClosed
 	}
-	n := min(max, len(q.ready))
-	if n <= 0 {
-		return nil, nil
-	}
-	out := make([]Claimed, 0, n)
+	n := max(min(limit, len(q.ready)), 0)
+	out := make([]Claimed, 0, n) // no allocation when n is 0
 	for len(out) < n {
 		seq := heap.Pop(&q.ready).(uint64)
 		e := q.entries[seq]
@@ -205,7 +203,7 @@ func cloneProperties(p map[string]any) (map[string]any, error) {
 type seqHeap []uint64
 
 func (h seqHeap) Len() int           { return len(h) }
-func (h seqHeap) Less(i, j int) bool { return h[i] < h[j] }
+func (h seqHeap) Less(i, j int) bool { return cmp.Less(h[i], h[j]) }
 func (h seqHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
 func (h *seqHeap) Push(x any)        { *h = append(*h, x.(uint64)) }
 func (h *seqHeap) Pop() any {

@@ -6,6 +6,8 @@ import (
 
 	"github.com/flowglad-go/flowglad/usage"
 	"github.com/flowglad-go/flowglad/usage/queuetest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestMemoryQueueConformance(t *testing.T) {
@@ -25,3 +27,21 @@ func TestMemoryQueueDefaultCapacity(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestMemoryQueueCopiesProperties: Put keeps its own copy of each event's properties, an
+// empty map included, so that the caller may fill or reuse its map afterwards.
+func TestMemoryQueueCopiesProperties(t *testing.T) {
+	for _, props := range []map[string]any{{}, {"model": "small"}} {
+		q := usage.NewMemoryQueue(10)
+		want := map[string]any{}
+		for k, v := range props {
+			want[k] = v
+		}
+		require.NoError(t, q.Put(t.Context(), []usage.Event{{CustomerID: "c", UsageMeterSlug: "m", Amount: 1, Properties: props}}))
+		props["added"] = "after Put"
+		got, err := q.Claim(t.Context(), 10)
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+		assert.Equal(t, want, got[0].Event.Properties)
+	}
+}

@@ -171,12 +171,9 @@ func WithBackoff(f func(attempt int) time.Duration) Option {
 	return func(r *Recorder) { r.backoff = f }
 }
 
+// defaultBackoff doubles from 100 ms up to 30 s (reached at the 9th attempt).
 func defaultBackoff(attempt int) time.Duration {
-	d := 100 * time.Millisecond
-	for i := 0; i < attempt && d < 30*time.Second; i++ {
-		d *= 2
-	}
-	return min(d, 30*time.Second)
+	return min(100*time.Millisecond<<min(max(attempt, 0), 9), 30*time.Second)
 }
 
 type flushRequest struct {
