@@ -1,11 +1,16 @@
 package middleware_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
+	"sync"
 	"testing"
 
+	"github.com/flowglad-go/flowglad/flowgladapi"
 	"github.com/flowglad-go/flowglad/flowgladapi/flowgladapitest"
 	"github.com/flowglad-go/flowglad/middleware"
+	"github.com/flowglad-go/flowglad/usage"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -87,4 +92,74 @@ func TestNestedBalanceGatesReserveTheDifference(t *testing.T) {
 
 	w = e.serve(group(cheap), "bob")
 	assert.Equal(t, http.StatusOK, w.Code, "nothing is held after the request: %s", w.Body)
+}
+
+// crowdingLedger is a ledger on which, at the reservation numbered at, another request's
+// hold of one unit lands first (a concurrent request between the gate's check and its
+// reservation).
+type crowdingLedger struct {
+	usage.Ledger
+	mu    sync.Mutex
+	calls int
+	at    int
+}
+
+func (l *crowdingLedger) Reserve(ctx context.Context, req usage.ReserveRequest) (bool, error) {
+	l.mu.Lock()
+	l.calls++
+	crowd := l.calls == l.at
+	l.mu.Unlock()
+	if crowd {
+		other := req
+		other.Hold = usage.Hold{ID: "another request", Meter: req.Hold.Meter, Amount: 1, ExpiresAt: req.Hold.ExpiresAt}
+		if ok, err := l.Ledger.Reserve(ctx, other); !ok || err != nil {
+			return false, fmt.Errorf("crowding: %v %w", ok, err)
+		}
+	}
+	return l.Ledger.Reserve(ctx, req)
+}
+
+// TestRefusedReservationSaysWhatTheRequestHolds: when another request takes what is left
+// between a stricter inner gate's check and its reservation, the 402 says what this request
+// could still use: the balance left plus what the outer gate holds for it. Bob has 2: the
+// outer gate holds 1, the other request takes the other, and the inner gate requiring 2 is
+// refused with 1 available.
+func TestRefusedReservationSaysWhatTheRequestHolds(t *testing.T) {
+	e := newEnv(t)
+	e.spendTo(flowgladapitest.DemoCustomerBob, flowgladapitest.DemoBobSubscriptionID, 2)
+	rec := e.newRecorder(usage.WithLedger(&crowdingLedger{Ledger: usage.NewMemoryLedger(), at: 2}))
+	work := &ok{}
+	h := middleware.RequireUsageBalance(e.h, apiCalls, 1, middleware.WithRecorder(rec))(
+		middleware.RequireUsageBalance(e.h, apiCalls, 2, middleware.WithRecorder(rec))(work))
+	w := e.serve(h, "bob")
+	require.Equal(t, http.StatusPaymentRequired, w.Code, w.Body.String())
+	assert.Zero(t, work.calls)
+	_, j := errorEnvelope(t, w)
+	assert.Equal(t, 1.0, j["available"])
+	assert.Equal(t, 2.0, j["required"])
+}
+
+// TestNestedGatePickingTheDefaultSubscription: a gate that picks a subscription
+// (WithSubscription) inside a reserving gate counts the outer gate's hold as the request's
+// own when it picks the subscription the hold is on. Bob has 2 on his only subscription:
+// the outer gate holds 1, and the inner gate requiring 2 on that subscription serves.
+func TestNestedGatePickingTheDefaultSubscription(t *testing.T) {
+	e := newEnv(t)
+	e.spendTo(flowgladapitest.DemoCustomerBob, flowgladapitest.DemoBobSubscriptionID, 2)
+	rec := e.newRecorder()
+	work := &ok{}
+	pick := middleware.WithSubscription(func(*flowgladapi.Billing) string { return flowgladapitest.DemoBobSubscriptionID })
+	h := middleware.RequireUsageBalance(e.h, apiCalls, 1, middleware.WithRecorder(rec))(
+		middleware.RequireUsageBalance(e.h, apiCalls, 2, middleware.WithRecorder(rec), pick)(work))
+	w := e.serve(h, "bob")
+	assert.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	assert.Equal(t, 1, work.calls)
+
+	// Requiring 3 is still refused, with the 2 the request could use.
+	h = middleware.RequireUsageBalance(e.h, apiCalls, 1, middleware.WithRecorder(rec))(
+		middleware.RequireUsageBalance(e.h, apiCalls, 3, middleware.WithRecorder(rec), pick)(work))
+	w = e.serve(h, "bob")
+	require.Equal(t, http.StatusPaymentRequired, w.Code, w.Body.String())
+	_, j := errorEnvelope(t, w)
+	assert.Equal(t, 2.0, j["available"])
 }

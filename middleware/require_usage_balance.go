@@ -31,7 +31,8 @@ import (
 // reservation is made under the default rule; with WithSubscription the gate checks the
 // picked subscription's balance less pending usage, without reserving. A gate inside
 // another on the same meter counts the outer one's reservation as the request's own, and
-// reserves only what its min requires beyond it (a stricter route in a gated group).
+// reserves only what its min requires beyond it (a stricter route in a gated group); with
+// WithSubscription it counts it when it picks the subscription the reservation is on.
 func RequireUsageBalance(b Biller, usageMeterSlug string, min float64, opts ...Option) func(http.Handler) http.Handler {
 	o := newOptions(b, opts)
 	var reserve reserveFunc
@@ -47,7 +48,7 @@ func RequireUsageBalance(b Biller, usageMeterSlug string, min float64, opts ...O
 		if bal != nil {
 			available = bal.AvailableBalance
 		}
-		if held := st.held(usageMeterSlug); held > 0 && subID == "" {
+		if held := st.held(usageMeterSlug); held > 0 && holdsOn(bl, subID, usageMeterSlug) {
 			// An outer gate's reservation is this request's to use. The request's
 			// subscriptions were read before it was made, so the balance is read again
 			// (from the request's billing, with the usage pending and reserved now, the
@@ -60,6 +61,17 @@ func RequireUsageBalance(b Biller, usageMeterSlug string, min float64, opts ...O
 		}
 		return balanceExhausted(usageMeterSlug, available, min)
 	}, reserve)
+}
+
+// holdsOn reports whether reservations of slug count against the subscription the gate
+// checks: the default rule's (subID ""), or the one WithSubscription picked when it is the
+// default rule's too. Reservations are made under the default rule.
+func holdsOn(bl *flowgladapi.Billing, subID, slug string) bool {
+	if subID == "" {
+		return true
+	}
+	def := bl.UsageSubscription(slug)
+	return def != nil && def.ID == subID
 }
 
 // balanceExhausted is the 402 of a balance below what the request requires.
