@@ -125,3 +125,15 @@ type Queue interface {
 	// them. Methods then return ErrClosed.
 	Close() error
 }
+
+// A DurableQueue is a Queue that keeps its events across a restart of the process (a
+// file, as usage/boltqueue): a Recorder started on one notes the events it already holds as
+// pending in its ledger, so that balances subtract them from the start, not only once they
+// are sent. A queue whose ledger is shared (SharedQueue) needs no such walk: its pending
+// usage outlives the process already.
+type DurableQueue interface {
+	Queue
+	// Each calls fn with every event the queue holds, claimed or not; an event that does
+	// not decode is skipped. An error from fn ends the walk and is returned.
+	Each(ctx context.Context, fn func(Event) error) error
+}

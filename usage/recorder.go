@@ -221,11 +221,39 @@ func NewRecorder(svc *flowglad.Service, opts ...Option) (*Recorder, error) {
 	if r.ledger == nil {
 		r.ledger = newMemoryLedger(r.now)
 	}
+	if dq, ok := r.q.(DurableQueue); ok {
+		if _, shared := r.q.(SharedQueue); !shared {
+			if err := r.notePending(dq); err != nil {
+				return nil, fmt.Errorf("usage: NewRecorder: noting the queue's events as pending: %w", err)
+			}
+		}
+	}
 	r.logger = svc.Logger()
 	r.runCtx, r.cancelRun = context.WithCancel(context.Background())
 	r.unregister = svc.AddPendingUsage(pendingView{r})
 	go r.run()
 	return r, nil
+}
+
+// notePending notes as pending the events a durable queue kept from before this process
+// (sent by nobody yet: their pending amounts went with the process that recorded them).
+func (r *Recorder) notePending(q DurableQueue) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	byCustomer := map[string][]PendingEvent{}
+	err := q.Each(ctx, func(e Event) error {
+		byCustomer[e.CustomerID] = append(byCustomer[e.CustomerID], pendingOf(e, r.pendingID(e)))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for customer, events := range byCustomer {
+		if err := r.ledger.AddPending(ctx, customer, events); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Record checks the event with CreateUsageEvent's rules, fixes its transaction id (a new

@@ -493,6 +493,32 @@ func (q *Queue) Stats(ctx context.Context) (usage.QueueStats, error) {
 	return st, nil
 }
 
+// Each implements usage.DurableQueue: it calls fn with every event in the file, claimed or
+// not, oldest first, in one read transaction. An event that does
+// not decode is skipped (Claim moves it aside).
+func (q *Queue) Each(ctx context.Context, fn func(usage.Event) error) error {
+	if err := q.enter(ctx); err != nil {
+		return err
+	}
+	defer q.leave()
+	return q.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(eventsBucket).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			e, err := usage.DecodeEvent(v)
+			if err != nil {
+				continue
+			}
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // Path is the file the queue is in.
 func (q *Queue) Path() string { return q.path }
 
