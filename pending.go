@@ -300,14 +300,41 @@ func (s *Service) balancesWithPending(ctx context.Context, c Customer, balances 
 	if v, ok := reqmemo.From(ctx).Get(c.ExternalID); ok {
 		meterOf = v.(*billingEntry).meterFinder()
 	}
+	// Usage pending without a subscription goes where it will be charged: the first current
+	// subscription that has the meter, which the balances alone do not say (they may be
+	// filtered to another subscription, or listed in another order). The customer's
+	// billing says it (the request's, the cache's, else one read); when it cannot be read
+	// the usage is placed on the first balance of its meter.
+	var (
+		subs    []flowgladapi.Subscription
+		subsErr error
+		read    bool
+	)
+	chargedTo := func(p PendingUsageAmount, id, slug string) string {
+		if p.SubscriptionID != "" {
+			return p.SubscriptionID
+		}
+		if !read {
+			subs, subsErr = s.ReportedSubscriptions(ctx, c)
+			read = true
+		}
+		if subsErr != nil {
+			return ""
+		}
+		if si, _ := pendingTarget(subs, "", id, slug); si >= 0 {
+			return subs[si].ID
+		}
+		return ""
+	}
 	for _, p := range pending {
 		id, slug := meterOf(p)
 		if (id == "" && slug == "") || p.Amount == 0 {
 			continue
 		}
+		subID := chargedTo(p, id, slug)
 		for i := range balances {
 			b := &balances[i]
-			if p.SubscriptionID != "" && b.SubscriptionID != p.SubscriptionID {
+			if subID != "" && b.SubscriptionID != subID {
 				continue
 			}
 			if (id != "" && b.ID == id) || (slug != "" && b.Slug == slug) {

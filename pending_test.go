@@ -139,3 +139,47 @@ func TestPendingUsageInUsageMeterBalances(t *testing.T) {
 		assert.Contains(t, string(balances[0].Raw), `"availableBalance":100`)
 	}
 }
+
+// UsageMeterBalances places usage pending without a subscription where the recorder will
+// charge it (the first current subscription, newest first, that has the meter), whichever
+// subscription the caller filters on and whatever order Flowglad lists the balances in.
+// Alice is on Pro and a newer Free subscription, both with the meter.
+func TestPendingUsageWithoutSubscriptionInUsageMeterBalances(t *testing.T) {
+	svc, fake := newGoService(t)
+	alice := flowglad.Customer{ExternalID: flowgladapitest.DemoCustomerAlice}
+	pro := flowgladapitest.DemoAliceSubscriptionID
+	freeSub, err := fake.AddSubscription(alice.ExternalID, flowgladapitest.Subscription{
+		Items: []flowgladapitest.SubscriptionItem{{PriceSlug: flowgladapitest.DemoPriceFreeMonthly}},
+	})
+	require.NoError(t, err)
+	free := freeSub.ID
+	slug := flowgladapitest.DemoUsageMeterAPICalls
+
+	reported := map[string]float64{}
+	balances, err := svc.UsageMeterBalances(t.Context(), alice, flowglad.UsageMeterBalancesParams{})
+	require.NoError(t, err)
+	for _, b := range balances {
+		reported[b.SubscriptionID] = b.AvailableBalance
+	}
+	require.Contains(t, reported, pro)
+	require.Contains(t, reported, free)
+
+	svc.AddPendingUsage(pendingStub{customer: alice.ExternalID, amounts: []flowglad.PendingUsageAmount{
+		{UsageMeterSlug: slug, Amount: 5},                       // goes to Free, the newest with the meter
+		{UsageMeterSlug: slug, SubscriptionID: pro, Amount: 2}, // named
+	}})
+	want := map[string]float64{pro: reported[pro] - 2, free: reported[free] - 5}
+	for _, filter := range []string{"", pro, free} {
+		balances, err := svc.UsageMeterBalances(t.Context(), alice, flowglad.UsageMeterBalancesParams{SubscriptionID: filter})
+		require.NoError(t, err)
+		require.NotEmpty(t, balances)
+		for _, b := range balances {
+			assert.Equal(t, want[b.SubscriptionID], b.AvailableBalance, "filter %q, subscription %s", filter, b.SubscriptionID)
+		}
+	}
+	subs, err := svc.CurrentSubscriptions(t.Context(), alice)
+	require.NoError(t, err)
+	for _, s := range subs {
+		assert.Equal(t, want[s.ID], s.UsageBalance(slug).AvailableBalance, "CurrentSubscriptions agrees on %s", s.ID)
+	}
+}

@@ -289,8 +289,10 @@ func decodeSubscriptionFilter(body []byte) (string, error) {
 
 // UsageMeterBalances returns the customer's usage meter balances: those of its current
 // subscriptions, or of the one p names. AvailableBalance has usage recorded and not yet at
-// Flowglad subtracted, as Billing's (see AddPendingUsage); Raw is as Flowglad sent it. It calls GET
-// /api/v1/customers/{externalId}/usage-balances, once. Without a subscription id, a
+// Flowglad subtracted, as Billing's (see AddPendingUsage), on the subscription it will be
+// charged to (for usage recorded without one, found in the customer's billing: the
+// request's or the cache's read, else one more read); Raw is as Flowglad sent it. It calls
+// GET /api/v1/customers/{externalId}/usage-balances, once. Without a subscription id, a
 // customer Flowglad does not know yet is created first (then the same GET again). With
 // one, Flowglad answers 404 NOT_FOUND when the subscription is not the customer's, and
 // when it does not know the customer (who then has no subscription): both are the 403 of
