@@ -165,7 +165,7 @@ func TestPendingUsageWithoutSubscriptionInUsageMeterBalances(t *testing.T) {
 	require.Contains(t, reported, free)
 
 	svc.AddPendingUsage(pendingStub{customer: alice.ExternalID, amounts: []flowglad.PendingUsageAmount{
-		{UsageMeterSlug: slug, Amount: 5},                       // goes to Free, the newest with the meter
+		{UsageMeterSlug: slug, Amount: 5},                      // goes to Free, the newest with the meter
 		{UsageMeterSlug: slug, SubscriptionID: pro, Amount: 2}, // named
 	}})
 	want := map[string]float64{pro: reported[pro] - 2, free: reported[free] - 5}
