@@ -200,3 +200,20 @@ func TestLoadFile(t *testing.T) {
 	assert.Equal(t, 2, n)
 	assert.NotContains(t, string(out), "(?!")
 }
+
+// A 2xx answer must have a status and a Content-Type the operation documents.
+func TestValidateResponseStatusAndContentType(t *testing.T) {
+	s := Load(t)
+	body, err := json.Marshal(billingFixture(t))
+	require.NoError(t, err)
+	req := httptest.NewRequest(http.MethodGet, billingPath, nil)
+	assert.NoError(t, s.ValidateResponse(req, http.StatusOK, http.Header{"Content-Type": {"application/json; charset=utf-8"}}, body))
+	err = s.ValidateResponse(req, http.StatusOK, http.Header{"Content-Type": {"text/plain"}}, body)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "Content-Type")
+	err = s.ValidateResponse(req, http.StatusPartialContent, nil, body)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "206")
+	err = s.ValidateResponse(req, http.StatusOK, nil, []byte(`{"customer":`))
+	require.Error(t, err)
+}
