@@ -57,7 +57,7 @@ type Spec struct {
 	path    string
 	doc     *openapi3.T
 	schemas *schemas
-	router routers.Router
+	router  routers.Router
 }
 
 // loaded caches the document for the whole test binary: parsing and
