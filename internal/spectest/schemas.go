@@ -193,3 +193,49 @@ func (s *schemas) validateResponse(route *routers.Route, status int, header http
 	}
 	return sch.Validate(v)
 }
+
+// validateRequestBody is kin-openapi's check of a request body, with its schema compiled
+// once: a required body must be there, with a documented Content-Type, and match.
+func (s *schemas) validateRequestBody(route *routers.Route, contentType string, body []byte) error {
+	op := route.Operation
+	if op == nil || op.RequestBody == nil || op.RequestBody.Value == nil {
+		return nil
+	}
+	rb := op.RequestBody.Value
+	if len(body) == 0 {
+		if rb.Required {
+			return errors.New("the request body is required")
+		}
+		return nil
+	}
+	media := rb.Content.Get(contentType)
+	if media == nil {
+		return fmt.Errorf("request Content-Type %q is not documented", contentType)
+	}
+	if media.Schema == nil {
+		return nil
+	}
+	mime := ""
+	for k, m := range rb.Content {
+		if m == media {
+			mime = k
+		}
+	}
+	if !strings.Contains(mime, "json") {
+		return nil
+	}
+	ptr := "/paths/" + pointerToken(route.Path) + "/" + strings.ToLower(route.Method) +
+		"/requestBody/content/" + pointerToken(mime) + "/schema"
+	sch, err := s.get(ptr)
+	if err != nil {
+		return fmt.Errorf("compiling the schema at %s: %w", ptr, err)
+	}
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("the request body is not JSON: %w", err)
+	}
+	if err := sch.Validate(v); err != nil {
+		return fmt.Errorf("request body: %w", err)
+	}
+	return nil
+}

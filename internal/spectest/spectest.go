@@ -258,13 +258,20 @@ func (s *Spec) validateRequest(r *http.Request, body []byte) error {
 	// Validate a shallow copy: kin may consume or replace the body.
 	rc := r.Clone(r.Context())
 	rc.Body = io.NopCloser(bytes.NewReader(body))
+	// kin-openapi checks the route, parameters and security; the body is checked
+	// against its schema compiled once (see schemas).
+	opts := s.options()
+	opts.ExcludeRequestBody = true
 	in := &openapi3filter.RequestValidationInput{
 		Request:    rc,
 		PathParams: params,
 		Route:      route,
-		Options:    s.options(),
+		Options:    opts,
 	}
-	return openapi3filter.ValidateRequest(r.Context(), in)
+	if err := openapi3filter.ValidateRequest(r.Context(), in); err != nil {
+		return err
+	}
+	return s.schemas.validateRequestBody(route, r.Header.Get("Content-Type"), body)
 }
 
 // ValidateResponse checks a response that req received against the

@@ -108,6 +108,7 @@ func TestValidateRequest(t *testing.T) {
 			body: `{"cancellation":{"timing":"tomorrow"}}`, wantErr: "request body"},
 		{name: "usages repeated keys", method: http.MethodGet, path: "/api/v1/resource-claims/sub_1/usages?resourceSlugs=a&resourceSlugs=b", auth: "sk_test"},
 		{name: "unknown route", method: http.MethodGet, path: "/api/v1/nope", auth: "sk_test", wantErr: "no operation"},
+		{name: "checkout without its required body", method: http.MethodPost, path: "/api/v1/checkout-sessions", auth: "sk_test", wantErr: "required"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
