@@ -163,3 +163,20 @@ func TestNestedGatePickingTheDefaultSubscription(t *testing.T) {
 	_, j := errorEnvelope(t, w)
 	assert.Equal(t, 2.0, j["available"])
 }
+
+// TestNestedGatePickingAnotherSubscription: a gate picking a subscription other than the
+// one a reserving outer gate held on checks the picked subscription's own balance: the
+// outer hold neither counts for nor against it. Alice is on Pro (1,000) and a newer Free
+// subscription (100, where the default rule reserves): a route requiring 500 on Pro serves.
+func TestNestedGatePickingAnotherSubscription(t *testing.T) {
+	e := newEnv(t)
+	e.addFree()
+	rec := e.newRecorder()
+	work := &ok{}
+	pickPro := middleware.WithSubscription(func(*flowgladapi.Billing) string { return flowgladapitest.DemoAliceSubscriptionID })
+	h := middleware.RequireUsageBalance(e.h, apiCalls, 1, middleware.WithRecorder(rec))(
+		middleware.RequireUsageBalance(e.h, apiCalls, 500, middleware.WithRecorder(rec), pickPro)(work))
+	w := e.serve(h, "alice")
+	assert.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	assert.Equal(t, 1, work.calls)
+}
