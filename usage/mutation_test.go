@@ -272,3 +272,48 @@ func TestFlushEndedByClose(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, st.Queued, "the event stays in the queue")
 }
+
+// sharedQueue is a memory queue that names the ledger every recorder on it must use.
+type sharedQueue struct {
+	*usage.MemoryQueue
+	ledger usage.Ledger
+}
+
+func (q sharedQueue) SharedLedger() usage.Ledger { return q.ledger }
+
+// TestSharedQueueLedger: a recorder on a SharedQueue keeps pending usage in the queue's
+// ledger, unless WithLedger names another: the ledger that instances share is where every
+// instance's gates read pending usage.
+func TestSharedQueueLedger(t *testing.T) {
+	tests := []struct {
+		name      string
+		own       bool // WithLedger given
+		wantInOwn bool
+	}{
+		{"the queue's ledger by default", false, false},
+		{"WithLedger wins", true, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			shared, own := usage.NewMemoryLedger(), usage.NewMemoryLedger()
+			opts := []usage.Option{usage.WithQueue(sharedQueue{usage.NewMemoryQueue(10), shared})}
+			if tc.own {
+				opts = append(opts, usage.WithLedger(own))
+			}
+			e := newEnv(t, opts...)
+			_, err := e.rec.Record(ctx(t), alice, flowglad.UsageEventParams{UsageMeterSlug: meter, Amount: 3})
+			require.NoError(t, err)
+			inShared, err := shared.View(ctx(t), alice.ExternalID)
+			require.NoError(t, err)
+			inOwn, err := own.View(ctx(t), alice.ExternalID)
+			require.NoError(t, err)
+			if tc.wantInOwn {
+				assert.Len(t, inOwn.Pending, 1)
+				assert.Empty(t, inShared.Pending)
+			} else {
+				assert.Len(t, inShared.Pending, 1)
+				assert.Empty(t, inOwn.Pending)
+			}
+		})
+	}
+}

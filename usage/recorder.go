@@ -400,9 +400,7 @@ func (r *Recorder) Close(ctx context.Context) error {
 	err := r.drain(ctx, true, 1<<62, nil)
 	r.unregister()
 	if r.ownQueue {
-		if cerr := r.q.Close(); err == nil && cerr != nil {
-			err = cerr
-		}
+		_ = r.q.Close() // the recorder's own memory queue, whose Close cannot fail
 	}
 	if err != nil {
 		return fmt.Errorf("usage: close: %w", err)
@@ -531,11 +529,7 @@ func (r *Recorder) release(ctx context.Context, claimed []Claimed) error {
 // wait waits the backoff after the attempt-th failure in a row; errStopped when stop
 // closes first.
 func (r *Recorder) wait(ctx context.Context, attempt int, stop <-chan struct{}) error {
-	d := r.backoff(attempt)
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
+	t := time.NewTimer(r.backoff(attempt)) // fires at once for 0 or less
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
