@@ -45,16 +45,26 @@ const requestIDHeader = "X-Request-Id"
 // an id, else a new one from ids (a handler's), or a new UUID when ids is nil (WriteError,
 // which has no handler). The answer's headers carry it (setJSONHeaders).
 func responseID(w http.ResponseWriter, r *http.Request, ids *requestIDs) string {
-	if id := w.Header().Get(requestIDHeader); isRequestID(id) {
+	if id := headerValue(w.Header(), requestIDHeader); isRequestID(id) {
 		return id
 	}
-	if id := r.Header.Get(requestIDHeader); isRequestID(id) {
+	if id := headerValue(r.Header, requestIDHeader); isRequestID(id) {
 		return id
 	}
 	if ids == nil {
 		return uuid.NewString()
 	}
 	return ids.next()
+}
+
+// headerValue is h.Get(key) for a key in canonical form, as every key named here is: it
+// skips the canonicalization of key that Header.Get does on every call. (Get canonicalizes
+// the key it looks up, never the map's keys: the two find the same values.)
+func headerValue(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // requestIDs makes a handler's request ids, for requests that bring none: a prefix of 16

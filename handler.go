@@ -172,7 +172,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rq.fail(errMethodNotAllowed)
 		return
 	}
-	if !isJSONContentType(r.Header.Get("Content-Type")) {
+	if !isJSONContentType(headerValue(r.Header, "Content-Type")) {
 		rq.fail(errUnsupportedMediaType)
 		return
 	}
