@@ -2,6 +2,8 @@ package flowglad
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +11,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/flowglad-go/flowglad/flowgladapi"
@@ -28,25 +31,68 @@ import (
 //
 // The answer carries an X-Request-Id header, as every answer of the route does: the one
 // already set on w, else the request's own X-Request-Id when it looks like an id (at most
-// 64 letters, digits, '-', '_' or '.'), else a new one. A 5xx repeats it in
+// 64 letters, digits, '-', '_' or '.'), else a new UUID. A 5xx repeats it in
 // error.json.requestId, so a user's report can be found in your logs.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
-	writeError(w, classify(r.Context(), err), responseID(w, r))
+	writeError(w, classify(r.Context(), err), responseID(w, r, nil))
 }
 
 // requestIDHeader names the request id, in requests and answers.
 const requestIDHeader = "X-Request-Id"
 
-// responseID returns the request id of the answer being written on w, and sets it on w:
-// the one already there (set by ServeHTTP, or by the host's middleware), else
-// requestIDOf(r).
-func responseID(w http.ResponseWriter, r *http.Request) string {
-	if id := w.Header().Get(requestIDHeader); isRequestID(id) {
+// responseID returns the request id of the answer to be written on w: the one already set
+// on w (by the host's middleware), else the request's own X-Request-Id when it looks like
+// an id, else a new one from ids (a handler's), or a new UUID when ids is nil (WriteError,
+// which has no handler). The answer's headers carry it (setJSONHeaders).
+func responseID(w http.ResponseWriter, r *http.Request, ids *requestIDs) string {
+	if id := headerValue(w.Header(), requestIDHeader); isRequestID(id) {
 		return id
 	}
-	id := requestIDOf(r)
-	w.Header().Set(requestIDHeader, id)
-	return id
+	if id := headerValue(r.Header, requestIDHeader); isRequestID(id) {
+		return id
+	}
+	if ids == nil {
+		return uuid.NewString()
+	}
+	return ids.next()
+}
+
+// headerValue is h.Get(key) for a key in canonical form, as every key named here is: it
+// skips the canonicalization of key that Header.Get does on every call. (Get canonicalizes
+// the key it looks up, never the map's keys: the two find the same values.)
+func headerValue(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// requestIDs makes a handler's request ids, for requests that bring none: a prefix of 16
+// hex digits drawn from crypto/rand when the handler is made, a dash, and a counter in
+// decimal ("3f2a9c0b7d1e4a65-1", "3f2a9c0b7d1e4a65-2", ...). The counter makes them unique
+// within the handler and the random prefix across handlers, processes and restarts, with no
+// random draw and one small allocation per request (a UUID string cost two allocations and
+// a read of the random source). A request id is no secret, and these are in order: two of
+// them tell a client how many requests the handler answered in between.
+type requestIDs struct {
+	prefix [16]byte
+	n      atomic.Uint64
+}
+
+func newRequestIDs() *requestIDs {
+	var seed [8]byte
+	_, _ = rand.Read(seed[:]) // never fails (the program crashes instead)
+	g := &requestIDs{}
+	hex.Encode(g.prefix[:], seed[:])
+	return g
+}
+
+// next returns a new request id.
+func (g *requestIDs) next() string {
+	var buf [len(requestIDs{}.prefix) + 1 + 20]byte // 20: the digits of the largest uint64
+	b := append(buf[:0], g.prefix[:]...)
+	b = append(b, '-')
+	return string(strconv.AppendUint(b, g.n.Add(1), 10))
 }
 
 // writeError writes e as the error envelope. A 5xx carries requestID so a user's report can
@@ -74,7 +120,7 @@ func writeError(w http.ResponseWriter, e *statusError, requestID string) {
 	if len(body) > maxErrorAnswer {
 		body = boundedErrorBody(e, jsonPart)
 	}
-	writeJSON(w, e.Status, body)
+	writeJSON(w, e.Status, body, requestID)
 }
 
 // Bounds of an error answer: whatever error it is made from, at most maxErrorAnswer bytes.
@@ -117,27 +163,37 @@ func boundedErrorBody(e *statusError, jsonPart map[string]any) []byte {
 }
 
 // writeJSON writes a JSON answer with the route's headers.
-func writeJSON(w http.ResponseWriter, status int, body []byte) {
-	setJSONHeaders(w, len(body))
+func writeJSON(w http.ResponseWriter, status int, body []byte, requestID string) {
+	setJSONHeaders(w, len(body), requestID)
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }
 
-// setJSONHeaders sets the headers of every answer of the route.
-func setJSONHeaders(w http.ResponseWriter, length int) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Length", strconv.Itoa(length))
-}
+// The values of the headers every answer of the route carries unchanged. They are assigned
+// to the answer's header map as they are: Header.Set would allocate a slice for each, on
+// every answer. Their length is their capacity, so a caller's Header.Add copies them
+// rather than append in place; Set and Del replace or drop them. (Nothing in net/http
+// writes into a header's values.)
+var (
+	headerJSON    = []string{"application/json"}
+	headerNoStore = []string{"no-store"}
+	headerNosniff = []string{"nosniff"}
+)
 
-// requestIDOf returns the request's X-Request-Id when it looks like an id, else a new one.
-func requestIDOf(r *http.Request) string {
-	if id := r.Header.Get(requestIDHeader); isRequestID(id) {
-		return id
-	}
-	return uuid.NewString()
+// setJSONHeaders sets the headers of every answer of the route: the constant ones, the
+// request id and the Content-Length. The keys are canonical already, as Header.Set would
+// make them.
+func setJSONHeaders(w http.ResponseWriter, length int, requestID string) {
+	h := w.Header()
+	h["Content-Type"] = headerJSON
+	h["Cache-Control"] = headerNoStore
+	h["X-Content-Type-Options"] = headerNosniff
+	// The two values that vary share one allocation; each slice is capped at its one value,
+	// so an append to one cannot write over the other.
+	v := make([]string, 2)
+	v[0], v[1] = requestID, strconv.Itoa(length)
+	h[requestIDHeader] = v[0:1:1]
+	h["Content-Length"] = v[1:2:2]
 }
 
 // maxRequestID bounds an accepted request id: it is repeated in a header, a body and logs.
@@ -289,6 +345,8 @@ func (rq *request) succeed(data any) {
 	switch v := data.(type) {
 	case json.RawMessage:
 		payload = v
+	case *json.RawMessage:
+		payload = *v
 	default:
 		b, err := json.Marshal(v)
 		if err != nil {
@@ -301,7 +359,7 @@ func (rq *request) succeed(data any) {
 		payload = []byte("null")
 	}
 	// Written in three parts: relayed bytes are not copied into a new buffer.
-	setJSONHeaders(rq.w, len(dataPrefix)+len(payload)+1)
+	setJSONHeaders(rq.w, len(dataPrefix)+len(payload)+1, rq.id)
 	if age, ok := rq.stale.ageHeader(); ok {
 		// Last-known billing, served through a Flowglad outage (Config.StaleIfError).
 		rq.w.Header().Set("Age", age)
@@ -359,7 +417,7 @@ func (rq *request) log(level slog.Level, e *statusError, err error) {
 		slog.String("code", e.Code),
 		slog.String("request_id", rq.id),
 	}
-	if rq.cust != nil {
+	if rq.cust.ExternalID != "" {
 		attrs = append(attrs, slog.String("customer", rq.cust.ExternalID))
 	}
 	attrs = rq.errorAttrs(attrs, err)
@@ -411,7 +469,7 @@ func (rq *request) errorAttrs(attrs []slog.Attr, err error) []slog.Attr {
 // removed. (An authenticator's error, before there is a customer, is logged by its type
 // only: see authFailure.)
 func (rq *request) redact(s string) string {
-	if rq.cust == nil {
+	if rq.cust == (Customer{}) {
 		return s
 	}
 	return redact.Customer(s, rq.cust.Email, rq.cust.Name)

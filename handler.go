@@ -25,6 +25,7 @@ type Handler struct {
 	cop      *http.CrossOriginProtection
 	routes   map[ActionKey]route
 	svc      *Service
+	ids      *requestIDs // the ids of answers to requests that bring none
 }
 
 // NewHandler validates cfg and returns a Handler. Config.Auth is required. It never panics
@@ -75,6 +76,7 @@ func NewHandler(cfg Config) (*Handler, error) {
 		cop:      cop,
 		routes:   routeTable(),
 		svc:      newService(client, cfg.serviceOptions(st)),
+		ids:      newRequestIDs(),
 	}, nil
 }
 
@@ -159,7 +161,7 @@ func (h *Handler) actionKey(path string) ActionKey {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	key := h.actionKey(r.URL.Path)
 	// Every answer, success or failure, carries the request id, as do the log lines.
-	rq := &request{h: h, w: w, r: r, key: key, id: responseID(w, r)}
+	rq := &request{h: h, w: w, r: r, key: key, id: responseID(w, r, h.ids)}
 	rt, ok := h.routes[key]
 	if !ok {
 		rq.fail(errUnknownAction(key))
@@ -170,7 +172,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rq.fail(errMethodNotAllowed)
 		return
 	}
-	if !isJSONContentType(r.Header.Get("Content-Type")) {
+	if !isJSONContentType(headerValue(r.Header, "Content-Type")) {
 		rq.fail(errUnsupportedMediaType)
 		return
 	}
@@ -179,13 +181,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	var cust *Customer
 	c, err := h.Authenticate(r)
 	switch {
 	case err == nil:
-		cust = &c
-		rq.cust = cust
+		rq.cust = c
 	case rt.hybrid && !isInvalidCustomer(err):
+		// c is the zero Customer: the visitor is served as anonymous.
 		if !errors.Is(err, ErrUnauthenticated) {
 			rq.logAnonymous(err)
 		}
@@ -194,19 +195,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	reqBody := r.Body
-	if reqBody == nil {
-		// A server always sets a body; a request built by hand may have none: it is empty.
-		reqBody = http.NoBody
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, reqBody, h.maxBody))
+	body, err := h.readBody(w, r)
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			rq.fail(errBodyTooLarge(h.maxBody))
-			return
-		}
-		rq.fail(errUnreadableBody(err))
+		rq.fail(err)
 		return
 	}
 	if !isJSONObject(body) {
@@ -214,12 +205,54 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	data, err := rq.run(rt, cust, body)
+	data, err := rq.run(rt, c, body)
 	if err != nil {
 		rq.fail(err)
 		return
 	}
 	rq.succeed(data)
+}
+
+// readBody reads the request's body, at most h.maxBody bytes: a longer one is a 413 *Error,
+// one that cannot be read a 400. A body of declared length (a browser's POST) is read into
+// one buffer of that length and one byte more, to see its end: nothing else is allocated.
+// A body of unknown length, or one declared too long, is read through
+// http.MaxBytesReader, which also makes net/http close the connection rather than read the
+// rest of a body too large.
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	body := r.Body
+	if body == nil || body == http.NoBody {
+		// A server sets NoBody for an empty body; a request built by hand may have none.
+		return nil, nil
+	}
+	if n := r.ContentLength; n > 0 && n <= h.maxBody {
+		buf := make([]byte, n+1)
+		read := 0
+		for read < len(buf) {
+			m, err := body.Read(buf[read:])
+			read += m
+			if err == io.EOF {
+				// The whole body: as declared, or shorter (a request built by hand; a
+				// server's body fails with io.ErrUnexpectedEOF then).
+				return buf[:read], nil
+			}
+			if err != nil {
+				return nil, errUnreadableBody(err)
+			}
+		}
+		// Longer than declared: net/http's server never hands a handler such a body; a
+		// request built by hand may be one. It is read on as a body of unknown length.
+		body = io.NopCloser(io.MultiReader(bytes.NewReader(buf), body))
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(w, body, h.maxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, errBodyTooLarge(h.maxBody)
+		}
+		return nil, errUnreadableBody(err)
+	}
+	return b, nil
 }
 
 // isJSONObject reports whether body is empty (the React SDK sends none for resources/usages)
@@ -234,21 +267,30 @@ func isJSONObject(body []byte) bool {
 
 // request carries what one ServeHTTP call needs to answer and log.
 type request struct {
-	h    *Handler
-	w    http.ResponseWriter
-	r    *http.Request
-	key  ActionKey
-	id   string // the request id, in the X-Request-Id header of the answer
-	cust *Customer
+	h   *Handler
+	w   http.ResponseWriter
+	r   *http.Request
+	key ActionKey
+	id  string // the request id, in the X-Request-Id header of the answer
+	// cust is the signed-in customer, the zero Customer before authentication and for an
+	// anonymous visitor. A copy, not a pointer: a pointer to ServeHTTP's customer would
+	// move it to the heap, an allocation on every request.
+	cust Customer
 	// stale notes last-known billing served to the request (Config.StaleIfError), for
 	// the Age header; nil when that is off.
 	stale *staleNote
 }
 
-// run calls the action, turning a panic into an error (logged with its stack).
-func (rq *request) run(rt route, c *Customer, body []byte) (data any, err error) {
+// run calls the action, turning a panic into an error (logged with its stack). c is the
+// zero Customer for an anonymous visitor of a hybrid route. The context carries only what
+// the action reads: the request's origin for the routes whose redirects may lead back to
+// it, and the note of stale billing served when Config.StaleIfError is on.
+func (rq *request) run(rt route, c Customer, body []byte) (data any, err error) {
 	defer recoverInto(&err)
-	ctx := withRequestOrigin(rq.r.Context(), rq.r)
+	ctx := rq.r.Context()
+	if rt.redirects {
+		ctx = withRequestOrigin(ctx, rq.r)
+	}
 	if rq.h.svc.billing.lastKnown != nil {
 		rq.stale = &staleNote{}
 		ctx = context.WithValue(ctx, staleNoteKey{}, rq.stale)

@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/flowglad-go/flowglad"
@@ -158,8 +160,8 @@ func TestAuthenticatorFailureLoggedByType(t *testing.T) {
 }
 
 // TestRequestIDHeader: every answer of the handler carries X-Request-Id: the request's own
-// when it is a short token, else a new one; a 5xx repeats it in json.requestId, and the
-// log line of a failure carries it.
+// when it is a short token, else a new one of the handler's (newHandlerID); a 5xx repeats
+// it in json.requestId, and the log line of a failure carries it.
 func TestRequestIDHeader(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -194,8 +196,7 @@ func TestRequestIDHeader(t *testing.T) {
 			if tc.keep {
 				assert.Equal(t, tc.incoming, id)
 			} else {
-				_, err := uuid.Parse(id)
-				assert.NoError(t, err, "a new id is a UUID: %q", id)
+				assert.Regexp(t, newHandlerID, id, "a new id: the handler's prefix and a count")
 			}
 			if tc.status >= 500 {
 				assert.Equal(t, id, res.assertError(t, tc.status, "internal_error")["requestId"])
@@ -275,6 +276,60 @@ func TestKeyRefusedLogged(t *testing.T) {
 	}
 	assert.True(t, found, env.logs.String())
 	assert.NotContains(t, env.logs.String(), "sk_test_revoked_key")
+}
+
+// newHandlerID is the form of the request ids a Handler makes for requests that bring none
+// (README: "else a new id"): a random prefix of 16 hex digits, a dash, a count from 1.
+var newHandlerID = regexp.MustCompile(`^[0-9a-f]{16}-[1-9][0-9]*$`)
+
+// TestRequestIDsUnique: the ids a handler makes for requests that bring none are unique,
+// among concurrent requests and between handlers (each its own random prefix): a user's
+// report names one request.
+func TestRequestIDsUnique(t *testing.T) {
+	t.Parallel()
+	const handlers, goroutines, perGoroutine = 2, 8, 200
+	seen := make(map[string]bool, handlers*goroutines*perGoroutine)
+	prefixes := make(map[string]bool, handlers)
+	var malformed []string
+	for range handlers {
+		h, err := flowglad.NewHandler(flowglad.Config{
+			APIKey:  "sk_test_ids",
+			BaseURL: "https://flowglad.invalid",
+			// Every request is a 401: no Flowglad call, an id all the same.
+			Auth: flowglad.AuthenticatorFunc(func(*http.Request) (flowglad.Customer, error) {
+				return flowglad.Customer{}, flowglad.ErrUnauthenticated
+			}),
+		})
+		require.NoError(t, err)
+		ids := make([][]string, goroutines)
+		var wg sync.WaitGroup
+		for g := range goroutines {
+			wg.Go(func() {
+				for range perGoroutine {
+					w := httptest.NewRecorder()
+					r := httptest.NewRequest(http.MethodPost, "/api/flowglad/customers/billing", strings.NewReader("{}"))
+					r.Header.Set("Content-Type", "application/json")
+					h.ServeHTTP(w, r)
+					ids[g] = append(ids[g], w.Header().Get("X-Request-Id"))
+				}
+			})
+		}
+		wg.Wait()
+		for _, batch := range ids {
+			for _, id := range batch {
+				if !newHandlerID.MatchString(id) {
+					malformed = append(malformed, id)
+					continue
+				}
+				assert.False(t, seen[id], "id %q given twice", id)
+				seen[id] = true
+				prefixes[id[:16]] = true
+			}
+		}
+	}
+	assert.Empty(t, malformed[:min(len(malformed), 3)], "ids not of the handler's form (%d in all)", len(malformed))
+	assert.Len(t, seen, handlers*goroutines*perGoroutine)
+	assert.Len(t, prefixes, handlers, "each handler has a prefix of its own")
 }
 
 // TestWriteErrorRequestID: WriteError answers with X-Request-Id too: the one already set on

@@ -48,6 +48,12 @@ func TestRedirectOrigins(t *testing.T) {
 			success: "https://evil.example/ok", cancel: "https://app.example/no", wantIssues: []string{"successUrl"}},
 		{name: "activate subscription", opts: []envOption{allowed}, key: "checkout-sessions/create-activate-subscription",
 			success: "https://app.example/ok", cancel: "https://evil.example/no", wantIssues: []string{"cancelUrl"}},
+		// Every checkout route is given the request's origin (the handler attaches it to the
+		// checkout routes' context only).
+		{name: "add payment method, the request's own origin", opts: []envOption{allowed}, key: "checkout-sessions/create-add-payment-method",
+			origin: "http://example.com", success: "http://example.com/ok", cancel: "http://example.com/no"},
+		{name: "activate subscription, the request's own origin", opts: []envOption{allowed}, key: "checkout-sessions/create-activate-subscription",
+			origin: "http://example.com", success: "http://example.com/ok", cancel: "http://example.com/no"},
 		{name: "not configured: any site", success: "https://evil.example/ok", cancel: "http://elsewhere.example/no"},
 	}
 	for _, tc := range tests {

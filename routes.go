@@ -50,8 +50,10 @@ func ActionKeys() []ActionKey {
 }
 
 // runFunc decodes a browser body and runs an action, returning the data of the answer. c is
-// nil only for an anonymous visitor of a hybrid route.
-type runFunc func(ctx context.Context, s *Service, c *Customer, body []byte) (any, error)
+// the zero Customer only for an anonymous visitor of a hybrid route (a signed-in customer
+// always has an ExternalID). It is passed by value: a pointer passed through a func value
+// escapes, and would cost every request an allocation.
+type runFunc func(ctx context.Context, s *Service, c Customer, body []byte) (any, error)
 
 // route is what the handler knows of an action key.
 type route struct {
@@ -60,24 +62,32 @@ type route struct {
 	// hybrid routes serve anonymous visitors too: any authentication failure means
 	// "anonymous" instead of 401.
 	hybrid bool
+	// redirects marks the checkout routes, whose successUrl and cancelUrl may lead back to
+	// the request's own origin: only their context carries it (withRequestOrigin).
+	redirects bool
 }
 
 // bind composes a decoder, a Service operation and the shape of the route's answer into a
 // runFunc: the body is validated completely before the operation can make any Flowglad
 // call.
 func bind[In, Out any](decode func([]byte) (In, error), do func(*Service, context.Context, Customer, In) (Out, error), data func(Out) any) runFunc {
-	return func(ctx context.Context, s *Service, c *Customer, body []byte) (any, error) {
+	return func(ctx context.Context, s *Service, c Customer, body []byte) (any, error) {
 		in, err := decode(body)
 		if err != nil {
 			return nil, err
 		}
-		out, err := do(s, ctx, *c, in)
+		out, err := do(s, ctx, c, in)
 		if err != nil {
 			return nil, err
 		}
 		return data(out), nil
 	}
 }
+
+// billingData is the answer of customers/billing: Flowglad's body as it came. A pointer to
+// the entry's bytes: a slice made an interface value costs an allocation, a pointer does
+// not (the entry is never changed once read).
+func billingData(e *billingEntry) any { return (*json.RawMessage)(&e.raw) }
 
 // same is the answer shape of operations whose result is the route's data as it is.
 func same[T any](v T) any { return v }
@@ -160,13 +170,12 @@ func balancesData(bs []flowgladapi.UsageMeterBalance) any {
 // its Service operation and the shape of its answer. Adding a key is a constant above and a
 // row here.
 var routes = []route{
-	{key: ActionCustomersBilling, run: bind(ignoreBody, withoutInput((*Service).billingEntry),
-		func(e *billingEntry) any { return json.RawMessage(e.raw) })},
+	{key: ActionCustomersBilling, run: bind(ignoreBody, withoutInput((*Service).billingEntry), billingData)},
 	{key: ActionCustomersFindOrCreate, run: bind(ignoreBody, withoutInput((*Service).FindOrCreateCustomer), customerData)},
 	{key: ActionCustomersUpdate, run: bind(decodeUpdateCustomer, (*Service).UpdateCustomer, customerData)},
-	{key: ActionCheckoutSessionsCreate, run: bind(decodeCheckoutSession, (*Service).CreateCheckoutSession, checkoutData)},
-	{key: ActionCheckoutSessionsAddPaymentMethod, run: bind(decodeAddPaymentMethodCheckout, (*Service).CreateAddPaymentMethodCheckoutSession, checkoutData)},
-	{key: ActionCheckoutSessionsActivateSubscription, run: bind(decodeActivateSubscriptionCheckout, (*Service).CreateActivateSubscriptionCheckoutSession, checkoutData)},
+	{key: ActionCheckoutSessionsCreate, redirects: true, run: bind(decodeCheckoutSession, (*Service).CreateCheckoutSession, checkoutData)},
+	{key: ActionCheckoutSessionsAddPaymentMethod, redirects: true, run: bind(decodeAddPaymentMethodCheckout, (*Service).CreateAddPaymentMethodCheckoutSession, checkoutData)},
+	{key: ActionCheckoutSessionsActivateSubscription, redirects: true, run: bind(decodeActivateSubscriptionCheckout, (*Service).CreateActivateSubscriptionCheckoutSession, checkoutData)},
 	{key: ActionSubscriptionsCancel, run: bind(decodeCancel, (*Service).cancelSubscription, subscriptionData)},
 	{key: ActionSubscriptionsUncancel, run: bind(decodeUncancel, (*Service).uncancelSubscription, subscriptionData)},
 	{key: ActionSubscriptionsAdjust, run: bind(decodeAdjust, (*Service).AdjustSubscription,
@@ -199,16 +208,19 @@ func routeTable() map[ActionKey]route {
 
 // pricingModel answers the hybrid pricing-models/retrieve: the customer's pricing model, or
 // the default one for an anonymous visitor.
-func pricingModel(ctx context.Context, s *Service, c *Customer, body []byte) (any, error) {
+func pricingModel(ctx context.Context, s *Service, c Customer, body []byte) (any, error) {
 	if err := decodeEmpty(body); err != nil {
 		return nil, err
 	}
-	return s.pricingModelFor(ctx, c)
+	if c == (Customer{}) {
+		return s.pricingModelFor(ctx, nil)
+	}
+	return s.pricingModelFor(ctx, &c)
 }
 
 // notImplemented answers subscriptions/create: creating subscriptions is not offered to
 // browsers (the reference answers the same); server code calls Service.CreateSubscription.
-func notImplemented(context.Context, *Service, *Customer, []byte) (any, error) {
+func notImplemented(context.Context, *Service, Customer, []byte) (any, error) {
 	return nil, &Error{
 		Status:  501,
 		Code:    CodeNotImplemented,

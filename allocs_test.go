@@ -1,0 +1,88 @@
+//go:build !race
+
+// The race detector allocates on its own account, so these pins are not built with -race.
+
+package flowglad_test
+
+import (
+	"log/slog"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/flowglad-go/flowglad"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestBillingHitAllocs pins the allocations of a cache hit of customers/billing: the
+// handler's own, with a request and a writer reused (they allocate nothing per request) and
+// an authenticator that allocates nothing. What a hit allocates today, and why:
+//
+//   - the request id, when the request brings none (one string: requestIDs.next);
+//   - the slice holding the X-Request-Id and Content-Length values, and the
+//     Content-Length digits (setJSONHeaders);
+//   - the request body's buffer (readBody).
+//
+// If a change makes a hit allocate more, this fails: make the change cheaper, or, if the
+// allocation is worth its cost, raise the pin in the same commit and say there what it buys.
+// When a change saves an allocation, lower the pin so it is kept. No figure of time is
+// asserted: allocations are exact, times on a shared machine are not.
+func TestBillingHitAllocs(t *testing.T) {
+	tests := []struct {
+		name    string
+		headers map[string]string
+		pin     float64
+	}{
+		{"no request id: a new one", nil, 4},
+		{"the request's own id", map[string]string{"X-Request-Id": "req-1"}, 3},
+		{"a browser's request: Origin and Sec-Fetch-Site", map[string]string{
+			"X-Request-Id": "req-1", "Origin": "https://app.example", "Sec-Fetch-Site": "same-origin"}, 3},
+	}
+	canned := &cannedFlowglad{billing: realisticBilling(t)}
+	h, err := flowglad.NewHandler(flowglad.Config{
+		APIKey:     "sk_test_allocs",
+		BaseURL:    "https://flowglad.invalid",
+		HTTPClient: &http.Client{Transport: canned},
+		Logger:     slog.New(slog.DiscardHandler),
+		// A session header, read without allocating: the figures are the handler's.
+		Auth: flowglad.AuthenticatorFunc(func(r *http.Request) (flowglad.Customer, error) {
+			if id := r.Header.Get("X-Session"); id != "" {
+				return flowglad.Customer{ExternalID: id}, nil
+			}
+			return flowglad.Customer{}, flowglad.ErrUnauthenticated
+		}),
+		BillingCacheTTL: time.Hour,
+	})
+	require.NoError(t, err)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			br := newBenchRequest("customers/billing", `{}`)
+			br.r.Header.Set("X-Session", "user_42")
+			for k, v := range tc.headers {
+				br.r.Header.Set(k, v)
+			}
+			w := &discardWriter{h: http.Header{}}
+			hit := func() {
+				clear(w.h)
+				w.status = http.StatusOK
+				h.ServeHTTP(w, br.rewind())
+			}
+			hit() // the miss that fills the cache
+			require.Equal(t, http.StatusOK, w.status)
+			calls := canned.calls.Load()
+			// The least of three measurements: an allocation of another goroutine (a
+			// finished test's server winding down) can land in one, not in all.
+			allocs := testing.AllocsPerRun(100, hit)
+			for range 2 {
+				allocs = min(allocs, testing.AllocsPerRun(100, hit))
+			}
+			require.Equal(t, http.StatusOK, w.status)
+			require.Equal(t, calls, canned.calls.Load(), "every request measured was a hit")
+			assert.LessOrEqual(t, allocs, tc.pin, "allocations of a billing hit")
+			if allocs < tc.pin {
+				t.Logf("a hit allocates %v, fewer than its pin %v: lower the pin", allocs, tc.pin)
+			}
+		})
+	}
+}
