@@ -529,6 +529,9 @@ func (r *Recorder) release(ctx context.Context, claimed []Claimed) error {
 // wait waits the backoff after the attempt-th failure in a row; errStopped when stop
 // closes first.
 func (r *Recorder) wait(ctx context.Context, attempt int, stop <-chan struct{}) error {
+	if err := ctx.Err(); err != nil {
+		return err // ended: not the stop's doing, whatever else is ready
+	}
 	t := time.NewTimer(r.backoff(attempt)) // fires at once for 0 or less
 	defer t.Stop()
 	select {
