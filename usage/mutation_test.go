@@ -317,3 +317,123 @@ func TestSharedQueueLedger(t *testing.T) {
 		})
 	}
 }
+
+// TestRefusedHalfProvesFlowgladUp: a batch answered with a 500 (an archived customer's
+// event) whose halves get a 404 (an unknown meter) and a 500 is settled in the same send:
+// the event Flowglad records from the refused half, whichever its place in that half, proves
+// Flowglad up, so the other half's 500 is isolated at once, not taken for an outage and
+// retried after the backoff (an hour here).
+func TestRefusedHalfProvesFlowgladUp(t *testing.T) {
+	good0 := flowglad.UsageEventParams{UsageMeterSlug: meter, TransactionID: "good-0"}
+	badMeter := flowglad.UsageEventParams{UsageMeterSlug: "no-such-meter", TransactionID: "bad-meter"}
+	for name, first := range map[string][2]flowglad.UsageEventParams{
+		"recorded first": {good0, badMeter},
+		"refused first":  {badMeter, good0},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, usage.WithBackoff(func(int) time.Duration { return time.Hour }))
+			for _, p := range first {
+				_, err := e.rec.Record(ctx(t), alice, p)
+				require.NoError(t, err)
+			}
+			_, err := e.rec.Record(ctx(t), bob, flowglad.UsageEventParams{UsageMeterSlug: meter,
+				SubscriptionID: flowgladapitest.DemoBobSubscriptionID, TransactionID: "archived"})
+			require.NoError(t, err)
+			_, err = e.rec.Record(ctx(t), alice, flowglad.UsageEventParams{UsageMeterSlug: meter, TransactionID: "good-3"})
+			require.NoError(t, err)
+			_, err = e.svc.Client().ArchiveCustomer(ctx(t), bob.ExternalID)
+			require.NoError(t, err)
+
+			short, cancel := context.WithTimeout(ctx(t), 3*time.Second)
+			defer cancel()
+			require.NoError(t, e.rec.Flush(short), "settled in one send, no backoff")
+			assert.Equal(t, map[string]int{
+				usage.StoredTransactionID(alice.ExternalID, "good-0"): 1,
+				usage.StoredTransactionID(alice.ExternalID, "good-3"): 1,
+			}, countByTx(e.fake))
+			assert.Len(t, e.dead.get(), 2)
+		})
+	}
+}
+
+// TestIsolationKeepsTheRefusedHalfsUnsent: while the refused half of a batch is settled, an
+// outage (a 503) on one of its events leaves that event queued for the next attempt: it is
+// neither lost nor dead-lettered, and counts once.
+func TestIsolationKeepsTheRefusedHalfsUnsent(t *testing.T) {
+	var mu sync.Mutex
+	n := 0
+	faults := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == bulkPath {
+				mu.Lock()
+				n++
+				fail := n == 6 // [bad-meter good-0 | archived good-3], the halves, the refused half, [bad-meter], [good-0]
+				mu.Unlock()
+				if fail {
+					w.Header().Set("Content-Type", "application/json")
+					w.WriteHeader(http.StatusServiceUnavailable)
+					_, _ = w.Write([]byte(`{"error":{"code":"x","message":"unavailable"}}`))
+					return
+				}
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	fake := flowgladapitest.NewServer(t, flowgladapitest.WithSeed(flowgladapitest.DemoSeed()), flowgladapitest.WithMiddleware(faults))
+	e := newEnvOn(t, fake)
+	for _, x := range []struct {
+		c flowglad.Customer
+		p flowglad.UsageEventParams
+	}{
+		{alice, flowglad.UsageEventParams{UsageMeterSlug: "no-such-meter", TransactionID: "bad-meter"}},
+		{alice, flowglad.UsageEventParams{UsageMeterSlug: meter, TransactionID: "good-0"}},
+		{bob, flowglad.UsageEventParams{UsageMeterSlug: meter, SubscriptionID: flowgladapitest.DemoBobSubscriptionID, TransactionID: "archived"}},
+		{alice, flowglad.UsageEventParams{UsageMeterSlug: meter, TransactionID: "good-3"}},
+	} {
+		_, err := e.rec.Record(ctx(t), x.c, x.p)
+		require.NoError(t, err)
+	}
+	_, err := e.svc.Client().ArchiveCustomer(ctx(t), bob.ExternalID)
+	require.NoError(t, err)
+
+	require.NoError(t, e.rec.Flush(ctx(t)))
+	mu.Lock()
+	require.GreaterOrEqual(t, n, 6, "the 503 was answered")
+	mu.Unlock()
+	assert.Equal(t, map[string]int{
+		usage.StoredTransactionID(alice.ExternalID, "good-0"): 1,
+		usage.StoredTransactionID(alice.ExternalID, "good-3"): 1,
+	}, countByTx(e.fake))
+	dead := map[string]bool{}
+	for _, d := range e.dead.get() {
+		dead[d.Event.TransactionID] = true
+	}
+	assert.Equal(t, map[string]bool{"bad-meter": true, "archived": true}, dead)
+	assert.Zero(t, e.rec.Stats().Queued)
+}
+
+// TestBillingOutageCostsTwoReads: when the customers' billing cannot be read (Flowglad
+// down), a batch whose events need it gives up after two failed reads in a row, not one
+// read per customer, and waits the backoff: an outage is not hammered.
+func TestBillingOutageCostsTwoReads(t *testing.T) {
+	e := newEnv(t, usage.WithBackoff(func(int) time.Duration { return time.Hour }))
+	for _, c := range []string{alice.ExternalID, bob.ExternalID, flowgladapitest.DemoCustomerCarol} {
+		_, err := e.rec.Record(ctx(t), flowglad.Customer{ExternalID: c}, flowglad.UsageEventParams{UsageMeterSlug: meter})
+		require.NoError(t, err)
+	}
+	e.fake.ResetRequests()
+	e.fake.FailNext(0, flowgladapitest.Fault{Method: http.MethodGet, Status: http.StatusInternalServerError})
+	t.Cleanup(e.fake.ClearFaults)
+	short, cancel := context.WithTimeout(ctx(t), 300*time.Millisecond)
+	defer cancel()
+	require.Error(t, e.rec.Flush(short))
+	reads := 0
+	for call, n := range calls(e.fake) {
+		if strings.HasPrefix(call, "GET ") {
+			reads += n
+		}
+	}
+	assert.Equal(t, 2, reads)
+	assert.Empty(t, e.fake.UsageEvents())
+	assert.Equal(t, 3, e.rec.Stats().Queued)
+}
