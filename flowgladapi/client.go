@@ -432,19 +432,16 @@ func (c *Client) readBody(resp *http.Response, limit int64) ([]byte, error) {
 	if n < 0 || n >= limit {
 		return c.readUnsized(resp.Body, limit)
 	}
-	buf := make([]byte, n)
+	// One byte more than declared, to see the body end without a second buffer.
+	buf := make([]byte, n+1)
 	m, err := readFull(resp.Body, buf)
-	if err != nil || m < len(buf) { // a failed read, or a body shorter than it declared
+	if err != nil || m <= int(n) { // the body as declared (or shorter), or a failed read
 		return buf[:m:m], err
 	}
-	// Whatever follows the declared length (nothing from net/http's transport, which
-	// enforces it; a RoundTripper may not) is part of the body too.
-	rest, err := c.readUnsized(resp.Body, limit-n)
-	if len(rest) > 0 {
-		buf = append(buf, rest...)
-		buf = buf[:len(buf):len(buf)]
-	}
-	return buf, err
+	// Longer than declared (net/http's transport enforces the length; a RoundTripper
+	// may not): the rest is part of the body too.
+	rest, err := c.readUnsized(resp.Body, limit-n-1)
+	return append(buf, rest...)[: m+len(rest) : m+len(rest)], err
 }
 
 // readFull reads r into buf until buf is full or r ends; the end is not an error.
