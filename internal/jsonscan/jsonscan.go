@@ -34,40 +34,40 @@ func ValidObject(data []byte, member func(key, value []byte)) bool {
 	return validObject(data, member, nil)
 }
 
-// A Visitor says what ValidObjectVisit reports of an object while it checks it: its
-// members, as ValidObject does, and inside the members it is asked to descend into, the
+// A Visitor is told what ValidObjectVisit finds in an object while it checks it: its
+// members, as ValidObject reports them, and inside the members it descends into, the
 // members of the objects they hold. A reader of a few fields of a few members (an index of
 // the subscriptions in a billing body, say) gets them from the one pass that checks the
-// body, instead of walking those members again. Every func may be nil. They are called in
-// the order the body holds what they report, before the whole body is checked: what was
+// body, instead of walking those members again. Keys are raw (between their quotes,
+// escapes as sent) and values raw JSON, all parts of the data. The methods are called in
+// the order the data holds what they report, before the whole of it is checked: what was
 // reported before ValidObjectVisit returns false is garbage.
-type Visitor struct {
-	// Descend is called with the raw key of each top-level member before its value is
-	// checked; true asks for the members of the objects in that value (Field) and for its
-	// elements (Element).
-	Descend func(key []byte) bool
-	// Field is called with the raw key and raw value of each member of an object that a
+type Visitor interface {
+	// Descend is called with the key of each top-level member before its value is
+	// checked; true asks for the fields of the objects in that value and its elements.
+	Descend(key []byte) bool
+	// Field is called with the key and value of each member of an object that a
 	// descended member holds: its value when that is an object, each element of it that
 	// is an object when it is an array (not deeper).
-	Field func(key, value []byte)
-	// Element is called with each raw element of a descended member's array, after the
+	Field(key, value []byte)
+	// Element is called with each element of a descended member's array, after the
 	// fields of that element.
-	Element func(elem []byte)
-	// Member is called with the raw key and raw value of each top-level member, after the
-	// value was checked (and its fields and elements reported).
-	Member func(key, value []byte)
+	Element(elem []byte)
+	// Member is called with the key and value of each top-level member, once its value
+	// is checked (and its fields and elements reported).
+	Member(key, value []byte)
 }
 
-// ValidObjectVisit reports whether data is one JSON object, as ValidObject does, reporting
-// to v what it asks for in the same pass. A nil v asks for nothing.
-func ValidObjectVisit(data []byte, v *Visitor) bool {
+// ValidObjectVisit reports whether data is one JSON object, as ValidObject does, telling v
+// what it asks for in the same pass. A nil v asks for nothing.
+func ValidObjectVisit(data []byte, v Visitor) bool {
 	if v == nil {
 		return validObject(data, nil, nil)
 	}
 	return validObject(data, v.Member, v)
 }
 
-func validObject(d []byte, member func(key, value []byte), v *Visitor) bool {
+func validObject(d []byte, member func(key, value []byte), v Visitor) bool {
 	i := skipSpace(d, 0)
 	if i >= len(d) || d[i] != '{' {
 		return false
@@ -273,7 +273,7 @@ func number(d []byte, i int) (int, bool) {
 // object returns the index past the object whose members start at i, calling member (when
 // not nil) with each member's raw key and value, and descending where v (when not nil)
 // asks to.
-func object(d []byte, i, depth int, member func(key, value []byte), v *Visitor) (int, bool) {
+func object(d []byte, i, depth int, member func(key, value []byte), v Visitor) (int, bool) {
 	if depth > maxDepth {
 		return i, false
 	}
@@ -296,8 +296,8 @@ func object(d []byte, i, depth int, member func(key, value []byte), v *Visitor) 
 			return i, false
 		}
 		start := skipSpace(d, i+1)
-		if v != nil && v.Descend != nil && v.Descend(d[key:keyEnd]) {
-			i, ok = v.into(d, start, depth)
+		if v != nil && v.Descend(d[key:keyEnd]) {
+			i, ok = into(d, start, depth, v)
 		} else {
 			i, ok = value(d, start, depth)
 		}
@@ -321,7 +321,7 @@ func object(d []byte, i, depth int, member func(key, value []byte), v *Visitor) 
 
 // into checks the value at i of a member v descends into: an object reports its members
 // to v.Field, an array its elements (see array).
-func (v *Visitor) into(d []byte, i, depth int) (int, bool) {
+func into(d []byte, i, depth int, v Visitor) (int, bool) {
 	if i < len(d) {
 		switch d[i] {
 		case '{':
@@ -336,7 +336,7 @@ func (v *Visitor) into(d []byte, i, depth int) (int, bool) {
 // array returns the index past the array whose elements start at i. With v (a descended
 // member's array), each element that is an object reports its members to v.Field, and
 // each element is reported to v.Element.
-func array(d []byte, i, depth int, v *Visitor) (int, bool) {
+func array(d []byte, i, depth int, v Visitor) (int, bool) {
 	if depth > maxDepth {
 		return i, false
 	}
@@ -355,7 +355,7 @@ func array(d []byte, i, depth int, v *Visitor) (int, bool) {
 		if !ok {
 			return i, false
 		}
-		if v != nil && v.Element != nil {
+		if v != nil {
 			v.Element(d[start:i])
 		}
 		i = skipSpace(d, i)

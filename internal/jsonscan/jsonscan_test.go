@@ -126,6 +126,34 @@ func checkValid(t *testing.T, b []byte) {
 	checkVisit(t, b, isObject, obj)
 }
 
+// funcVisitor is a Visitor made of funcs, any of them nil.
+type funcVisitor struct {
+	OnDescend func(key []byte) bool
+	OnField   func(key, value []byte)
+	OnElement func(elem []byte)
+	OnMember  func(key, value []byte)
+}
+
+func (f *funcVisitor) Descend(k []byte) bool { return f.OnDescend != nil && f.OnDescend(k) }
+
+func (f *funcVisitor) Field(k, v []byte) {
+	if f.OnField != nil {
+		f.OnField(k, v)
+	}
+}
+
+func (f *funcVisitor) Element(e []byte) {
+	if f.OnElement != nil {
+		f.OnElement(e)
+	}
+}
+
+func (f *funcVisitor) Member(k, v []byte) {
+	if f.OnMember != nil {
+		f.OnMember(k, v)
+	}
+}
+
 // visited is what ValidObjectVisit reported of one top-level member it descended into.
 type visited struct {
 	fields   []map[string]string // per object: its members (the last of a repeated key)
@@ -147,14 +175,14 @@ func checkVisit(t *testing.T, b []byte, isObject bool, obj map[string]json.RawMe
 		require.NoError(t, json.Unmarshal(append(append([]byte{'"'}, k...), '"'), &key))
 		return key
 	}
-	ok := ValidObjectVisit(b, &Visitor{
-		Descend: func(k []byte) bool {
+	ok := ValidObjectVisit(b, &funcVisitor{
+		OnDescend: func(k []byte) bool {
 			cur = &visited{}
 			got[unquote(k)] = cur
 			return true
 		},
-		Field: func(k, v []byte) { fields[unquote(k)] = string(v) },
-		Element: func(e []byte) {
+		OnField: func(k, v []byte) { fields[unquote(k)] = string(v) },
+		OnElement: func(e []byte) {
 			cur.elements = append(cur.elements, string(e))
 			if e[0] == '{' {
 				cur.fields = append(cur.fields, fields)
@@ -163,7 +191,7 @@ func checkVisit(t *testing.T, b []byte, isObject bool, obj map[string]json.RawMe
 			}
 			fields = map[string]string{}
 		},
-		Member: func(k, v []byte) {
+		OnMember: func(k, v []byte) {
 			members[unquote(k)] = string(v)
 			if v[0] == '{' {
 				cur.fields = append(cur.fields, fields)
@@ -590,14 +618,14 @@ func TestValidObjectVisitIndex(t *testing.T) {
 		` "subs": [{"id": "s1", "items": [{"id": "deep"}], "status": "active"}, 7, {"id": "s2"}], "primary": null} `)
 	var log []string
 	var path string
-	ok := ValidObjectVisit(doc, &Visitor{
-		Descend: func(k []byte) bool {
+	ok := ValidObjectVisit(doc, &funcVisitor{
+		OnDescend: func(k []byte) bool {
 			path = string(k)
 			return path == "customer" || path == "subs" || path == "primary"
 		},
-		Field:   func(k, v []byte) { log = append(log, path+"."+string(k)+"="+string(v)) },
-		Element: func(e []byte) { log = append(log, path+"[]="+string(e)) },
-		Member:  func(k, v []byte) { log = append(log, string(k)+"="+string(v)) },
+		OnField:   func(k, v []byte) { log = append(log, path+"."+string(k)+"="+string(v)) },
+		OnElement: func(e []byte) { log = append(log, path+"[]="+string(e)) },
+		OnMember:  func(k, v []byte) { log = append(log, string(k)+"="+string(v)) },
 	})
 	require.True(t, ok)
 	assert.Equal(t, []string{
@@ -612,8 +640,8 @@ func TestValidObjectVisitIndex(t *testing.T) {
 	// Every func may be nil; the verdict is ValidObject's.
 	for _, c := range []string{`{"a":[{"b":1}]}`, `{"a":{"b":[1,]}}`, `{"a":[{"b":}]}`, `[{"a":1}]`, `{"a":[{"b":1}]`} {
 		want := ValidObject([]byte(c), nil)
-		assert.Equal(t, want, ValidObjectVisit([]byte(c), &Visitor{Descend: func([]byte) bool { return true }}), c)
-		assert.Equal(t, want, ValidObjectVisit([]byte(c), &Visitor{}), c)
+		assert.Equal(t, want, ValidObjectVisit([]byte(c), &funcVisitor{OnDescend: func([]byte) bool { return true }}), c)
+		assert.Equal(t, want, ValidObjectVisit([]byte(c), &funcVisitor{}), c)
 		assert.Equal(t, want, ValidObjectVisit([]byte(c), nil), c)
 	}
 }
@@ -640,9 +668,9 @@ func BenchmarkVisit(b *testing.B) {
 	b.Run("one pass", func(b *testing.B) {
 		b.SetBytes(int64(len(body)))
 		b.ReportAllocs()
-		v := &Visitor{
-			Descend: isIndexed,
-			Field: func(k, _ []byte) {
+		v := &funcVisitor{
+			OnDescend: isIndexed,
+			OnField: func(k, _ []byte) {
 				if KeyIs(k, "id") {
 					ids++
 				}
