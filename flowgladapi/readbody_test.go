@@ -130,3 +130,27 @@ func TestReadBodyBytesPerCall(t *testing.T) {
 	t.Logf("%.0f bytes per call for a %d-byte body", perCall, len(body))
 	assert.Less(t, perCall, 1.5*float64(len(body)), "bytes allocated per call")
 }
+
+// BenchmarkGetBillingBody: one billing read of a 40 KB body through an in-process
+// RoundTripper, its length declared or not (a gzip or chunked answer): bytes and
+// allocations per read.
+func BenchmarkGetBillingBody(b *testing.B) {
+	body := bigBilling(40 << 10)
+	for _, c := range []struct {
+		name   string
+		length int64
+	}{{"declared", int64(len(body))}, {"unknown", -1}} {
+		b.Run(c.name, func(b *testing.B) {
+			cl, err := flowgladapi.NewClient(testKey, flowgladapi.WithBaseURL("https://flowglad.invalid"),
+				flowgladapi.WithHTTPClient(&http.Client{Transport: cannedBody(200, body, c.length)}))
+			require.NoError(b, err)
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := cl.GetBillingBody(b.Context(), "u1"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
