@@ -176,14 +176,6 @@ func lit4(d []byte, i int, lit uint32) (int, bool) {
 	return i + 4, true
 }
 
-// literal is lit4 for the walkers, which name the literal.
-func literal(d []byte, i int, lit string) (int, bool) {
-	if len(d)-i < len(lit) || string(d[i:i+len(lit)]) != lit {
-		return i, false
-	}
-	return i + len(lit), true
-}
-
 // str returns the index past the closing quote of the string whose content starts at i,
 // eight bytes at a time to each special byte.
 func str(d []byte, i int) (int, bool) {
@@ -519,7 +511,7 @@ func ArrayEach(v []byte, fn func(elem []byte) bool) bool {
 func arrayEach(v []byte, elem func(i int) (end int, ok, stop bool)) bool {
 	i := skipSpace(v, 0)
 	if i < len(v) && v[i] == 'n' {
-		_, ok := literal(v, i, "null")
+		_, ok := lit4(v, i, litNull)
 		return ok
 	}
 	if i >= len(v) || v[i] != '[' {
