@@ -234,11 +234,11 @@ func number(d []byte, i int) (int, bool) {
 		i++
 	}
 	j := digits(d, i)
-	switch {
-	case j == i: // no integer part
+	if j == i { // no integer part
 		return j, false
-	case d[i] == '0' && j > i+1: // a leading zero
-		return i + 1, false
+	}
+	if d[i] == '0' && j > i+1 { // a leading zero
+		return j, false
 	}
 	i = j
 	if i < len(d) && d[i] == '.' {

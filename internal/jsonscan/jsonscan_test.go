@@ -24,6 +24,11 @@ var validityCases = []string{
 	strings.Repeat(`{"a":[`, 5000) + `1` + strings.Repeat("]}", 5000),
 	strings.Repeat(`[{"a":`, 5000) + `[]` + strings.Repeat("}]", 5000),
 	strings.Repeat(`[{"a":`, 5000) + `{}` + strings.Repeat("}]", 5000),
+	// Arrays under a top-level member (ValidObjectVisit descends into it), at the limit and past it.
+	`{"a":` + strings.Repeat("[", 9999) + strings.Repeat("]", 9999) + `}`,
+	`{"a":` + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + `}`,
+	`{"a":[` + strings.Repeat(`{"b":`, 9998) + `1` + strings.Repeat("}", 9998) + `]}`,
+	`{"a":[` + strings.Repeat(`{"b":`, 9999) + `1` + strings.Repeat("}", 9999) + `]}`,
 	// Literals cut short inside a container, where bytes are left before them.
 	`[nul`, `[tru`, `{"a":fals`, `[nulx]`, `[true,fals]`, `[null]`, `{"a":true,"b":false}`,
 	// Exponents with and without a sign, and numbers missing a part.
