@@ -496,6 +496,7 @@ func TestTruncatedAtEveryByte(t *testing.T) {
 			require.False(t, json.Valid(p), "%q", p)
 			assert.False(t, Valid(p), "Valid(%q)", p)
 			assert.False(t, ValidObject(p, func(_, _ []byte) {}), "ValidObject(%q)", p)
+			assert.False(t, ValidObjectVisit(p, &funcVisitor{OnDescend: func([]byte) bool { return true }}), "ValidObjectVisit(%q)", p)
 			assert.False(t, ObjectEach(p, func(_, _ []byte) bool { return true }), "ObjectEach(%q)", p)
 			assert.False(t, ArrayEach(p, func([]byte) bool { return true }), "ArrayEach(%q)", p)
 			assert.False(t, ObjectsEach(p, func(_, _ []byte) bool { return true }, func([]byte) bool { return true }), "ObjectsEach(%q)", p)
