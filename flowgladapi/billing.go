@@ -560,6 +560,9 @@ func (inv Invoice) MarshalJSON() ([]byte, error) {
 type BillingBody struct {
 	raw     json.RawMessage
 	members []bodyMember
+	// visit.v, when set, is told what it asks for while the body is checked; visit is
+	// part of the body so that passing it on costs no allocation.
+	visit bodyVisit
 }
 
 // bodyMember is one top-level member: its raw key (escapes as sent) and value.
@@ -568,25 +571,90 @@ type bodyMember struct{ key, value []byte }
 // ParseBillingBody checks that raw is one JSON object and locates its members.
 // The BillingBody refers to raw, which must not be modified afterwards.
 func ParseBillingBody(raw []byte) (*BillingBody, error) {
+	return ParseBillingBodyVisit(raw, nil)
+}
+
+// ParseBillingBodyVisit is ParseBillingBody reporting to v, in the pass that checks raw,
+// the parts of it v asks for (see BodyVisitor). A nil v asks for nothing.
+func ParseBillingBodyVisit(raw []byte, v BodyVisitor) (*BillingBody, error) {
 	b := &BillingBody{raw: raw}
-	if !b.parse(raw) {
+	b.visit = bodyVisit{b, v}
+	ok := b.parse(raw)
+	b.visit = bodyVisit{} // the body does not keep the visitor (nor what it holds) alive
+	if !ok {
 		return nil, invalidResponse("billing", "not one JSON object")
 	}
 	return b, nil
 }
 
+// A BodyVisitor reads parts of a billing body in the one pass that checks it
+// (GetBillingBodyVisit, ParseBillingBodyVisit): the fields of a few members (the
+// subscriptions' ids and statuses, say) without walking those members again once the
+// body is checked. Keys and values are raw JSON (keys between their quotes, escapes as
+// sent) and part of the body: they must not be modified, and stay valid as long as the
+// body.
+//
+// The methods are called while the body is checked, in the order it holds what they
+// report: what was reported of a body that fails the check is garbage, and
+// GetBillingBodyVisit may then read the body again (a garbled answer is retried). Start
+// is called before each body is checked: it is where a visitor forgets what it was told
+// of the previous one. What a visitor gathered is the body's only when the call returns
+// it without an error. An interface rather than funcs: the visitor is one allocation,
+// not one per method.
+type BodyVisitor interface {
+	// Start is called before each body is checked.
+	Start()
+	// Descend is called with the key of each top-level member before its value is
+	// checked; true asks for the fields of the objects in that value (Field) and for its
+	// elements (Element).
+	Descend(key []byte) bool
+	// Field is called with the key and value of each member of an object that a
+	// descended member holds: its value when that is an object, each element of it that
+	// is an object when it is an array (not deeper).
+	Field(key, value []byte)
+	// Element is called with each element of a descended member's array, after the
+	// fields of that element.
+	Element(elem []byte)
+	// Member is called with the key and value of each top-level member, once its value
+	// is checked (and its fields and elements reported).
+	Member(key, value []byte)
+}
+
+// bodyVisit passes what a check finds on to a BodyVisitor, recording the top-level
+// members for BillingBody.Member on the way.
+type bodyVisit struct {
+	b *BillingBody
+	v BodyVisitor
+}
+
+func (w *bodyVisit) Descend(k []byte) bool { return w.v.Descend(k) }
+func (w *bodyVisit) Field(k, v []byte)     { w.v.Field(k, v) }
+func (w *bodyVisit) Element(e []byte)      { w.v.Element(e) }
+func (w *bodyVisit) Member(k, v []byte) {
+	w.b.record(k, v)
+	w.v.Member(k, v)
+}
+
 // JSON returns the body, byte for byte. It must not be modified.
 func (b *BillingBody) JSON() json.RawMessage { return b.raw }
 
-// parse checks raw and records its members; false when raw is not one JSON object.
+// parse checks raw and records its members, reporting to b.visit what it asks for;
+// false when raw is not one JSON object.
 func (b *BillingBody) parse(raw []byte) bool {
 	if b.members == nil {
 		b.members = make([]bodyMember, 0, 16) // a billing body has about ten
 	}
 	b.members = b.members[:0]
-	return jsonscan.ValidObject(raw, func(k, v []byte) {
-		b.members = append(b.members, bodyMember{k, v})
-	})
+	if b.visit.v == nil {
+		return jsonscan.ValidObject(raw, b.record)
+	}
+	b.visit.v.Start()
+	return jsonscan.ValidObjectVisit(raw, &b.visit)
+}
+
+// record keeps a top-level member, for Member.
+func (b *BillingBody) record(k, v []byte) {
+	b.members = append(b.members, bodyMember{k, v})
 }
 
 // Member returns the raw value of the top-level member name, or nil when there is

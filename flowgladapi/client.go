@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -71,6 +72,10 @@ type Client struct {
 	jitter func(d time.Duration) time.Duration
 	// now is the clock used to interpret an HTTP-date Retry-After.
 	now func() time.Time
+
+	// reads holds *[]byte buffers that bodies of unknown length are read into (readBody),
+	// reused from call to call.
+	reads sync.Pool
 }
 
 // Option configures a Client in NewClient.
@@ -395,14 +400,14 @@ func (c *Client) attempt(ctx context.Context, r request, target string, payload 
 		slog.Duration("duration", time.Since(start)))
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		raw, _ := c.readBody(resp, maxErrorBody)
 		e := newError(r, resp, raw, c.secret, c.now(), c.retry.maxRetryAfter())
 		e.KeyWorked = c.worked.Load()
 		return nil, e
 	}
 	// Any 2xx proves the key, whatever its body: Flowglad authenticated the call.
 	c.worked.Store(true)
-	raw, err := readBody(resp, maxSuccessBody+1)
+	raw, err := c.readBody(resp, maxSuccessBody+1)
 	if err != nil {
 		return nil, &transportError{method: r.method, path: r.path, err: fmt.Errorf("read response: %w", err)}
 	}
@@ -415,16 +420,88 @@ func (c *Client) attempt(ctx context.Context, r request, target string, payload 
 	return raw, nil
 }
 
-// readBody reads at most limit bytes of a response body, in one allocation when the
-// response declares its length (a billing body is tens of kilobytes: growing a buffer to
-// it would copy it several times).
-func readBody(resp *http.Response, limit int64) ([]byte, error) {
-	if n := resp.ContentLength; n >= 0 && n < limit {
-		buf := bytes.NewBuffer(make([]byte, 0, n+bytes.MinRead))
-		_, err := buf.ReadFrom(io.LimitReader(resp.Body, limit))
-		return buf.Bytes(), err
+// readBody reads at most limit bytes of a response body. The slice it returns has exactly
+// the body's length and capacity: callers keep it (relayed, cached for minutes), so spare
+// capacity would be memory held that nothing reads. A declared length is read in place, in
+// one allocation; a body of unknown length (a compressed or chunked answer: net/http
+// decompresses gzip and drops the length) is read into one of the client's pooled buffers
+// and copied out once, where io.ReadAll would grow a new buffer, copying the body, about
+// twenty times on the way to a billing body's size.
+func (c *Client) readBody(resp *http.Response, limit int64) ([]byte, error) {
+	n := resp.ContentLength
+	if n < 0 || n >= limit {
+		return c.readUnsized(resp.Body, limit)
 	}
-	return io.ReadAll(io.LimitReader(resp.Body, limit))
+	// One byte more than declared, to see the body end without a second buffer.
+	buf := make([]byte, n+1)
+	m, err := readFull(resp.Body, buf)
+	if err != nil || m <= int(n) { // the body as declared (or shorter), or a failed read
+		return buf[:m:m], err
+	}
+	// Longer than declared (net/http's transport enforces the length; a RoundTripper
+	// may not): the rest is part of the body too.
+	rest, err := c.readUnsized(resp.Body, limit-n-1)
+	return append(buf, rest...)[: m+len(rest) : m+len(rest)], err
+}
+
+// readFull reads r into buf until buf is full or r ends; the end is not an error.
+func readFull(r io.Reader, buf []byte) (int, error) {
+	m := 0
+	for m < len(buf) {
+		k, err := r.Read(buf[m:])
+		m += k
+		if err == io.EOF {
+			return m, nil
+		}
+		if err != nil {
+			return m, err
+		}
+	}
+	return m, nil
+}
+
+// maxPooledRead is the largest read buffer kept for reuse: one body near the 32 MB cap
+// must not pin that much memory in the pool for good.
+const maxPooledRead = 1 << 20
+
+// readUnsized reads at most limit bytes of r into a pooled buffer and returns a copy of
+// exactly their length (nil for none).
+func (c *Client) readUnsized(r io.Reader, limit int64) ([]byte, error) {
+	bp, _ := c.reads.Get().(*[]byte)
+	if bp == nil {
+		b := make([]byte, 0, 32<<10) // most of Flowglad's answers fit; billing may grow it once
+		bp = &b
+	}
+	buf := (*bp)[:0]
+	var err error
+	for int64(len(buf)) < limit {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		free := buf[len(buf):cap(buf)]
+		if left := limit - int64(len(buf)); int64(len(free)) > left {
+			free = free[:left]
+		}
+		var k int
+		k, err = r.Read(free)
+		buf = buf[:len(buf)+k]
+		if err != nil {
+			break
+		}
+	}
+	if err == io.EOF {
+		err = nil
+	}
+	var out []byte
+	if len(buf) > 0 {
+		out = make([]byte, len(buf))
+		copy(out, buf)
+	}
+	if cap(buf) <= maxPooledRead {
+		*bp = buf[:0]
+		c.reads.Put(bp)
+	}
+	return out, err
 }
 
 // checkJSON reports whether raw is valid JSON starting with want (when set), and, when it

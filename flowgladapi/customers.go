@@ -126,14 +126,23 @@ func (c *Client) GetBilling(ctx context.Context, externalID string) (*Billing, e
 // its top-level members located while it was checked: to relay the body and
 // read a few members without walking it again. GetBilling decodes it whole.
 func (c *Client) GetBillingBody(ctx context.Context, externalID string) (*BillingBody, error) {
+	return c.GetBillingBodyVisit(ctx, externalID, nil)
+}
+
+// GetBillingBodyVisit is GetBillingBody reporting to v, in the pass that checks the
+// body, the parts of it v asks for (see BodyVisitor): a caller that reads a few fields
+// of a few members gets them without walking the body again. A nil v asks for nothing.
+func (c *Client) GetBillingBodyVisit(ctx context.Context, externalID string, v BodyVisitor) (*BillingBody, error) {
 	if err := checkID("customers-getBilling", "externalID", externalID); err != nil {
 		return nil, err
 	}
 	b := &BillingBody{}
+	b.visit = bodyVisit{b, v}
 	raw, err := c.do(ctx, request{
 		op: "customers-getBilling", method: http.MethodGet, idempotent: true, want: '{',
 		path: pathf("customers", externalID, "billing"), members: b,
 	})
+	b.visit = bodyVisit{} // the body does not keep the visitor (nor what it holds) alive
 	if err != nil {
 		return nil, err
 	}

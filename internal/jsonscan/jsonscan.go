@@ -31,16 +31,100 @@ func Valid(data []byte) bool {
 // raw value of each of its members as it checks them: a reader of one member need not walk
 // the others again. Members reported before the result is known to be false are garbage.
 func ValidObject(data []byte, member func(key, value []byte)) bool {
-	i := skipSpace(data, 0)
-	if i >= len(data) || data[i] != '{' {
-		return false
-	}
-	i, ok := object(data, i+1, 1, member)
-	return ok && skipSpace(data, i) == len(data)
+	return validObject(data, member, nil)
 }
 
+// A Visitor is told what ValidObjectVisit finds in an object while it checks it: its
+// members, as ValidObject reports them, and inside the members it descends into, the
+// members of the objects they hold. A reader of a few fields of a few members (an index of
+// the subscriptions in a billing body, say) gets them from the one pass that checks the
+// body, instead of walking those members again. Keys are raw (between their quotes,
+// escapes as sent) and values raw JSON, all parts of the data. The methods are called in
+// the order the data holds what they report, before the whole of it is checked: what was
+// reported before ValidObjectVisit returns false is garbage.
+type Visitor interface {
+	// Descend is called with the key of each top-level member before its value is
+	// checked; true asks for the fields of the objects in that value and its elements.
+	Descend(key []byte) bool
+	// Field is called with the key and value of each member of an object that a
+	// descended member holds: its value when that is an object, each element of it that
+	// is an object when it is an array (not deeper).
+	Field(key, value []byte)
+	// Element is called with each element of a descended member's array, after the
+	// fields of that element.
+	Element(elem []byte)
+	// Member is called with the key and value of each top-level member, once its value
+	// is checked (and its fields and elements reported).
+	Member(key, value []byte)
+}
+
+// ValidObjectVisit reports whether data is one JSON object, as ValidObject does, telling v
+// what it asks for in the same pass. A nil v asks for nothing.
+func ValidObjectVisit(data []byte, v Visitor) bool {
+	if v == nil {
+		return validObject(data, nil, nil)
+	}
+	return validObject(data, v.Member, v)
+}
+
+func validObject(d []byte, member func(key, value []byte), v Visitor) bool {
+	i := skipSpace(d, 0)
+	if i >= len(d) || d[i] != '{' {
+		return false
+	}
+	i, ok := object(d, i+1, 1, member, v)
+	return ok && skipSpace(d, i) == len(d)
+}
+
+// Bit tricks to test eight bytes at once (SWAR): strings, numbers and indentation make up
+// most of a body.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// word returns the eight bytes of d from i (i <= len(d)) as one little-endian number. The bytes past the
+// end of d read as zero: a control character, which no string, number or run of spaces
+// continues through, so a scan of words stops at the end on its own.
+func word(d []byte, i int) uint64 {
+	if len(d)-i >= 8 {
+		return binary.LittleEndian.Uint64(d[i:])
+	}
+	return tailWord(d, i)
+}
+
+// tailWord is word near the end, kept out of line so that word stays small.
+//
+//go:noinline
+func tailWord(d []byte, i int) uint64 {
+	var w [8]byte
+	copy(w[:], d[i:])
+	return binary.LittleEndian.Uint64(w[:])
+}
+
+// special marks, in the high bit of each of the eight bytes of x, the bytes that are a
+// quote, a backslash or a control character: where a string may end, escape or be
+// invalid. Flipping bit 1 turns the quote (0x22) into 0x20 and keeps the control
+// characters below 0x20 (and the space above), so one "below 0x21" test finds both.
+// Bits above the first marked byte may be wrong (borrows), so only the lowest set bit is
+// exact: enough to find the first such byte, or that there is none.
+func special(x uint64) uint64 {
+	y := x ^ (ones * 0x02)
+	z := x ^ (ones * '\\')
+	return ((y-ones*0x21)&^y | (z-ones)&^z) & highs
+}
+
+// notDigit marks, in the high bit of each byte of x, the bytes that are not ASCII digits:
+// below '0' (the subtraction borrows into bit 7), above '9' (the addition carries into
+// it) or not ASCII. As in special, only the lowest set bit is exact.
+func notDigit(x uint64) uint64 {
+	return ((x - ones*'0') | (x + ones*(0x7f-'9')) | x) & highs
+}
+
+// skipSpace returns the index of the first byte at or after i that is not JSON space.
+// Compact JSON costs one comparison; the loop is small enough to inline.
 func skipSpace(d []byte, i int) int {
-	for i < len(d) && d[i] <= ' ' { // compact JSON: one comparison
+	for i < len(d) && d[i] <= ' ' {
 		switch d[i] {
 		case ' ', '\t', '\n', '\r':
 			i++
@@ -56,75 +140,54 @@ func value(d []byte, i, depth int) (int, bool) {
 	if i >= len(d) {
 		return i, false
 	}
-	switch c := d[i]; {
-	case c == '"':
+	switch d[i] {
+	case '"':
 		return str(d, i+1)
-	case c == '{':
-		return object(d, i+1, depth+1, nil)
-	case c == '[':
-		return array(d, i+1, depth+1)
-	case c == 't':
-		return literal(d, i, "true")
-	case c == 'f':
-		return literal(d, i, "false")
-	case c == 'n':
-		return literal(d, i, "null")
-	case c == '-' || c >= '0' && c <= '9':
+	case '{':
+		return object(d, i+1, depth+1, nil, nil)
+	case '[':
+		return array(d, i+1, depth+1, nil)
+	case 't':
+		return lit4(d, i, litTrue)
+	case 'n':
+		return lit4(d, i, litNull)
+	case 'f':
+		// "alse" after the f.
+		j, ok := lit4(d, i+1, litAlse)
+		return j, ok
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
 		return number(d, i)
 	}
 	return i, false
 }
 
-func literal(d []byte, i int, lit string) (int, bool) {
-	if len(d)-i < len(lit) || string(d[i:i+len(lit)]) != lit {
-		return i, false
-	}
-	return i + len(lit), true
-}
-
-// plain marks the bytes a string holds without any check: not a quote, a backslash or a
-// control character.
-var plain = func() (t [256]bool) {
-	for c := 0x20; c < 256; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
-// Bit tricks to test eight bytes at once (SWAR): strings make up most of a billing body.
+// The literals' four bytes as one little-endian number, compared in one load.
 const (
-	ones  = 0x0101010101010101
-	highs = 0x8080808080808080
+	litTrue = 't' | 'r'<<8 | 'u'<<16 | 'e'<<24
+	litNull = 'n' | 'u'<<8 | 'l'<<16 | 'l'<<24
+	litAlse = 'a' | 'l'<<8 | 's'<<16 | 'e'<<24
 )
 
-// special marks, in the high bit of each of the eight bytes of x, the bytes that are a
-// quote, a backslash or a control character: where the string may end, escape or be
-// invalid. Bits above the first marked byte may be wrong (borrows), so only the lowest set
-// bit is exact: enough to find the first such byte, or that there is none.
-func special(x uint64) uint64 {
-	quote := x ^ (ones * '"')
-	backslash := x ^ (ones * '\\')
-	return ((quote-ones)&^quote | (backslash-ones)&^backslash | (x-ones*0x20)&^x) & highs
+// lit4 returns the index past the four bytes at i when they are lit.
+func lit4(d []byte, i int, lit uint32) (int, bool) {
+	if len(d)-i < 4 || binary.LittleEndian.Uint32(d[i:]) != lit {
+		return i, false
+	}
+	return i + 4, true
 }
 
-// str returns the index past the closing quote of the string whose content starts at i.
+// str returns the index past the closing quote of the string whose content starts at i,
+// eight bytes at a time to each special byte.
 func str(d []byte, i int) (int, bool) {
 	for {
-		// Eight bytes at a time to the first special byte; byte by byte near the end.
-		if i+8 <= len(d) {
-			m := special(binary.LittleEndian.Uint64(d[i:]))
-			if m == 0 {
-				i += 8
-				continue
-			}
-			i += bits.TrailingZeros64(m) >> 3
-		} else {
-			for i < len(d) && plain[d[i]] {
-				i++
-			}
-			if i >= len(d) {
-				return i, false
-			}
+		m := special(word(d, i))
+		if m == 0 {
+			i += 8
+			continue
+		}
+		i += bits.TrailingZeros64(m) >> 3
+		if i >= len(d) { // the padding past the end: unterminated
+			return len(d), false
 		}
 		switch d[i] {
 		case '"':
@@ -154,11 +217,15 @@ func isHex(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
 
+// digits returns the index of the first byte at or after i that is not a digit, eight
+// bytes at a time.
 func digits(d []byte, i int) int {
-	for i < len(d) && d[i] >= '0' && d[i] <= '9' {
-		i++
+	for {
+		if m := notDigit(word(d, i)); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+		i += 8
 	}
-	return i
 }
 
 // number returns the index past the number starting at i: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
@@ -166,27 +233,27 @@ func number(d []byte, i int) (int, bool) {
 	if d[i] == '-' {
 		i++
 	}
-	switch {
-	case i < len(d) && d[i] == '0':
-		i++
-	case i < len(d) && d[i] >= '1' && d[i] <= '9':
-		i = digits(d, i+1)
-	default:
-		return i, false
+	j := digits(d, i)
+	if j == i { // no integer part
+		return j, false
 	}
+	if d[i] == '0' && j > i+1 { // a leading zero
+		return j, false
+	}
+	i = j
 	if i < len(d) && d[i] == '.' {
-		j := digits(d, i+1)
+		j = digits(d, i+1)
 		if j == i+1 {
 			return j, false
 		}
 		i = j
 	}
-	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
+	if i < len(d) && d[i]|0x20 == 'e' {
 		i++
 		if i < len(d) && (d[i] == '+' || d[i] == '-') {
 			i++
 		}
-		j := digits(d, i)
+		j = digits(d, i)
 		if j == i {
 			return j, false
 		}
@@ -196,8 +263,9 @@ func number(d []byte, i int) (int, bool) {
 }
 
 // object returns the index past the object whose members start at i, calling member (when
-// not nil) with each member's raw key and value.
-func object(d []byte, i, depth int, member func(key, value []byte)) (int, bool) {
+// not nil) with each member's raw key and value, and descending where v (when not nil)
+// asks to.
+func object(d []byte, i, depth int, member func(key, value []byte), v Visitor) (int, bool) {
 	if depth > maxDepth {
 		return i, false
 	}
@@ -220,20 +288,47 @@ func object(d []byte, i, depth int, member func(key, value []byte)) (int, bool) 
 			return i, false
 		}
 		start := skipSpace(d, i+1)
-		if i, ok = value(d, start, depth); !ok {
+		if v != nil && v.Descend(d[key:keyEnd]) {
+			i, ok = into(d, start, depth, v)
+		} else {
+			i, ok = value(d, start, depth)
+		}
+		if !ok {
 			return i, false
 		}
 		if member != nil {
 			member(d[key:keyEnd], d[start:i])
 		}
-		var more bool
-		if i, more, ok = next(d, i, '}'); !more {
-			return i, ok
+		i = skipSpace(d, i)
+		if i < len(d) && d[i] == ',' {
+			i = skipSpace(d, i+1)
+			continue
 		}
+		if i < len(d) && d[i] == '}' {
+			return i + 1, true
+		}
+		return i, false
 	}
 }
 
-func array(d []byte, i, depth int) (int, bool) {
+// into checks the value at i of a member v descends into: an object reports its members
+// to v.Field, an array its elements (see array).
+func into(d []byte, i, depth int, v Visitor) (int, bool) {
+	if i < len(d) {
+		switch d[i] {
+		case '{':
+			return object(d, i+1, depth+1, v.Field, nil)
+		case '[':
+			return array(d, i+1, depth+1, v)
+		}
+	}
+	return value(d, i, depth)
+}
+
+// array returns the index past the array whose elements start at i. With v (a descended
+// member's array), each element that is an object reports its members to v.Field, and
+// each element is reported to v.Element.
+func array(d []byte, i, depth int, v Visitor) (int, bool) {
 	if depth > maxDepth {
 		return i, false
 	}
@@ -242,14 +337,28 @@ func array(d []byte, i, depth int) (int, bool) {
 		return i + 1, true
 	}
 	for {
+		start := i
 		var ok bool
-		if i, ok = value(d, i, depth); !ok {
+		if v != nil && i < len(d) && d[i] == '{' {
+			i, ok = object(d, i+1, depth+1, v.Field, nil)
+		} else {
+			i, ok = value(d, i, depth)
+		}
+		if !ok {
 			return i, false
 		}
-		var more bool
-		if i, more, ok = next(d, i, ']'); !more {
-			return i, ok
+		if v != nil {
+			v.Element(d[start:i])
 		}
+		i = skipSpace(d, i)
+		if i < len(d) && d[i] == ',' {
+			i = skipSpace(d, i+1)
+			continue
+		}
+		if i < len(d) && d[i] == ']' {
+			return i + 1, true
+		}
+		return i, false
 	}
 }
 
@@ -402,7 +511,7 @@ func ArrayEach(v []byte, fn func(elem []byte) bool) bool {
 func arrayEach(v []byte, elem func(i int) (end int, ok, stop bool)) bool {
 	i := skipSpace(v, 0)
 	if i < len(v) && v[i] == 'n' {
-		_, ok := literal(v, i, "null")
+		_, ok := lit4(v, i, litNull)
 		return ok
 	}
 	if i >= len(v) || v[i] != '[' {

@@ -24,6 +24,11 @@ var validityCases = []string{
 	strings.Repeat(`{"a":[`, 5000) + `1` + strings.Repeat("]}", 5000),
 	strings.Repeat(`[{"a":`, 5000) + `[]` + strings.Repeat("}]", 5000),
 	strings.Repeat(`[{"a":`, 5000) + `{}` + strings.Repeat("}]", 5000),
+	// Arrays under a top-level member (ValidObjectVisit descends into it), at the limit and past it.
+	`{"a":` + strings.Repeat("[", 9999) + strings.Repeat("]", 9999) + `}`,
+	`{"a":` + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + `}`,
+	`{"a":[` + strings.Repeat(`{"b":`, 9998) + `1` + strings.Repeat("}", 9998) + `]}`,
+	`{"a":[` + strings.Repeat(`{"b":`, 9999) + `1` + strings.Repeat("}", 9999) + `]}`,
 	// Literals cut short inside a container, where bytes are left before them.
 	`[nul`, `[tru`, `{"a":fals`, `[nulx]`, `[true,fals]`, `[null]`, `{"a":true,"b":false}`,
 	// Exponents with and without a sign, and numbers missing a part.
@@ -61,6 +66,37 @@ func TestValidMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
+// TestValidWordBoundaries: numbers, literals and runs of spaces are scanned eight bytes at
+// a time: every length across two words, ended by every kind of byte or by the end of the
+// input, alone and inside containers.
+func TestValidWordBoundaries(t *testing.T) {
+	ends := []string{"", " ", ",", "]", "}", ".", ".5", "e", "e7", "E+2", "-", "+", "x", "/", ":", "\x00", "\x7f", "\xff", "0", "9", " 1", "\n\t\r 2"}
+	check := func(c string) {
+		t.Helper()
+		for _, doc := range []string{c, "[" + c + "]", "[" + c + ",0]", `{"k":` + c + `}`} {
+			assert.Equal(t, json.Valid([]byte(doc)), Valid([]byte(doc)), "%q", doc)
+		}
+		checkValid(t, []byte(`{"k":[`+c+`],"l":`+c+`}`))
+	}
+	for _, lead := range []string{"", "  "} {
+		for n := range 18 {
+			for _, first := range []string{"", "1", "-", "-1", "0", "-0", "9"} {
+				for _, end := range ends {
+					check(lead + first + strings.Repeat("7", n) + end)
+					check(lead + "1." + strings.Repeat("3", n) + end)
+					check(lead + "1e" + strings.Repeat("3", n) + end)
+				}
+			}
+		}
+		for _, lit := range []string{"true", "false", "null", "tru", "fals", "nul", "trUe", "falsE", "nulL", "ttrue", "nulll", "t", "f", "n"} {
+			for _, end := range ends {
+				check(lead + lit + end)
+				check(lead + strings.Repeat(" ", 9) + lit + lead + end)
+			}
+		}
+	}
+}
+
 func FuzzValid(f *testing.F) {
 	for _, c := range validityCases {
 		f.Add([]byte(c))
@@ -92,6 +128,118 @@ func checkValid(t *testing.T, b []byte) {
 			assert.Equal(t, string(v), string(seen[k]), k)
 		}
 	}
+	checkVisit(t, b, isObject, obj)
+}
+
+// funcVisitor is a Visitor made of funcs, any of them nil.
+type funcVisitor struct {
+	OnDescend func(key []byte) bool
+	OnField   func(key, value []byte)
+	OnElement func(elem []byte)
+	OnMember  func(key, value []byte)
+}
+
+func (f *funcVisitor) Descend(k []byte) bool { return f.OnDescend != nil && f.OnDescend(k) }
+
+func (f *funcVisitor) Field(k, v []byte) {
+	if f.OnField != nil {
+		f.OnField(k, v)
+	}
+}
+
+func (f *funcVisitor) Element(e []byte) {
+	if f.OnElement != nil {
+		f.OnElement(e)
+	}
+}
+
+func (f *funcVisitor) Member(k, v []byte) {
+	if f.OnMember != nil {
+		f.OnMember(k, v)
+	}
+}
+
+// visited is what ValidObjectVisit reported of one top-level member it descended into.
+type visited struct {
+	fields   []map[string]string // per object: its members (the last of a repeated key)
+	elements []string
+}
+
+// checkVisit holds ValidObjectVisit, descending into every member, to encoding/json on b:
+// the same verdict as ValidObject, and for each member the fields of the objects it is or
+// holds and the elements of its array. A member seen twice counts as its last occurrence,
+// as encoding/json decodes it.
+func checkVisit(t *testing.T, b []byte, isObject bool, obj map[string]json.RawMessage) {
+	t.Helper()
+	got := map[string]*visited{}
+	var cur *visited
+	fields := map[string]string{}
+	members := map[string]string{}
+	unquote := func(k []byte) string {
+		var key string
+		require.NoError(t, json.Unmarshal(append(append([]byte{'"'}, k...), '"'), &key))
+		return key
+	}
+	ok := ValidObjectVisit(b, &funcVisitor{
+		OnDescend: func(k []byte) bool {
+			cur = &visited{}
+			got[unquote(k)] = cur
+			return true
+		},
+		OnField: func(k, v []byte) { fields[unquote(k)] = string(v) },
+		OnElement: func(e []byte) {
+			cur.elements = append(cur.elements, string(e))
+			if e[0] == '{' {
+				cur.fields = append(cur.fields, fields)
+			} else {
+				require.Empty(t, fields, "fields of an element that is not an object")
+			}
+			fields = map[string]string{}
+		},
+		OnMember: func(k, v []byte) {
+			members[unquote(k)] = string(v)
+			if v[0] == '{' {
+				cur.fields = append(cur.fields, fields)
+			}
+			fields = map[string]string{}
+		},
+	})
+	require.Equal(t, isObject, ok, "ValidObjectVisit(%q)", b)
+	require.Equal(t, isObject, ValidObjectVisit(b, nil), "ValidObjectVisit(%q, nil)", b)
+	if !ok {
+		return
+	}
+	require.Len(t, members, len(obj))
+	for k, raw := range obj {
+		assert.Equal(t, string(raw), members[k], k)
+		want := &visited{}
+		var a []json.RawMessage
+		switch {
+		case raw[0] == '{':
+			var o map[string]json.RawMessage
+			require.NoError(t, json.Unmarshal(raw, &o))
+			want.fields = append(want.fields, rawStrings(o))
+		case raw[0] == '[':
+			require.NoError(t, json.Unmarshal(raw, &a))
+			for _, e := range a {
+				want.elements = append(want.elements, string(e))
+				if e[0] == '{' {
+					var o map[string]json.RawMessage
+					require.NoError(t, json.Unmarshal(e, &o))
+					want.fields = append(want.fields, rawStrings(o))
+				}
+			}
+		}
+		assert.Equal(t, want, got[k], "visit of %q in %q", k, b)
+	}
+}
+
+func rawStrings(m map[string]json.RawMessage) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = string(v)
+	}
+	return out
 }
 
 // FuzzWalk: on valid JSON the walkers see exactly the members and elements encoding/json
@@ -348,6 +496,7 @@ func TestTruncatedAtEveryByte(t *testing.T) {
 			require.False(t, json.Valid(p), "%q", p)
 			assert.False(t, Valid(p), "Valid(%q)", p)
 			assert.False(t, ValidObject(p, func(_, _ []byte) {}), "ValidObject(%q)", p)
+			assert.False(t, ValidObjectVisit(p, &funcVisitor{OnDescend: func([]byte) bool { return true }}), "ValidObjectVisit(%q)", p)
 			assert.False(t, ObjectEach(p, func(_, _ []byte) bool { return true }), "ObjectEach(%q)", p)
 			assert.False(t, ArrayEach(p, func([]byte) bool { return true }), "ArrayEach(%q)", p)
 			assert.False(t, ObjectsEach(p, func(_, _ []byte) bool { return true }, func([]byte) bool { return true }), "ObjectsEach(%q)", p)
@@ -465,4 +614,105 @@ func TestString(t *testing.T) {
 		assert.Equal(t, c.ok, ok, "String(%q)", c.raw)
 		assert.Equal(t, c.want, got, "String(%q)", c.raw)
 	}
+}
+
+// TestValidObjectVisitIndex reads what the billing index needs in the pass that checks the
+// body: only the members it descends into report fields and elements, an object member's
+// own fields, and nothing deeper than an array's objects.
+func TestValidObjectVisitIndex(t *testing.T) {
+	doc := []byte(` {"customer": {"id": "cus_1", "name": {"id": "not this"}}, "catalog": {"id": "x", "subs": [{"id": "no"}]},` +
+		` "subs": [{"id": "s1", "items": [{"id": "deep"}], "status": "active"}, 7, {"id": "s2"}], "primary": null} `)
+	var log []string
+	var path string
+	ok := ValidObjectVisit(doc, &funcVisitor{
+		OnDescend: func(k []byte) bool {
+			path = string(k)
+			return path == "customer" || path == "subs" || path == "primary"
+		},
+		OnField:   func(k, v []byte) { log = append(log, path+"."+string(k)+"="+string(v)) },
+		OnElement: func(e []byte) { log = append(log, path+"[]="+string(e)) },
+		OnMember:  func(k, v []byte) { log = append(log, string(k)+"="+string(v)) },
+	})
+	require.True(t, ok)
+	assert.Equal(t, []string{
+		`customer.id="cus_1"`, `customer.name={"id": "not this"}`, `customer={"id": "cus_1", "name": {"id": "not this"}}`,
+		`catalog={"id": "x", "subs": [{"id": "no"}]}`,
+		`subs.id="s1"`, `subs.items=[{"id": "deep"}]`, `subs.status="active"`, `subs[]={"id": "s1", "items": [{"id": "deep"}], "status": "active"}`,
+		`subs[]=7`, `subs.id="s2"`, `subs[]={"id": "s2"}`,
+		`subs=[{"id": "s1", "items": [{"id": "deep"}], "status": "active"}, 7, {"id": "s2"}]`,
+		`primary=null`,
+	}, log)
+
+	// Every func may be nil; the verdict is ValidObject's.
+	for _, c := range []string{`{"a":[{"b":1}]}`, `{"a":{"b":[1,]}}`, `{"a":[{"b":}]}`, `[{"a":1}]`, `{"a":[{"b":1}]`} {
+		want := ValidObject([]byte(c), nil)
+		assert.Equal(t, want, ValidObjectVisit([]byte(c), &funcVisitor{OnDescend: func([]byte) bool { return true }}), c)
+		assert.Equal(t, want, ValidObjectVisit([]byte(c), &funcVisitor{}), c)
+		assert.Equal(t, want, ValidObjectVisit([]byte(c), nil), c)
+	}
+}
+
+// BenchmarkVisit: checking a compact billing body while indexing its subscriptions and
+// customer (what the billing index reads), beside checking it with ValidObject alone and
+// then walking those members again (what it replaces).
+func BenchmarkVisit(b *testing.B) {
+	pretty, err := os.ReadFile("../../flowgladapi/testdata/billing.json")
+	require.NoError(b, err)
+	var buf bytes.Buffer
+	require.NoError(b, json.Compact(&buf, pretty))
+	body := buf.Bytes()
+	index := []string{"customer", "subscriptions", "currentSubscriptions", "currentSubscription"}
+	isIndexed := func(k []byte) bool {
+		for _, name := range index {
+			if KeyIs(k, name) {
+				return true
+			}
+		}
+		return false
+	}
+	var ids int
+	b.Run("one pass", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		v := &funcVisitor{
+			OnDescend: isIndexed,
+			OnField: func(k, _ []byte) {
+				if KeyIs(k, "id") {
+					ids++
+				}
+			},
+		}
+		for b.Loop() {
+			if !ValidObjectVisit(body, v) {
+				b.Fatal("invalid")
+			}
+		}
+	})
+	b.Run("two passes", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		var members [][2][]byte
+		for b.Loop() {
+			members = members[:0]
+			if !ValidObject(body, func(k, v []byte) { members = append(members, [2][]byte{k, v}) }) {
+				b.Fatal("invalid")
+			}
+			for _, m := range members {
+				if !isIndexed(m[0]) {
+					continue
+				}
+				count := func(k, _ []byte) bool {
+					if KeyIs(k, "id") {
+						ids++
+					}
+					return true
+				}
+				if m[1][0] == '[' {
+					ObjectsEach(m[1], count, func([]byte) bool { return true })
+				} else {
+					ObjectEach(m[1], count)
+				}
+			}
+		}
+	})
 }

@@ -1,0 +1,5 @@
+//go:build !race
+
+package flowgladapi_test
+
+const raceEnabled = false
