@@ -1,4 +1,4 @@
-package flowglad
+package billingread
 
 import (
 	"context"
@@ -36,21 +36,21 @@ func TestFlightGroupMark(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			g := &flightGroup{}
-			mark := g.mark()
+			g := &Group{}
+			mark := g.Mark()
 			if tc.key != "" {
-				_, _, _ = g.do(ctx, tc.key, mark, tc.run)
+				_, _, _ = g.Do(ctx, tc.key, mark, tc.run)
 			}
 			if tc.forget {
 				for i := range maxFinished {
-					_, _, _ = g.do(ctx, "k"+strconv.Itoa(i), mark, ok)
+					_, _, _ = g.Do(ctx, "k"+strconv.Itoa(i), mark, ok)
 				}
 			}
 			if tc.remark {
-				mark = g.mark()
+				mark = g.Mark()
 			}
-			assert.Equal(t, !tc.wantRan, g.succeededSince(ctx, "a", mark))
-			v, ran, err := g.do(ctx, "a", mark, ok)
+			assert.Equal(t, !tc.wantRan, g.SucceededSince(ctx, "a", mark))
+			v, ran, err := g.Do(ctx, "a", mark, ok)
 			require.NoError(t, err)
 			assert.Equal(t, tc.wantRan, ran)
 			if tc.wantRan {
@@ -66,11 +66,11 @@ func TestFlightGroupMark(t *testing.T) {
 func TestFlightGroupInProgress(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	g := &flightGroup{}
+	g := &Group{}
 	release, started := make(chan struct{}), make(chan struct{})
 	first := make(chan any)
 	go func() {
-		v, _, _ := g.do(ctx, "a", g.mark(), func(context.Context) (any, error) {
+		v, _, _ := g.Do(ctx, "a", g.Mark(), func(context.Context) (any, error) {
 			close(started)
 			<-release
 			return "first", nil
@@ -78,10 +78,10 @@ func TestFlightGroupInProgress(t *testing.T) {
 		first <- v
 	}()
 	<-started
-	mark := g.mark()
+	mark := g.Mark()
 	// Asked while the run is in progress, succeededSince waits for it.
 	since := make(chan bool)
-	go func() { since <- g.succeededSince(ctx, "a", mark) }()
+	go func() { since <- g.SucceededSince(ctx, "a", mark) }()
 	select {
 	case <-since:
 		t.Fatal("succeededSince answered before the run in progress ended")
@@ -90,8 +90,8 @@ func TestFlightGroupInProgress(t *testing.T) {
 	close(release)
 	assert.Equal(t, "first", <-first)
 	assert.True(t, <-since, "the run in progress succeeded")
-	assert.True(t, g.succeededSince(ctx, "a", mark))
-	_, ran, err := g.do(ctx, "a", mark, func(context.Context) (any, error) { return "second", nil })
+	assert.True(t, g.SucceededSince(ctx, "a", mark))
+	_, ran, err := g.Do(ctx, "a", mark, func(context.Context) (any, error) { return "second", nil })
 	require.NoError(t, err)
 	assert.False(t, ran, "the run in progress at the mark made this one needless")
 }
