@@ -95,3 +95,24 @@ func TestFlightGroupInProgress(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, ran, "the run in progress at the mark made this one needless")
 }
+
+// TestGroupPanic: a run that panics (on the group's goroutine, where a panic would end the
+// process) fails its callers with a *PanicError that names the value's type, not its text;
+// the key is free for the next run.
+func TestGroupPanic(t *testing.T) {
+	t.Parallel()
+	g := &Group{}
+	_, ran, err := g.Do(t.Context(), "a", g.Mark(), func(context.Context) (any, error) {
+		panic("lookup failed for u1@example.com")
+	})
+	assert.True(t, ran)
+	var pe *PanicError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, "lookup failed for u1@example.com", pe.Value)
+	assert.NotEmpty(t, pe.Stack)
+	assert.NotContains(t, err.Error(), "example.com")
+	v, ran, err := g.Do(t.Context(), "a", g.Mark(), func(context.Context) (any, error) { return "ran", nil })
+	require.NoError(t, err)
+	assert.True(t, ran)
+	assert.Equal(t, "ran", v)
+}

@@ -97,3 +97,55 @@ func TestStaleIfErrorNotKeptFromInvalidatedRead(t *testing.T) {
 	assert.True(t, b.Stale)
 	assert.Equal(t, "v2", b.Customer.Name, "the last-known billing is the read after the change")
 }
+
+// lastKnownMap is a LastKnownCache in a map that keeps last-known billing for ever (as a
+// shared store with a coarse expiry may): the loader judges its age itself.
+type lastKnownMap struct {
+	*mapCache
+	body   []byte
+	readAt time.Time
+}
+
+func (c *lastKnownMap) SetLastKnown(_ context.Context, _ string, body []byte, readAt time.Time, _ time.Duration) error {
+	c.body, c.readAt = body, readAt
+	return nil
+}
+
+func (c *lastKnownMap) GetLastKnown(context.Context, string) ([]byte, time.Time, bool, error) {
+	return c.body, c.readAt, c.body != nil, nil
+}
+
+// TestLastKnownServedWhileRecent: through an outage, last-known billing is served marked
+// stale and kept (it predates this call), and only while it is at most StaleFor old, even
+// when the store still has it.
+func TestLastKnownServedWhileRecent(t *testing.T) {
+	t.Parallel()
+	clock := testclock.New(time.Unix(1_700_000_000, 0))
+	var down atomic.Bool
+	cache := &lastKnownMap{mapCache: newMapCache()}
+	l := NewLoader(Config[Customer, *Entry]{New: NewEntry, Now: clock.Now,
+		LastKnown: NewSharedLastKnown(cache, time.Second, NewEntry), StaleFor: time.Minute,
+		Fetch: func(context.Context, Customer) (*flowgladapi.BillingBody, error) {
+			if down.Load() {
+				return nil, &flowgladapi.Error{StatusCode: http.StatusBadGateway}
+			}
+			return flowgladapi.ParseBillingBody([]byte(`{"customer": {"id": "cus_1"}}`))
+		}})
+	e, kept, err := l.Load(t.Context(), "u1", blCustomer)
+	require.NoError(t, err)
+	assert.False(t, kept, "read from Flowglad for this call")
+	assert.False(t, e.Stale())
+	require.NotNil(t, cache.body, "kept as last known")
+
+	down.Store(true)
+	clock.Advance(time.Minute)
+	e, kept, err = l.Load(t.Context(), "u1", blCustomer)
+	require.NoError(t, err)
+	assert.True(t, e.Stale())
+	assert.True(t, kept, "last-known billing predates the call")
+	assert.Equal(t, time.Minute, l.Age(e))
+
+	clock.Advance(time.Second)
+	_, _, err = l.Load(t.Context(), "u1", blCustomer)
+	assert.Error(t, err, "older than StaleFor: not served")
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/flowglad-go/flowglad/flowgladapi"
 	"github.com/flowglad-go/flowglad/internal/logbuf"
+	"github.com/flowglad-go/flowglad/internal/reqmemo"
 	"github.com/flowglad-go/flowglad/internal/testclock"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -947,4 +948,64 @@ func TestBillingLoaderVersionedCacheSharesReads(t *testing.T) {
 	s.noArrival(t)
 	gets, _ := s.counts()
 	assert.Equal(t, 1, gets)
+}
+
+// TestLoaderKnown: within a request (a context with a memo), billing read once is what
+// Known returns, and what later loads of the request get without asking Flowglad; without
+// a memo nothing is known.
+func TestLoaderKnown(t *testing.T) {
+	t.Parallel()
+	var reads atomic.Int32
+	l := NewLoader(Config[Customer, *Entry]{New: NewEntry,
+		Fetch: func(context.Context, Customer) (*flowgladapi.BillingBody, error) {
+			reads.Add(1)
+			return flowgladapi.ParseBillingBody([]byte(`{}`))
+		}})
+	_, found := l.Known(reqmemo.With(t.Context()), "u1")
+	assert.False(t, found, "nothing read yet")
+	_, err := load(t.Context(), l, blCustomer)
+	require.NoError(t, err)
+	_, found = l.Known(t.Context(), "u1")
+	assert.False(t, found, "no request memo")
+
+	req := reqmemo.With(t.Context())
+	e, err := load(req, l, blCustomer)
+	require.NoError(t, err)
+	known, found := l.Known(req, "u1")
+	require.True(t, found)
+	assert.Same(t, e, known)
+	again, err := load(req, l, blCustomer)
+	require.NoError(t, err)
+	assert.Same(t, e, again, "from earlier in the request")
+	assert.Equal(t, int32(2), reads.Load())
+
+	require.NoError(t, l.Invalidate(req, "u1"))
+	_, found = l.Known(req, "u1")
+	assert.False(t, found, "an invalidation forgets the request's billing too")
+}
+
+// unversionedMiss is a VersionedCache whose misses do not know the entry's version.
+type unversionedMiss struct{ *versionedCache }
+
+func (c unversionedMiss) GetVersion(ctx context.Context, key string) ([]byte, string, bool, error) {
+	b, _, ok, err := c.versionedCache.GetVersion(ctx, key)
+	return b, "", ok, err
+}
+
+func (c unversionedMiss) SetIfVersion(ctx context.Context, key string, body []byte, ttl time.Duration, _ string) error {
+	return c.mapCache.Set(ctx, key, body, ttl)
+}
+
+// TestVersionedCacheUnknownVersionNotStored: a read whose miss saw no version has nothing to
+// judge a store by, so it is not stored.
+func TestVersionedCacheUnknownVersionNotStored(t *testing.T) {
+	t.Parallel()
+	s := newBLServer(t, false)
+	cache := unversionedMiss{newVersionedCache()}
+	svc := newBLService(t, s, serviceOptions{cacheTTL: time.Hour, cache: cache})
+	_, err := svc.Billing(t.Context(), blCustomer)
+	require.NoError(t, err)
+	_, found, err := cache.Get(t.Context(), "u1")
+	require.NoError(t, err)
+	assert.False(t, found)
 }
