@@ -87,10 +87,12 @@ func (b *billingReads) known(ctx context.Context, externalID string) (*billingEn
 }
 
 // billingEntry is one billing body as Flowglad sent it, with what has been decoded of it
-// (billingread.Entry: the typed view, the narrow index, the current subscriptions), and
-// the bytes the route's customers/billing relays, in one allocation.
+// (billingread.Entry: the typed view, the narrow index, the current subscriptions), in one
+// allocation: the loader keeps and returns billingEntry values, so a hit allocates no
+// wrapper.
 type billingEntry struct {
-	raw []byte // the body's bytes: Entry.Raw()
+	// raw is Entry.Raw(), the bytes customers/billing relays (the route table reads it).
+	raw []byte
 	billingread.Entry
 }
 
