@@ -116,3 +116,26 @@ func TestGroupPanic(t *testing.T) {
 	assert.True(t, ran)
 	assert.Equal(t, "ran", v)
 }
+
+// TestFlightGroupOrder: each success is remembered at a clock of its own, later ones after
+// earlier ones, and the last maxFinished of them are all remembered.
+func TestFlightGroupOrder(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ok := func(context.Context) (any, error) { return "ran", nil }
+	g := &Group{}
+	start := g.Mark()
+	_, _, _ = g.Do(ctx, "a", start, ok)
+	afterA := g.Mark()
+	_, _, _ = g.Do(ctx, "b", start, ok)
+	assert.False(t, g.SucceededSince(ctx, "a", afterA), "a succeeded before the mark")
+	assert.True(t, g.SucceededSince(ctx, "b", afterA), "b succeeded after it")
+
+	g = &Group{}
+	start = g.Mark()
+	_, _, _ = g.Do(ctx, "first", start, ok)
+	for i := range maxFinished - 1 {
+		_, _, _ = g.Do(ctx, "k"+strconv.Itoa(i), start, ok)
+	}
+	assert.True(t, g.SucceededSince(ctx, "first", start), "still among the last maxFinished")
+}

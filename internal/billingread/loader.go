@@ -145,10 +145,6 @@ func (l *Loader[A, E]) Known(ctx context.Context, key string) (e E, found bool) 
 // Age returns how long ago e was read from Flowglad, on the Loader's clock.
 func (l *Loader[A, E]) Age(e E) time.Duration { return l.now().Sub(e.BillingEntry().readAt) }
 
-// KeepsLastKnown reports whether the Loader keeps last-known billing to serve through an
-// outage.
-func (l *Loader[A, E]) KeepsLastKnown() bool { return l.lastKnown != nil }
-
 // Waiting returns how many callers wait on key's running read, the one running it included
 // (0 when none): for tests that must know every caller has joined.
 func (l *Loader[A, E]) Waiting(key string) int {
