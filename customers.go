@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/flowglad-go/flowglad/flowgladapi"
+	"github.com/flowglad-go/flowglad/internal/billingread"
 )
 
 // FindOrCreateCustomer returns the Flowglad customer, creating it when Flowglad does not
@@ -19,7 +20,7 @@ func (s *Service) FindOrCreateCustomer(ctx context.Context, c Customer) (*flowgl
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	mark := s.creating.mark()
+	mark := s.creating.Mark()
 	body, err := s.client.GetCustomer(ctx, c.ExternalID)
 	if err == nil {
 		return flowgladapi.DecodeCustomer(body)
@@ -115,7 +116,7 @@ func (s *Service) UpdateCustomer(ctx context.Context, c Customer, p UpdateCustom
 		if err != nil {
 			return nil, err
 		}
-		if b.customerID != p.id {
+		if b.CustomerID != p.id {
 			return nil, errForbidden("customer " + p.id)
 		}
 	}
@@ -147,6 +148,14 @@ func (s *Service) ArchiveCustomer(ctx context.Context, c Customer) (*flowgladapi
 	return flowgladapi.DecodeCustomer(body)
 }
 
+// fetchBilling reads the billing body, creating the customer when Flowglad does not know it
+// yet: one call in the steady state, three on a customer's first visit.
+func (s *Service) fetchBilling(ctx context.Context, c Customer) (*flowgladapi.BillingBody, error) {
+	return withCustomer(ctx, s, c, true, func() (*flowgladapi.BillingBody, error) {
+		return s.client.GetBillingBody(ctx, c.ExternalID)
+	})
+}
+
 // withCustomer runs call, an operation on the customer; when it fails because Flowglad does
 // not know the customer, it creates the customer and runs call once more. That is how a
 // customer comes into being on a first visit, whichever operation the visit starts with.
@@ -162,18 +171,18 @@ func (s *Service) ArchiveCustomer(ctx context.Context, c Customer) (*flowgladapi
 // a refusal that raced with a creation (call was sent before the creation finished) is
 // answered by running call again, not by creating the customer a second time.
 func withCustomer[T any](ctx context.Context, s *Service, c Customer, onCustomerPath bool, call func() (T, error)) (T, error) {
-	mark := s.creating.mark()
+	mark := s.creating.Mark()
 	v, err := call()
 	if err == nil || !mayBeMissingCustomer(err, onCustomerPath) {
 		return v, err
 	}
-	if s.creating.succeededSince(ctx, c.ExternalID, mark) {
+	if s.creating.SucceededSince(ctx, c.ExternalID, mark) {
 		return call()
 	}
 	if !s.customerMissing(ctx, c, err, onCustomerPath) {
 		// The confirmation may have seen a customer that another request here created
 		// after call was refused.
-		if s.creating.succeededSince(ctx, c.ExternalID, mark) {
+		if s.creating.SucceededSince(ctx, c.ExternalID, mark) {
 			return call()
 		}
 		return v, err
@@ -213,10 +222,10 @@ func (s *Service) customerMissing(ctx context.Context, c Customer, err error, on
 // createCustomer creates the Flowglad customer, with an email from c or, when c has none,
 // from Config.LookupCustomer. Concurrent creations of one customer share one request (and
 // one lookup). It returns the customer created, or nil when another request created it
-// first: here after mark (s.creating.mark(), taken before the caller learnt the customer was
+// first: here after mark (s.creating.Mark(), taken before the caller learnt the customer was
 // missing), or on another instance (Flowglad refuses the duplicate, which is success).
 func (s *Service) createCustomer(ctx context.Context, c Customer, mark uint64) (*flowgladapi.Customer, error) {
-	v, ran, err := s.creating.do(ctx, c.ExternalID, mark, func(ctx context.Context) (any, error) {
+	v, ran, err := s.creating.Do(ctx, c.ExternalID, mark, func(ctx context.Context) (any, error) {
 		profile, err := s.profile(ctx, c)
 		if err != nil {
 			return nil, err
@@ -238,7 +247,7 @@ func (s *Service) createCustomer(ctx context.Context, c Customer, mark uint64) (
 		return flowgladapi.DecodeCustomer(body)
 	})
 	if err != nil || !ran {
-		return nil, err
+		return nil, asPanicError(err)
 	}
 	return v.(*flowgladapi.Customer), nil
 }
@@ -273,6 +282,17 @@ func (s *Service) profile(ctx context.Context, c Customer) (Customer, error) {
 	s.logger.LogAttrs(ctx, slog.LevelError, "flowglad: the Flowglad customer cannot be created",
 		slog.String("customer", c.ExternalID), slog.String("error", e.Message))
 	return c, e
+}
+
+// asPanicError returns err, with a panic recovered from the creation (it runs on a goroutine
+// of the group's: billingread.PanicError) made the package's *panicError, which the route's
+// answer and the logs know.
+func asPanicError(err error) error {
+	var pe *billingread.PanicError
+	if errors.As(err, &pe) {
+		return &panicError{value: pe.Value, stack: pe.Stack}
+	}
+	return err
 }
 
 // isCustomerNotFound reports whether Flowglad said the customer does not exist, for a read on

@@ -16,7 +16,7 @@ import (
 // ".." are no Flowglad id (as a path segment they would reach another endpoint): 403
 // without asking.
 func (s *Service) ownedSubscription(ctx context.Context, b *billingIndex, id string) (*subscriptionRef, error) {
-	if sub := b.subscription(id); sub != nil {
+	if sub := b.Subscription(id); sub != nil {
 		return sub, nil
 	}
 	if isDotSegment(id) {
@@ -33,10 +33,10 @@ func (s *Service) ownedSubscription(ctx context.Context, b *billingIndex, id str
 	if err != nil {
 		return nil, err
 	}
-	if sub.CustomerID == "" || sub.CustomerID != b.customerID {
+	if sub.CustomerID == "" || sub.CustomerID != b.CustomerID {
 		return nil, errForbidden("subscription " + id)
 	}
-	return &subscriptionRef{ID: sub.ID, CustomerID: sub.CustomerID, Status: sub.Status, raw: sub.Raw}, nil
+	return &subscriptionRef{ID: sub.ID, CustomerID: sub.CustomerID, Status: sub.Status, Raw: sub.Raw}, nil
 }
 
 // customersSubscription reads billing and returns the customer's subscription with id
@@ -55,11 +55,11 @@ func (s *Service) resolveSubscription(ctx context.Context, b *billingIndex, id s
 	if id != "" {
 		return s.ownedSubscription(ctx, b, id)
 	}
-	switch len(b.current) {
+	switch len(b.Current) {
 	case 0:
 		return nil, errNoActiveSubscription()
 	case 1:
-		return &b.current[0], nil
+		return &b.Current[0], nil
 	default:
 		return nil, errSubscriptionIDRequired()
 	}
@@ -107,12 +107,12 @@ func withFreshBilling[T any](ctx context.Context, s *Service, c Customer, decide
 // subscription.
 func currentSubscription(b *billingIndex, id string) (string, error) {
 	if id == "" {
-		if b.primary == nil {
+		if b.Primary == nil {
 			return "", errNoActiveSubscription()
 		}
-		return b.primary.ID, nil
+		return b.Primary.ID, nil
 	}
-	if b.currentByID(id) == nil {
+	if b.CurrentByID(id) == nil {
 		// Another customer's subscription, an unknown one and one of this customer's that
 		// has ended get the same answer.
 		return "", &Error{

@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 
 	"github.com/flowglad-go/flowglad/flowgladapi"
-	"github.com/flowglad-go/flowglad/internal/reqmemo"
 )
 
 // Validate checks p with the rules of CreateUsageEvent that need no billing (exactly one of
@@ -125,7 +124,7 @@ func (s *Service) ReportedSubscriptions(ctx context.Context, c Customer) ([]flow
 	if err != nil {
 		return nil, err
 	}
-	return e.currentSubscriptions()
+	return e.Current()
 }
 
 // KnownSubscriptions returns the customer's current subscriptions (Flowglad's balances, as
@@ -134,11 +133,11 @@ func (s *Service) ReportedSubscriptions(ctx context.Context, c Customer) ([]flow
 // nor a shared cache. A usage recorder chooses an event's subscription with it at Record
 // time, so that sending the event needs no billing read.
 func (s *Service) KnownSubscriptions(ctx context.Context, c Customer) (subs []flowgladapi.Subscription, ok bool) {
-	v, found := reqmemo.From(ctx).Get(c.ExternalID)
+	e, found := s.billing.known(ctx, c.ExternalID)
 	if !found {
 		return nil, false
 	}
-	subs, err := v.(*billingEntry).currentSubscriptions()
+	subs, err := e.Current()
 	return subs, err == nil
 }
 
@@ -218,38 +217,14 @@ func (e *billingEntry) meterFinder() func(PendingUsageAmount) (string, string) {
 		case p.PriceID == "" && p.PriceSlug == "":
 			return "", ""
 		}
-		e.pricesOnce.Do(func() {
-			pm, err := member[flowgladapi.PricingModel](e, "pricingModel")
-			if err != nil {
-				return
-			}
-			e.priceMeters = map[string]string{}
-			for _, m := range pm.UsageMeters {
-				for _, pr := range m.Prices {
-					e.priceMeters["id:"+pr.ID] = m.ID
-					e.priceMeters["slug:"+pr.Slug] = m.ID
-				}
-			}
-			for _, prod := range pm.Products {
-				for _, pr := range prod.Prices {
-					if pr.UsageMeterID != "" {
-						e.priceMeters["id:"+pr.ID] = pr.UsageMeterID
-						e.priceMeters["slug:"+pr.Slug] = pr.UsageMeterID
-					}
-				}
-			}
-		})
-		if p.PriceID != "" {
-			return e.priceMeters["id:"+p.PriceID], ""
-		}
-		return e.priceMeters["slug:"+p.PriceSlug], ""
+		return e.PriceMeter(p.PriceID, p.PriceSlug), ""
 	}
 }
 
 // currentWithPending is CurrentSubscriptions' answer: the shared decoded list, adjusted by
 // pending usage when some is registered and pending for the customer.
 func (s *Service) currentWithPending(ctx context.Context, c Customer, e *billingEntry) ([]flowgladapi.Subscription, error) {
-	subs, err := e.currentSubscriptions()
+	subs, err := e.Current()
 	if err != nil || s.pending.Load() == nil {
 		return subs, err
 	}
@@ -263,7 +238,7 @@ func (s *Service) currentWithPending(ctx context.Context, c Customer, e *billing
 // billingWithPending is Billing's answer: the shared typed view, or a shallow copy whose
 // current subscriptions carry the adjusted balances. Raw stays Flowglad's body.
 func (s *Service) billingWithPending(ctx context.Context, c Customer, e *billingEntry) (*flowgladapi.Billing, error) {
-	b, err := e.typed()
+	b, err := e.Typed()
 	if err != nil || s.pending.Load() == nil {
 		return b, err
 	}
@@ -297,8 +272,8 @@ func (s *Service) balancesWithPending(ctx context.Context, c Customer, balances 
 		return balances
 	}
 	meterOf := func(p PendingUsageAmount) (string, string) { return p.UsageMeterID, p.UsageMeterSlug }
-	if v, ok := reqmemo.From(ctx).Get(c.ExternalID); ok {
-		meterOf = v.(*billingEntry).meterFinder()
+	if e, ok := s.billing.known(ctx, c.ExternalID); ok {
+		meterOf = e.meterFinder()
 	}
 	// Usage pending without a subscription goes where it will be charged: the first current
 	// subscription that has the meter, which the balances alone do not say (they may be

@@ -4,10 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/flowglad-go/flowglad/flowgladapi"
+	"github.com/flowglad-go/flowglad/internal/billingread"
 	"github.com/flowglad-go/flowglad/internal/jsonscan"
 )
 
@@ -47,7 +47,7 @@ func (s *Service) pricingModelFor(ctx context.Context, c *Customer) (*pricingMod
 	if err != nil {
 		return nil, err
 	}
-	return pricingModelAnswer(e.body.Member("pricingModel"), "customer")
+	return pricingModelAnswer(e.Body().Member("pricingModel"), "customer")
 }
 
 // pricingModelAnswer answers with pm, the pricingModel member of a billing payload or of the
@@ -101,7 +101,7 @@ func (s *Service) features(ctx context.Context, c Customer, subscriptionID strin
 	if err != nil {
 		return nil, err
 	}
-	current, err := e.currentSubscriptions()
+	current, err := e.Current()
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +141,7 @@ func (s *Service) paymentMethods(ctx context.Context, c Customer) (*paymentMetho
 	if err != nil {
 		return nil, err
 	}
-	out := &paymentMethodList{PaymentMethods: e.body.Member("paymentMethods"), BillingPortalURL: portal}
+	out := &paymentMethodList{PaymentMethods: e.Body().Member("paymentMethods"), BillingPortalURL: portal}
 	if len(out.PaymentMethods) == 0 || string(out.PaymentMethods) == "null" {
 		out.PaymentMethods = json.RawMessage("[]")
 	}
@@ -298,17 +298,7 @@ func page(ids []string, items []json.RawMessage, in pageInput) []json.RawMessage
 	return items
 }
 
-// member decodes the member name of a billing body as DecodeBilling decodes that field
-// (zero when absent or null): a route that reads one member decodes only it, not the whole
-// typed view (the pricing model above all).
+// member decodes the member name of a billing body alone (see billingread.Member).
 func member[T any](e *billingEntry, name string) (T, error) {
-	var v T
-	m := e.body.Member(name)
-	if len(m) == 0 {
-		return v, nil
-	}
-	if err := json.Unmarshal(m, &v); err != nil {
-		return v, errors.Join(flowgladapi.ErrInvalidResponse, fmt.Errorf("flowglad: billing %s: %w", name, err))
-	}
-	return v, nil
+	return billingread.Member[T](&e.Entry, name)
 }

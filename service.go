@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/flowglad-go/flowglad/flowgladapi"
+	"github.com/flowglad-go/flowglad/internal/billingread"
 	"github.com/google/uuid"
 )
 
@@ -27,9 +28,9 @@ import (
 type Service struct {
 	client  *flowgladapi.Client
 	logger  *slog.Logger
-	billing *billingLoader
+	billing billingReads
 	// creating shares the creation of a Flowglad customer among concurrent first visits.
-	creating flightGroup
+	creating billingread.Group
 	lookup   func(ctx context.Context, externalID string) (Customer, error)
 	newTxID  func() string
 	// redirectOrigins are Config.RedirectOrigins; nil allows any http(s) URL.
@@ -46,7 +47,7 @@ type serviceOptions struct {
 	logger         *slog.Logger
 	cacheTTL       time.Duration
 	cache          BillingCache
-	cacheTimeout   time.Duration // bounds each call to cache; 0 means defaultCacheTimeout
+	cacheTimeout   time.Duration // bounds each call to cache; 0 means billingread.DefaultCacheTimeout
 	cacheMaxBytes  int64
 	staleIfError   time.Duration
 	lookupCustomer func(ctx context.Context, externalID string) (Customer, error)
@@ -100,18 +101,6 @@ func newService(client *flowgladapi.Client, opts serviceOptions) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	timeout := opts.cacheTimeout
-	if timeout <= 0 {
-		timeout = defaultCacheTimeout
-	}
-	var store entryStore
-	switch {
-	case opts.cacheTTL <= 0:
-	case opts.cache != nil:
-		store = sharedStore{cache: opts.cache, timeout: timeout}
-	default:
-		store = newLocalStore(opts.cacheMaxBytes, now)
-	}
 	s := &Service{
 		client:          client,
 		logger:          logger,
@@ -119,18 +108,42 @@ func newService(client *flowgladapi.Client, opts serviceOptions) *Service {
 		newTxID:         newTxID,
 		redirectOrigins: opts.redirectOrigins,
 	}
-	s.billing = newBillingLoader(s.fetchBilling, store, opts.cacheTTL, logger)
-	s.billing.now = now
-	s.billing.beforeRead = s.notePendingRead
+	s.billing = newBillingReads(s, opts, now)
+	return s
+}
+
+// newBillingReads sets up the Service's billing reads as opts say, on the clock now: the
+// cache (in process or opts.cache), last-known billing, and the read itself (fetchBilling,
+// creating the customer on a first visit).
+func newBillingReads(s *Service, opts serviceOptions, now func() time.Time) billingReads {
+	var b billingReads
+	var store billingread.Store[*billingEntry]
+	switch {
+	case opts.cacheTTL <= 0:
+	case opts.cache != nil:
+		store = billingread.NewSharedStore(opts.cache, opts.cacheTimeout, newBillingEntry)
+	default:
+		store = billingread.NewLocalStore[*billingEntry](opts.cacheMaxBytes, now)
+	}
 	if opts.staleIfError > 0 {
-		s.billing.staleFor = opts.staleIfError
 		if sc, ok := opts.cache.(StaleBillingCache); ok {
-			s.billing.lastKnown = sharedLastKnown{cache: sc, timeout: timeout}
+			b.lastKnown = billingread.NewSharedLastKnown(sc, opts.cacheTimeout, newBillingEntry)
 		} else {
-			s.billing.lastKnown = localLastKnown{newLocalStore(opts.cacheMaxBytes, now)}
+			b.lastKnown = billingread.NewLocalLastKnown[*billingEntry](opts.cacheMaxBytes, now)
 		}
 	}
-	return s
+	b.loader = billingread.NewLoader(billingread.Config[Customer, *billingEntry]{
+		Fetch:      s.fetchBilling,
+		New:        newBillingEntry,
+		Store:      store,
+		TTL:        opts.cacheTTL,
+		LastKnown:  b.lastKnown,
+		StaleFor:   opts.staleIfError,
+		BeforeRead: s.notePendingRead,
+		Logger:     s.logger,
+		Now:        now,
+	})
+	return b
 }
 
 // Logger returns the logger the Service reports recovered failures to (Config.Logger), for
@@ -178,8 +191,16 @@ func (s *Service) billingEntry(ctx context.Context, c Customer) (*billingEntry, 
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	return s.billing.load(ctx, c)
+	e, _, err := s.billing.load(ctx, c)
+	return e, err
 }
+
+// billingIndex is the narrow view of a customer's billing that ownership checks and
+// subscription choices read; subscriptionRef is one subscription in it.
+type (
+	billingIndex    = billingread.Index
+	subscriptionRef = billingread.SubscriptionRef
+)
 
 // billingIndex returns the narrow view of the customer's billing that ownership checks
 // and subscription choices read.
@@ -189,16 +210,16 @@ func (s *Service) billingIndex(ctx context.Context, c Customer) (*billingIndex, 
 }
 
 // billingIndexFrom is billingIndex, and reports whether the billing was kept from before
-// this call (see billingLoader.loadFrom).
+// this call (see billingread.Loader.Load).
 func (s *Service) billingIndexFrom(ctx context.Context, c Customer) (*billingIndex, bool, error) {
 	if err := c.validate(); err != nil {
 		return nil, false, err
 	}
-	e, kept, err := s.billing.loadFrom(ctx, c)
+	e, kept, err := s.billing.load(ctx, c)
 	if err != nil {
 		return nil, false, err
 	}
-	x, err := e.indexed()
+	x, err := e.Index()
 	return x, kept, err
 }
 

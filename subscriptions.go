@@ -94,7 +94,7 @@ func decoded(raw subscriptionJSON, err error) (*flowgladapi.Subscription, error)
 	if err != nil {
 		return nil, err
 	}
-	return (&subscriptionRef{raw: raw}).decode()
+	return (&subscriptionRef{Raw: raw}).Decode()
 }
 
 // UncancelSubscriptionParams name the subscription whose scheduled cancellation is undone.
@@ -136,7 +136,7 @@ func (s *Service) uncancelSubscription(ctx context.Context, c Customer, p Uncanc
 		return nil, err
 	}
 	if sub.Status != "cancellation_scheduled" {
-		return subscriptionJSON(sub.raw), nil
+		return subscriptionJSON(sub.Raw), nil
 	}
 	body, err := s.client.UncancelSubscription(ctx, p.SubscriptionID)
 	s.wrote(ctx, c.ExternalID, err)

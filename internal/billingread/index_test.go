@@ -1,11 +1,9 @@
-package flowglad
+package billingread
 
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -23,26 +21,26 @@ func TestIndexBilling(t *testing.T) {
 		"currentSubscriptions": [{"id": "s_1", "customerId": "cus_1", "status": "active", "experimental": {"featureItems": [{"slug": "x"}]}}],
 		"currentSubscription": {"id": "s_1", "customerId": "cus_1", "status": "active"}}`)
 	require.NoError(t, err)
-	assert.Equal(t, "cus_1", x.customerID)
-	assert.Equal(t, "canceled", x.subscription("s_old").Status)
-	assert.Equal(t, "active", x.subscription("s_1").Status, "found among the current ones")
-	assert.Nil(t, x.subscription(""))
-	assert.Nil(t, x.subscription("s_other"))
-	assert.Nil(t, x.currentByID("s_old"), "not current")
-	require.NotNil(t, x.primary)
-	sub, err := x.currentByID("s_1").decode()
+	assert.Equal(t, "cus_1", x.CustomerID)
+	assert.Equal(t, "canceled", x.Subscription("s_old").Status)
+	assert.Equal(t, "active", x.Subscription("s_1").Status, "found among the current ones")
+	assert.Nil(t, x.Subscription(""))
+	assert.Nil(t, x.Subscription("s_other"))
+	assert.Nil(t, x.CurrentByID("s_old"), "not current")
+	require.NotNil(t, x.Primary)
+	sub, err := x.CurrentByID("s_1").Decode()
 	require.NoError(t, err)
 	assert.Equal(t, "s_1", sub.ID)
 	assert.Equal(t, "x", sub.FeatureItems[0].Slug, "the whole subscription decodes from its bytes")
 
 	x, err = indexJSON(`{"customer": null, "currentSubscription": null, "subscriptions": null}`)
 	require.NoError(t, err)
-	assert.Empty(t, x.customerID)
-	assert.Nil(t, x.primary)
+	assert.Empty(t, x.CustomerID)
+	assert.Nil(t, x.Primary)
 
 	onlyPrimary, err := indexJSON(`{"currentSubscription": {"id": "s_9"}}`)
 	require.NoError(t, err)
-	assert.Equal(t, "s_9", onlyPrimary.subscription("s_9").ID)
+	assert.Equal(t, "s_9", onlyPrimary.Subscription("s_9").ID)
 
 	for _, bad := range []string{
 		`[]`,
@@ -56,7 +54,7 @@ func TestIndexBilling(t *testing.T) {
 		_, err := indexJSON(bad)
 		assert.ErrorIs(t, err, flowgladapi.ErrInvalidResponse, bad)
 	}
-	_, err = (&subscriptionRef{raw: []byte(`{"id": 1}`)}).decode()
+	_, err = (&SubscriptionRef{Raw: []byte(`{"id": 1}`)}).Decode()
 	assert.ErrorIs(t, err, flowgladapi.ErrInvalidResponse)
 }
 
@@ -64,32 +62,25 @@ func TestIndexBilling(t *testing.T) {
 // one JSON object (what the loader stored); anything else is forgotten and read again.
 func TestSharedStoreRefusesForeignBodies(t *testing.T) {
 	cache := newMapCache()
-	st := sharedStore{cache: cache, timeout: time.Second}
+	st := NewSharedStore(cache, time.Second, NewEntry)
 	for _, body := range []string{``, `   `, `[1]`, `{"a":`, `null`} {
 		require.NoError(t, cache.Set(t.Context(), "k", []byte(body), 0))
-		e, err := st.get(t.Context(), "k")
+		e, found, err := st.get(t.Context(), "k")
 		require.NoError(t, err)
+		assert.False(t, found, "%q", body)
 		assert.Nil(t, e, "%q", body)
-		_, found, _ := cache.Get(t.Context(), "k")
-		assert.False(t, found, "%q was deleted", body)
+		_, stored, _ := cache.Get(t.Context(), "k")
+		assert.False(t, stored, "%q was deleted", body)
 	}
 	require.NoError(t, cache.Set(t.Context(), "k", []byte(` {"customer": {}}`), 0))
-	e, err := st.get(t.Context(), "k")
+	e, found, err := st.get(t.Context(), "k")
 	require.NoError(t, err)
+	require.True(t, found)
 	require.NotNil(t, e)
 }
 
-// TestEarlyRefusals: the route's named refusals keep their cause and echo the key clipped.
-func TestEarlyRefusals(t *testing.T) {
-	cause := errors.New("connection reset")
-	assert.ErrorIs(t, errUnreadableBody(cause), cause, "the cause is kept for the log")
-	assert.Contains(t, errUnknownAction("x/y").Message, `"x/y"`)
-	long := ActionKey(strings.Repeat("k", 500))
-	assert.Less(t, len(errUnknownAction(long).Message), 200, "an unknown key is echoed clipped")
-}
-
 // indexJSON indexes a body as the loader does: members located when it is checked.
-func indexJSON(raw string) (*billingIndex, error) {
+func indexJSON(raw string) (*Index, error) {
 	body, err := flowgladapi.ParseBillingBody([]byte(raw))
 	if err != nil {
 		return nil, err
@@ -100,7 +91,7 @@ func indexJSON(raw string) (*billingIndex, error) {
 // BenchmarkIndexBilling: checking a compact, realistic billing body and building its
 // narrow view.
 func BenchmarkIndexBilling(b *testing.B) {
-	pretty, err := os.ReadFile("flowgladapi/testdata/billing.json")
+	pretty, err := os.ReadFile("../../flowgladapi/testdata/billing.json")
 	require.NoError(b, err)
 	var buf bytes.Buffer
 	require.NoError(b, json.Compact(&buf, pretty))
@@ -121,21 +112,21 @@ func BenchmarkIndexBilling(b *testing.B) {
 // whole typed view (Service.Billing), the current subscriptions (the middleware's gates,
 // features/access) and the narrow index (ownership checks).
 func BenchmarkEntryViews(b *testing.B) {
-	pretty, err := os.ReadFile("flowgladapi/testdata/billing.json")
+	pretty, err := os.ReadFile("../../flowgladapi/testdata/billing.json")
 	require.NoError(b, err)
 	var buf bytes.Buffer
 	require.NoError(b, json.Compact(&buf, pretty))
 	body, err := flowgladapi.ParseBillingBody(buf.Bytes())
 	require.NoError(b, err)
-	for name, view := range map[string]func(e *billingEntry) error{
-		"typed":   func(e *billingEntry) error { _, err := e.typed(); return err },
-		"current": func(e *billingEntry) error { _, err := e.currentSubscriptions(); return err },
-		"index":   func(e *billingEntry) error { _, err := e.indexed(); return err },
+	for name, view := range map[string]func(e *Entry) error{
+		"typed":   func(e *Entry) error { _, err := e.Typed(); return err },
+		"current": func(e *Entry) error { _, err := e.Current(); return err },
+		"index":   func(e *Entry) error { _, err := e.Index(); return err },
 	} {
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := view(newBillingEntry(body)); err != nil {
+				if err := view(NewEntry(body)); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -149,28 +140,28 @@ func BenchmarkEntryViews(b *testing.B) {
 func TestBillingMembers(t *testing.T) {
 	good := entryOf(t, `{"invoices": [{"invoice": {"id": "inv_1"}}], "billingPortalUrl": null,
 		"currentSubscriptions": [{"id": "s_1", "experimental": {"featureItems": [{"type": "toggle", "slug": "sso"}]}}]}`)
-	invoices, err := member[[]flowgladapi.Invoice](good, "invoices")
+	invoices, err := Member[[]flowgladapi.Invoice](good, "invoices")
 	require.NoError(t, err)
 	require.Len(t, invoices, 1)
 	assert.Equal(t, "inv_1", invoices[0].ID)
-	portal, err := member[*string](good, "billingPortalUrl")
+	portal, err := Member[*string](good, "billingPortalUrl")
 	require.NoError(t, err)
 	assert.Nil(t, portal)
-	purchases, err := member[[]flowgladapi.Purchase](good, "purchases")
+	purchases, err := Member[[]flowgladapi.Purchase](good, "purchases")
 	require.NoError(t, err)
 	assert.Nil(t, purchases, "absent")
-	current, err := good.currentSubscriptions()
+	current, err := good.Current()
 	require.NoError(t, err)
 	require.Len(t, current, 1)
 	assert.True(t, current[0].HasFeature("sso"), "feature items as the typed view reads them")
 
-	none, err := entryOf(t, `{}`).currentSubscriptions()
+	none, err := entryOf(t, `{}`).Current()
 	require.NoError(t, err)
 	assert.Equal(t, []flowgladapi.Subscription{}, none, "no current subscriptions: empty, not nil")
 
 	bad := entryOf(t, `{"invoices": 1, "currentSubscriptions": "x"}`)
-	_, err = member[[]flowgladapi.Invoice](bad, "invoices")
+	_, err = Member[[]flowgladapi.Invoice](bad, "invoices")
 	assert.ErrorIs(t, err, flowgladapi.ErrInvalidResponse)
-	_, err = bad.currentSubscriptions()
+	_, err = bad.Current()
 	assert.ErrorIs(t, err, flowgladapi.ErrInvalidResponse)
 }

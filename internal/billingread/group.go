@@ -1,25 +1,26 @@
-package flowglad
+package billingread
 
 import (
 	"context"
+	"fmt"
 	"runtime/debug"
 	"sync"
 )
 
-// maxFinished bounds how many finished runs a flightGroup remembers. Forgetting one costs
+// maxFinished bounds how many finished runs a Group remembers. Forgetting one costs
 // at most a redundant run (a customer creation Flowglad refuses as a duplicate), never a
 // wrong answer.
 const maxFinished = 4096
 
-// flightGroup shares one run of an operation among the callers that ask for it, by key,
+// Group shares one run of an operation among the callers that ask for it, by key,
 // while it runs. The operation runs on a context of its own, detached from the caller that
 // started it, so one caller giving up does not fail the others that joined.
 //
 // It also remembers, for a while, which keys had a run succeed and when (on a clock of its
-// own, read with mark), so a caller whose evidence predates a run can tell that the run
+// own, read with Mark), so a caller whose evidence predates a run can tell that the run
 // made it stale: a "not found" answered before a creation finished says nothing about
 // after.
-type flightGroup struct {
+type Group struct {
 	mu      sync.Mutex
 	flights map[string]*flightCall
 	clock   uint64
@@ -40,11 +41,12 @@ type finishedRun struct {
 	at  uint64
 }
 
-// do runs fn once for every caller asking for key while it runs, and returns its result,
+// Do runs fn once for every caller asking for key while it runs, and returns its result,
 // or the caller's context error if the caller stops waiting first. When no run is in
 // progress but one succeeded after mark was taken, fn is not run again and do returns
-// (nil, false, nil): the caller's reason to run it predates that run.
-func (g *flightGroup) do(ctx context.Context, key string, mark uint64, fn func(context.Context) (any, error)) (val any, ran bool, err error) {
+// (nil, false, nil): the caller's reason to run it predates that run. A panic in fn is
+// returned as a *PanicError.
+func (g *Group) Do(ctx context.Context, key string, mark uint64, fn func(context.Context) (any, error)) (val any, ran bool, err error) {
 	g.mu.Lock()
 	if g.flights == nil {
 		g.flights = map[string]*flightCall{}
@@ -78,7 +80,7 @@ func (g *flightGroup) do(ctx context.Context, key string, mark uint64, fn func(c
 }
 
 // rememberLocked records that key's run succeeded now.
-func (g *flightGroup) rememberLocked(key string) {
+func (g *Group) rememberLocked(key string) {
 	g.clock++
 	if g.finished == nil {
 		g.finished = map[string]uint64{}
@@ -94,16 +96,16 @@ func (g *flightGroup) rememberLocked(key string) {
 	}
 }
 
-// mark returns the group's clock, to be passed later to do or succeededSince.
-func (g *flightGroup) mark() uint64 {
+// Mark returns the group's clock, to be passed later to Do or SucceededSince.
+func (g *Group) Mark() uint64 {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.clock
 }
 
-// succeededSince reports whether a run for key succeeded after mark was taken. A run in
+// SucceededSince reports whether a run for key succeeded after mark was taken. A run in
 // progress is waited for (the caller's evidence may predate it), and counts if it succeeds.
-func (g *flightGroup) succeededSince(ctx context.Context, key string, mark uint64) bool {
+func (g *Group) SucceededSince(ctx context.Context, key string, mark uint64) bool {
 	g.mu.Lock()
 	c := g.flights[key]
 	at, ok := g.finished[key]
@@ -119,13 +121,25 @@ func (g *flightGroup) succeededSince(ctx context.Context, key string, mark uint6
 	return ok && at > mark
 }
 
-// callSafely runs fn, turning a panic into a *panicError: fn runs on a goroutine of the
-// group's, where a panic in code it calls (Config.LookupCustomer) would end the process.
+// callSafely runs fn, turning a panic into a *PanicError: fn runs on a goroutine of the
+// group's, where a panic in code it calls (a customer lookup) would end the process.
 func callSafely(ctx context.Context, fn func(context.Context) (any, error)) (v any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = &panicError{value: p, stack: debug.Stack()}
+			err = &PanicError{Value: p, Stack: debug.Stack()}
 		}
 	}()
 	return fn(ctx)
+}
+
+// PanicError is a panic recovered from a Group's run. Its text names the panic value's
+// type only: the value may hold whatever the panicking code had at hand (an email).
+type PanicError struct {
+	// Value is what was passed to panic; Stack is where, for the log.
+	Value any
+	Stack []byte
+}
+
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("flowglad: recovered panic of type %T", e.Value)
 }

@@ -1,4 +1,4 @@
-package flowglad
+package billingread
 
 import (
 	"context"
@@ -36,21 +36,21 @@ func TestFlightGroupMark(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			g := &flightGroup{}
-			mark := g.mark()
+			g := &Group{}
+			mark := g.Mark()
 			if tc.key != "" {
-				_, _, _ = g.do(ctx, tc.key, mark, tc.run)
+				_, _, _ = g.Do(ctx, tc.key, mark, tc.run)
 			}
 			if tc.forget {
 				for i := range maxFinished {
-					_, _, _ = g.do(ctx, "k"+strconv.Itoa(i), mark, ok)
+					_, _, _ = g.Do(ctx, "k"+strconv.Itoa(i), mark, ok)
 				}
 			}
 			if tc.remark {
-				mark = g.mark()
+				mark = g.Mark()
 			}
-			assert.Equal(t, !tc.wantRan, g.succeededSince(ctx, "a", mark))
-			v, ran, err := g.do(ctx, "a", mark, ok)
+			assert.Equal(t, !tc.wantRan, g.SucceededSince(ctx, "a", mark))
+			v, ran, err := g.Do(ctx, "a", mark, ok)
 			require.NoError(t, err)
 			assert.Equal(t, tc.wantRan, ran)
 			if tc.wantRan {
@@ -66,11 +66,11 @@ func TestFlightGroupMark(t *testing.T) {
 func TestFlightGroupInProgress(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	g := &flightGroup{}
+	g := &Group{}
 	release, started := make(chan struct{}), make(chan struct{})
 	first := make(chan any)
 	go func() {
-		v, _, _ := g.do(ctx, "a", g.mark(), func(context.Context) (any, error) {
+		v, _, _ := g.Do(ctx, "a", g.Mark(), func(context.Context) (any, error) {
 			close(started)
 			<-release
 			return "first", nil
@@ -78,10 +78,10 @@ func TestFlightGroupInProgress(t *testing.T) {
 		first <- v
 	}()
 	<-started
-	mark := g.mark()
+	mark := g.Mark()
 	// Asked while the run is in progress, succeededSince waits for it.
 	since := make(chan bool)
-	go func() { since <- g.succeededSince(ctx, "a", mark) }()
+	go func() { since <- g.SucceededSince(ctx, "a", mark) }()
 	select {
 	case <-since:
 		t.Fatal("succeededSince answered before the run in progress ended")
@@ -90,8 +90,52 @@ func TestFlightGroupInProgress(t *testing.T) {
 	close(release)
 	assert.Equal(t, "first", <-first)
 	assert.True(t, <-since, "the run in progress succeeded")
-	assert.True(t, g.succeededSince(ctx, "a", mark))
-	_, ran, err := g.do(ctx, "a", mark, func(context.Context) (any, error) { return "second", nil })
+	assert.True(t, g.SucceededSince(ctx, "a", mark))
+	_, ran, err := g.Do(ctx, "a", mark, func(context.Context) (any, error) { return "second", nil })
 	require.NoError(t, err)
 	assert.False(t, ran, "the run in progress at the mark made this one needless")
+}
+
+// TestGroupPanic: a run that panics (on the group's goroutine, where a panic would end the
+// process) fails its callers with a *PanicError that names the value's type, not its text;
+// the key is free for the next run.
+func TestGroupPanic(t *testing.T) {
+	t.Parallel()
+	g := &Group{}
+	_, ran, err := g.Do(t.Context(), "a", g.Mark(), func(context.Context) (any, error) {
+		panic("lookup failed for u1@example.com")
+	})
+	assert.True(t, ran)
+	var pe *PanicError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, "lookup failed for u1@example.com", pe.Value)
+	assert.NotEmpty(t, pe.Stack)
+	assert.NotContains(t, err.Error(), "example.com")
+	v, ran, err := g.Do(t.Context(), "a", g.Mark(), func(context.Context) (any, error) { return "ran", nil })
+	require.NoError(t, err)
+	assert.True(t, ran)
+	assert.Equal(t, "ran", v)
+}
+
+// TestFlightGroupOrder: each success is remembered at a clock of its own, later ones after
+// earlier ones, and the last maxFinished of them are all remembered.
+func TestFlightGroupOrder(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ok := func(context.Context) (any, error) { return "ran", nil }
+	g := &Group{}
+	start := g.Mark()
+	_, _, _ = g.Do(ctx, "a", start, ok)
+	afterA := g.Mark()
+	_, _, _ = g.Do(ctx, "b", start, ok)
+	assert.False(t, g.SucceededSince(ctx, "a", afterA), "a succeeded before the mark")
+	assert.True(t, g.SucceededSince(ctx, "b", afterA), "b succeeded after it")
+
+	g = &Group{}
+	start = g.Mark()
+	_, _, _ = g.Do(ctx, "first", start, ok)
+	for i := range maxFinished - 1 {
+		_, _, _ = g.Do(ctx, "k"+strconv.Itoa(i), start, ok)
+	}
+	assert.True(t, g.SucceededSince(ctx, "first", start), "still among the last maxFinished")
 }

@@ -1,0 +1,160 @@
+package billingread
+
+import (
+	"encoding/json"
+	"errors"
+
+	"github.com/flowglad-go/flowglad/flowgladapi"
+	"github.com/flowglad-go/flowglad/internal/jsonscan"
+)
+
+// Index is the narrow view of a billing body that ownership checks and subscription choices
+// read: the customer's id and each subscription's id, customer and status, with the
+// subscription's bytes. Reading it walks the body once without decoding the rest (pricing
+// model, invoices, feature items), which the typed view would. It is shared by every reader
+// of one body: read it, never modify it.
+type Index struct {
+	// CustomerID is billing's customer.id ("" when absent or null).
+	CustomerID string
+	// Subscriptions are billing's "subscriptions": all of them, canceled ones included.
+	Subscriptions []SubscriptionRef
+	// Current are "currentSubscriptions", newest first.
+	Current []SubscriptionRef
+	// Primary is "currentSubscription", nil when absent or null.
+	Primary *SubscriptionRef
+}
+
+// SubscriptionRef is what a reader of the index needs of a subscription (its id, customer
+// and status), and the subscription's bytes as Flowglad sent them.
+type SubscriptionRef struct {
+	ID, CustomerID, Status string
+	// Raw is the subscription object's bytes, relayed as they are or decoded by Decode.
+	Raw []byte
+}
+
+// errBillingShape is the failure of a billing body whose members have the wrong JSON types.
+var errBillingShape = errors.New("flowglad: billing: a member has the wrong type")
+
+// indexBilling reads the narrow index of body, in one walk of the members it keeps.
+func indexBilling(body *flowgladapi.BillingBody) (*Index, error) {
+	x := &Index{}
+	bad := false
+	if v := body.Member("customer"); v != nil && v[0] != 'n' {
+		x.CustomerID, bad = stringMember(v, "id")
+	}
+	if v := body.Member("subscriptions"); v != nil && !bad {
+		x.Subscriptions, bad = SubscriptionRefs(v)
+	}
+	if v := body.Member("currentSubscriptions"); v != nil && !bad {
+		x.Current, bad = SubscriptionRefs(v)
+	}
+	if v := body.Member("currentSubscription"); v != nil && v[0] != 'n' && !bad {
+		ref, isBad := SubscriptionRefOf(v)
+		x.Primary, bad = &ref, isBad
+	}
+	if bad {
+		return nil, errors.Join(flowgladapi.ErrInvalidResponse, errBillingShape)
+	}
+	return x, nil
+}
+
+// stringMember reads the string member key of the object v; bad when v is not an object or
+// the member is present with another type than string or null.
+func stringMember(v []byte, key string) (s string, bad bool) {
+	if v[0] != '{' {
+		return "", true
+	}
+	m := jsonscan.Get(v, key)
+	if m == nil || m[0] == 'n' {
+		return "", false
+	}
+	s, ok := jsonscan.String(m)
+	return s, !ok
+}
+
+// SubscriptionRefs reads an array of subscriptions, walking each once.
+func SubscriptionRefs(v []byte) (refs []SubscriptionRef, bad bool) {
+	var ref SubscriptionRef
+	ok := jsonscan.ObjectsEach(v, func(key, m []byte) bool {
+		bad = !ref.read(key, m)
+		return !bad
+	}, func(elem []byte) bool {
+		ref.Raw = elem
+		refs = append(refs, ref)
+		ref = SubscriptionRef{}
+		return true
+	})
+	return refs, bad || !ok
+}
+
+func SubscriptionRefOf(v []byte) (ref SubscriptionRef, bad bool) {
+	if v[0] != '{' {
+		return ref, true
+	}
+	ref.Raw = v
+	jsonscan.ObjectEach(v, func(key, m []byte) bool {
+		bad = !ref.read(key, m)
+		return !bad
+	})
+	return ref, bad
+}
+
+// read records the member key of a subscription when it is one the index keeps; false when
+// that member has the wrong type.
+func (ref *SubscriptionRef) read(key, m []byte) bool {
+	var dst *string
+	switch {
+	case jsonscan.KeyIs(key, "id"):
+		dst = &ref.ID
+	case jsonscan.KeyIs(key, "customerId"):
+		dst = &ref.CustomerID
+	case jsonscan.KeyIs(key, "status"):
+		dst = &ref.Status
+	default:
+		return true
+	}
+	if m[0] == 'n' {
+		return true
+	}
+	s, ok := jsonscan.String(m)
+	*dst = s
+	return ok
+}
+
+// Subscription returns the customer's subscription with id, current or not, or nil.
+func (x *Index) Subscription(id string) *SubscriptionRef {
+	if id == "" {
+		return nil
+	}
+	for _, list := range [][]SubscriptionRef{x.Subscriptions, x.Current} {
+		for i := range list {
+			if list[i].ID == id {
+				return &list[i]
+			}
+		}
+	}
+	if x.Primary != nil && x.Primary.ID == id {
+		return x.Primary
+	}
+	return nil
+}
+
+// CurrentByID returns the current subscription with id, or nil.
+func (x *Index) CurrentByID(id string) *SubscriptionRef {
+	for i := range x.Current {
+		if x.Current[i].ID == id {
+			return &x.Current[i]
+		}
+	}
+	return nil
+}
+
+// Decode decodes the whole subscription, for a Go caller's typed result; bytes that are
+// not a subscription are Flowglad's fault (flowgladapi.ErrInvalidResponse).
+func (r *SubscriptionRef) Decode() (*flowgladapi.Subscription, error) {
+	var sub flowgladapi.Subscription
+	if err := json.Unmarshal(r.Raw, &sub); err != nil {
+		return nil, errors.Join(flowgladapi.ErrInvalidResponse, err)
+	}
+	return &sub, nil
+}

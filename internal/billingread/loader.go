@@ -1,0 +1,370 @@
+// Package billingread reads customers' billing bodies for the root package: shared by
+// concurrent readers, kept for a request (internal/reqmemo), cached between requests (in
+// process or in a shared Cache), kept as last known to bridge an outage, and read lazily
+// (the narrow Index, the current subscriptions, single members, the typed view).
+//
+// It knows keys (customers' external ids) and Flowglad's billing body, and nothing of the
+// actions that read it: what a read is for, who may see it and how an answer is shaped
+// are the root package's. It imports flowgladapi and internal packages only, never the
+// root package (the import test says so).
+package billingread
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/flowglad-go/flowglad/flowgladapi"
+	"github.com/flowglad-go/flowglad/internal/reqmemo"
+)
+
+// Config configures a Loader. A is what Fetch needs besides the key (the root package's
+// Customer), E what the Loader keeps (see Holder).
+type Config[A any, E Holder] struct {
+	// Fetch reads the billing body of arg from Flowglad. It runs on the goroutine of the
+	// caller that starts a read, on that caller's context.
+	Fetch func(ctx context.Context, arg A) (*flowgladapi.BillingBody, error)
+	// New makes the entry of a body.
+	New func(*flowgladapi.BillingBody) E
+	// Store keeps billing between requests for TTL; nil keeps nothing.
+	Store Store[E]
+	TTL   time.Duration
+	// LastKnown keeps each key's last read for StaleFor, served (marked stale) when a read
+	// fails for Flowglad's reasons (IsOutage); nil keeps none.
+	LastKnown LastKnownStore[E]
+	StaleFor  time.Duration
+	// BeforeRead, when set, is called before a request reads a key's billing into its memo
+	// (only within a request that carries one).
+	BeforeRead func(ctx context.Context, key string)
+	// Logger gets the warnings of failing stores; nil discards them.
+	Logger *slog.Logger
+	// Now is the clock of ages; nil is time.Now.
+	Now func() time.Time
+}
+
+// Loader shares concurrent billing reads for one key and, with a Store, keeps them for a
+// while. It is safe for concurrent use.
+type Loader[A any, E Holder] struct {
+	fetch      func(ctx context.Context, arg A) (*flowgladapi.BillingBody, error)
+	newEntry   func(*flowgladapi.BillingBody) E
+	store      Store[E] // nil: no caching
+	ttl        time.Duration
+	logger     *slog.Logger
+	now        func() time.Time
+	lastKnown  LastKnownStore[E]
+	staleFor   time.Duration
+	beforeRead func(ctx context.Context, key string)
+
+	mu      sync.Mutex
+	flights map[string]*flight[E]
+	// dirty holds keys whose cached billing could not be deleted after a change: until a
+	// Delete succeeds, their billing is read from Flowglad, never from the cache.
+	dirty map[string]bool
+}
+
+// NewLoader returns a Loader configured by cfg.
+func NewLoader[A any, E Holder](cfg Config[A, E]) *Loader[A, E] {
+	l := &Loader[A, E]{fetch: cfg.Fetch, newEntry: cfg.New, store: cfg.Store, ttl: cfg.TTL,
+		logger: cfg.Logger, now: cfg.Now, lastKnown: cfg.LastKnown, staleFor: cfg.StaleFor,
+		beforeRead: cfg.BeforeRead, flights: map[string]*flight[E]{}, dirty: map[string]bool{}}
+	if l.logger == nil {
+		l.logger = slog.New(slog.DiscardHandler)
+	}
+	if l.now == nil {
+		l.now = time.Now
+	}
+	if l.lastKnown == nil {
+		l.staleFor = 0
+	}
+	return l
+}
+
+// flight is one upstream billing read that several requests may be waiting for. The caller
+// that starts it runs it, on its own goroutine and context: the read ends when that caller
+// gives up, and the callers that joined it then start a read of their own.
+type flight[E Holder] struct {
+	done  chan struct{}
+	entry E
+	err   error
+	// abandoned: the read failed because the caller running it gave up. Set before done
+	// is closed.
+	abandoned bool
+
+	// unstored: the answer is not to be cached (the cache failed the lookup before it).
+	unstored bool
+	// version is what the cache lookup of the caller that started the read saw
+	// (VersionedCache), "" when unknown.
+	version string
+
+	// Guarded by Loader.mu.
+	waiters int  // callers waiting for the answer, the one running it included (for tests)
+	stale   bool // invalidated while running: not cached, not joined by new readers
+}
+
+// Load returns key's billing, reading it with arg when it must be read: from the request's
+// memo, the store, a read running for another caller, or Flowglad. kept reports that the
+// entry was kept from before this call (the request's memo, the store, last-known billing)
+// rather than read from Flowglad for it: only such billing may predate a change the caller
+// knows of.
+func (l *Loader[A, E]) Load(ctx context.Context, key string, arg A) (e E, kept bool, err error) {
+	// A request that already read this key's billing (a gate before its handler, a meter
+	// after it) reads it once.
+	memo := reqmemo.From(ctx)
+	if v, ok := memo.Get(key); ok {
+		e = v.(E)
+	} else {
+		if memo != nil && l.beforeRead != nil {
+			// Within a request: what must know the billing's age is told first.
+			l.beforeRead(ctx, key)
+		}
+		if e, kept, err = l.shared(ctx, key, arg); err != nil {
+			var zero E
+			return zero, false, err
+		}
+		memo.Set(key, e)
+	}
+	if e.BillingEntry().stale {
+		kept = true
+	}
+	return e, kept, nil
+}
+
+// Known returns key's billing when the request ctx belongs to has read it already, and
+// found false otherwise: it never reads Flowglad, nor the store.
+func (l *Loader[A, E]) Known(ctx context.Context, key string) (e E, found bool) {
+	v, ok := reqmemo.From(ctx).Get(key)
+	if !ok {
+		return e, false
+	}
+	return v.(E), true
+}
+
+// Age returns how long ago e was read from Flowglad, on the Loader's clock.
+func (l *Loader[A, E]) Age(e E) time.Duration { return l.now().Sub(e.BillingEntry().readAt) }
+
+// Waiting returns how many callers wait on key's running read, the one running it included
+// (0 when none): for tests that must know every caller has joined.
+func (l *Loader[A, E]) Waiting(key string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if f := l.flights[key]; f != nil {
+		return f.waiters
+	}
+	return 0
+}
+
+// shared returns key's billing from the store (kept), or from a Flowglad read that
+// concurrent callers share.
+func (l *Loader[A, E]) shared(ctx context.Context, key string, arg A) (e E, kept bool, err error) {
+	var zero E
+	e, found, missed, version := l.cached(ctx, key)
+	if found {
+		return e, true, nil
+	}
+
+	for {
+		if err := ctx.Err(); err != nil {
+			return zero, false, err // gone already: start no read, which others would join
+		}
+		l.mu.Lock()
+		f := l.flights[key]
+		// A running read whose lookup saw another version of the shared cache's entry
+		// than this caller's began before an invalidation (another instance's, say) that
+		// this caller's lookup has seen: this caller must not get its answer. It starts a
+		// read of its own, which later callers join instead.
+		if f == nil || version != "" && f.version != version {
+			// This caller runs the read itself: handing it to a goroutine costs a wake-up
+			// of another thread per read, and the read must end when its caller gives up.
+			// Its answer is stored only if this caller's cache lookup really missed: a
+			// shared cache judges a store by the miss that preceded it.
+			f = &flight[E]{done: make(chan struct{}), waiters: 1, unstored: !missed, version: version}
+			l.flights[key] = f
+			l.mu.Unlock()
+			l.run(ctx, f, key, arg)
+			if f.abandoned {
+				return zero, false, ctx.Err()
+			}
+			return f.entry, false, f.err
+		}
+		f.waiters++
+		l.mu.Unlock()
+		select {
+		case <-f.done:
+			if f.abandoned {
+				continue // its caller gave up, not Flowglad: read again
+			}
+			return f.entry, false, f.err
+		case <-ctx.Done():
+			l.mu.Lock()
+			f.waiters = max(f.waiters-1, 0)
+			l.mu.Unlock()
+			return zero, false, ctx.Err()
+		}
+	}
+}
+
+// cached returns the cached billing of key (found), or not; missed reports that the store
+// was asked and answered that it holds nothing, and version what the miss saw (see
+// VersionedCache). A failing store is not a miss: the read goes to Flowglad, and its
+// answer is not stored.
+func (l *Loader[A, E]) cached(ctx context.Context, key string) (e E, found, missed bool, version string) {
+	if l.store == nil || !l.clean(ctx, key) {
+		return e, false, false, ""
+	}
+	var err error
+	if vs, ok := l.store.(versionedStore[E]); ok {
+		e, found, version, err = vs.getVersion(ctx, key)
+	} else {
+		e, found, err = l.store.get(ctx, key)
+	}
+	if err != nil {
+		l.warn(ctx, "reading the billing cache failed; reading Flowglad", err)
+		var zero E
+		return zero, false, false, ""
+	}
+	return e, found, !found, version
+}
+
+// clean reports whether the store may be used for key: true unless an earlier Delete of
+// key failed and retrying it fails again.
+func (l *Loader[A, E]) clean(ctx context.Context, key string) bool {
+	l.mu.Lock()
+	dirty := l.dirty[key]
+	l.mu.Unlock()
+	if !dirty {
+		return true
+	}
+	if err := l.store.delete(ctx, key); err != nil {
+		return false
+	}
+	l.mu.Lock()
+	delete(l.dirty, key)
+	l.mu.Unlock()
+	return true
+}
+
+// ErrReadPanicked is what the callers that joined a read get when it panicked (a Fetch
+// that panics, say); the caller running it gets the panic itself.
+var ErrReadPanicked = errors.New("flowglad: the billing read panicked")
+
+// run reads key's billing for f on the caller's goroutine, stores it, and releases f's
+// waiters. A panic releases them too (with ErrReadPanicked) and frees the key, then goes
+// on up to the caller.
+func (l *Loader[A, E]) run(ctx context.Context, f *flight[E], key string, arg A) {
+	var zero E
+	finished := false
+	defer func() {
+		if !finished {
+			l.finish(f, key, zero, ErrReadPanicked)
+		}
+	}()
+	var e E
+	body, err := l.fetch(ctx, arg)
+	if err == nil {
+		e = l.newEntry(body)
+		e.BillingEntry().readAt = l.now()
+	} else if ctx.Err() != nil {
+		f.abandoned = true
+	} else if known, ok := l.lastKnownFor(ctx, key, err); ok {
+		// Flowglad is down: serve what was last read, never caching it as fresh.
+		e, err, f.unstored = known, nil, true
+	}
+	// The flight stays joinable while its answer is stored: a read starting meanwhile joins
+	// it rather than racing it to the cache with a second Flowglad read.
+	if err == nil && l.store != nil && !f.unstored && !l.stale(f, key) {
+		// Stored even if the caller has just gone: the body is good for those that joined
+		// (a shared store bounds the time it takes).
+		if err := l.storeEntry(context.WithoutCancel(ctx), key, e, f.version); err != nil {
+			l.warn(ctx, "writing the billing cache failed", err)
+		}
+		// A mutation that landed while storing must not leave the old body behind.
+		if l.stale(f, key) {
+			_ = l.forget(ctx, key)
+		}
+	}
+	l.finish(f, key, e, err)
+	finished = true
+	if err == nil && !e.BillingEntry().stale && l.lastKnown != nil {
+		// After the waiters are released: they need not wait for this. Not a read that a
+		// mutation invalidated while it ran: its body may predate the mutation, and a read
+		// that began after it may have kept the newer billing already.
+		l.mu.Lock()
+		invalidated := f.stale
+		l.mu.Unlock()
+		if !invalidated {
+			l.keepLastKnown(ctx, key, e)
+		}
+	}
+}
+
+// storeEntry stores e for key, at version when the store judges versions.
+func (l *Loader[A, E]) storeEntry(ctx context.Context, key string, e E, version string) error {
+	if vs, ok := l.store.(versionedStore[E]); ok {
+		return vs.setVersion(ctx, key, e, l.ttl, version)
+	}
+	return l.store.set(ctx, key, e, l.ttl)
+}
+
+// finish ends f with its answer: no new caller joins it, and those waiting get the answer.
+func (l *Loader[A, E]) finish(f *flight[E], key string, e E, err error) {
+	l.mu.Lock()
+	if l.flights[key] == f {
+		delete(l.flights, key)
+	}
+	f.waiters = 0
+	l.mu.Unlock()
+	f.entry, f.err = e, err
+	close(f.done)
+}
+
+// stale reports whether the flight's answer must not be cached: the key changed while it
+// ran, or an earlier invalidation has not reached the store yet.
+func (l *Loader[A, E]) stale(f *flight[E], key string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return f.stale || l.dirty[key]
+}
+
+// Invalidate makes the next read of key go to Flowglad (the request's memo included): a
+// read already running still answers the callers waiting for it (they asked before the
+// change), but no later caller joins it and its answer is not stored. The error is the
+// store's: key's billing is then read from Flowglad until a later Delete succeeds.
+func (l *Loader[A, E]) Invalidate(ctx context.Context, key string) error {
+	reqmemo.From(ctx).Delete(key)
+	l.mu.Lock()
+	if f := l.flights[key]; f != nil {
+		f.stale = true
+		delete(l.flights, key)
+	}
+	l.mu.Unlock()
+	if l.store == nil {
+		return nil
+	}
+	return l.forget(ctx, key)
+}
+
+// forget deletes key's stored billing, remembering a failure so the store is not read for
+// key until a Delete succeeds.
+func (l *Loader[A, E]) forget(ctx context.Context, key string) error {
+	// A caller's cancellation must not leave a stale entry behind.
+	err := l.store.delete(context.WithoutCancel(ctx), key)
+	l.mu.Lock()
+	if err != nil {
+		l.dirty[key] = true
+	} else {
+		delete(l.dirty, key)
+	}
+	l.mu.Unlock()
+	if err != nil {
+		l.warn(ctx, "deleting from the billing cache failed; reading Flowglad for this customer until it succeeds", err)
+		return fmt.Errorf("flowglad: forgetting cached billing: %w", err)
+	}
+	return nil
+}
+
+func (l *Loader[A, E]) warn(ctx context.Context, msg string, err error) {
+	l.logger.LogAttrs(ctx, slog.LevelWarn, "flowglad: "+msg, slog.String("error", err.Error()))
+}
