@@ -630,3 +630,26 @@ func TestCurrentSubscriptions(t *testing.T) {
 	_, err = svc.CurrentSubscriptions(t.Context(), flowglad.Customer{})
 	assert.Error(t, err, "no external id")
 }
+
+// TestRefusalFromTheRequestsBillingIsReadAgain: billing the request read earlier (a gate,
+// before the handler changed the customer) counts as kept: a refusal decided from it alone
+// is checked once more against Flowglad. A gate reads Alice's billing; the handler gives her
+// a new subscription and records usage on it: the event is recorded, not refused as on a
+// subscription that is not hers.
+func TestRefusalFromTheRequestsBillingIsReadAgain(t *testing.T) {
+	t.Parallel()
+	svc, fake := newGoService(t)
+	alice := flowglad.Customer{ExternalID: flowgladapitest.DemoCustomerAlice}
+	ctx := reqmemo.With(t.Context()) // as the middleware's requests have
+	_, err := svc.CurrentSubscriptions(ctx, alice)
+	require.NoError(t, err)
+	sub, err := fake.AddSubscription(alice.ExternalID, flowgladapitest.Subscription{
+		Items: []flowgladapitest.SubscriptionItem{{PriceSlug: flowgladapitest.DemoPriceFreeMonthly}},
+	})
+	require.NoError(t, err)
+	_, err = svc.CreateUsageEvent(ctx, alice, flowglad.UsageEventParams{
+		UsageMeterSlug: flowgladapitest.DemoUsageMeterAPICalls, Amount: 1, SubscriptionID: sub.ID})
+	require.NoError(t, err)
+	require.Len(t, fake.UsageEvents(), 1)
+	assert.Equal(t, sub.ID, fake.UsageEvents()[0].SubscriptionID)
+}

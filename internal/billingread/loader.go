@@ -114,7 +114,7 @@ func (l *Loader[A, E]) Load(ctx context.Context, key string, arg A) (e E, kept b
 	// after it) reads it once.
 	memo := reqmemo.From(ctx)
 	if v, ok := memo.Get(key); ok {
-		e = v.(E)
+		e, kept = v.(E), true // read earlier in the request, maybe before a change
 	} else {
 		if memo != nil && l.beforeRead != nil {
 			// Within a request: what must know the billing's age is told first.
