@@ -33,33 +33,42 @@ func (c Customer) Validate() error { return c.validate() }
 //
 // A PendingUsage may also have a method
 //
-//	BeforeBillingRead(ctx context.Context, externalID string)
+//	BeforeBillingRead(ctx context.Context, externalID string) (version uint64, ok bool)
 //
 // which the Service calls within a request (a context the middleware made) just before that
-// request's read of the customer's billing, once per read: it may note what is pending at
-// that moment, since billing read afterwards includes at least the usage that had left it.
-// The usage package's Recorder checks its reservations against that note.
+// request reads the customer's billing, once per read. It returns the version of the
+// customer's pending usage: a value that changes whenever some of it reaches Flowglad (ok
+// false when it cannot be read). A request then never gets billing read under another
+// version, from a read another request began or from the in-process cache: such billing
+// may predate usage that has since left the pending usage, and would count it nowhere. The
+// usage package's Recorder implements it with its ledger's generation, and checks its
+// reservations against it.
 type PendingUsage interface {
 	PendingUsage(ctx context.Context, externalID string) ([]PendingUsageAmount, error)
 }
 
 // beforeBillingRead is PendingUsage's optional BeforeBillingRead.
 type beforeBillingRead interface {
-	BeforeBillingRead(ctx context.Context, externalID string)
+	BeforeBillingRead(ctx context.Context, externalID string) (version uint64, ok bool)
 }
 
 // notePendingRead tells each registered PendingUsage that has BeforeBillingRead that the
-// request ctx belongs to is about to read the customer's billing.
-func (s *Service) notePendingRead(ctx context.Context, externalID string) {
+// request ctx belongs to is about to read the customer's billing, and returns the version
+// of the pending usage they track (the sum of theirs, which only grow): tracked false when
+// none does, known false when one could not say.
+func (s *Service) notePendingRead(ctx context.Context, externalID string) (version uint64, tracked, known bool) {
 	list := s.pending.Load()
 	if list == nil {
-		return
+		return 0, false, false
 	}
+	known = true
 	for _, h := range *list {
 		if b, ok := h.p.(beforeBillingRead); ok {
-			b.BeforeBillingRead(ctx, externalID)
+			v, ok := b.BeforeBillingRead(ctx, externalID)
+			version, tracked, known = version+v, true, known && ok
 		}
 	}
+	return version, tracked, known && tracked
 }
 
 // PendingUsageAmount is an amount of usage of one meter not yet at Flowglad. Exactly one of

@@ -41,17 +41,19 @@ func (v pendingView) PendingUsage(ctx context.Context, externalID string) ([]flo
 const generationNote = "usage.generation"
 
 // BeforeBillingRead notes, for the rest of the request, the ledger's generation for the
-// customer just before the request reads its billing (see flowglad.PendingUsage). When the
-// ledger cannot be read, nothing is noted (Reserve then reads billing again after it).
-func (v pendingView) BeforeBillingRead(ctx context.Context, externalID string) {
+// customer just before the request reads its billing, and returns it as the version of the
+// customer's pending usage (see flowglad.PendingUsage). When the ledger cannot be read,
+// nothing is noted (Reserve then reads billing again after it) and ok is false.
+func (v pendingView) BeforeBillingRead(ctx context.Context, externalID string) (version uint64, ok bool) {
 	memo := reqmemo.From(ctx)
 	note := reqmemo.Note{Kind: generationNote, Key: externalID}
 	view, err := v.r.ledger.View(ctx, externalID)
 	if err != nil {
 		memo.DeleteNote(note)
-		return
+		return 0, false
 	}
 	memo.SetNote(note, view.Generation)
+	return view.Generation, true
 }
 
 // ErrInsufficientBalance is returned by Recorder.Reserve when the meter's balance, less the

@@ -315,3 +315,39 @@ func TestReserveUsesTheRequestsBilling(t *testing.T) {
 	res.Release(req)
 	assert.Equal(t, 1, calls(e.fake)[billing], "read again after the landing")
 }
+
+// TestReserveAcrossInstancesWithLocalCaches: two instances share a ledger (as on a Redis
+// queue) but each keeps billing in its own memory. Usage recorded and sent by one reaches
+// Flowglad; the other's cached billing predates it, and the ledger no longer counts it as
+// pending. The other instance's next request reads billing again rather than reserve the
+// unit the event used up.
+func TestReserveAcrossInstancesWithLocalCaches(t *testing.T) {
+	fake := flowgladapitest.NewServer(t, flowgladapitest.WithSeed(flowgladapitest.DemoSeed()))
+	ledger := usage.NewMemoryLedger()
+	cached := flowglad.Config{BillingCacheTTL: time.Hour}
+	a := newEnvCfg(t, fake, cached, usage.WithLedger(ledger))
+	b := newEnvCfg(t, fake, cached, usage.WithLedger(ledger))
+	spend(t, a, 99) // a balance of 1
+
+	// A records the last unit; B's request reads billing (and caches it) while it is pending.
+	_, err := a.rec.Record(ctx(t), bob, flowglad.UsageEventParams{UsageMeterSlug: meter, Amount: 1})
+	require.NoError(t, err)
+	req := reqmemo.With(ctx(t))
+	subs, err := b.svc.CurrentSubscriptions(req, bob)
+	require.NoError(t, err)
+	require.Zero(t, subs[0].UsageBalance(meter).AvailableBalance, "1 at Flowglad, 1 pending")
+
+	// A sends it: Flowglad has it, the shared ledger no longer counts it.
+	require.NoError(t, a.rec.Flush(ctx(t)))
+
+	// B's next request (a gate, then its reservation).
+	req = reqmemo.With(ctx(t))
+	subs, err = b.svc.CurrentSubscriptions(req, bob)
+	require.NoError(t, err)
+	assert.Zero(t, subs[0].UsageBalance(meter).AvailableBalance, "B's cached billing predates the event")
+	res, err := b.rec.Reserve(req, bob, meter, 1)
+	if res != nil {
+		res.Release(req)
+	}
+	assert.ErrorIs(t, err, usage.ErrInsufficientBalance, "the unit the event used was reserved again")
+}

@@ -25,6 +25,8 @@ type Entry struct {
 	readAt time.Time
 	// stale: last-known billing served because Flowglad could not be read.
 	stale bool
+	// pending is the version of the pending usage before the read (Config.BeforeRead).
+	pending pendingVersion
 
 	viewOnce sync.Once
 	view     *flowgladapi.Billing

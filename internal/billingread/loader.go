@@ -38,7 +38,15 @@ type Config[A any, E Holder] struct {
 	StaleFor  time.Duration
 	// BeforeRead, when set, is called before a request reads a key's billing into its memo
 	// (only within a request that carries one).
-	BeforeRead func(ctx context.Context, key string)
+	//
+	// It returns the version of what is pending for the key: a value that changes whenever
+	// some of the key's pending usage reaches Flowglad; tracked false when nothing pending
+	// is tracked, known false when the version could not be read. A request's read under a
+	// tracked version is then neither shared with a read that began under another version
+	// (or an unknown one, or none), nor answered from a cached entry read under another:
+	// billing read before usage reached Flowglad, serving a request that began after,
+	// would count that usage nowhere (no longer pending, not in the billing).
+	BeforeRead func(ctx context.Context, key string) (version uint64, tracked, known bool)
 	// Logger gets the warnings of failing stores; nil discards them.
 	Logger *slog.Logger
 	// Now is the clock of ages; nil is time.Now.
@@ -56,7 +64,7 @@ type Loader[A any, E Holder] struct {
 	now        func() time.Time
 	lastKnown  LastKnownStore[E]
 	staleFor   time.Duration
-	beforeRead func(ctx context.Context, key string)
+	beforeRead func(ctx context.Context, key string) (version uint64, tracked, known bool)
 
 	mu      sync.Mutex
 	flights map[string]*flight[E]
@@ -98,6 +106,9 @@ type flight[E Holder] struct {
 	// version is what the cache lookup of the caller that started the read saw
 	// (VersionedCache), "" when unknown.
 	version string
+	// pending is the version of the pending usage the caller that started the read saw
+	// before it (Config.BeforeRead).
+	pending pendingVersion
 
 	// Guarded by Loader.mu.
 	waiters int  // callers waiting for the answer, the one running it included (for tests)
@@ -116,11 +127,12 @@ func (l *Loader[A, E]) Load(ctx context.Context, key string, arg A) (e E, kept b
 	if v, ok := memo.Get(key); ok {
 		e, kept = v.(E), true // read earlier in the request, maybe before a change
 	} else {
+		var pv pendingVersion
 		if memo != nil && l.beforeRead != nil {
 			// Within a request: what must know the billing's age is told first.
-			l.beforeRead(ctx, key)
+			pv.v, pv.asked, pv.known = l.beforeRead(ctx, key)
 		}
-		if e, kept, err = l.shared(ctx, key, arg); err != nil {
+		if e, kept, err = l.shared(ctx, key, arg, pv); err != nil {
 			var zero E
 			return zero, false, err
 		}
@@ -158,9 +170,15 @@ func (l *Loader[A, E]) Waiting(key string) int {
 
 // shared returns key's billing from the store (kept), or from a Flowglad read that
 // concurrent callers share.
-func (l *Loader[A, E]) shared(ctx context.Context, key string, arg A) (e E, kept bool, err error) {
+func (l *Loader[A, E]) shared(ctx context.Context, key string, arg A, pv pendingVersion) (e E, kept bool, err error) {
 	var zero E
 	e, found, missed, version := l.cached(ctx, key)
+	if found && pv.asked && !pv.same(e.BillingEntry().pending) {
+		// Read under another version of the pending usage (or an unknown one): usage may
+		// have reached Flowglad since, which this entry would count nowhere. Read again;
+		// the answer replaces the entry.
+		found, missed = false, true
+	}
 	if found {
 		return e, true, nil
 	}
@@ -175,12 +193,12 @@ func (l *Loader[A, E]) shared(ctx context.Context, key string, arg A) (e E, kept
 		// than this caller's began before an invalidation (another instance's, say) that
 		// this caller's lookup has seen: this caller must not get its answer. It starts a
 		// read of its own, which later callers join instead.
-		if f == nil || version != "" && f.version != version {
+		if f == nil || version != "" && f.version != version || pv.asked && !pv.same(f.pending) {
 			// This caller runs the read itself: handing it to a goroutine costs a wake-up
 			// of another thread per read, and the read must end when its caller gives up.
 			// Its answer is stored only if this caller's cache lookup really missed: a
 			// shared cache judges a store by the miss that preceded it.
-			f = &flight[E]{done: make(chan struct{}), waiters: 1, unstored: !missed, version: version}
+			f = &flight[E]{done: make(chan struct{}), waiters: 1, unstored: !missed, version: version, pending: pv}
 			l.flights[key] = f
 			l.mu.Unlock()
 			l.run(ctx, f, key, arg)
@@ -266,6 +284,7 @@ func (l *Loader[A, E]) run(ctx context.Context, f *flight[E], key string, arg A)
 	if err == nil {
 		e = l.newEntry(body)
 		e.BillingEntry().readAt = l.now()
+		e.BillingEntry().pending = f.pending
 	} else if ctx.Err() != nil {
 		f.abandoned = true
 	} else if known, ok := l.lastKnownFor(ctx, key, err); ok {
@@ -367,4 +386,22 @@ func (l *Loader[A, E]) forget(ctx context.Context, key string) error {
 
 func (l *Loader[A, E]) warn(ctx context.Context, msg string, err error) {
 	l.logger.LogAttrs(ctx, slog.LevelWarn, "flowglad: "+msg, slog.String("error", err.Error()))
+}
+
+// pendingVersion is what Config.BeforeRead said before a read: asked when pending usage is
+// tracked and it was asked (a request's read), known when it knew a version, v that version.
+// shared marks an entry of a shared cache, which carries no version.
+type pendingVersion struct {
+	v                    uint64
+	known, asked, shared bool
+}
+
+// same reports whether billing read under o may answer a request that saw p: both read
+// under the same known version, or o is a shared cache's entry. Billing read outside a
+// request (o not asked) or under an unknown version may predate usage that has reached
+// Flowglad since. A shared cache needs no version: the instance whose usage reaches
+// Flowglad forgets the customer's billing there before the usage leaves the pending usage
+// (and a read that began before that cannot store its answer: VersionedCache).
+func (p pendingVersion) same(o pendingVersion) bool {
+	return o.shared || p.known && o.known && p.v == o.v
 }

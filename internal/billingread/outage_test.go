@@ -54,7 +54,10 @@ func TestBeforeRead(t *testing.T) {
 	var told []string
 	reads := 0
 	l := NewLoader(Config[Customer, *Entry]{New: NewEntry,
-		BeforeRead: func(_ context.Context, key string) { told = append(told, fmt.Sprint(key, "@", reads)) },
+		BeforeRead: func(_ context.Context, key string) (uint64, bool, bool) {
+			told = append(told, fmt.Sprint(key, "@", reads))
+			return 0, false, false
+		},
 		Fetch: func(context.Context, Customer) (*flowgladapi.BillingBody, error) {
 			reads++
 			return flowgladapi.ParseBillingBody([]byte(`{}`))

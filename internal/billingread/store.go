@@ -108,7 +108,9 @@ func (s sharedStore[E]) getVersion(ctx context.Context, key string) (E, bool, st
 		_ = s.cache.Delete(ctx, key)
 		return zero, false, "", nil
 	}
-	return s.newEntry(parsed), true, "", nil
+	e := s.newEntry(parsed)
+	e.BillingEntry().pending.shared = true
+	return e, true, "", nil
 }
 
 func (s sharedStore[E]) setVersion(ctx context.Context, key string, e E, ttl time.Duration, version string) error {
