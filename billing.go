@@ -2,6 +2,7 @@ package flowglad
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/flowglad-go/flowglad/flowgladapi"
@@ -54,19 +55,42 @@ type VersionedBillingCache interface {
 // billingReads are the Service's billing reads: internal/billingread's Loader, fed with the
 // Customer to create on a first visit, keeping billingEntry values.
 type billingReads struct {
-	loader *billingread.Loader[Customer, *billingEntry]
+	loader *billingread.Loader[billingArg, *billingEntry]
 	// lastKnown keeps last-known billing (Config.StaleIfError), nil when that is off: the
 	// route then notes the age of what it serves (handler.go).
 	lastKnown billingread.LastKnownStore[*billingEntry]
 }
 
+// billingArg is what a billing read needs besides the key: the customer to create on a
+// first visit, and the Indexer that reads the narrow index in the same pass, for a caller
+// that will read it (nil otherwise: a relay or a feature check need not pay for it).
+type billingArg struct {
+	c  Customer
+	ix *billingread.Indexer
+}
+
+// indexers recycles the Indexers of billingIndexFrom's reads: most find billing kept (the
+// memo, the cache) and use theirs for nothing.
+var indexers = sync.Pool{New: func() any { return new(billingread.Indexer) }}
+
 // load returns the customer's billing (see billingread.Loader.Load for kept), noting on a
-// route request's staleNote the age of last-known billing served through an outage.
-func (b *billingReads) load(ctx context.Context, c Customer) (e *billingEntry, kept bool, err error) {
-	e, kept, err = b.loader.Load(ctx, c.ExternalID, c)
+// route request's staleNote the age of last-known billing served through an outage. With
+// indexed, a read from Flowglad reads the narrow index in the pass that checks the body.
+func (b *billingReads) load(ctx context.Context, c Customer, indexed bool) (e *billingEntry, kept bool, err error) {
+	arg := billingArg{c: c}
+	if indexed {
+		arg.ix = indexers.Get().(*billingread.Indexer)
+		arg.ix.Body = nil
+		defer func() {
+			*arg.ix = billingread.Indexer{} // keeps nothing of the body
+			indexers.Put(arg.ix)
+		}()
+	}
+	e, kept, err = b.loader.Load(ctx, c.ExternalID, arg)
 	if err != nil {
 		return nil, false, err
 	}
+	e.SetIndexFrom(arg.ix)
 	if e.Stale() {
 		// Last-known billing served through an outage: the route says how old it is.
 		noteStale(ctx, b.loader.Age(e))

@@ -149,11 +149,19 @@ func (s *Service) ArchiveCustomer(ctx context.Context, c Customer) (*flowgladapi
 }
 
 // fetchBilling reads the billing body, creating the customer when Flowglad does not know it
-// yet: one call in the steady state, three on a customer's first visit.
-func (s *Service) fetchBilling(ctx context.Context, c Customer) (*flowgladapi.BillingBody, error) {
-	return withCustomer(ctx, s, c, true, func() (*flowgladapi.BillingBody, error) {
-		return s.client.GetBillingBody(ctx, c.ExternalID)
+// yet: one call in the steady state, three on a customer's first visit. With an Indexer
+// (arg.ix), the narrow index is read in the pass that checks the body.
+func (s *Service) fetchBilling(ctx context.Context, arg billingArg) (*flowgladapi.BillingBody, error) {
+	body, err := withCustomer(ctx, s, arg.c, true, func() (*flowgladapi.BillingBody, error) {
+		if arg.ix == nil {
+			return s.client.GetBillingBody(ctx, arg.c.ExternalID)
+		}
+		return s.client.GetBillingBodyVisit(ctx, arg.c.ExternalID, arg.ix)
 	})
+	if err == nil && arg.ix != nil {
+		arg.ix.Body = body
+	}
+	return body, err
 }
 
 // withCustomer runs call, an operation on the customer; when it fails because Flowglad does

@@ -132,7 +132,7 @@ func newBillingReads(s *Service, opts serviceOptions, now func() time.Time) bill
 			b.lastKnown = billingread.NewLocalLastKnown[*billingEntry](opts.cacheMaxBytes, now)
 		}
 	}
-	b.loader = billingread.NewLoader(billingread.Config[Customer, *billingEntry]{
+	b.loader = billingread.NewLoader(billingread.Config[billingArg, *billingEntry]{
 		Fetch:      s.fetchBilling,
 		New:        newBillingEntry,
 		Store:      store,
@@ -191,7 +191,7 @@ func (s *Service) billingEntry(ctx context.Context, c Customer) (*billingEntry, 
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	e, _, err := s.billing.load(ctx, c)
+	e, _, err := s.billing.load(ctx, c, false)
 	return e, err
 }
 
@@ -215,7 +215,7 @@ func (s *Service) billingIndexFrom(ctx context.Context, c Customer) (*billingInd
 	if err := c.validate(); err != nil {
 		return nil, false, err
 	}
-	e, kept, err := s.billing.load(ctx, c)
+	e, kept, err := s.billing.load(ctx, c, true)
 	if err != nil {
 		return nil, false, err
 	}

@@ -95,6 +95,15 @@ func (e *Entry) Index() (*Index, error) {
 	return e.index, e.indexErr
 }
 
+// SetIndexFrom gives e the index ix read in the pass that checked e's body, when ix read
+// that very body (ix.Body); otherwise, or once e's index was read, it does nothing.
+func (e *Entry) SetIndexFrom(ix *Indexer) {
+	if ix == nil || ix.Body == nil || ix.Body != e.body {
+		return
+	}
+	e.indexOnce.Do(func() { e.index, e.indexErr = ix.index() })
+}
+
 // Current returns billing's current subscriptions, decoded once (and nothing else of the
 // body): what feature and balance checks read. None is an empty slice, never nil.
 func (e *Entry) Current() ([]flowgladapi.Subscription, error) {

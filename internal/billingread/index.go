@@ -158,3 +158,116 @@ func (r *SubscriptionRef) Decode() (*flowgladapi.Subscription, error) {
 	}
 	return &sub, nil
 }
+
+// An Indexer reads the Index of a billing body in the pass that checks it
+// (flowgladapi.Client.GetBillingBodyVisit), rather than in a walk of its own afterwards. Set
+// Body to the body it read once the read returns it: only that body's entry may take the
+// index (Entry.SetIndexFrom). An Indexer is used for one read at a time.
+type Indexer struct {
+	// Body is the body the visit read, set by the caller from the read's answer.
+	Body *flowgladapi.BillingBody
+
+	x   Index
+	in  int            // idx* being read, or idxNone
+	bad [idxCount]bool // a member of the wrong type; a repeated key starts over (the last counts)
+	ref SubscriptionRef
+}
+
+const (
+	idxCustomer = iota
+	idxSubscriptions
+	idxCurrent
+	idxPrimary
+	idxCount
+	idxNone = -1
+)
+
+// Start implements flowgladapi.BodyVisitor: a body is about to be checked (again).
+func (ix *Indexer) Start() { *ix = Indexer{in: idxNone} }
+
+// Descend implements flowgladapi.BodyVisitor: the members the index keeps are read.
+func (ix *Indexer) Descend(k []byte) bool {
+	switch {
+	case jsonscan.KeyIs(k, "customer"):
+		ix.in, ix.x.CustomerID = idxCustomer, ""
+	case jsonscan.KeyIs(k, "subscriptions"):
+		ix.in, ix.x.Subscriptions = idxSubscriptions, nil
+	case jsonscan.KeyIs(k, "currentSubscriptions"):
+		ix.in, ix.x.Current = idxCurrent, nil
+	case jsonscan.KeyIs(k, "currentSubscription"):
+		ix.in, ix.x.Primary = idxPrimary, nil
+	default:
+		ix.in = idxNone
+		return false
+	}
+	ix.bad[ix.in], ix.ref = false, SubscriptionRef{}
+	return true
+}
+
+// Field implements flowgladapi.BodyVisitor.
+func (ix *Indexer) Field(k, v []byte) {
+	switch {
+	case ix.in == idxCustomer:
+		if jsonscan.KeyIs(k, "id") { // the last "id" counts, as jsonscan.Get reads it
+			s, ok := "", true
+			if v[0] != 'n' {
+				s, ok = jsonscan.String(v)
+			}
+			ix.x.CustomerID, ix.bad[idxCustomer] = s, !ok
+		}
+	case !ix.ref.read(k, v):
+		ix.bad[ix.in] = true
+	}
+}
+
+// Element implements flowgladapi.BodyVisitor.
+func (ix *Indexer) Element(e []byte) {
+	if e[0] != '{' {
+		ix.bad[ix.in] = true
+		return
+	}
+	ix.ref.Raw = e
+	switch ix.in {
+	case idxSubscriptions:
+		ix.x.Subscriptions = append(ix.x.Subscriptions, ix.ref)
+	case idxCurrent:
+		ix.x.Current = append(ix.x.Current, ix.ref)
+	}
+	ix.ref = SubscriptionRef{}
+}
+
+// Member implements flowgladapi.BodyVisitor.
+func (ix *Indexer) Member(_, v []byte) {
+	switch ix.in {
+	case idxCustomer:
+		if v[0] != '{' && v[0] != 'n' {
+			ix.bad[idxCustomer] = true
+		}
+	case idxSubscriptions, idxCurrent:
+		if v[0] != '[' && v[0] != 'n' {
+			ix.bad[ix.in] = true
+		}
+	case idxPrimary:
+		switch v[0] {
+		case '{':
+			ref := ix.ref
+			ref.Raw = v
+			ix.x.Primary = &ref
+		case 'n':
+		default:
+			ix.bad[idxPrimary] = true
+		}
+	}
+	ix.in = idxNone
+}
+
+// index returns what the visit read: the Index indexBilling would read of the same body.
+func (ix *Indexer) index() (*Index, error) {
+	for _, bad := range ix.bad {
+		if bad {
+			return nil, errors.Join(flowgladapi.ErrInvalidResponse, errBillingShape)
+		}
+	}
+	x := ix.x
+	return &x, nil
+}
