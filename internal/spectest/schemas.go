@@ -181,8 +181,17 @@ func (s *schemas) validateResponse(route *routers.Route, status int, header http
 	if !strings.Contains(mime, "json") {
 		return nil // only JSON bodies are checked, as kin-openapi decodes only those here
 	}
-	ptr := "/paths/" + pointerToken(route.Path) + "/" + strings.ToLower(route.Method) +
-		"/responses/" + pointerToken(key) + "/content/" + pointerToken(mime) + "/schema"
+	return s.validateBody(operationPointer(route)+"/responses/"+pointerToken(key)+
+		"/content/"+pointerToken(mime)+"/schema", body)
+}
+
+// operationPointer is the JSON pointer of route's operation in the document.
+func operationPointer(route *routers.Route) string {
+	return "/paths/" + pointerToken(route.Path) + "/" + strings.ToLower(route.Method)
+}
+
+// validateBody checks the JSON body against the document's schema at ptr.
+func (s *schemas) validateBody(ptr string, body []byte) error {
 	sch, err := s.get(ptr)
 	if err != nil {
 		return fmt.Errorf("compiling the schema at %s: %w", ptr, err)
@@ -224,17 +233,7 @@ func (s *schemas) validateRequestBody(route *routers.Route, contentType string, 
 	if !strings.Contains(mime, "json") {
 		return nil
 	}
-	ptr := "/paths/" + pointerToken(route.Path) + "/" + strings.ToLower(route.Method) +
-		"/requestBody/content/" + pointerToken(mime) + "/schema"
-	sch, err := s.get(ptr)
-	if err != nil {
-		return fmt.Errorf("compiling the schema at %s: %w", ptr, err)
-	}
-	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("the request body is not JSON: %w", err)
-	}
-	if err := sch.Validate(v); err != nil {
+	if err := s.validateBody(operationPointer(route)+"/requestBody/content/"+pointerToken(mime)+"/schema", body); err != nil {
 		return fmt.Errorf("request body: %w", err)
 	}
 	return nil
