@@ -138,4 +138,5 @@ func TestLookupCustomerErrorNotLogged(t *testing.T) {
 	assert.NotContains(t, err.Error(), email, "nor in the error's text")
 	var le *lookupErr
 	assert.ErrorAs(t, err, &le, "the application's error stays reachable")
+	assert.ErrorIs(t, err, flowglad.ErrLookupFailed, "a failure that may pass, told apart from a missing email")
 }

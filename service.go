@@ -292,3 +292,12 @@ type lookupFailure struct{ err error }
 func (e *lookupFailure) Error() string { return "lookup failed: " + describeAuthError(e.err) }
 
 func (e *lookupFailure) Unwrap() error { return e.err }
+
+// Is reports ErrLookupFailed.
+func (e *lookupFailure) Is(target error) bool { return target == ErrLookupFailed }
+
+// ErrLookupFailed is in the chain of the error (an *Error with Code CodeInvalidCustomer) of
+// an operation that had to create the Flowglad customer and could not, because
+// Config.LookupCustomer failed: unlike a customer with no valid email, a failure that may
+// pass (the application's database was down), so an operation retried later may succeed.
+var ErrLookupFailed = errors.New("flowglad: Config.LookupCustomer failed")

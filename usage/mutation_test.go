@@ -437,3 +437,54 @@ func TestBillingOutageCostsTwoReads(t *testing.T) {
 	assert.Empty(t, e.fake.UsageEvents())
 	assert.Equal(t, 3, e.rec.Stats().Queued)
 }
+
+// TestCustomerCreationFailures: an event of a customer Flowglad does not know yet, whose
+// billing read must create them, waits in the queue while the application's
+// Config.LookupCustomer fails (its database is down: that passes), and is dead-lettered when
+// there is no email to create the customer with (that does not pass by itself).
+func TestCustomerCreationFailures(t *testing.T) {
+	tests := []struct {
+		name   string
+		lookup func(context.Context, string) (flowglad.Customer, error)
+		dead   bool
+	}{
+		{"the lookup fails", func(context.Context, string) (flowglad.Customer, error) {
+			return flowglad.Customer{}, errors.New("database is down")
+		}, false},
+		{"no email", func(_ context.Context, id string) (flowglad.Customer, error) {
+			return flowglad.Customer{ExternalID: id}, nil
+		}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := flowgladapitest.NewServer(t, flowgladapitest.WithSeed(flowgladapitest.DemoSeed()))
+			svc, err := flowglad.NewService(flowglad.Config{APIKey: fake.APIKey(), BaseURL: fake.URL,
+				Logger: slog.New(slog.DiscardHandler), LookupCustomer: tc.lookup})
+			require.NoError(t, err)
+			dead := &deadLetters{}
+			rec, err := usage.NewRecorder(svc, usage.WithFlushInterval(noFlushes), usage.OnDeadLetter(dead.add),
+				usage.WithBackoff(func(int) time.Duration { return time.Hour }))
+			require.NoError(t, err)
+			t.Cleanup(func() {
+				c, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+				defer cancel()
+				_ = rec.Close(c)
+			})
+			newcomer := flowglad.Customer{ExternalID: "user_newcomer"}
+			_, err = rec.Record(ctx(t), newcomer, flowglad.UsageEventParams{UsageMeterSlug: meter})
+			require.NoError(t, err)
+			short, cancel := context.WithTimeout(ctx(t), 300*time.Millisecond)
+			defer cancel()
+			err = rec.Flush(short)
+			if tc.dead {
+				require.NoError(t, err)
+				require.Len(t, dead.get(), 1)
+				assert.Zero(t, rec.Stats().Queued)
+				return
+			}
+			require.Error(t, err, "waits for the lookup to work")
+			assert.Empty(t, dead.get(), "not dead-lettered for a failure that passes")
+			assert.Equal(t, 1, rec.Stats().Queued)
+		})
+	}
+}

@@ -419,11 +419,13 @@ func (r *Recorder) keepSubs(customer string, list []flowgladapi.Subscription) {
 }
 
 // permanent reports whether a failure to read a customer's billing will not pass by
-// itself: the events are dead-lettered rather than retried for ever.
+// itself: the events are dead-lettered rather than retried for ever. A customer Flowglad
+// cannot be given (no valid email) is such a failure; the application's LookupCustomer
+// failing is not.
 func permanent(err error) bool {
 	var fe *flowglad.Error
 	if errors.As(err, &fe) {
-		return fe.Status < 500 || fe.Code == flowglad.CodeInvalidCustomer
+		return fe.Status < 500 || fe.Code == flowglad.CodeInvalidCustomer && !errors.Is(err, flowglad.ErrLookupFailed)
 	}
 	return refusal(err)
 }
