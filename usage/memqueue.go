@@ -26,7 +26,12 @@ type MemoryQueue struct {
 	next     uint64            // the sequence number of the next event put
 	lo       uint64            // no event below this sequence number is left
 	entries  map[uint64]*entry // every event in the queue, claimed or not
-	ready    seqHeap           // the sequence numbers of unclaimed events
+	// The unclaimed events: released are those given back (a min-heap), fresh those never
+	// claimed, in the order put. Claims take the lowest sequence numbers first, so every
+	// released one is below every fresh one: released first, then fresh, is oldest first.
+	released seqHeap
+	fresh    []uint64
+	head     int // fresh[head:] are unclaimed
 	claimed  int
 }
 
@@ -65,6 +70,12 @@ func (q *MemoryQueue) Put(_ context.Context, events []Event) error {
 		}
 		copies[i] = e
 	}
+	// Allocated before the lock is taken: concurrent Puts wait only for the map and the
+	// slice (a lock held across a preemption holds every recording request up).
+	entries := make([]entry, len(copies))
+	for i := range copies {
+		entries[i].event = copies[i]
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.closed {
@@ -73,9 +84,9 @@ func (q *MemoryQueue) Put(_ context.Context, events []Event) error {
 	if len(q.entries)+len(copies) > q.capacity {
 		return ErrQueueFull
 	}
-	for _, e := range copies {
-		q.entries[q.next] = &entry{event: e}
-		heap.Push(&q.ready, q.next)
+	for i := range entries {
+		q.entries[q.next] = &entries[i]
+		q.fresh = append(q.fresh, q.next)
 		q.next++
 	}
 	return nil
@@ -84,31 +95,47 @@ func (q *MemoryQueue) Put(_ context.Context, events []Event) error {
 // Claim implements Queue.
 func (q *MemoryQueue) Claim(_ context.Context, limit int) ([]Claimed, error) {
 	q.mu.Lock()
-	defer q.mu.Unlock()
 	if q.closed {
+		q.mu.Unlock()
 		return nil, ErrClosed
 	}
-	n := max(min(limit, len(q.ready)), 0)
-	out := make([]Claimed, 0, n) // no allocation when n is 0
-	for len(out) < n {
-		seq := heap.Pop(&q.ready).(uint64)
+	n := max(min(limit, len(q.released)+len(q.fresh)-q.head), 0)
+	out := make([]Claimed, n) // no allocation when n is 0
+	seqs := make([]uint64, n)
+	for i := range n {
+		var seq uint64
+		if len(q.released) > 0 {
+			seq = heap.Pop(&q.released).(uint64)
+		} else {
+			seq = q.fresh[q.head]
+			q.head++
+		}
 		e := q.entries[seq]
 		e.claimed = true
-		out = append(out, Claimed{ID: strconv.FormatUint(seq, 10), Event: e.event})
+		seqs[i], out[i].Event = seq, e.event
+	}
+	if q.head > len(q.fresh)/2 {
+		q.fresh = append(q.fresh[:0], q.fresh[q.head:]...)
+		q.head = 0
 	}
 	q.claimed += n
+	q.mu.Unlock()
+	for i, seq := range seqs {
+		out[i].ID = strconv.FormatUint(seq, 10)
+	}
 	return out, nil
 }
 
 // Ack implements Queue.
 func (q *MemoryQueue) Ack(_ context.Context, ids []string) error {
+	seqs := parseSeqs(ids) // before the lock: a batch's worth of parsing
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.closed {
 		return ErrClosed
 	}
-	for _, id := range ids {
-		seq, e := q.lookup(id)
+	for _, seq := range seqs {
+		e := q.entries[seq]
 		if e == nil || !e.claimed {
 			// Only a claimed event can be acknowledged: one that was released may be held
 			// by another Claim by now.
@@ -122,19 +149,20 @@ func (q *MemoryQueue) Ack(_ context.Context, ids []string) error {
 
 // Release implements Queue.
 func (q *MemoryQueue) Release(_ context.Context, ids []string) error {
+	seqs := parseSeqs(ids)
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.closed {
 		return ErrClosed
 	}
-	for _, id := range ids {
-		seq, e := q.lookup(id)
+	for _, seq := range seqs {
+		e := q.entries[seq]
 		if e == nil || !e.claimed {
 			continue
 		}
 		e.claimed = false
 		q.claimed--
-		heap.Push(&q.ready, seq)
+		heap.Push(&q.released, seq)
 	}
 	return nil
 }
@@ -163,7 +191,7 @@ func (q *MemoryQueue) Close() error {
 	defer q.mu.Unlock()
 	q.closed = true
 	q.entries = nil
-	q.ready = nil
+	q.released, q.fresh, q.head = nil, nil, 0
 	return nil
 }
 
@@ -176,12 +204,16 @@ func (q *MemoryQueue) check() error {
 	return nil
 }
 
-func (q *MemoryQueue) lookup(id string) (uint64, *entry) {
-	seq, err := strconv.ParseUint(id, 10, 64)
-	if err != nil {
-		return 0, nil
+// parseSeqs returns the sequence numbers ids name; an id that names none (not one of this
+// queue's) is left out.
+func parseSeqs(ids []string) []uint64 {
+	seqs := make([]uint64, 0, len(ids))
+	for _, id := range ids {
+		if seq, err := strconv.ParseUint(id, 10, 64); err == nil {
+			seqs = append(seqs, seq)
+		}
 	}
-	return seq, q.entries[seq]
+	return seqs
 }
 
 // cloneProperties copies p deeply, through the JSON it is sent as: the queued event must
