@@ -31,7 +31,6 @@ type MemoryQueue struct {
 	// released one is below every fresh one: released first, then fresh, is oldest first.
 	released seqHeap
 	fresh    []uint64
-	head     int // fresh[head:] are unclaimed
 	claimed  int
 }
 
@@ -99,7 +98,7 @@ func (q *MemoryQueue) Claim(_ context.Context, limit int) ([]Claimed, error) {
 		q.mu.Unlock()
 		return nil, ErrClosed
 	}
-	n := max(min(limit, len(q.released)+len(q.fresh)-q.head), 0)
+	n := max(min(limit, len(q.released)+len(q.fresh)), 0)
 	out := make([]Claimed, n) // no allocation when n is 0
 	seqs := make([]uint64, n)
 	for i := range n {
@@ -107,16 +106,13 @@ func (q *MemoryQueue) Claim(_ context.Context, limit int) ([]Claimed, error) {
 		if len(q.released) > 0 {
 			seq = heap.Pop(&q.released).(uint64)
 		} else {
-			seq = q.fresh[q.head]
-			q.head++
+			// The claimed front is sliced off: the next append that outgrows the array
+			// moves only the events still unclaimed.
+			seq, q.fresh = q.fresh[0], q.fresh[1:]
 		}
 		e := q.entries[seq]
 		e.claimed = true
 		seqs[i], out[i].Event = seq, e.event
-	}
-	if q.head > len(q.fresh)/2 {
-		q.fresh = append(q.fresh[:0], q.fresh[q.head:]...)
-		q.head = 0
 	}
 	q.claimed += n
 	q.mu.Unlock()
@@ -191,7 +187,7 @@ func (q *MemoryQueue) Close() error {
 	defer q.mu.Unlock()
 	q.closed = true
 	q.entries = nil
-	q.released, q.fresh, q.head = nil, nil, 0
+	q.released, q.fresh = nil, nil
 	return nil
 }
 
