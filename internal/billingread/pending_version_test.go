@@ -126,33 +126,6 @@ func TestPendingVersionNotCrossed(t *testing.T) {
 	assert.Equal(t, before+1, reads.Load(), "one read, then hits")
 }
 
-// memCache is a shared cache in memory (a stand-in for Redis).
-type memCache struct {
-	mu sync.Mutex
-	m  map[string][]byte
-}
-
-func (c *memCache) Get(_ context.Context, key string) ([]byte, bool, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	b, ok := c.m[key]
-	return b, ok, nil
-}
-
-func (c *memCache) Set(_ context.Context, key string, b []byte, _ time.Duration) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.m[key] = b
-	return nil
-}
-
-func (c *memCache) Delete(_ context.Context, key string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.m, key)
-	return nil
-}
-
 // TestPendingVersionSharedCache: a shared cache's entries carry no version and are served
 // under any: the instance whose usage reaches Flowglad forgets them there first.
 func TestPendingVersionSharedCache(t *testing.T) {
@@ -160,7 +133,7 @@ func TestPendingVersionSharedCache(t *testing.T) {
 	var reads atomic.Int64
 	pv := &versioned{v: 1, tracked: true, known: true}
 	l := NewLoader(Config[Customer, *Entry]{New: NewEntry, BeforeRead: pv.read,
-		Store: NewSharedStore[*Entry](&memCache{m: map[string][]byte{}}, time.Second, NewEntry), TTL: time.Hour,
+		Store: NewSharedStore[*Entry](newMapCache(), time.Second, NewEntry), TTL: time.Hour,
 		Fetch: func(context.Context, Customer) (*flowgladapi.BillingBody, error) {
 			reads.Add(1)
 			return flowgladapi.ParseBillingBody([]byte(`{"customer":{"id":"c1"}}`))
