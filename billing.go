@@ -98,6 +98,10 @@ func (b *billingReads) load(ctx context.Context, c Customer, indexed bool) (e *b
 	return e, kept, nil
 }
 
+// servesLastKnown reports whether a read that fails for Flowglad's reasons may be answered
+// with last-known billing (Config.StaleIfError): the route then notes its age.
+func (b *billingReads) servesLastKnown() bool { return b.lastKnown != nil }
+
 // invalidate makes the next read of the customer's billing go to Flowglad (see
 // billingread.Loader.Invalidate).
 func (b *billingReads) invalidate(ctx context.Context, externalID string) error {

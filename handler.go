@@ -291,7 +291,7 @@ func (rq *request) run(rt route, c Customer, body []byte) (data any, err error) 
 	if rt.redirects {
 		ctx = withRequestOrigin(ctx, rq.r)
 	}
-	if rq.h.svc.billing.lastKnown != nil {
+	if rq.h.svc.billing.servesLastKnown() {
 		rq.stale = &staleNote{}
 		ctx = context.WithValue(ctx, staleNoteKey{}, rq.stale)
 	}
