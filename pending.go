@@ -275,7 +275,7 @@ func (s *Service) billingWithPending(ctx context.Context, c Customer, e *billing
 // the meter. A pending amount that names a price is mapped to its meter only when the
 // request has read billing already (the pricing model is there); this read makes no
 // other call.
-func (s *Service) balancesWithPending(ctx context.Context, c Customer, balances []flowgladapi.UsageMeterBalance) []flowgladapi.UsageMeterBalance {
+func (s *Service) balancesWithPending(ctx context.Context, c Customer, balances []flowgladapi.UsageMeterBalance, filtered bool) []flowgladapi.UsageMeterBalance {
 	pending := s.pendingFor(ctx, c.ExternalID)
 	if len(pending) == 0 {
 		return balances
@@ -288,7 +288,8 @@ func (s *Service) balancesWithPending(ctx context.Context, c Customer, balances 
 	// subscription that has the meter, which the balances alone do not say (they may be
 	// filtered to another subscription, or listed in another order). The customer's
 	// billing says it (the request's, the cache's, else one read); when it cannot be read
-	// the usage is placed on the first balance of its meter.
+	// the usage is placed on the first balance of its meter. Unfiltered balances with one
+	// balance of the meter (one subscription has it: the common case) need no read.
 	var (
 		subs    []flowgladapi.Subscription
 		subsErr error
@@ -297,6 +298,9 @@ func (s *Service) balancesWithPending(ctx context.Context, c Customer, balances 
 	chargedTo := func(p PendingUsageAmount, id, slug string) string {
 		if p.SubscriptionID != "" {
 			return p.SubscriptionID
+		}
+		if !filtered && meterBalances(balances, id, slug) <= 1 {
+			return ""
 		}
 		if !read {
 			subs, subsErr = s.ReportedSubscriptions(ctx, c)
@@ -328,4 +332,15 @@ func (s *Service) balancesWithPending(ctx context.Context, c Customer, balances 
 		}
 	}
 	return balances
+}
+
+// meterBalances counts the balances of the meter named by id or slug.
+func meterBalances(balances []flowgladapi.UsageMeterBalance, id, slug string) int {
+	n := 0
+	for i := range balances {
+		if (id != "" && balances[i].ID == id) || (slug != "" && balances[i].Slug == slug) {
+			n++
+		}
+	}
+	return n
 }

@@ -123,7 +123,7 @@ func TestPendingUsageCheapWhenNone(t *testing.T) {
 
 // UsageMeterBalances subtracts pending usage too (Raw stays Flowglad's).
 func TestPendingUsageInUsageMeterBalances(t *testing.T) {
-	svc, _ := newGoService(t)
+	svc, fake := newGoService(t)
 	bob := flowglad.Customer{ExternalID: flowgladapitest.DemoCustomerBob}
 	slug := flowgladapitest.DemoUsageMeterAPICalls
 	svc.AddPendingUsage(pendingStub{customer: bob.ExternalID, amounts: []flowglad.PendingUsageAmount{
@@ -131,6 +131,11 @@ func TestPendingUsageInUsageMeterBalances(t *testing.T) {
 		{UsageMeterSlug: slug, SubscriptionID: flowgladapitest.DemoBobSubscriptionID, Amount: 5},
 		{UsageMeterSlug: slug, SubscriptionID: "sub_other", Amount: 50},
 	}})
+	fake.ResetRequests()
+	_, err := svc.UsageMeterBalances(t.Context(), bob, flowglad.UsageMeterBalancesParams{})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"GET /api/v1/customers/user_bob/usage-balances"}, goCalls(fake),
+		"one subscription has the meter: its balance is where the usage goes, with no billing read")
 	for _, p := range []flowglad.UsageMeterBalancesParams{{}, {SubscriptionID: flowgladapitest.DemoBobSubscriptionID}} {
 		balances, err := svc.UsageMeterBalances(t.Context(), bob, p)
 		require.NoError(t, err)

@@ -290,8 +290,9 @@ func decodeSubscriptionFilter(body []byte) (string, error) {
 // UsageMeterBalances returns the customer's usage meter balances: those of its current
 // subscriptions, or of the one p names. AvailableBalance has usage recorded and not yet at
 // Flowglad subtracted, as Billing's (see AddPendingUsage), on the subscription it will be
-// charged to (for usage recorded without one, found in the customer's billing: the
-// request's or the cache's read, else one more read); Raw is as Flowglad sent it. It calls
+// charged to (for usage recorded without one while several subscriptions have its meter, or
+// with p naming a subscription: found in the customer's billing, the request's or the
+// cache's read, else one more read); Raw is as Flowglad sent it. It calls
 // GET /api/v1/customers/{externalId}/usage-balances, once. Without a subscription id, a
 // customer Flowglad does not know yet is created first (then the same GET again). With
 // one, Flowglad answers 404 NOT_FOUND when the subscription is not the customer's, and
@@ -320,5 +321,5 @@ func (s *Service) UsageMeterBalances(ctx context.Context, c Customer, p UsageMet
 	if err != nil || s.pending.Load() == nil {
 		return balances, err
 	}
-	return s.balancesWithPending(ctx, c, balances), nil
+	return s.balancesWithPending(ctx, c, balances, p.SubscriptionID != ""), nil
 }
