@@ -154,18 +154,7 @@ func TestRedisCacheFailsFastWhileDown(t *testing.T) {
 	assert.ErrorIs(t, c.Delete(ctx, "user_bob"), context.DeadlineExceeded, "another customer's Delete tries")
 
 	resume()
-	// A Delete tries even while Redis is known down; the first after SIGCONT may still
-	// time out on a loaded machine (the server catching up), so try until one lands, each
-	// time another customer's (a retry of a failed Delete would fail fast).
-	var lastErr error
-	deletes := 0
-	if !assert.Eventually(t, func() bool {
-		deletes++
-		lastErr = c.Delete(ctx, "user_carol"+strconv.Itoa(deletes))
-		return lastErr == nil
-	}, 10*time.Second, 5*time.Millisecond, "a Delete reaches Redis: the outage is over") {
-		t.Fatalf("last Delete: %v", lastErr)
-	}
+	waitBack(ctx, t, c)
 	assert.Contains(t, logs.String(), "Redis reachable again")
 	requireMiss(t, c, "user_alice") // its Delete is replayed first
 
@@ -215,18 +204,7 @@ func TestRedisLastKnownFailsFastWhileDown(t *testing.T) {
 	assert.Equal(t, before, sent.n.Load(), "no command reaches Redis during the back-off")
 
 	resume()
-	// A Delete tries even while Redis is known down; the first after SIGCONT may still
-	// time out on a loaded machine (the server catching up), so try until one lands, each
-	// time another customer's (a retry of a failed Delete would fail fast).
-	var lastErr error
-	deletes := 0
-	if !assert.Eventually(t, func() bool {
-		deletes++
-		lastErr = c.Delete(ctx, "user_carol"+strconv.Itoa(deletes))
-		return lastErr == nil
-	}, 10*time.Second, 5*time.Millisecond, "a Delete reaches Redis: the outage is over") {
-		t.Fatalf("last Delete: %v", lastErr)
-	}
+	waitBack(ctx, t, c)
 	body, got, found, err := c.GetLastKnown(ctx, "user_alice")
 	require.NoError(t, err)
 	require.True(t, found)
@@ -267,4 +245,21 @@ func withDeadline(t *testing.T, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// waitBack returns once a Delete through c reaches Redis again. A Delete tries even while
+// Redis is known down; the first after SIGCONT may still time out on a loaded machine (the
+// server catching up), so it tries until one lands, each time another customer's (a retry
+// of a failed Delete would fail fast).
+func waitBack(ctx context.Context, t *testing.T, c *rediscache.Cache) {
+	t.Helper()
+	var lastErr error
+	deletes := 0
+	if !assert.Eventually(t, func() bool {
+		deletes++
+		lastErr = c.Delete(ctx, "user_carol"+strconv.Itoa(deletes))
+		return lastErr == nil
+	}, 10*time.Second, 5*time.Millisecond, "a Delete reaches Redis: the outage is over") {
+		t.Fatalf("last Delete: %v", lastErr)
+	}
 }
