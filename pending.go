@@ -2,6 +2,7 @@ package flowglad
 
 import (
 	"context"
+	"log/slog"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -69,6 +70,54 @@ func (s *Service) notePendingRead(ctx context.Context, externalID string) (versi
 		}
 	}
 	return version, tracked, known && tracked
+}
+
+// RefreshBillingAfterUsage is for a PendingUsage with BeforeBillingRead (the usage
+// package's Recorder) some of whose usage of the customer has just reached Flowglad, in
+// place of InvalidateBilling. Forgetting the customer's billing would make the next
+// request that reads it wait for Flowglad; instead, when that billing is in the in-process
+// billing cache (Config.BillingCacheTTL), it is read again from Flowglad while the cached
+// billing, less the pending usage (which must still hold the usage that landed), goes on
+// answering requests.
+//
+// Once the new billing is read, landed is called: it must take the usage that landed out
+// of the pending usage, and return the version BeforeBillingRead returns from then on, ok
+// true only if nothing else of the customer's pending usage reached Flowglad since the
+// caller began (the billing read may then predate it). The new billing then answers
+// requests; otherwise it is forgotten, as InvalidateBilling does. Balances never count
+// landed usage zero times: at worst twice, for the moment between the read and landed.
+//
+// It returns false, without calling landed, when there is nothing to refresh (no
+// in-process cache, the customer's billing not in it, another read of it running, more
+// than one PendingUsage with BeforeBillingRead registered) or when Flowglad could not be
+// read: the caller then calls InvalidateBilling and takes the usage out itself.
+func (s *Service) RefreshBillingAfterUsage(ctx context.Context, externalID string, landed func(context.Context) (version uint64, ok bool)) bool {
+	c := Customer{ExternalID: externalID}
+	if c.validate() != nil || s.pendingTrackers() != 1 {
+		return false
+	}
+	refreshed, err := s.billing.loader.Refresh(ctx, externalID, billingArg{c: c}, landed)
+	if err != nil {
+		s.logger.LogAttrs(ctx, slog.LevelDebug, "flowglad: refreshing billing after usage failed; forgetting it instead",
+			slog.String("error", err.Error()))
+	}
+	return refreshed
+}
+
+// pendingTrackers counts the registered PendingUsage that have BeforeBillingRead, whose
+// versions the Service adds up (notePendingRead).
+func (s *Service) pendingTrackers() int {
+	list := s.pending.Load()
+	if list == nil {
+		return 0
+	}
+	n := 0
+	for _, h := range *list {
+		if _, ok := h.p.(beforeBillingRead); ok {
+			n++
+		}
+	}
+	return n
 }
 
 // PendingUsageAmount is an amount of usage of one meter not yet at Flowglad. Exactly one of

@@ -123,6 +123,23 @@ type Ledger interface {
 	Unreserve(ctx context.Context, customerID, holdID string) error
 }
 
+// A Ledger may also have a method
+//
+//	RemovePendingAt(ctx context.Context, customerID string, txIDs []string, gen uint64) (next uint64, wasAt bool, err error)
+//
+// which is RemovePending that returns the customer's generation after it (next), and
+// reports whether the generation was gen just before it, all in one atomic step. With it,
+// the Recorder reads the billing of a customer whose usage reached Flowglad again while
+// gates go on using the cached billing (flowglad.Service.RefreshBillingAfterUsage), rather
+// than forgetting it: the new billing is used from generation next on, provided no other
+// usage of the customer landed since the Recorder read gen. Both ledgers of this module
+// have it.
+
+// pendingRemoverAt is a Ledger's optional RemovePendingAt (see Ledger).
+type pendingRemoverAt interface {
+	RemovePendingAt(ctx context.Context, customerID string, txIDs []string, gen uint64) (next uint64, wasAt bool, err error)
+}
+
 // MemoryLedger is the in-process Ledger.
 type MemoryLedger struct {
 	now func() time.Time
@@ -196,10 +213,14 @@ func (l *MemoryLedger) AddPending(_ context.Context, customerID string, events [
 func (l *MemoryLedger) RemovePending(_ context.Context, customerID string, txIDs []string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	c := l.m[customerID]
-	if c == nil {
-		return nil
+	if c := l.m[customerID]; c != nil {
+		l.removeLocked(customerID, c, txIDs)
 	}
+	return nil
+}
+
+// removeLocked forgets the customer's events and moves its generation on.
+func (l *MemoryLedger) removeLocked(customerID string, c *customerLedger, txIDs []string) {
 	for _, id := range txIDs {
 		e, ok := c.pending[id]
 		if !ok {
@@ -214,7 +235,22 @@ func (l *MemoryLedger) RemovePending(_ context.Context, customerID string, txIDs
 	l.seq++
 	c.gen = l.seq
 	l.tidy(customerID, c)
-	return nil
+}
+
+// RemovePendingAt is RemovePending that also returns the customer's generation after it,
+// and whether it was gen before it (see Ledger).
+func (l *MemoryLedger) RemovePendingAt(_ context.Context, customerID string, txIDs []string, gen uint64) (next uint64, wasAt bool, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c := l.m[customerID]
+	if c == nil {
+		// Nothing pending: the generation stays.
+		g := l.tombs[customerID].gen
+		return g, g == gen, nil
+	}
+	wasAt = c.gen == gen
+	l.removeLocked(customerID, c, txIDs)
+	return c.gen, wasAt, nil
 }
 
 // View implements Ledger.

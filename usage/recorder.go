@@ -80,6 +80,10 @@ type Recorder struct {
 	// probe is the last event Flowglad took (guarded by sendMu): sent again (a duplicate,
 	// counted once) to prove Flowglad up when an event alone in its batch gets a 500.
 	probe *item
+	// refreshes are the running refreshes of billing after a batch landed (landed); a
+	// drain that sends everything waits for them. refreshSlots bounds them.
+	refreshes    sync.WaitGroup
+	refreshSlots chan struct{}
 }
 
 type keptSubs struct {
@@ -195,7 +199,8 @@ func NewRecorder(svc *flowglad.Service, opts ...Option) (*Recorder, error) {
 		now: time.Now, backoff: defaultBackoff,
 		storedTxID: storedTransactionID,
 		full:       make(chan struct{}, 1), flushReq: make(chan flushRequest), stop: make(chan struct{}),
-		done: make(chan struct{}),
+		refreshSlots: make(chan struct{}, maxRefreshes),
+		done:         make(chan struct{}),
 	}
 	for _, o := range opts {
 		o(r)
@@ -470,6 +475,11 @@ var errStopped = errors.New("usage: recorder stopping")
 func (r *Recorder) drain(ctx context.Context, all bool, mark int64, stop <-chan struct{}) error {
 	r.sendMu.Lock()
 	defer r.sendMu.Unlock()
+	if all {
+		// Flush and Close return once the balances are Flowglad's too: the billing reads
+		// after the batches (landed) are in.
+		defer r.refreshes.Wait()
+	}
 	r.sinceDrain.Store(0)
 	attempt := 0
 	for {

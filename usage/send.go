@@ -265,9 +265,13 @@ func refusal(err error) bool {
 	}
 }
 
-// landed removes events Flowglad has from the queue, forgets their customers' billing (the
-// balances changed), then their pending usage: in that order, so a balance read between the
-// two counts the usage twice, never zero times.
+// landed removes events Flowglad has from the queue, then, for each of their customers,
+// takes the events out of the pending usage and makes the customer's billing read again,
+// never the other way round: a balance read between the two counts the usage twice, never
+// zero times. Where the customer's billing is in the Service's in-process cache, it is read
+// again in the background while the cached billing, less the pending usage, goes on
+// answering (flowglad.Service.RefreshBillingAfterUsage), so no gate waits for the read;
+// otherwise it is forgotten at once.
 func (r *Recorder) landed(ctx context.Context, items []item) {
 	claimed := make([]Claimed, len(items))
 	byCustomer := map[string][]string{}
@@ -280,12 +284,58 @@ func (r *Recorder) landed(ctx context.Context, items []item) {
 	r.recorded.Add(int64(len(items)))
 	probe := items[0]
 	r.probe = &probe
-	bg := context.WithoutCancel(ctx)
+	remover, _ := r.ledger.(pendingRemoverAt)
 	for ext, txs := range byCustomer {
-		_ = r.svc.InvalidateBilling(bg, ext)
-		if err := r.ledger.RemovePending(bg, ext, txs); err != nil {
-			r.logger.WarnContext(ctx, "usage: forgetting pending usage failed", "error", err)
+		if remover != nil && r.startRefresh() {
+			r.refreshes.Go(func() {
+				defer func() { <-r.refreshSlots }()
+				r.refresh(ctx, remover, ext, txs)
+			})
+			continue
 		}
+		r.forgetLanded(ctx, ext, txs)
+	}
+}
+
+// maxRefreshes bounds the billing reads a recorder runs at once after batches landed;
+// the customers beyond have their billing forgotten instead.
+const maxRefreshes = 8
+
+// startRefresh takes a refresh slot if one is free.
+func (r *Recorder) startRefresh() bool {
+	select {
+	case r.refreshSlots <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+// refresh takes the customer's landed events out of the pending usage once its billing is
+// read again (see landed); when the billing cannot be refreshed, it is forgotten instead.
+func (r *Recorder) refresh(ctx context.Context, remover pendingRemoverAt, ext string, txs []string) {
+	bg := context.WithoutCancel(ctx)
+	view, err := r.ledger.View(bg, ext)
+	if err == nil && r.svc.RefreshBillingAfterUsage(ctx, ext, func(context.Context) (uint64, bool) {
+		next, wasAt, err := remover.RemovePendingAt(bg, ext, txs, view.Generation)
+		if err != nil {
+			r.logger.WarnContext(ctx, "usage: forgetting pending usage failed", "error", err)
+			return 0, false
+		}
+		return next, wasAt
+	}) {
+		return
+	}
+	r.forgetLanded(ctx, ext, txs)
+}
+
+// forgetLanded forgets the customer's billing, then takes its landed events out of the
+// pending usage.
+func (r *Recorder) forgetLanded(ctx context.Context, ext string, txs []string) {
+	bg := context.WithoutCancel(ctx)
+	_ = r.svc.InvalidateBilling(bg, ext)
+	if err := r.ledger.RemovePending(bg, ext, txs); err != nil {
+		r.logger.WarnContext(ctx, "usage: forgetting pending usage failed", "error", err)
 	}
 }
 

@@ -68,6 +68,8 @@ type Loader[A any, E Holder] struct {
 
 	mu      sync.Mutex
 	flights map[string]*flight[E]
+	// refreshing holds the running Refresh of each key: only their stale mark is used.
+	refreshing map[string]*flight[E]
 	// dirty holds keys whose cached billing could not be deleted after a change: until a
 	// Delete succeeds, their billing is read from Flowglad, never from the cache.
 	dirty map[string]bool
@@ -77,7 +79,8 @@ type Loader[A any, E Holder] struct {
 func NewLoader[A any, E Holder](cfg Config[A, E]) *Loader[A, E] {
 	l := &Loader[A, E]{fetch: cfg.Fetch, newEntry: cfg.New, store: cfg.Store, ttl: cfg.TTL,
 		logger: cfg.Logger, now: cfg.Now, lastKnown: cfg.LastKnown, staleFor: cfg.StaleFor,
-		beforeRead: cfg.BeforeRead, flights: map[string]*flight[E]{}, dirty: map[string]bool{}}
+		beforeRead: cfg.BeforeRead, flights: map[string]*flight[E]{}, refreshing: map[string]*flight[E]{},
+		dirty: map[string]bool{}}
 	if l.logger == nil {
 		l.logger = slog.New(slog.DiscardHandler)
 	}
@@ -109,6 +112,10 @@ type flight[E Holder] struct {
 	// pending is the version of the pending usage the caller that started the read saw
 	// before it (Config.BeforeRead).
 	pending pendingVersion
+
+	// started is when the read began: its answer is not stored over an entry of the
+	// in-process store read after that (a Refresh's).
+	started time.Time
 
 	// Guarded by Loader.mu.
 	waiters int  // callers waiting for the answer, the one running it included (for tests)
@@ -173,6 +180,12 @@ func (l *Loader[A, E]) Waiting(key string) int {
 func (l *Loader[A, E]) shared(ctx context.Context, key string, arg A, pv pendingVersion) (e E, kept bool, err error) {
 	var zero E
 	e, found, missed, version := l.cached(ctx, key)
+	if found && pv.asked && !pv.same(e.BillingEntry().pending) && e.BillingEntry().pending.known {
+		// Read (or refreshed, see Refresh) under another version: maybe a newer one,
+		// which this caller's version predates by the moment between its question and its
+		// lookup. Asking once more costs less than a read from Flowglad.
+		pv.v, pv.asked, pv.known = l.beforeRead(ctx, key)
+	}
 	if found && pv.asked && !pv.same(e.BillingEntry().pending) {
 		// Read under another version of the pending usage (or an unknown one): usage may
 		// have reached Flowglad since, which this entry would count nowhere. Read again;
@@ -198,7 +211,8 @@ func (l *Loader[A, E]) shared(ctx context.Context, key string, arg A, pv pending
 			// of another thread per read, and the read must end when its caller gives up.
 			// Its answer is stored only if this caller's cache lookup really missed: a
 			// shared cache judges a store by the miss that preceded it.
-			f = &flight[E]{done: make(chan struct{}), waiters: 1, unstored: !missed, version: version, pending: pv}
+			f = &flight[E]{done: make(chan struct{}), waiters: 1, unstored: !missed, version: version, pending: pv,
+				started: l.now()}
 			l.flights[key] = f
 			l.mu.Unlock()
 			l.run(ctx, f, key, arg)
@@ -293,7 +307,7 @@ func (l *Loader[A, E]) run(ctx context.Context, f *flight[E], key string, arg A)
 	}
 	// The flight stays joinable while its answer is stored: a read starting meanwhile joins
 	// it rather than racing it to the cache with a second Flowglad read.
-	if err == nil && l.store != nil && !f.unstored && !l.stale(f, key) {
+	if err == nil && l.store != nil && !f.unstored && !l.stale(f, key) && !l.newerStored(ctx, key, f.started) {
 		// Stored even if the caller has just gone: the body is good for those that joined
 		// (a shared store bounds the time it takes).
 		if err := l.storeEntry(context.WithoutCancel(ctx), key, e, f.version); err != nil {
@@ -317,6 +331,90 @@ func (l *Loader[A, E]) run(ctx context.Context, f *flight[E], key string, arg A)
 			l.keepLastKnown(ctx, key, e)
 		}
 	}
+}
+
+// Refresh replaces key's billing in the in-process store with a new read from Flowglad,
+// for a caller some of whose pending usage of key has just reached Flowglad: the stored
+// billing, less the pending usage (which still holds that usage), keeps answering requests
+// while Flowglad is read, so that no request waits for the read.
+//
+// Once the read is in, Refresh stores it where no request under a tracked version of the
+// pending usage takes it (it may count the landed usage twice, never zero times), then
+// calls commit, which takes the landed usage out of the pending usage and returns the
+// version of the pending usage after that, ok only if nothing else of key's pending usage
+// reached Flowglad since the caller began (so the read cannot predate it). Refresh then
+// stores the read under that version, where requests take it; otherwise, or when key was
+// invalidated meanwhile, it forgets key's billing, as Invalidate does.
+//
+// refreshed false, commit not called: there was nothing to refresh (no in-process store,
+// no entry requests take, a read or another Refresh of key running, or the store not to be
+// trusted for key), or the read failed (err). The caller then does what it does without a
+// Refresh: Invalidate, then take the usage out of the pending usage.
+func (l *Loader[A, E]) Refresh(ctx context.Context, key string, arg A, commit func(context.Context) (version uint64, ok bool)) (refreshed bool, err error) {
+	store, local := l.store.(*localStore[E])
+	if !local {
+		return false, nil
+	}
+	f := &flight[E]{}
+	l.mu.Lock()
+	busy := l.dirty[key] || l.flights[key] != nil || l.refreshing[key] != nil
+	if !busy {
+		l.refreshing[key] = f
+	}
+	l.mu.Unlock()
+	if busy {
+		return false, nil
+	}
+	defer func() {
+		l.mu.Lock()
+		if l.refreshing[key] == f {
+			delete(l.refreshing, key)
+		}
+		l.mu.Unlock()
+	}()
+	old, found, _ := store.get(ctx, key)
+	if !found || !old.BillingEntry().pending.known {
+		return false, nil // nothing that requests take: the next one reads anyway
+	}
+	body, err := l.fetch(ctx, arg)
+	if err != nil {
+		return false, err
+	}
+	readAt := l.now()
+	entry := func(pv pendingVersion) E {
+		e := l.newEntry(body)
+		e.BillingEntry().readAt, e.BillingEntry().pending = readAt, pv
+		return e
+	}
+	// A request's read that began after Refresh did postdates the landed usage: its answer
+	// is right for every reader, but is not stored over this newer read (run).
+	if !l.stale(f, key) {
+		// Right under the old entry's version too: the landed usage is still pending.
+		_ = store.set(ctx, key, entry(old.BillingEntry().pending), l.ttl)
+	}
+	version, ok := commit(ctx)
+	if ok && !l.stale(f, key) {
+		e := entry(pendingVersion{v: version, known: true, asked: true})
+		_ = store.set(ctx, key, e, l.ttl)
+		if !l.stale(f, key) {
+			if l.lastKnown != nil {
+				l.keepLastKnown(ctx, key, e)
+			}
+			return true, nil
+		}
+	}
+	_ = l.forget(ctx, key)
+	return true, nil
+}
+
+// newerStored reports whether the in-process store holds an entry of key read after t.
+func (l *Loader[A, E]) newerStored(ctx context.Context, key string, t time.Time) bool {
+	store, local := l.store.(*localStore[E])
+	if !local {
+		return false
+	}
+	e, found, _ := store.get(ctx, key)
+	return found && e.BillingEntry().readAt.After(t)
 }
 
 // storeEntry stores e for key, at version when the store judges versions.
@@ -357,6 +455,9 @@ func (l *Loader[A, E]) Invalidate(ctx context.Context, key string) error {
 	if f := l.flights[key]; f != nil {
 		f.stale = true
 		delete(l.flights, key)
+	}
+	if f := l.refreshing[key]; f != nil {
+		f.stale = true
 	}
 	l.mu.Unlock()
 	if l.store == nil {

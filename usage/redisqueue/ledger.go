@@ -88,7 +88,7 @@ return 1
 `)
 
 // removePendingScript forgets events and subtracts them from their sums, then moves the
-// generation on.
+// generation on. It returns the new generation.
 //
 // KEYS[1] pending, KEYS[2] sums, KEYS[3] gen; ARGV[1] TTL in ms, ARGV[2..] transaction ids.
 var removePendingScript = redis.NewScript(`
@@ -103,9 +103,9 @@ for i = 2, #ARGV do
     redis.call('HDEL', KEYS[1], ARGV[i])
   end
 end
-redis.call('INCR', KEYS[3])
+local gen = redis.call('INCR', KEYS[3])
 redis.call('PEXPIRE', KEYS[3], ARGV[1])
-return 1
+return gen
 `)
 
 // AddPending implements usage.Ledger: one script, an event noted twice counted once.
@@ -134,19 +134,34 @@ func (l *Ledger) AddPending(ctx context.Context, customerID string, events []usa
 
 // RemovePending implements usage.Ledger.
 func (l *Ledger) RemovePending(ctx context.Context, customerID string, txIDs []string) error {
+	_, err := l.removePending(ctx, customerID, txIDs)
+	return err
+}
+
+// removePending runs removePendingScript and returns the customer's new generation.
+func (l *Ledger) removePending(ctx context.Context, customerID string, txIDs []string) (uint64, error) {
 	keys, err := l.keys(customerID)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	args := make([]any, 0, 1+len(txIDs))
 	args = append(args, pendingTTL.Milliseconds())
 	for _, id := range txIDs {
 		args = append(args, id)
 	}
-	if err := removePendingScript.Run(ctx, l.rdb, []string{keys[0], keys[3], keys[2]}, args...).Err(); err != nil {
-		return fmt.Errorf("redisqueue: ledger: remove pending: %w", err)
+	gen, err := removePendingScript.Run(ctx, l.rdb, []string{keys[0], keys[3], keys[2]}, args...).Uint64()
+	if err != nil {
+		return 0, fmt.Errorf("redisqueue: ledger: remove pending: %w", err)
 	}
-	return nil
+	return gen, nil
+}
+
+// RemovePendingAt is RemovePending that also returns the customer's generation after it,
+// and whether it was gen before it (see usage.Ledger): the same script, whose INCR moves
+// the generation on by one.
+func (l *Ledger) RemovePendingAt(ctx context.Context, customerID string, txIDs []string, gen uint64) (next uint64, wasAt bool, err error) {
+	next, err = l.removePending(ctx, customerID, txIDs)
+	return next, err == nil && next == gen+1, err
 }
 
 // View implements usage.Ledger: one round trip.

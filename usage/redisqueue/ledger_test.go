@@ -122,3 +122,35 @@ func TestRedisLedgerConformance(t *testing.T) {
 		return newQueue(t, rdb, "ledger"+strconv.FormatInt(n.Add(1), 10)).Ledger()
 	})
 }
+
+// TestRedisLedgerRemovePendingAt: RemovePendingAt removes as RemovePending does, returns
+// the generation after it (what View then says), and reports whether the generation was
+// the caller's before it: another instance's removal in between makes it false.
+func TestRedisLedgerRemovePendingAt(t *testing.T) {
+	srv := redistest.Start(t)
+	a := newQueue(t, srv.Client(), "shared").Ledger()
+	b := newQueue(t, srv.Client(), "shared").Ledger()
+	ctx := t.Context()
+	require.NoError(t, a.AddPending(ctx, "alice", []usage.PendingEvent{
+		{TransactionID: "t1", UsageMeterSlug: "api-calls", Amount: 2},
+		{TransactionID: "t2", UsageMeterSlug: "api-calls", Amount: 3},
+	}))
+	v, err := a.View(ctx, "alice")
+	require.NoError(t, err)
+
+	next, wasAt, err := a.RemovePendingAt(ctx, "alice", []string{"t1"}, v.Generation)
+	require.NoError(t, err)
+	assert.True(t, wasAt)
+	v2, err := b.View(ctx, "alice")
+	require.NoError(t, err)
+	assert.Equal(t, next, v2.Generation)
+	assert.Equal(t, []usage.PendingEvent{{UsageMeterSlug: "api-calls", Amount: 3}}, v2.Pending)
+
+	next, wasAt, err = b.RemovePendingAt(ctx, "alice", []string{"t2"}, v.Generation)
+	require.NoError(t, err)
+	assert.False(t, wasAt, "a's removal came in between")
+	v3, err := a.View(ctx, "alice")
+	require.NoError(t, err)
+	assert.Equal(t, next, v3.Generation)
+	assert.Empty(t, v3.Pending)
+}

@@ -1,0 +1,172 @@
+package usage_test
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/flowglad-go/flowglad"
+	"github.com/flowglad-go/flowglad/flowgladapi"
+	"github.com/flowglad-go/flowglad/flowgladapi/flowgladapitest"
+	"github.com/flowglad-go/flowglad/internal/reqmemo"
+	"github.com/flowglad-go/flowglad/usage"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// holdingProxy stands before the fake and can hold its billing reads.
+type holdingProxy struct {
+	fake    *flowgladapitest.Server
+	reads   atomic.Int64
+	held    atomic.Int64
+	release atomic.Pointer[chan struct{}]
+}
+
+func (p *holdingProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/billing") {
+		p.reads.Add(1)
+		if ch := p.release.Load(); ch != nil {
+			p.held.Add(1)
+			<-*ch
+		}
+	}
+	p.fake.ServeHTTP(w, r)
+}
+
+// hold makes the billing reads from now on wait for the returned function.
+func (p *holdingProxy) hold(t *testing.T) (release func()) {
+	ch := make(chan struct{})
+	p.release.Store(&ch)
+	done := false
+	release = func() {
+		if !done {
+			done = true
+			p.release.Store(nil)
+			close(ch)
+		}
+	}
+	t.Cleanup(release)
+	return release
+}
+
+// TestBillingRefreshedAfterABatch: once a batch lands, the customers whose billing a
+// request read into the in-process cache have it read again in the background, while the
+// cached billing less the pending usage (the landed usage still in it) answers the gates:
+// the next gated request finds billing in the cache instead of waiting for Flowglad, and
+// the landed usage counts once throughout, never zero times.
+func TestBillingRefreshedAfterABatch(t *testing.T) {
+	fake := flowgladapitest.NewServer(t, flowgladapitest.WithSeed(flowgladapitest.DemoSeed()))
+	proxy := &holdingProxy{fake: fake}
+	upstream := httptest.NewServer(proxy)
+	t.Cleanup(upstream.Close)
+	svc, err := flowglad.NewService(flowglad.Config{
+		APIKey: fake.APIKey(), BaseURL: upstream.URL, Logger: slog.New(slog.DiscardHandler),
+		RetryPolicy: &flowgladapi.RetryPolicy{MaxRetries: 0}, BillingCacheTTL: time.Hour,
+	})
+	require.NoError(t, err)
+	rec, err := usage.NewRecorder(svc, usage.WithFlushInterval(noFlushes))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = rec.Close(context.Background()) })
+
+	// gate reads the balance as a gate does: within a request.
+	gate := func() float64 {
+		t.Helper()
+		subs, err := svc.CurrentSubscriptions(reqmemo.With(ctx(t)), bob)
+		require.NoError(t, err)
+		return subs[0].UsageBalance(meter).AvailableBalance
+	}
+	require.Equal(t, 100.0, gate())
+	_, err = rec.Record(ctx(t), bob, flowglad.UsageEventParams{UsageMeterSlug: meter, Amount: 30})
+	require.NoError(t, err)
+	require.Equal(t, 70.0, gate(), "pending")
+	require.EqualValues(t, 1, proxy.reads.Load())
+
+	release := proxy.hold(t)
+	flushed := make(chan error, 1)
+	go func() { flushed <- rec.Flush(ctx(t)) }()
+	require.Eventually(t, func() bool { return proxy.held.Load() == 1 }, 10*time.Second, time.Millisecond,
+		"the batch lands, then the billing is read again")
+	landed, ok := fake.UsageBalance(flowgladapitest.DemoBobSubscriptionID, meter)
+	require.True(t, ok)
+	require.Equal(t, 70.0, landed, "Flowglad has the usage")
+	assert.Equal(t, 70.0, gate(), "while Flowglad is read: the cached billing less the usage, still pending")
+	select {
+	case err := <-flushed:
+		t.Fatalf("Flush returned (%v) before the balances were Flowglad's", err)
+	default:
+	}
+	release()
+	require.NoError(t, <-flushed)
+
+	reads := proxy.reads.Load()
+	assert.Equal(t, 70.0, gate(), "the refreshed billing, nothing pending")
+	assert.Equal(t, reads, proxy.reads.Load(), "the gate after the batch reads no billing")
+	assert.EqualValues(t, 2, reads, "one read after the batch, in the background")
+	b, err := svc.Billing(ctx(t), bob)
+	require.NoError(t, err)
+	assert.Equal(t, 70.0, b.CheckUsageBalance(meter).AvailableBalance, "outside a request too")
+}
+
+// TestRefreshFailureForgetsBilling: when the billing cannot be read again after a batch
+// (Flowglad down for reads), it is forgotten and the usage leaves the pending usage, as
+// without a refresh: the next read asks Flowglad.
+func TestRefreshFailureForgetsBilling(t *testing.T) {
+	fake := flowgladapitest.NewServer(t, flowgladapitest.WithSeed(flowgladapitest.DemoSeed()))
+	e := newEnvCfg(t, fake, flowglad.Config{BillingCacheTTL: time.Hour})
+	gate := func() float64 {
+		t.Helper()
+		subs, err := e.svc.CurrentSubscriptions(reqmemo.With(ctx(t)), bob)
+		require.NoError(t, err)
+		return subs[0].UsageBalance(meter).AvailableBalance
+	}
+	require.Equal(t, 100.0, gate())
+	_, err := e.rec.Record(ctx(t), bob, flowglad.UsageEventParams{UsageMeterSlug: meter, Amount: 30})
+	require.NoError(t, err)
+	fake.FailNext(1, flowgladapitest.Fault{Path: "/api/v1/customers/" + bob.ExternalID + "/billing", Status: 503})
+	require.NoError(t, e.rec.Flush(ctx(t)))
+	fake.ResetRequests()
+	assert.Equal(t, 70.0, gate())
+	assert.Equal(t, 1, calls(fake)["GET /api/v1/customers/"+bob.ExternalID+"/billing"], "forgotten: read again")
+}
+
+// TestLedgerRemovePendingAt: RemovePendingAt removes as RemovePending does, returns the
+// generation after it, and reports whether the generation was the caller's before it.
+func TestLedgerRemovePendingAt(t *testing.T) {
+	l := usage.NewMemoryLedger()
+	ctx := t.Context()
+	require.NoError(t, l.AddPending(ctx, "alice", []usage.PendingEvent{
+		{TransactionID: "t1", UsageMeterSlug: meter, Amount: 2},
+		{TransactionID: "t2", UsageMeterSlug: meter, Amount: 3},
+	}))
+	v, err := l.View(ctx, "alice")
+	require.NoError(t, err)
+
+	next, wasAt, err := l.RemovePendingAt(ctx, "alice", []string{"t1"}, v.Generation)
+	require.NoError(t, err)
+	assert.True(t, wasAt)
+	assert.NotEqual(t, v.Generation, next)
+	v2, err := l.View(ctx, "alice")
+	require.NoError(t, err)
+	assert.Equal(t, next, v2.Generation)
+	assert.Equal(t, []usage.PendingEvent{{UsageMeterSlug: meter, Amount: 3}}, v2.Pending)
+
+	// A caller whose generation is behind: removed all the same, and told.
+	next, wasAt, err = l.RemovePendingAt(ctx, "alice", []string{"t2"}, v.Generation)
+	require.NoError(t, err)
+	assert.False(t, wasAt)
+	v3, err := l.View(ctx, "alice")
+	require.NoError(t, err)
+	assert.Equal(t, next, v3.Generation)
+	assert.Empty(t, v3.Pending)
+
+	// Nothing pending: the generation stays.
+	next, wasAt, err = l.RemovePendingAt(ctx, "alice", []string{"t9"}, v3.Generation)
+	require.NoError(t, err)
+	assert.True(t, wasAt)
+	assert.Equal(t, v3.Generation, next)
+}
