@@ -87,6 +87,19 @@ func (r *refreshRig) refresh(commit func(context.Context) (uint64, bool)) (bool,
 	return r.l.Refresh(r.t.Context(), blCustomer.ExternalID, blCustomer, commit)
 }
 
+// startRefresh runs a Refresh with commit on its own goroutine, and returns once the
+// Refresh's read (read number n) has begun; the channel gets its result.
+func (r *refreshRig) startRefresh(commit func(context.Context) (uint64, bool), n int64) <-chan bool {
+	done := make(chan bool, 1)
+	go func() {
+		ok, err := r.refresh(commit)
+		assert.NoError(r.t, err)
+		done <- ok
+	}()
+	require.Eventually(r.t, func() bool { return r.reads.Load() == n }, 5*time.Second, time.Millisecond)
+	return done
+}
+
 // TestRefreshNoRequestWaits: after usage landed, the billing is read again while the cached
 // billing goes on answering requests (none waits for the read), and once the usage is out
 // of the pending usage (commit), requests under the new version get the new read without a
@@ -98,13 +111,7 @@ func TestRefreshNoRequestWaits(t *testing.T) {
 
 	release := r.hold(2)
 	var commits atomic.Int64
-	done := make(chan bool, 1)
-	go func() {
-		ok, err := r.refresh(r.landing(2, true, &commits))
-		assert.NoError(t, err)
-		done <- ok
-	}()
-	require.Eventually(t, func() bool { return r.reads.Load() == 2 }, 5*time.Second, time.Millisecond)
+	done := r.startRefresh(r.landing(2, true, &commits), 2)
 	// The refresh's read is held: a request is answered from the cache meanwhile.
 	assert.Equal(t, readBody(1), r.request(), "the cached billing answers while Flowglad is read")
 	assert.Zero(t, commits.Load(), "the usage stays pending until the new billing is in")
@@ -235,12 +242,7 @@ func TestRefreshFailures(t *testing.T) {
 		r.request()
 		release := r.hold(2)
 		var commits atomic.Int64
-		done := make(chan bool, 1)
-		go func() {
-			ok, _ := r.refresh(r.landing(2, true, &commits))
-			done <- ok
-		}()
-		require.Eventually(t, func() bool { return r.reads.Load() == 2 }, 5*time.Second, time.Millisecond)
+		done := r.startRefresh(r.landing(2, true, &commits), 2)
 		require.NoError(t, r.l.Invalidate(t.Context(), blCustomer.ExternalID))
 		release()
 		assert.True(t, <-done)
@@ -288,12 +290,7 @@ func TestOlderReadNotStoredOverRefresh(t *testing.T) {
 	releaseRefresh := r.hold(2)
 	releaseRequest := r.hold(3)
 	var commits atomic.Int64
-	done := make(chan bool, 1)
-	go func() {
-		ok, _ := r.refresh(r.landing(2, true, &commits))
-		done <- ok
-	}()
-	require.Eventually(t, func() bool { return r.reads.Load() == 2 }, 5*time.Second, time.Millisecond)
+	done := r.startRefresh(r.landing(2, true, &commits), 2)
 	// A request under a version the cache does not hold reads for itself.
 	r.pv.set(9, true, true)
 	got := make(chan string, 1)
