@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/flowglad-go/flowglad/flowgladapi"
+	"github.com/flowglad-go/flowglad/internal/billingstub"
 	"github.com/flowglad-go/flowglad/internal/testclock"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -76,22 +77,22 @@ func TestLastKnownNotFromReadBeforeMutation(t *testing.T) {
 // not what was known before it.
 func TestStaleIfErrorNotKeptFromInvalidatedRead(t *testing.T) {
 	t.Parallel()
-	s := newBLServer(t, true)
+	s := billingstub.New(t, true)
 	svc := newBLService(t, s, serviceOptions{staleIfError: time.Hour})
 	before := goBilling(t.Context(), svc)
-	old := s.arrival(t)
+	old := s.Arrival(t)
 	require.Eventually(t, func() bool { return waiters(svc, "u1") == 1 }, 10*time.Second, time.Millisecond)
 
-	s.bump() // the mutation happened at Flowglad
+	s.Bump() // the mutation happened at Flowglad
 	require.NoError(t, svc.InvalidateBilling(t.Context(), "u1"))
 	after := goBilling(t.Context(), svc)
-	fresh := s.arrival(t)
-	close(fresh.release)
+	fresh := s.Arrival(t)
+	close(fresh.Release)
 	require.Equal(t, "v2", receive(t, after).version(t))
-	close(old.release) // the old read ends last
+	close(old.Release) // the old read ends last
 	require.Equal(t, "v1", receive(t, before).version(t))
 
-	s.srv.Close() // Flowglad is unreachable
+	s.Close() // Flowglad is unreachable
 	b, err := svc.Billing(t.Context(), blCustomer)
 	require.NoError(t, err)
 	assert.True(t, b.Stale)

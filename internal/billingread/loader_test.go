@@ -14,115 +14,13 @@ import (
 	"time"
 
 	"github.com/flowglad-go/flowglad/flowgladapi"
+	"github.com/flowglad-go/flowglad/internal/billingstub"
 	"github.com/flowglad-go/flowglad/internal/logbuf"
 	"github.com/flowglad-go/flowglad/internal/reqmemo"
 	"github.com/flowglad-go/flowglad/internal/testclock"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// blPending is one billing read the stub received and holds until the test releases it.
-type blPending struct {
-	version int // the billing version when the read arrived
-	release chan struct{}
-	// canceled is closed when the client gave up on the read before its release.
-	canceled chan struct{}
-}
-
-// blServer is a stand-in for Flowglad's billing endpoint that the test controls: in gated
-// mode every read waits for the test's release; the body tells which version of billing it
-// is (the version current when the read arrived).
-type blServer struct {
-	srv      *httptest.Server
-	arrivals chan *blPending
-
-	mu      sync.Mutex
-	gated   bool
-	version int
-	gets    int
-	posts   int
-	missing bool // the customer does not exist until created
-}
-
-func newBLServer(t *testing.T, gated bool) *blServer {
-	t.Helper()
-	s := &blServer{arrivals: make(chan *blPending, 100), gated: gated, version: 1}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(s.srv.Close)
-	return s
-}
-
-func (s *blServer) serve(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	if r.Method == http.MethodPost && r.URL.Path == "/api/v1/customers" {
-		s.posts++
-		s.missing = false
-		s.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"data": {"customer": {"id": "cus_1", "externalId": "u1"}}}`))
-		return
-	}
-	if r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, "/billing") {
-		s.mu.Unlock()
-		http.NotFound(w, r)
-		return
-	}
-	s.gets++
-	p := &blPending{version: s.version, release: make(chan struct{}), canceled: make(chan struct{})}
-	gated, missing := s.gated, s.missing
-	s.mu.Unlock()
-	if gated {
-		s.arrivals <- p
-		select {
-		case <-p.release:
-		case <-r.Context().Done():
-			close(p.canceled)
-			return
-		}
-	}
-	w.Header().Set("Content-Type", "application/json")
-	if missing {
-		w.WriteHeader(http.StatusNotFound)
-		_, _ = w.Write([]byte(`{"error": "Customer not found", "code": "NOT_FOUND"}`))
-		return
-	}
-	_, _ = fmt.Fprintf(w, `{"customer": {"id": "cus_1", "externalId": "u1", "name": "v%d"}, "currentSubscriptions": []}`, p.version)
-}
-
-func (s *blServer) counts() (gets, posts int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.gets, s.posts
-}
-
-func (s *blServer) bump() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.version++
-}
-
-// arrival waits for the next read to reach the stub.
-func (s *blServer) arrival(t *testing.T) *blPending {
-	t.Helper()
-	select {
-	case p := <-s.arrivals:
-		return p
-	case <-time.After(10 * time.Second):
-		t.Fatal("no billing read reached Flowglad")
-		return nil
-	}
-}
-
-// noArrival checks that no further read reached the stub (reads that would arrive do so
-// within the wait given, as nothing else is running).
-func (s *blServer) noArrival(t *testing.T) {
-	t.Helper()
-	select {
-	case p := <-s.arrivals:
-		t.Fatalf("an unexpected billing read reached Flowglad (version %d)", p.version)
-	case <-time.After(50 * time.Millisecond):
-	}
-}
 
 // Customer stands in for the root package's Customer: what a read needs besides the key.
 type Customer struct{ ExternalID, Name, Email string }
@@ -198,10 +96,10 @@ func load(ctx context.Context, l *Loader[Customer, *Entry], c Customer) (*Entry,
 	return e, err
 }
 
-func newBLService(t *testing.T, s *blServer, opts serviceOptions) *testService {
+func newBLService(t *testing.T, s *billingstub.Server, opts serviceOptions) *testService {
 	t.Helper()
 	client, err := flowgladapi.NewClient("sk_test_bl",
-		flowgladapi.WithBaseURL(s.srv.URL),
+		flowgladapi.WithBaseURL(s.URL),
 		flowgladapi.WithRetryPolicy(flowgladapi.RetryPolicy{MaxRetries: 0}))
 	require.NoError(t, err)
 	return newService(client, opts)
@@ -251,37 +149,37 @@ func receive(t *testing.T, ch <-chan blResult) blResult {
 
 func TestBillingLoaderSharesConcurrentReads(t *testing.T) {
 	t.Parallel()
-	s := newBLServer(t, true)
+	s := billingstub.New(t, true)
 	svc := newBLService(t, s, serviceOptions{})
 	results, p := joinOneRead(t, s, svc, 20)
-	close(p.release)
+	close(p.Release)
 	for _, ch := range results {
 		assert.Equal(t, "v1", receive(t, ch).version(t))
 	}
-	s.noArrival(t)
-	gets, _ := s.counts()
+	s.NoArrival(t)
+	gets, _ := s.Counts()
 	assert.Equal(t, 1, gets)
 
 	// Without a cache the next read, after the shared one finished, asks again.
 	next := goBilling(t.Context(), svc)
-	close(s.arrival(t).release)
+	close(s.Arrival(t).Release)
 	assert.Equal(t, "v1", receive(t, next).version(t))
 }
 
 func TestBillingLoaderSeparateCustomers(t *testing.T) {
 	t.Parallel()
-	s := newBLServer(t, true)
+	s := billingstub.New(t, true)
 	svc := newBLService(t, s, serviceOptions{})
 	a := goBilling(t.Context(), svc)
-	first := s.arrival(t)
+	first := s.Arrival(t)
 	b := make(chan error, 1)
 	go func() {
 		_, err := svc.Billing(t.Context(), Customer{ExternalID: "u2", Email: "u2@example.com"})
 		b <- err
 	}()
-	second := s.arrival(t)
-	close(first.release)
-	close(second.release)
+	second := s.Arrival(t)
+	close(first.Release)
+	close(second.Release)
 	require.NoError(t, receive(t, a).err)
 	require.NoError(t, <-b)
 }
@@ -293,33 +191,33 @@ func TestBillingLoaderInvalidationInFlight(t *testing.T) {
 	t.Parallel()
 	for _, ttl := range []time.Duration{0, time.Hour} {
 		t.Run(fmt.Sprintf("ttl=%v", ttl), func(t *testing.T) {
-			s := newBLServer(t, true)
+			s := billingstub.New(t, true)
 			svc := newBLService(t, s, serviceOptions{cacheTTL: ttl})
 			before := goBilling(t.Context(), svc)
-			old := s.arrival(t)
+			old := s.Arrival(t)
 			require.Eventually(t, func() bool { return waiters(svc, "u1") == 1 }, 10*time.Second, time.Millisecond)
 
-			s.bump() // the mutation happened at Flowglad
+			s.Bump() // the mutation happened at Flowglad
 			require.NoError(t, svc.InvalidateBilling(t.Context(), "u1"))
 			assert.Equal(t, 0, waiters(svc, "u1"), "the running read is no longer joinable")
 
 			after := goBilling(t.Context(), svc)
-			fresh := s.arrival(t)
-			assert.Equal(t, 2, fresh.version)
+			fresh := s.Arrival(t)
+			assert.Equal(t, 2, fresh.Version)
 
 			// The old read finishes last: it must not overwrite what the new one stored.
-			close(fresh.release)
+			close(fresh.Release)
 			assert.Equal(t, "v2", receive(t, after).version(t))
-			close(old.release)
+			close(old.Release)
 			assert.Equal(t, "v1", receive(t, before).version(t), "callers that asked before the change get the read they joined")
 
 			later := goBilling(t.Context(), svc)
 			if ttl > 0 {
 				assert.Equal(t, "v2", receive(t, later).version(t), "the cache holds the fresh read, not the stale one")
-				s.noArrival(t)
+				s.NoArrival(t)
 			} else {
-				p := s.arrival(t)
-				close(p.release)
+				p := s.Arrival(t)
+				close(p.Release)
 				assert.Equal(t, "v2", receive(t, later).version(t))
 			}
 		})
@@ -330,24 +228,24 @@ func TestBillingLoaderInvalidationInFlight(t *testing.T) {
 // the next read asks Flowglad.
 func TestBillingLoaderStaleReadNotCached(t *testing.T) {
 	t.Parallel()
-	s := newBLServer(t, true)
+	s := billingstub.New(t, true)
 	svc := newBLService(t, s, serviceOptions{cacheTTL: time.Hour})
 	first := goBilling(t.Context(), svc)
-	p := s.arrival(t)
-	s.bump()
+	p := s.Arrival(t)
+	s.Bump()
 	require.NoError(t, svc.InvalidateBilling(t.Context(), "u1"))
-	close(p.release)
+	close(p.Release)
 	assert.Equal(t, "v1", receive(t, first).version(t))
 
 	second := goBilling(t.Context(), svc)
-	p = s.arrival(t)
-	assert.Equal(t, 2, p.version, "the stale answer was not cached")
-	close(p.release)
+	p = s.Arrival(t)
+	assert.Equal(t, 2, p.Version, "the stale answer was not cached")
+	close(p.Release)
 	assert.Equal(t, "v2", receive(t, second).version(t))
 
 	third := goBilling(t.Context(), svc)
 	assert.Equal(t, "v2", receive(t, third).version(t), "the fresh answer was cached")
-	s.noArrival(t)
+	s.NoArrival(t)
 }
 
 // TestBillingLoaderCancellation: every caller's context is honoured at once. A caller that
@@ -356,13 +254,13 @@ func TestBillingLoaderStaleReadNotCached(t *testing.T) {
 // it read again rather than fail.
 func TestBillingLoaderCancellation(t *testing.T) {
 	t.Parallel()
-	s := newBLServer(t, true)
+	s := billingstub.New(t, true)
 	svc := newBLService(t, s, serviceOptions{})
 	starterCtx, cancelStarter := context.WithCancel(t.Context())
 	joinerCtx, cancelJoiner := context.WithCancel(t.Context())
 	defer cancelStarter()
 	starter := goBilling(starterCtx, svc)
-	p := s.arrival(t)
+	p := s.Arrival(t)
 	joiner := goBilling(joinerCtx, svc)
 	staying := goBilling(t.Context(), svc)
 	require.Eventually(t, func() bool { return waiters(svc, "u1") == 3 }, 10*time.Second, time.Millisecond)
@@ -370,7 +268,7 @@ func TestBillingLoaderCancellation(t *testing.T) {
 	cancelJoiner()
 	assert.ErrorIs(t, receive(t, joiner).err, context.Canceled)
 	select {
-	case <-p.canceled:
+	case <-p.Canceled:
 		t.Fatal("the read was cancelled when a caller that joined it gave up")
 	case <-time.After(50 * time.Millisecond):
 	}
@@ -379,16 +277,16 @@ func TestBillingLoaderCancellation(t *testing.T) {
 	cancelStarter()
 	assert.ErrorIs(t, receive(t, starter).err, context.Canceled)
 	select {
-	case <-p.canceled:
+	case <-p.Canceled:
 	case <-time.After(10 * time.Second):
 		t.Fatal("the read was not cancelled when the caller running it gave up")
 	}
 
-	again := s.arrival(t)
-	close(again.release)
+	again := s.Arrival(t)
+	close(again.Release)
 	assert.Equal(t, "v1", receive(t, staying).version(t), "a caller still waiting reads again")
-	s.noArrival(t)
-	gets, _ := s.counts()
+	s.NoArrival(t)
+	gets, _ := s.Counts()
 	assert.Equal(t, 2, gets)
 	assert.Equal(t, 0, waiters(svc, "u1"))
 }
@@ -397,23 +295,23 @@ func TestBillingLoaderCancellation(t *testing.T) {
 // when others share its read.
 func TestBillingLoaderDeadlineHonoured(t *testing.T) {
 	t.Parallel()
-	s := newBLServer(t, true)
+	s := billingstub.New(t, true)
 	svc := newBLService(t, s, serviceOptions{})
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
 	hurried := goBilling(ctx, svc)
-	p := s.arrival(t)
+	p := s.Arrival(t)
 	patient := goBilling(t.Context(), svc)
 	require.Eventually(t, func() bool { return waiters(svc, "u1") == 2 }, 10*time.Second, time.Millisecond)
 	assert.ErrorIs(t, receive(t, hurried).err, context.DeadlineExceeded)
-	within(t, p.canceled, "the hurried caller's read was not cancelled")
-	close(s.arrival(t).release)
+	within(t, p.Canceled, "the hurried caller's read was not cancelled")
+	close(s.Arrival(t).Release)
 	assert.Equal(t, "v1", receive(t, patient).version(t))
 }
 
 func TestBillingLoaderTTLCache(t *testing.T) {
 	t.Parallel()
-	s := newBLServer(t, false)
+	s := billingstub.New(t, false)
 	clock := testclock.New(time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC))
 	svc := newBLService(t, s, serviceOptions{cacheTTL: time.Minute, now: clock.Now})
 	read := func() string {
@@ -423,13 +321,13 @@ func TestBillingLoaderTTLCache(t *testing.T) {
 		return b.Customer.Name
 	}
 	gets := func() int {
-		g, _ := s.counts()
+		g, _ := s.Counts()
 		return g
 	}
 
 	assert.Equal(t, "v1", read())
 	assert.Equal(t, 1, gets())
-	s.bump()
+	s.Bump()
 	clock.Advance(59 * time.Second)
 	assert.Equal(t, "v1", read(), "cached within the TTL")
 	assert.Equal(t, 1, gets())
@@ -438,7 +336,7 @@ func TestBillingLoaderTTLCache(t *testing.T) {
 	assert.Equal(t, "v2", read(), "expired at the TTL")
 	assert.Equal(t, 2, gets())
 
-	s.bump()
+	s.Bump()
 	require.NoError(t, svc.InvalidateBilling(t.Context(), "u1"))
 	assert.Equal(t, "v3", read(), "invalidation forgets the cached body")
 	assert.Equal(t, 3, gets())
@@ -567,7 +465,7 @@ func TestLocalStoreManyCustomers(t *testing.T) {
 // included); only Service.Billing decodes the typed view.
 func TestBillingReadsDecodeOnlyWhatIsRead(t *testing.T) {
 	t.Parallel()
-	s := newBLServer(t, false)
+	s := billingstub.New(t, false)
 	svc := newBLService(t, s, serviceOptions{cacheTTL: time.Hour})
 	e, err := svc.billingEntry(t.Context(), blCustomer)
 	require.NoError(t, err)
@@ -589,7 +487,7 @@ func TestBillingReadsDecodeOnlyWhatIsRead(t *testing.T) {
 	b, err := svc.Billing(t.Context(), blCustomer)
 	require.NoError(t, err)
 	assert.Same(t, b, e.view)
-	gets, _ := s.counts()
+	gets, _ := s.Counts()
 	assert.Equal(t, 1, gets)
 }
 
@@ -597,7 +495,7 @@ func TestBillingReadsDecodeOnlyWhatIsRead(t *testing.T) {
 // read again.
 func TestBillingCacheCorruptEntry(t *testing.T) {
 	t.Parallel()
-	s := newBLServer(t, false)
+	s := billingstub.New(t, false)
 	cache := newMapCache()
 	require.NoError(t, cache.Set(t.Context(), "u1", []byte(`not json`), time.Hour))
 	svc := newBLService(t, s, serviceOptions{cacheTTL: time.Hour, cache: cache})
@@ -658,7 +556,7 @@ func (c *flakyCache) Delete(ctx context.Context, key string) error {
 // cache still holds once it is back.
 func TestBillingCacheOutage(t *testing.T) {
 	t.Parallel()
-	s := newBLServer(t, false)
+	s := billingstub.New(t, false)
 	cache := &flakyCache{mapCache: newMapCache()}
 	svc := newBLService(t, s, serviceOptions{cacheTTL: time.Hour, cache: cache})
 	read := func() string {
@@ -669,23 +567,23 @@ func TestBillingCacheOutage(t *testing.T) {
 	}
 	assert.Equal(t, "v1", read())
 	assert.Equal(t, "v1", read(), "cached")
-	gets, _ := s.counts()
+	gets, _ := s.Counts()
 	assert.Equal(t, 1, gets)
 
 	cache.setDown(true)
 	assert.Equal(t, "v1", read(), "an unreachable cache means reading Flowglad")
-	gets, _ = s.counts()
+	gets, _ = s.Counts()
 	assert.Equal(t, 2, gets)
 
-	s.bump() // a mutation while the cache is down: its delete fails
+	s.Bump() // a mutation while the cache is down: its delete fails
 	assert.ErrorIs(t, svc.InvalidateBilling(t.Context(), "u1"), errCacheDown)
 
 	cache.setDown(false) // back, still holding v1
 	assert.Equal(t, "v2", read(), "the entry the failed delete left behind is not served")
-	gets, _ = s.counts()
+	gets, _ = s.Counts()
 	assert.Equal(t, 3, gets)
 	assert.Equal(t, "v2", read(), "once the delete went through, the cache is used again")
-	gets, _ = s.counts()
+	gets, _ = s.Counts()
 	assert.Equal(t, 3, gets)
 }
 
@@ -762,7 +660,7 @@ func (c *hangingCache) Set(ctx context.Context, _ string, _ []byte, _ time.Durat
 // failed store is logged and the answer served.
 func TestHangingCacheDoesNotHangBilling(t *testing.T) {
 	t.Parallel()
-	s := newBLServer(t, false)
+	s := billingstub.New(t, false)
 	cache := &hangingCache{mapCache: newMapCache(), sets: make(chan time.Duration, 10)}
 	logs := &logbuf.Buffer{}
 	svc := newBLService(t, s, serviceOptions{cacheTTL: time.Hour, cache: cache, cacheTimeout: 50 * time.Millisecond,
@@ -794,7 +692,7 @@ func TestHangingCacheDoesNotHangBilling(t *testing.T) {
 // not stored.
 func TestFailedCacheLookupIsNotStored(t *testing.T) {
 	t.Parallel()
-	s := newBLServer(t, false)
+	s := billingstub.New(t, false)
 	cache := &flakyCache{mapCache: newMapCache()}
 	svc := newBLService(t, s, serviceOptions{cacheTTL: time.Hour, cache: &getFails{cache}})
 	_, err := svc.Billing(t.Context(), blCustomer)
@@ -846,13 +744,13 @@ func within(t *testing.T, ch <-chan struct{}, msg string) {
 
 // joinOneRead starts n Billing calls at once and waits until they all wait for the one read
 // that reached the (gated) stub, which it returns unreleased.
-func joinOneRead(t *testing.T, s *blServer, svc *testService, n int) ([]<-chan blResult, *blPending) {
+func joinOneRead(t *testing.T, s *billingstub.Server, svc *testService, n int) ([]<-chan blResult, *billingstub.Pending) {
 	t.Helper()
 	results := make([]<-chan blResult, n)
 	for i := range results {
 		results[i] = goBilling(t.Context(), svc)
 	}
-	p := s.arrival(t)
+	p := s.Arrival(t)
 	require.Eventually(t, func() bool { return waiters(svc, "u1") == n }, 10*time.Second, time.Millisecond,
 		"every caller joins the one read")
 	return results, p
@@ -901,27 +799,27 @@ func (c *versionedCache) Delete(ctx context.Context, key string) error {
 // is not stored.
 func TestBillingLoaderVersionedCache(t *testing.T) {
 	t.Parallel()
-	s := newBLServer(t, true)
+	s := billingstub.New(t, true)
 	cache := newVersionedCache()
 	svc := newBLService(t, s, serviceOptions{cacheTTL: time.Hour, cache: cache})
 
 	before := goBilling(t.Context(), svc)
-	old := s.arrival(t)
+	old := s.Arrival(t)
 
 	// Another instance changes the customer and invalidates the shared cache.
-	s.bump()
+	s.Bump()
 	require.NoError(t, cache.Delete(t.Context(), "u1"))
 
 	after, p := joinOneRead(t, s, svc, 3)
-	require.Equal(t, 1, old.version, "the old read began before the change")
-	require.Equal(t, 2, p.version, "the new callers' read began after it")
-	close(p.release)
+	require.Equal(t, 1, old.Version, "the old read began before the change")
+	require.Equal(t, 2, p.Version, "the new callers' read began after it")
+	close(p.Release)
 	for _, ch := range after {
 		assert.Equal(t, "v2", receive(t, ch).version(t), "a caller that came after the change")
 	}
-	close(old.release)
+	close(old.Release)
 	assert.Equal(t, "v1", receive(t, before).version(t), "the caller that came before it")
-	s.noArrival(t)
+	s.NoArrival(t)
 
 	body, found, err := cache.Get(t.Context(), "u1")
 	require.NoError(t, err)
@@ -930,7 +828,7 @@ func TestBillingLoaderVersionedCache(t *testing.T) {
 	b, err := svc.Billing(t.Context(), blCustomer)
 	require.NoError(t, err)
 	assert.Equal(t, "v2", b.Customer.Name, "a hit")
-	gets, _ := s.counts()
+	gets, _ := s.Counts()
 	assert.Equal(t, 2, gets)
 }
 
@@ -938,15 +836,15 @@ func TestBillingLoaderVersionedCache(t *testing.T) {
 // share one read, as without versions.
 func TestBillingLoaderVersionedCacheSharesReads(t *testing.T) {
 	t.Parallel()
-	s := newBLServer(t, true)
+	s := billingstub.New(t, true)
 	svc := newBLService(t, s, serviceOptions{cacheTTL: time.Hour, cache: newVersionedCache()})
 	results, p := joinOneRead(t, s, svc, 10)
-	close(p.release)
+	close(p.Release)
 	for _, ch := range results {
 		assert.Equal(t, "v1", receive(t, ch).version(t))
 	}
-	s.noArrival(t)
-	gets, _ := s.counts()
+	s.NoArrival(t)
+	gets, _ := s.Counts()
 	assert.Equal(t, 1, gets)
 }
 
@@ -1000,7 +898,7 @@ func (c unversionedMiss) SetIfVersion(ctx context.Context, key string, body []by
 // judge a store by, so it is not stored.
 func TestVersionedCacheUnknownVersionNotStored(t *testing.T) {
 	t.Parallel()
-	s := newBLServer(t, false)
+	s := billingstub.New(t, false)
 	cache := unversionedMiss{newVersionedCache()}
 	svc := newBLService(t, s, serviceOptions{cacheTTL: time.Hour, cache: cache})
 	_, err := svc.Billing(t.Context(), blCustomer)
