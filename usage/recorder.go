@@ -370,9 +370,10 @@ func pendingOf(e Event, id string) PendingEvent {
 }
 
 // Flush returns once every event recorded before the call is at Flowglad or dead-lettered,
-// and the billing reads that follow their landing (see Service.RefreshBillingAfterUsage)
-// are in, or when ctx is done (the events not sent stay queued, and are sent later). Events held by
-// another instance sharing the queue are that instance's to send.
+// and the billing reads that follow their landing are in (see
+// flowglad.Service.RefreshBillingAfterUsage), or when ctx is done (the events not sent stay
+// queued, and are sent later). Events held by another instance sharing the queue are that
+// instance's to send.
 func (r *Recorder) Flush(ctx context.Context) error {
 	req := flushRequest{ctx: ctx, mark: r.now().UnixMilli(), reply: make(chan error, 1)}
 	select {
