@@ -80,10 +80,16 @@ type Recorder struct {
 	// probe is the last event Flowglad took (guarded by sendMu): sent again (a duplicate,
 	// counted once) to prove Flowglad up when an event alone in its batch gets a 500.
 	probe *item
-	// refreshes are the running refreshes of billing after a batch landed (landed); a
-	// drain that sends everything waits for them. refreshSlots bounds them.
-	refreshes    sync.WaitGroup
-	refreshSlots chan struct{}
+	// refreshes are the running refreshes of billing after a batch landed (landed):
+	// Flush waits for those running when its drain ends, Close for all; the flusher
+	// never does (a slow billing read must not hold usage back). refreshSlots bounds
+	// them; refreshCtx is theirs, canceled by Close once it has waited what it may.
+	refreshes     sync.WaitGroup
+	refreshSlots  chan struct{}
+	refreshMu     sync.Mutex
+	refreshDone   map[chan struct{}]struct{}
+	refreshCtx    context.Context
+	cancelRefresh context.CancelFunc
 }
 
 type keptSubs struct {
@@ -235,6 +241,8 @@ func NewRecorder(svc *flowglad.Service, opts ...Option) (*Recorder, error) {
 	}
 	r.logger = svc.Logger()
 	r.runCtx, r.cancelRun = context.WithCancel(context.Background())
+	r.refreshCtx, r.cancelRefresh = context.WithCancel(context.Background())
+	r.refreshDone = map[chan struct{}]struct{}{}
 	r.unregister = svc.AddPendingUsage(pendingView{r})
 	go r.run()
 	return r, nil
@@ -362,8 +370,10 @@ func pendingOf(e Event, id string) PendingEvent {
 }
 
 // Flush returns once every event recorded before the call is at Flowglad or dead-lettered,
-// or when ctx is done (the events not sent stay queued, and are sent later). Events held by
-// another instance sharing the queue are that instance's to send.
+// and the billing reads that follow their landing are in (see
+// flowglad.Service.RefreshBillingAfterUsage), or when ctx is done (the events not sent stay
+// queued, and are sent later). Events held by another instance sharing the queue are that
+// instance's to send.
 func (r *Recorder) Flush(ctx context.Context) error {
 	req := flushRequest{ctx: ctx, mark: r.now().UnixMilli(), reply: make(chan error, 1)}
 	select {
@@ -375,10 +385,17 @@ func (r *Recorder) Flush(ctx context.Context) error {
 	}
 	select {
 	case err := <-req.reply:
-		return err
+		if err != nil {
+			return err
+		}
 	case <-ctx.Done():
 		return fmt.Errorf("usage: flush: %w", ctx.Err())
 	}
+	// The balances are Flowglad's too once the billing reads after the batches are in.
+	if err := r.waitRefreshes(ctx); err != nil {
+		return fmt.Errorf("usage: flush: %w", err)
+	}
+	return nil
 }
 
 // Close stops taking events (Record returns ErrClosed), stops the flusher, and drains the
@@ -403,6 +420,14 @@ func (r *Recorder) Close(ctx context.Context) error {
 	stopCancel()
 	r.cancelRun()
 	err := r.drain(ctx, true, 1<<62, nil)
+	// The billing reads after the last batches: waited for until ctx ends, then
+	// canceled (their customers' billing is forgotten instead), so that none outlives
+	// Close.
+	if werr := r.waitRefreshes(ctx); err == nil {
+		err = werr
+	}
+	r.cancelRefresh()
+	r.refreshes.Wait()
 	r.unregister()
 	if r.ownQueue {
 		_ = r.q.Close() // the recorder's own memory queue, whose Close cannot fail
@@ -475,11 +500,6 @@ var errStopped = errors.New("usage: recorder stopping")
 func (r *Recorder) drain(ctx context.Context, all bool, mark int64, stop <-chan struct{}) error {
 	r.sendMu.Lock()
 	defer r.sendMu.Unlock()
-	if all {
-		// Flush and Close return once the balances are Flowglad's too: the billing reads
-		// after the batches (landed) are in.
-		defer r.refreshes.Wait()
-	}
 	r.sinceDrain.Store(0)
 	attempt := 0
 	for {

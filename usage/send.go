@@ -287,9 +287,23 @@ func (r *Recorder) landed(ctx context.Context, items []item) {
 	remover, _ := r.ledger.(pendingRemoverAt)
 	for ext, txs := range byCustomer {
 		if remover != nil && r.startRefresh() {
+			// Not the drain's context, which ends with the drain: the recorder's, with
+			// the drain's values.
+			rctx, cancel := mergeDone(context.WithoutCancel(ctx), r.refreshCtx)
+			done := make(chan struct{})
+			r.refreshMu.Lock()
+			r.refreshDone[done] = struct{}{}
+			r.refreshMu.Unlock()
 			r.refreshes.Go(func() {
-				defer func() { <-r.refreshSlots }()
-				r.refresh(ctx, remover, ext, txs)
+				defer func() {
+					cancel()
+					r.refreshMu.Lock()
+					delete(r.refreshDone, done)
+					r.refreshMu.Unlock()
+					close(done)
+					<-r.refreshSlots
+				}()
+				r.refresh(rctx, remover, ext, txs)
 			})
 			continue
 		}
@@ -300,6 +314,25 @@ func (r *Recorder) landed(ctx context.Context, items []item) {
 // maxRefreshes bounds the billing reads a recorder runs at once after batches landed;
 // the customers beyond have their billing forgotten instead.
 const maxRefreshes = 8
+
+// waitRefreshes waits for the refreshes running now (not those started later, which a
+// busy recorder never runs out of), or until ctx is done.
+func (r *Recorder) waitRefreshes(ctx context.Context) error {
+	r.refreshMu.Lock()
+	running := make([]chan struct{}, 0, len(r.refreshDone))
+	for done := range r.refreshDone {
+		running = append(running, done)
+	}
+	r.refreshMu.Unlock()
+	for _, done := range running {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
 
 // startRefresh takes a refresh slot if one is free.
 func (r *Recorder) startRefresh() bool {

@@ -119,7 +119,7 @@ type flight[E Holder] struct {
 
 	// Guarded by Loader.mu.
 	waiters int  // callers waiting for the answer, the one running it included (for tests)
-	stale   bool // invalidated while running: not cached, not joined by new readers
+	stale   bool // invalidated or displaced while running: not cached, not joined by new readers
 }
 
 // Load returns key's billing, reading it with arg when it must be read: from the request's
@@ -213,6 +213,12 @@ func (l *Loader[A, E]) shared(ctx context.Context, key string, arg A, pv pending
 			// shared cache judges a store by the miss that preceded it.
 			f = &flight[E]{done: make(chan struct{}), waiters: 1, unstored: !missed, version: version, pending: pv,
 				started: l.now()}
+			if old := l.flights[key]; old != nil {
+				// Displaced, still running: Invalidate no longer finds it, so it could
+				// store billing read before a later change. Its callers get its answer;
+				// the cache gets this caller's.
+				old.stale = true
+			}
 			l.flights[key] = f
 			l.mu.Unlock()
 			l.run(ctx, f, key, arg)
