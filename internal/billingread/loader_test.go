@@ -297,16 +297,35 @@ func TestBillingLoaderDeadlineHonoured(t *testing.T) {
 	t.Parallel()
 	s := billingstub.New(t, true)
 	svc := newBLService(t, s, serviceOptions{})
-	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
-	defer cancel()
+	// A deadline the test makes pass once both callers wait, not a wall-clock one, which a
+	// loaded machine could reach before the second caller joins.
+	ctx := &deadlineCtx{Context: t.Context(), done: make(chan struct{})}
 	hurried := goBilling(ctx, svc)
 	p := s.Arrival(t)
 	patient := goBilling(t.Context(), svc)
 	require.Eventually(t, func() bool { return waiters(svc, "u1") == 2 }, 10*time.Second, time.Millisecond)
+	close(ctx.done)
 	assert.ErrorIs(t, receive(t, hurried).err, context.DeadlineExceeded)
 	within(t, p.Canceled, "the hurried caller's read was not cancelled")
 	close(s.Arrival(t).Release)
 	assert.Equal(t, "v1", receive(t, patient).version(t))
+}
+
+// deadlineCtx is a context whose deadline passes when the test closes done.
+type deadlineCtx struct {
+	context.Context
+	done chan struct{}
+}
+
+func (c *deadlineCtx) Done() <-chan struct{} { return c.done }
+
+func (c *deadlineCtx) Err() error {
+	select {
+	case <-c.done:
+		return context.DeadlineExceeded
+	default:
+		return nil
+	}
 }
 
 func TestBillingLoaderTTLCache(t *testing.T) {
