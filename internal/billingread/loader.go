@@ -403,9 +403,7 @@ func (l *Loader[A, E]) Refresh(ctx context.Context, key string, arg A, commit fu
 		e := entry(pendingVersion{v: version, known: true, asked: true})
 		_ = store.set(ctx, key, e, l.ttl)
 		if !l.stale(f, key) {
-			if l.lastKnown != nil {
-				l.keepLastKnown(ctx, key, e)
-			}
+			l.keepLastKnown(ctx, key, e)
 			return true, nil
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -302,4 +303,41 @@ func TestOlderReadNotStoredOverRefresh(t *testing.T) {
 	assert.Equal(t, readBody(3), <-got, "the request gets its own read")
 	r.pv.set(2, true, true)
 	assert.Equal(t, readBody(2), r.request(), "the refresh's newer read stays in the cache")
+}
+
+// TestRefreshAgain: a Refresh that ended leaves the key free for the next batch's.
+func TestRefreshAgain(t *testing.T) {
+	t.Parallel()
+	r := newRefreshRig(t, NewLocalStore[*Entry](1<<20, nil))
+	r.request()
+	var commits atomic.Int64
+	for i, next := range []uint64{2, 3} {
+		ok, err := r.refresh(r.landing(next, true, &commits))
+		require.NoError(t, err)
+		assert.True(t, ok, "refresh %d", i+1)
+	}
+	assert.EqualValues(t, 2, commits.Load())
+	assert.Equal(t, readBody(3), r.request())
+}
+
+// TestRefreshKeepsLastKnown: the refreshed billing is what an outage serves afterwards
+// (Config.StaleFor), not the billing it replaced.
+func TestRefreshKeepsLastKnown(t *testing.T) {
+	t.Parallel()
+	r := newRefreshRig(t, NewLocalStore[*Entry](1<<20, nil))
+	r.l.lastKnown, r.l.staleFor = NewLocalLastKnown[*Entry](1<<20, nil), time.Hour
+	r.request()
+	var commits atomic.Int64
+	ok, err := r.refresh(r.landing(2, true, &commits))
+	require.NoError(t, err)
+	require.True(t, ok)
+
+	r.mu.Lock()
+	r.fail = &flowgladapi.Error{StatusCode: http.StatusServiceUnavailable}
+	r.mu.Unlock()
+	require.NoError(t, r.l.Invalidate(t.Context(), blCustomer.ExternalID))
+	e, err := load(t.Context(), r.l, blCustomer)
+	require.NoError(t, err)
+	assert.True(t, e.Stale())
+	assert.Equal(t, readBody(2), string(e.Raw()))
 }
