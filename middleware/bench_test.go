@@ -67,6 +67,14 @@ var benchQueues = []queueKind{
 		}
 		return q
 	}},
+	{"bolt-background", func(b *testing.B) usage.Queue {
+		q, err := boltqueue.Open(filepath.Join(b.TempDir(), "usage.db"), boltqueue.WithCapacity(1<<30),
+			boltqueue.WithDurability(boltqueue.SyncInBackground))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return q
+	}},
 	{"redis", func(b *testing.B) usage.Queue {
 		q, err := redisqueue.New(redistest.Start(b).Client(), "bench", redisqueue.WithCapacity(1<<30))
 		if err != nil {

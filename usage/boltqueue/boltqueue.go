@@ -50,6 +50,7 @@ type config struct {
 	capacity    int
 	lockTimeout time.Duration
 	mode        os.FileMode
+	durability  Durability
 }
 
 // WithCapacity bounds the number of events in the queue, claimed ones included: Put refuses
@@ -100,10 +101,14 @@ type Queue struct {
 	// mu guards the counters and the claims. It is never held while waiting for a write
 	// transaction (a write may wait for readers to finish remapping the file).
 	mu          sync.Mutex
+	claimMu     sync.Mutex          // one Claim at a time
 	count       int                 // events stored in the events bucket
 	reserved    int                 // events of Puts in progress, counted against capacity
 	claimed     map[uint64]struct{} // sequence numbers handed out by Claim
 	quarantined int
+
+	// wal is the log of a SyncInBackground queue, nil otherwise.
+	wal *wal
 
 	writes    chan write    // to the committer; closed by Close once no method runs
 	committed chan struct{} // closed when the committer has stopped
@@ -151,7 +156,18 @@ func Open(path string, opts ...Option) (*Queue, error) {
 		_ = db.Close()
 		return nil, err
 	}
+	// Always: a log an earlier process left (SyncInBackground) is moved in whatever this
+	// one's durability.
+	w, err := q.openWAL(cfg.mode, cfg.durability == SyncInBackground)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	q.wal = w
 	go q.commit()
+	if w != nil {
+		go q.moveLoop()
+	}
 	return q, nil
 }
 
@@ -263,6 +279,17 @@ func (q *Queue) Put(ctx context.Context, events []usage.Event) error {
 	q.reserved += len(events)
 	q.mu.Unlock()
 
+	if q.wal != nil {
+		// Reserved until the mover has them in the file (moveWAL).
+		if err := q.wal.append(values); err != nil {
+			q.mu.Lock()
+			q.reserved -= len(events)
+			q.mu.Unlock()
+			return err
+		}
+		return nil
+	}
+
 	// The function may run more than once (see write): a failed run's transaction,
 	// sequence numbers included, is rolled back.
 	err := q.update(func(tx *bolt.Tx) error {
@@ -305,14 +332,30 @@ func (q *Queue) Claim(ctx context.Context, max int) ([]usage.Claimed, error) {
 	if max <= 0 {
 		return nil, nil
 	}
+	if q.wal != nil {
+		// What Puts wrote to the log is claimable now, not after the mover's next turn.
+		if err := q.moveWAL(); err != nil {
+			return nil, err
+		}
+	}
 	var out []usage.Claimed
 	var bad []uint64
+	// One Claim at a time reads the file, without holding mu, which Puts take: a read
+	// transaction may wait for the file's remapping. The claims it skips are copied first;
+	// those Ack and Release drop meanwhile are only skipped once more.
+	q.claimMu.Lock()
+	defer q.claimMu.Unlock()
 	q.mu.Lock()
+	held := make(map[uint64]struct{}, len(q.claimed))
+	for seq := range q.claimed {
+		held[seq] = struct{}{}
+	}
+	q.mu.Unlock()
 	err := q.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(eventsBucket).Cursor()
 		for k, v := c.First(); k != nil && len(out) < max; k, v = c.Next() {
 			seq := binary.BigEndian.Uint64(k)
-			if _, held := q.claimed[seq]; held {
+			if _, held := held[seq]; held {
 				continue
 			}
 			e, err := usage.DecodeEvent(v)
@@ -324,6 +367,7 @@ func (q *Queue) Claim(ctx context.Context, max int) ([]usage.Claimed, error) {
 		}
 		return nil
 	})
+	q.mu.Lock()
 	if err == nil {
 		for _, c := range out {
 			seq, _ := strconv.ParseUint(c.ID, 10, 64)
@@ -468,6 +512,12 @@ func (q *Queue) Stats(ctx context.Context) (usage.QueueStats, error) {
 		return usage.QueueStats{}, err
 	}
 	defer q.leave()
+	if q.wal != nil {
+		// Counted in one place: the file.
+		if err := q.moveWAL(); err != nil {
+			return usage.QueueStats{}, err
+		}
+	}
 	var st usage.QueueStats
 	err := q.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(eventsBucket).Cursor()
@@ -501,6 +551,12 @@ func (q *Queue) Each(ctx context.Context, fn func(usage.Event) error) error {
 		return err
 	}
 	defer q.leave()
+	if q.wal != nil {
+		// In the file, not in the log, once this returns.
+		if err := q.moveWAL(); err != nil {
+			return err
+		}
+	}
 	return q.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(eventsBucket).Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
@@ -543,12 +599,23 @@ func (q *Queue) Close() error {
 		return nil
 	}
 	q.closed = true
+	var walErr error
+	if q.wal != nil {
+		close(q.wal.stop)
+		<-q.wal.done
+		// What is left in the log goes in the file now; if it cannot, the next Open
+		// moves it.
+		walErr = q.moveWAL()
+	}
 	close(q.writes) // no method runs (closeMu), so nobody sends any more
 	<-q.committed
+	if q.wal != nil {
+		q.wal.closeFiles()
+	}
 	if err := q.db.Close(); err != nil {
 		return fmt.Errorf("boltqueue: closing %s: %w", q.path, err)
 	}
-	return nil
+	return walErr
 }
 
 // maxGroup bounds the writes committed in one transaction, so one commit's latency stays

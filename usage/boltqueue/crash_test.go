@@ -3,6 +3,7 @@ package boltqueue_test
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,13 +23,27 @@ const markDrained = "DRAINED"
 // and the next received but not answered; a second process opens the same file and drains
 // it. Every event reaches Flowglad exactly once: the events the first process had claimed
 // are claimable again, and the batch Flowglad received without answering is sent again with
-// the same transaction ids, which Flowglad skips.
+// the same transaction ids, which Flowglad skips. The same with SyncInBackground, whose
+// Records return before the events are synced.
 func TestKill9MidFlush(t *testing.T) {
+	for _, sync := range []string{"", backgroundMode} {
+		name := "every-put"
+		if sync != "" {
+			name = "background"
+		}
+		t.Run(name, func(t *testing.T) { kill9MidFlush(t, sync) })
+	}
+}
+
+// backgroundMode, added to a child's mode, opens the queue with SyncInBackground.
+const backgroundMode = "+background"
+
+func kill9MidFlush(t *testing.T, sync string) {
 	ctx, fake := crashtest.Begin(t)
 	path := filepath.Join(t.TempDir(), "usage.db")
 
 	// First child: records, starts flushing, dies.
-	first := crashtest.Start(ctx, t, "TestCrashChild", fake.Config("record", crashtest.Events, path))
+	first := crashtest.Start(ctx, t, "TestCrashChild", fake.Config("record"+sync, crashtest.Events, path))
 	first.Await(ctx, t, crashtest.MarkRecorded)
 	crashtest.Await(ctx, t, "a second bulk call", fake.Held())
 	first.Kill(t)
@@ -42,7 +57,7 @@ func TestKill9MidFlush(t *testing.T) {
 	require.Less(t, atFlowglad, crashtest.Events, "the kill came before every event was sent")
 
 	// Second child: opens the same file and drains it.
-	second := crashtest.Start(ctx, t, "TestCrashChild", fake.Config("drain", crashtest.Events, path))
+	second := crashtest.Start(ctx, t, "TestCrashChild", fake.Config("drain"+sync, crashtest.Events, path))
 	second.Wait(ctx, t)
 	require.NotEmpty(t, second.Marks(markDrained), "the draining child closed its recorder")
 
@@ -65,13 +80,18 @@ func TestCrashChild(t *testing.T) {
 		t.Skip("the child process of TestKill9MidFlush")
 	}
 	ctx := context.Background()
-	q, err := boltqueue.Open(cfg.Queue)
+	mode, background := strings.CutSuffix(cfg.Mode, backgroundMode)
+	var opts []boltqueue.Option
+	if background {
+		opts = append(opts, boltqueue.WithDurability(boltqueue.SyncInBackground))
+	}
+	q, err := boltqueue.Open(cfg.Queue, opts...)
 	require.NoError(t, err)
 	rec, err := usage.NewRecorder(cfg.Service(t), usage.WithQueue(q), usage.WithBatchSize(crashtest.Batch),
 		usage.WithFlushInterval(time.Hour))
 	require.NoError(t, err)
 
-	switch cfg.Mode {
+	switch mode {
 	case "record":
 		crashtest.RecordAll(ctx, t, rec, cfg.N)
 		crashtest.FlushUntilKilled(ctx, t, rec)

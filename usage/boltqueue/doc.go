@@ -28,6 +28,18 @@
 //     can lose the last ones). Put waits for the disk: group commit makes concurrent Puts
 //     share one flush, so each Put costs about one fsync of latency, not one fsync per
 //     event of throughput.
+//   - With WithDurability(SyncInBackground), Put returns once its events are written to a
+//     log beside the file (path+".wal0" and ".wal1"), in the operating system's cache,
+//     without waiting for the disk: tens of microseconds instead of a few fsyncs. A mover
+//     commits them into the file (synced) in the background, within a commit's time, and
+//     Claim, Stats and Close move what is left first. kill -9, a panic or the OOM killer
+//     lose nothing (the kernel keeps what was written; the next Open moves the log into
+//     the file, each record once). Power loss or a kernel crash can lose the events not
+//     yet moved, about the last commit's worth, and never damages the file: a log record
+//     cut short is dropped whole, and the file itself is only ever changed by synced
+//     commits. Choose it when metering must not wait for the disk and the machine's crash
+//     is covered otherwise (or costs a few milliseconds of usage); keep the default when
+//     every event Put returned for must survive a power cut.
 //   - The machine or its disk lost for good: the events in the file are lost with it. Put
 //     the file on a volume that outlives the process (not a container's scratch layer), or
 //     use usage/redisqueue, which keeps events in Redis.

@@ -22,6 +22,7 @@ import (
 
 const (
 	envPutChild = "BOLTQUEUE_PUT_CHILD" // the file the child puts into
+	envPutSync  = "BOLTQUEUE_PUT_SYNC"  // "background": the child opens with SyncInBackground
 	markPut     = "BOLTQUEUE-PUT "      // + the batch's name, once its Put returned
 	putWriters  = 8
 	putBatch    = 3
@@ -50,15 +51,24 @@ func killed(t *testing.T, cmd *exec.Cmd, err error) {
 // TestKill9MidPut: a process putting batches of events from several goroutines is killed
 // with SIGKILL. Reopened, the file holds every batch whose Put had returned, and every batch
 // it holds whole: a Put is all or none, even when the kill lands inside its commit.
+//
+// With SyncInBackground the Puts return once written to the log, and the kill lands between
+// or inside log writes and moves into the file: the same holds, the log read back on open.
 func TestKill9MidPut(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a child process")
 	}
+	for _, sync := range []string{"every-put", "background"} {
+		t.Run(sync, func(t *testing.T) { kill9MidPut(t, sync) })
+	}
+}
+
+func kill9MidPut(t *testing.T, sync string) {
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 	path := filepath.Join(t.TempDir(), "usage.db")
 
-	child := startChild(ctx, t, "TestPutChild", envPutChild+"="+path)
+	child := startChild(ctx, t, "TestPutChild", envPutChild+"="+path, envPutSync+"="+sync)
 	out, err := child.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, child.Start())
@@ -103,7 +113,11 @@ func TestPutChild(t *testing.T) {
 	if path == "" {
 		t.Skip("the child process of TestKill9MidPut")
 	}
-	q, err := boltqueue.Open(path)
+	var opts []boltqueue.Option
+	if os.Getenv(envPutSync) == "background" {
+		opts = append(opts, boltqueue.WithDurability(boltqueue.SyncInBackground))
+	}
+	q, err := boltqueue.Open(path, opts...)
 	require.NoError(t, err)
 	var mu sync.Mutex // one line at a time on stdout
 	var wg sync.WaitGroup
