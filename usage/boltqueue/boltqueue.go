@@ -324,6 +324,10 @@ func (q *Queue) Put(ctx context.Context, events []usage.Event) error {
 //
 // An event that does not decode (a newer version wrote it, or the disk damaged it) is moved
 // aside to a bucket of its own rather than handed out or deleted; Quarantined counts them.
+//
+// With SyncInBackground, Claim first moves the log into the file. If that move fails, the
+// events already in the file are still handed out; the move's error is returned only when
+// there are none, so the queue never looks empty while events wait in the log.
 func (q *Queue) Claim(ctx context.Context, max int) ([]usage.Claimed, error) {
 	if err := q.enter(ctx); err != nil {
 		return nil, err
@@ -332,11 +336,12 @@ func (q *Queue) Claim(ctx context.Context, max int) ([]usage.Claimed, error) {
 	if max <= 0 {
 		return nil, nil
 	}
+	var moveErr error
 	if q.wal != nil {
-		// What Puts wrote to the log is claimable now, not after the mover's next turn.
-		if err := q.moveWAL(); err != nil {
-			return nil, err
-		}
+		// What Puts wrote to the log is claimable now, not after the mover's next turn. A
+		// move that fails (a full disk) does not stop the events already in the file from
+		// being sent: their Acks free the pages the next move needs.
+		moveErr = q.moveWAL()
 	}
 	var out []usage.Claimed
 	var bad []uint64
@@ -388,6 +393,10 @@ func (q *Queue) Claim(ctx context.Context, max int) ([]usage.Claimed, error) {
 			q.release(ids(out))
 			return nil, err
 		}
+	}
+	if len(out) == 0 && moveErr != nil {
+		// Events wait in the log: the queue is not empty, whatever the file says.
+		return nil, moveErr
 	}
 	return out, nil
 }
