@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -298,17 +299,38 @@ func (w *wal) append(values [][]byte) error {
 
 // moveLoop is the mover of a SyncInBackground queue: it moves what Puts wrote into the
 // queue's file, one commit at a time; the Puts that arrive meanwhile go in the next.
+//
+// A move that fails is tried again after a backoff (minMoveRetry, doubling up to
+// maxMoveRetry) with no Put needed to kick it: the records wait in the log, in the
+// operating system's cache only, where a power cut takes them.
 func (q *Queue) moveLoop() {
 	defer close(q.wal.done)
+	retry := time.NewTimer(time.Hour)
+	retry.Stop() // armed only after a failed move
+	defer retry.Stop()
+	backoff := minMoveRetry
 	for {
 		select {
 		case <-q.wal.kick:
-			_ = q.moveWAL()
+		case <-retry.C:
 		case <-q.wal.stop:
 			return
 		}
+		retry.Stop()
+		if err := q.moveWAL(); err != nil {
+			retry.Reset(backoff)
+			backoff = min(2*backoff, maxMoveRetry)
+			continue
+		}
+		backoff = minMoveRetry
 	}
 }
+
+// The mover's backoff after a failed move.
+const (
+	minMoveRetry = 10 * time.Millisecond
+	maxMoveRetry = time.Second
+)
 
 // moveWAL moves the log's pending records into the queue's file in one synced commit, then
 // empties the log file they were in. The next Puts go to the other file meanwhile.
