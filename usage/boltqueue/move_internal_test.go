@@ -3,6 +3,7 @@ package boltqueue
 import (
 	"context"
 	"encoding/binary"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -119,4 +120,38 @@ func TestMoverRetriesAFailedMove(t *testing.T) {
 	unblock()
 	assert.Eventually(t, func() bool { applied, err := walApplied(q); return err == nil && applied == 1 }, 5*time.Second, 5*time.Millisecond,
 		"moved into the file with no further call")
+}
+
+// TestLargestRecordIsReadBack: a Put that the log takes is read back from it after a
+// crash, the largest one included; a Put too large for one record is refused, not
+// written and then dropped as damaged when the log is read back.
+func TestLargestRecordIsReadBack(t *testing.T) {
+	defer func(old int) { maxWALRecord = old }(maxWALRecord)
+	e := usage.Event{CustomerID: "c1", UsageMeterSlug: "m", Amount: 1, TransactionID: "big"}
+	v, err := usage.EncodeEvent(e)
+	require.NoError(t, err)
+	// seq, event count, the event's length, the event: the largest record that fits.
+	maxWALRecord = 8 + 4 + 4 + len(v)
+
+	path := filepath.Join(t.TempDir(), "usage.db")
+	q, err := Open(path, WithDurability(SyncInBackground))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = q.Close() })
+	q.wal.moveMu.Lock() // in the log only, as a crash would leave it
+	defer q.wal.moveMu.Unlock()
+	require.NoError(t, q.Put(context.Background(), []usage.Event{e}))
+	returned := 1
+	e.TransactionID += "!"
+	if err := q.Put(context.Background(), []usage.Event{e}); err == nil {
+		returned++
+	}
+	assert.Equal(t, 1, returned, "a Put one byte too large for a record is refused")
+
+	f, err := os.Open(walPaths(path)[q.wal.active])
+	require.NoError(t, err)
+	defer f.Close()
+	recs, err := readWAL(f)
+	require.NoError(t, err)
+	require.Len(t, recs, returned, "every Put that returned is read back")
+	assert.Equal(t, [][]byte{v}, recs[0].values)
 }

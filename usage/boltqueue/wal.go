@@ -63,8 +63,9 @@ var walAppliedKey = []byte("wal-applied")
 
 const walHeader = 16
 
-// maxWALRecord bounds a record read back: a length beyond it is a damaged record.
-const maxWALRecord = 1 << 30
+// maxWALRecord bounds a record's length field (seq ‖ payload): a length beyond it read back
+// is a damaged record. A variable so that a test can lower it.
+var maxWALRecord = 1 << 30
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
@@ -200,7 +201,7 @@ func readWAL(f *os.File) ([]walRec, error) {
 	for len(data) >= walHeader {
 		n := binary.BigEndian.Uint32(data[0:4]) // of seq ‖ payload
 		sum := binary.BigEndian.Uint32(data[4:8])
-		if n < 8 || n > maxWALRecord || len(data)-8 < int(n) {
+		if n < 8 || int64(n) > int64(maxWALRecord) || len(data)-8 < int(n) {
 			break
 		}
 		body := data[8 : 8+int(n)]
