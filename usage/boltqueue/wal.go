@@ -269,7 +269,7 @@ func (w *wal) append(values [][]byte) error {
 	for _, v := range values {
 		size += 4 + len(v)
 	}
-	if size > maxWALRecord {
+	if 8+size > maxWALRecord { // the length field counts the seq too: as readWAL checks it
 		return errors.New("boltqueue: events too large for one log record")
 	}
 	buf := slices.Grow(w.buf[:0], walHeader+size)[:walHeader]
