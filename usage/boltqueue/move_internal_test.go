@@ -155,3 +155,45 @@ func TestLargestRecordIsReadBack(t *testing.T) {
 	require.Len(t, recs, returned, "every Put that returned is read back")
 	assert.Equal(t, [][]byte{v}, recs[0].values)
 }
+
+// TestStatsWhileTheLogCannotMove: while the log cannot be moved into the file, Stats still
+// answers and counts the events waiting in the log, oldest included: a full disk shows as
+// a growing queue (the recorder reports Stats' zero values when it fails), not as an empty one.
+func TestStatsWhileTheLogCannotMove(t *testing.T) {
+	ctx := context.Background()
+	at := func(ms int64, id string) usage.Event {
+		return usage.Event{CustomerID: "c1", UsageMeterSlug: "m", Amount: 1, TransactionID: id, RecordedAt: ms}
+	}
+	for _, tc := range []struct {
+		name       string
+		inFile     []usage.Event
+		inLog      []usage.Event
+		wantOldest int64
+	}{
+		{"events in the file and in the log", []usage.Event{at(1000, "f")}, []usage.Event{at(2000, "l1"), at(3000, "l2")}, 1000},
+		{"events in the log only", nil, []usage.Event{at(2000, "l1"), at(3000, "l2")}, 2000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q, err := Open(filepath.Join(t.TempDir(), "usage.db"), WithDurability(SyncInBackground), WithCapacity(10))
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = q.Close() })
+			if len(tc.inFile) > 0 {
+				require.NoError(t, q.Put(ctx, tc.inFile))
+				require.NoError(t, q.moveWAL())
+			}
+			unblock := failMoves(t, q)
+			for _, e := range tc.inLog {
+				require.NoError(t, q.Put(ctx, []usage.Event{e}))
+			}
+			st, err := q.Stats(ctx)
+			require.NoError(t, err)
+			assert.Equal(t, len(tc.inFile)+len(tc.inLog), st.Queued)
+			assert.Equal(t, tc.wantOldest, st.OldestRecordedAt.UnixMilli())
+
+			unblock()
+			st, err = q.Stats(ctx)
+			require.NoError(t, err)
+			assert.Equal(t, len(tc.inFile)+len(tc.inLog), st.Queued, "counted once, moved")
+		})
+	}
+}
