@@ -515,19 +515,36 @@ func (q *Queue) release(seqs []uint64) {
 }
 
 // Stats reports the queue from its counters; OldestRecordedAt is read from the first event
-// in the file, the oldest put, in one lookup.
+// in the file, the oldest put, in one lookup. With SyncInBackground, the log is moved into
+// the file first; if that move fails, the events waiting in the log are counted from it.
 func (q *Queue) Stats(ctx context.Context) (usage.QueueStats, error) {
 	if err := q.enter(ctx); err != nil {
 		return usage.QueueStats{}, err
 	}
 	defer q.leave()
+	var st usage.QueueStats
+	counted := false      // st.Queued and st.Claimed, from the log and the file
+	var firstInLog []byte // the oldest event waiting in the log
 	if q.wal != nil {
-		// Counted in one place: the file.
+		// Counted in one place, the file, once moved. A move that fails (a full disk)
+		// leaves the events in the log: they are counted there, with moves held off
+		// meanwhile so that none is counted twice, and the queue does not look empty.
 		if err := q.moveWAL(); err != nil {
-			return usage.QueueStats{}, err
+			q.wal.moveMu.Lock()
+			q.wal.mu.Lock()
+			inLog := q.wal.events
+			if len(q.wal.pending) > 0 && len(q.wal.pending[0].values) > 0 {
+				firstInLog = q.wal.pending[0].values[0]
+			}
+			q.wal.mu.Unlock()
+			q.mu.Lock()
+			st.Queued = q.count + inLog
+			st.Claimed = len(q.claimed)
+			q.mu.Unlock()
+			q.wal.moveMu.Unlock()
+			counted = true
 		}
 	}
-	var st usage.QueueStats
 	err := q.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(eventsBucket).Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
@@ -544,6 +561,12 @@ func (q *Queue) Stats(ctx context.Context) (usage.QueueStats, error) {
 	})
 	if err != nil {
 		return usage.QueueStats{}, fmt.Errorf("boltqueue: stats: %w", err)
+	}
+	if counted {
+		if e, err := usage.DecodeEvent(firstInLog); err == nil && st.OldestRecordedAt.IsZero() && e.RecordedAt != 0 {
+			st.OldestRecordedAt = time.UnixMilli(e.RecordedAt) // none in the file
+		}
+		return st, nil
 	}
 	q.mu.Lock()
 	st.Queued = q.count
