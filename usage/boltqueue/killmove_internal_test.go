@@ -140,3 +140,63 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 	}
 }
+
+// crashImage copies q's file and log as a kill -9 would leave them now (no write in
+// progress: the caller holds moves off) to a new path, and returns it.
+func crashImage(t *testing.T, q *Queue) string {
+	t.Helper()
+	to := filepath.Join(t.TempDir(), "usage.db")
+	logs := walPaths(q.path)
+	for i, from := range append([]string{q.path}, logs[:]...) {
+		b, err := os.ReadFile(from)
+		require.NoError(t, err)
+		dst := to
+		if i > 0 {
+			dst = walPaths(to)[i-1]
+		}
+		require.NoError(t, os.WriteFile(dst, b, 0o600))
+	}
+	return to
+}
+
+// TestSeqSurvivesModeSwitches: a run with SyncInBackground, one with the default (which
+// moves the log and removes its files), and one with SyncInBackground again, which dies
+// with an event in its log only: that event is in the file on reopen. The log's sequence
+// numbers go on from the last one moved (kept in the file), so the record is not taken for
+// one already moved.
+func TestSeqSurvivesModeSwitches(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "usage.db")
+	q, err := Open(path, WithDurability(SyncInBackground))
+	require.NoError(t, err)
+	for _, id := range []string{"a", "b", "c"} {
+		putID(t, q, id)
+	}
+	require.NoError(t, q.Close())
+
+	q, err = Open(path) // the default: moves nothing, removes the empty log
+	require.NoError(t, err)
+	putID(t, q, "d")
+	require.NoError(t, q.Close())
+	for _, p := range walPaths(path) {
+		require.NoFileExists(t, p)
+	}
+
+	q, err = Open(path, WithDurability(SyncInBackground))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = q.Close() })
+	q.wal.moveMu.Lock() // e stays in the log
+	putID(t, q, "e")
+	crashed := crashImage(t, q)
+	q.wal.moveMu.Unlock()
+
+	for _, d := range []Durability{SyncInBackground, SyncEveryPut} { // the second moves nothing again
+		r, err := Open(crashed, WithDurability(d))
+		require.NoError(t, err)
+		assert.Equal(t, []string{"a", "b", "c", "d", "e"}, txIDs(t, r), d.String())
+		st, err := r.Stats(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, 5, st.Queued, d.String())
+		require.NoError(t, r.Close())
+	}
+}
