@@ -324,6 +324,10 @@ func (q *Queue) Put(ctx context.Context, events []usage.Event) error {
 //
 // An event that does not decode (a newer version wrote it, or the disk damaged it) is moved
 // aside to a bucket of its own rather than handed out or deleted; Quarantined counts them.
+//
+// With SyncInBackground, Claim first moves the log into the file. If that move fails, the
+// events already in the file are still handed out; the move's error is returned only when
+// there are none, so the queue never looks empty while events wait in the log.
 func (q *Queue) Claim(ctx context.Context, max int) ([]usage.Claimed, error) {
 	if err := q.enter(ctx); err != nil {
 		return nil, err
@@ -332,11 +336,12 @@ func (q *Queue) Claim(ctx context.Context, max int) ([]usage.Claimed, error) {
 	if max <= 0 {
 		return nil, nil
 	}
+	var moveErr error
 	if q.wal != nil {
-		// What Puts wrote to the log is claimable now, not after the mover's next turn.
-		if err := q.moveWAL(); err != nil {
-			return nil, err
-		}
+		// What Puts wrote to the log is claimable now, not after the mover's next turn. A
+		// move that fails (a full disk) does not stop the events already in the file from
+		// being sent: their Acks free the pages the next move needs.
+		moveErr = q.moveWAL()
 	}
 	var out []usage.Claimed
 	var bad []uint64
@@ -388,6 +393,10 @@ func (q *Queue) Claim(ctx context.Context, max int) ([]usage.Claimed, error) {
 			q.release(ids(out))
 			return nil, err
 		}
+	}
+	if len(out) == 0 && moveErr != nil {
+		// Events wait in the log: the queue is not empty, whatever the file says.
+		return nil, moveErr
 	}
 	return out, nil
 }
@@ -506,19 +515,36 @@ func (q *Queue) release(seqs []uint64) {
 }
 
 // Stats reports the queue from its counters; OldestRecordedAt is read from the first event
-// in the file, the oldest put, in one lookup.
+// in the file, the oldest put, in one lookup. With SyncInBackground, the log is moved into
+// the file first; if that move fails, the events waiting in the log are counted from it.
 func (q *Queue) Stats(ctx context.Context) (usage.QueueStats, error) {
 	if err := q.enter(ctx); err != nil {
 		return usage.QueueStats{}, err
 	}
 	defer q.leave()
+	var st usage.QueueStats
+	counted := false      // st.Queued and st.Claimed, from the log and the file
+	var firstInLog []byte // the oldest event waiting in the log
 	if q.wal != nil {
-		// Counted in one place: the file.
+		// Counted in one place, the file, once moved. A move that fails (a full disk)
+		// leaves the events in the log: they are counted there, with moves held off
+		// meanwhile so that none is counted twice, and the queue does not look empty.
 		if err := q.moveWAL(); err != nil {
-			return usage.QueueStats{}, err
+			q.wal.moveMu.Lock()
+			q.wal.mu.Lock()
+			inLog := q.wal.events
+			if len(q.wal.pending) > 0 && len(q.wal.pending[0].values) > 0 {
+				firstInLog = q.wal.pending[0].values[0]
+			}
+			q.wal.mu.Unlock()
+			q.mu.Lock()
+			st.Queued = q.count + inLog
+			st.Claimed = len(q.claimed)
+			q.mu.Unlock()
+			q.wal.moveMu.Unlock()
+			counted = true
 		}
 	}
-	var st usage.QueueStats
 	err := q.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(eventsBucket).Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
@@ -535,6 +561,12 @@ func (q *Queue) Stats(ctx context.Context) (usage.QueueStats, error) {
 	})
 	if err != nil {
 		return usage.QueueStats{}, fmt.Errorf("boltqueue: stats: %w", err)
+	}
+	if counted {
+		if e, err := usage.DecodeEvent(firstInLog); err == nil && st.OldestRecordedAt.IsZero() && e.RecordedAt != 0 {
+			st.OldestRecordedAt = time.UnixMilli(e.RecordedAt) // none in the file
+		}
+		return st, nil
 	}
 	q.mu.Lock()
 	st.Queued = q.count

@@ -32,7 +32,9 @@
 //     log beside the file (path+".wal0" and ".wal1"), in the operating system's cache,
 //     without waiting for the disk: tens of microseconds instead of a few fsyncs. A mover
 //     commits them into the file (synced) in the background, within a commit's time, and
-//     Claim, Stats and Close move what is left first. kill -9, a panic or the OOM killer
+//     Claim, Stats and Close move what is left first. A move that fails (a full disk) is
+//     tried again after a backoff; meanwhile Claim still hands out the events already in
+//     the file, and Stats counts those waiting in the log. kill -9, a panic or the OOM killer
 //     lose nothing (the kernel keeps what was written; the next Open moves the log into
 //     the file, each record once). Power loss or a kernel crash can lose the events not
 //     yet moved, about the last commit's worth, and never damages the file: a log record

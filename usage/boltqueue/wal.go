@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -62,8 +63,9 @@ var walAppliedKey = []byte("wal-applied")
 
 const walHeader = 16
 
-// maxWALRecord bounds a record read back: a length beyond it is a damaged record.
-const maxWALRecord = 1 << 30
+// maxWALRecord bounds a record's length field (seq ‖ payload): a length beyond it read back
+// is a damaged record. A variable so that a test can lower it.
+var maxWALRecord = 1 << 30
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
@@ -199,7 +201,7 @@ func readWAL(f *os.File) ([]walRec, error) {
 	for len(data) >= walHeader {
 		n := binary.BigEndian.Uint32(data[0:4]) // of seq ‖ payload
 		sum := binary.BigEndian.Uint32(data[4:8])
-		if n < 8 || n > maxWALRecord || len(data)-8 < int(n) {
+		if n < 8 || int64(n) > int64(maxWALRecord) || len(data)-8 < int(n) {
 			break
 		}
 		body := data[8 : 8+int(n)]
@@ -267,7 +269,7 @@ func (w *wal) append(values [][]byte) error {
 	for _, v := range values {
 		size += 4 + len(v)
 	}
-	if size > maxWALRecord {
+	if 8+size > maxWALRecord { // the length field counts the seq too: as readWAL checks it
 		return errors.New("boltqueue: events too large for one log record")
 	}
 	buf := slices.Grow(w.buf[:0], walHeader+size)[:walHeader]
@@ -298,17 +300,38 @@ func (w *wal) append(values [][]byte) error {
 
 // moveLoop is the mover of a SyncInBackground queue: it moves what Puts wrote into the
 // queue's file, one commit at a time; the Puts that arrive meanwhile go in the next.
+//
+// A move that fails is tried again after a backoff (minMoveRetry, doubling up to
+// maxMoveRetry) with no Put needed to kick it: the records wait in the log, in the
+// operating system's cache only, where a power cut takes them.
 func (q *Queue) moveLoop() {
 	defer close(q.wal.done)
+	retry := time.NewTimer(time.Hour)
+	retry.Stop() // armed only after a failed move
+	defer retry.Stop()
+	backoff := minMoveRetry
 	for {
 		select {
 		case <-q.wal.kick:
-			_ = q.moveWAL()
+		case <-retry.C:
 		case <-q.wal.stop:
 			return
 		}
+		retry.Stop()
+		if err := q.moveWAL(); err != nil {
+			retry.Reset(backoff)
+			backoff = min(2*backoff, maxMoveRetry)
+			continue
+		}
+		backoff = minMoveRetry
 	}
 }
+
+// The mover's backoff after a failed move.
+const (
+	minMoveRetry = 10 * time.Millisecond
+	maxMoveRetry = time.Second
+)
 
 // moveWAL moves the log's pending records into the queue's file in one synced commit, then
 // empties the log file they were in. The next Puts go to the other file meanwhile.
