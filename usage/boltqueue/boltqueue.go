@@ -136,6 +136,9 @@ func Open(path string, opts ...Option) (*Queue, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	if cfg.durability != SyncEveryPut && cfg.durability != SyncInBackground {
+		return nil, fmt.Errorf("boltqueue: opening %s: unknown %v", path, cfg.durability)
+	}
 	if err := checkForeign(path); err != nil {
 		return nil, err
 	}

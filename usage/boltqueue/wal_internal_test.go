@@ -130,3 +130,11 @@ func TestBackgroundPutIsInTheLog(t *testing.T) {
 		assert.Zero(t, st.Size(), "emptied once moved: %s", p)
 	}
 }
+
+// TestUnknownDurability: a Durability that is not one of the constants is refused, not
+// taken for the default.
+func TestUnknownDurability(t *testing.T) {
+	_, err := Open(filepath.Join(t.TempDir(), "usage.db"), WithDurability(Durability(7)))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "Durability(7)")
+}
