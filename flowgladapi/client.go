@@ -53,10 +53,17 @@ const (
 type Client struct {
 	apiKey  string
 	baseURL string // scheme://host[/prefix] with no trailing slash
-	hc      *http.Client
-	log     *slog.Logger
-	retry   RetryPolicy
-	timeout time.Duration // <= 0: none
+	// origin and prefix split baseURL: scheme://host, and the escaped path prefix ("" or
+	// "/…"). A request is made from the origin and given its path, so that no call
+	// concatenates and parses its whole URL (see attempt).
+	origin, prefix string
+	// authValue is the Authorization header's value slice, made once: every request
+	// shares it (see constant headers, attempt).
+	authValue []string
+	hc        *http.Client
+	log       *slog.Logger
+	retry     RetryPolicy
+	timeout   time.Duration // <= 0: none
 
 	// secret removes apiKey, in any form or fragment, from echoed text.
 	secret *redact.Secret
@@ -182,7 +189,19 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 			return nil, err
 		}
 	}
+	c.origin, c.prefix = splitBaseURL(c.baseURL)
+	c.authValue = []string{apiKey}
 	return c, nil
+}
+
+// splitBaseURL splits base, as parseBaseURL returns it (scheme://host[/prefix]), into its
+// origin and its path prefix.
+func splitBaseURL(base string) (origin, prefix string) {
+	rest := base[strings.Index(base, "://")+len("://"):]
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		return base[:len(base)-len(rest)+i], rest[i:]
+	}
+	return base, ""
 }
 
 // Idle connections the default transport keeps. A client talks to one host,
@@ -273,8 +292,16 @@ func (r request) where() string { return r.method + " " + r.path }
 // pathf joins escaped segments: every argument is url.PathEscape'd, so an
 // external id like "a b/c?d" stays one segment.
 func pathf(segments ...string) string {
+	const prefix = "/api/v1"
+	// Grown once to the length of the path when no segment needs escaping (the usual
+	// case), so the path costs one allocation.
+	n := len(prefix)
+	for _, s := range segments {
+		n += 1 + len(s)
+	}
 	var b strings.Builder
-	b.WriteString("/api/v1")
+	b.Grow(n)
+	b.WriteString(prefix)
 	for _, s := range segments {
 		b.WriteByte('/')
 		// Literal segments from our code escape to themselves; ids from
@@ -301,9 +328,9 @@ func (c *Client) do(ctx context.Context, r request) ([]byte, error) {
 			return nil, fmt.Errorf("flowgladapi: %s %s: encode request: %w", r.method, r.path, err)
 		}
 	}
-	target := c.baseURL + r.path
+	var query string
 	if len(r.query) > 0 {
-		target += "?" + r.query.Encode()
+		query = r.query.Encode()
 	}
 
 	maxRetries := 0
@@ -311,7 +338,7 @@ func (c *Client) do(ctx context.Context, r request) ([]byte, error) {
 		maxRetries = c.retry.MaxRetries
 	}
 	for attempt := 0; ; attempt++ {
-		body, err := c.attempt(ctx, r, target, payload, attempt)
+		body, err := c.attempt(ctx, r, query, payload, attempt)
 		if err == nil {
 			return body, nil
 		}
@@ -363,21 +390,36 @@ func (c *Client) ctxError(ctx context.Context, r request, last error) error {
 	return fmt.Errorf("flowgladapi: %s %s: %w", r.method, r.path, cerr)
 }
 
-// attempt sends one HTTP request and classifies its outcome.
-func (c *Client) attempt(ctx context.Context, r request, target string, payload []byte, attempt int) ([]byte, error) {
+// The constant headers' value slices, shared by every request (Header.Set would make one
+// per header per request). Nothing modifies a request's header values in place: net/http
+// reads them, and Client.Do copies the header before a redirect.
+var (
+	headerJSON      = []string{"application/json"}
+	headerUserAgent = []string{userAgent}
+)
+
+// attempt sends one HTTP request and classifies its outcome. query is r.query encoded.
+func (c *Client) attempt(ctx context.Context, r request, query string, payload []byte, attempt int) ([]byte, error) {
 	var body io.Reader
 	if payload != nil {
 		body = bytes.NewReader(payload)
 	}
-	req, err := http.NewRequestWithContext(ctx, r.method, target, body)
+	// The request is made from the origin alone and given its path and query here: the
+	// same URL that parsing origin+prefix+path+"?"+query gives, without building and
+	// parsing that string on every call.
+	req, err := http.NewRequestWithContext(ctx, r.method, c.origin, body)
 	if err != nil {
 		return nil, fmt.Errorf("flowgladapi: %s %s: %w", r.method, r.path, err)
 	}
-	req.Header.Set("Authorization", c.apiKey)
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", userAgent)
+	if err := setPath(req.URL, c.prefix+r.path); err != nil {
+		return nil, fmt.Errorf("flowgladapi: %s %s: %w", r.method, r.path, err)
+	}
+	req.URL.RawQuery = query
+	req.Header["Authorization"] = c.authValue
+	req.Header["Accept"] = headerJSON
+	req.Header["User-Agent"] = headerUserAgent
 	if payload != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header["Content-Type"] = headerJSON
 	}
 
 	start := time.Now()
@@ -418,6 +460,22 @@ func (c *Client) attempt(ctx context.Context, r request, target string, payload 
 		return nil, &invalidResponseError{where: r.where(), detail: fmt.Sprintf("%d response: %v", resp.StatusCode, err), garbled: garbled}
 	}
 	return raw, nil
+}
+
+// setPath gives u the escaped path, as url.Parse would: Path unescaped, and RawPath the
+// escaped form when the two differ. The segments of escaped were escaped by pathf, so
+// without a '%' it is its own unescaped form.
+func setPath(u *url.URL, escaped string) error {
+	if strings.IndexByte(escaped, '%') < 0 {
+		u.Path, u.RawPath = escaped, ""
+		return nil
+	}
+	p, err := url.PathUnescape(escaped)
+	if err != nil {
+		return err
+	}
+	u.Path, u.RawPath = p, escaped
+	return nil
 }
 
 // readBody reads at most limit bytes of a response body. The slice it returns has exactly
