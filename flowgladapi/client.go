@@ -433,7 +433,16 @@ func (c *Client) attempt(ctx context.Context, r request, query string, payload [
 			slog.String("err", "transport error"))
 		return nil, &transportError{method: r.method, path: r.path, err: unwrapURLError(err)}
 	}
-	defer closeBody(resp.Body)
+	// ended: the body was read to its end, so closing it returns the connection to the
+	// pool without the bounded drain of closeBody (whose io.CopyN costs an allocation).
+	ended := false
+	defer func() {
+		if ended {
+			_ = resp.Body.Close()
+			return
+		}
+		closeBody(resp.Body)
+	}()
 	c.log.LogAttrs(ctx, slog.LevelDebug, "flowglad request",
 		slog.String("method", r.method),
 		slog.String("path", r.path),
@@ -442,14 +451,15 @@ func (c *Client) attempt(ctx context.Context, r request, query string, payload [
 		slog.Duration("duration", time.Since(start)))
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		raw, _ := c.readBody(resp, maxErrorBody)
+		var raw []byte
+		raw, ended, _ = c.readBody(resp, maxErrorBody)
 		e := newError(r, resp, raw, c.secret, c.now(), c.retry.maxRetryAfter())
 		e.KeyWorked = c.worked.Load()
 		return nil, e
 	}
 	// Any 2xx proves the key, whatever its body: Flowglad authenticated the call.
 	c.worked.Store(true)
-	raw, err := c.readBody(resp, maxSuccessBody+1)
+	raw, ended, err := c.readBody(resp, maxSuccessBody+1)
 	if err != nil {
 		return nil, &transportError{method: r.method, path: r.path, err: fmt.Errorf("read response: %w", err)}
 	}
@@ -478,44 +488,44 @@ func setPath(u *url.URL, escaped string) error {
 	return nil
 }
 
-// readBody reads at most limit bytes of a response body. The slice it returns has exactly
+// readBody reads at most limit bytes of a response body; ended reports that it read to the
+// body's end. The slice it returns has exactly
 // the body's length and capacity: callers keep it (relayed, cached for minutes), so spare
 // capacity would be memory held that nothing reads. A declared length is read in place, in
 // one allocation; a body of unknown length (a compressed or chunked answer: net/http
 // decompresses gzip and drops the length) is read into one of the client's pooled buffers
 // and copied out once, where io.ReadAll would grow a new buffer, copying the body, about
 // twenty times on the way to a billing body's size.
-func (c *Client) readBody(resp *http.Response, limit int64) ([]byte, error) {
+func (c *Client) readBody(resp *http.Response, limit int64) (body []byte, ended bool, err error) {
 	n := resp.ContentLength
 	if n < 0 || n >= limit {
 		return c.readUnsized(resp.Body, limit)
 	}
 	// One byte more than declared, to see the body end without a second buffer.
 	buf := make([]byte, n+1)
-	m, err := readFull(resp.Body, buf)
+	m, ended, err := readFull(resp.Body, buf)
 	if err != nil || m <= int(n) { // the body as declared (or shorter), or a failed read
-		return buf[:m:m], err
+		return buf[:m:m], ended, err
 	}
 	// Longer than declared (net/http's transport enforces the length; a RoundTripper
 	// may not): the rest is part of the body too.
-	rest, err := c.readUnsized(resp.Body, limit-n-1)
-	return append(buf, rest...)[: m+len(rest) : m+len(rest)], err
+	rest, ended, err := c.readUnsized(resp.Body, limit-n-1)
+	return append(buf, rest...)[: m+len(rest) : m+len(rest)], ended, err
 }
 
-// readFull reads r into buf until buf is full or r ends; the end is not an error.
-func readFull(r io.Reader, buf []byte) (int, error) {
-	m := 0
+// readFull reads r into buf until buf is full or r ends (ended); the end is not an error.
+func readFull(r io.Reader, buf []byte) (m int, ended bool, err error) {
 	for m < len(buf) {
 		k, err := r.Read(buf[m:])
 		m += k
 		if err == io.EOF {
-			return m, nil
+			return m, true, nil
 		}
 		if err != nil {
-			return m, err
+			return m, false, err
 		}
 	}
-	return m, nil
+	return m, false, nil
 }
 
 // maxPooledRead is the largest read buffer kept for reuse: one body near the 32 MB cap
@@ -523,15 +533,14 @@ func readFull(r io.Reader, buf []byte) (int, error) {
 const maxPooledRead = 1 << 20
 
 // readUnsized reads at most limit bytes of r into a pooled buffer and returns a copy of
-// exactly their length (nil for none).
-func (c *Client) readUnsized(r io.Reader, limit int64) ([]byte, error) {
+// exactly their length (nil for none); ended reports that r ended.
+func (c *Client) readUnsized(r io.Reader, limit int64) (out []byte, ended bool, err error) {
 	bp, _ := c.reads.Get().(*[]byte)
 	if bp == nil {
 		b := make([]byte, 0, 32<<10) // most of Flowglad's answers fit; billing may grow it once
 		bp = &b
 	}
 	buf := (*bp)[:0]
-	var err error
 	for int64(len(buf)) < limit {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
@@ -548,9 +557,8 @@ func (c *Client) readUnsized(r io.Reader, limit int64) ([]byte, error) {
 		}
 	}
 	if err == io.EOF {
-		err = nil
+		err, ended = nil, true
 	}
-	var out []byte
 	if len(buf) > 0 {
 		out = make([]byte, len(buf))
 		copy(out, buf)
@@ -559,7 +567,7 @@ func (c *Client) readUnsized(r io.Reader, limit int64) ([]byte, error) {
 		*bp = buf[:0]
 		c.reads.Put(bp)
 	}
-	return out, err
+	return out, ended, err
 }
 
 // checkJSON reports whether raw is valid JSON starting with want (when set), and, when it
