@@ -275,6 +275,9 @@ type request struct {
 	path   string // already escaped, starting with "/api/v1/"
 	query  url.Values
 	body   any // marshalled once, before the first attempt; nil = no body
+	// payload, when set, is the body already encoded (body is then ignored): for a call
+	// whose body is a few known bytes, spared encoding/json's reflection.
+	payload []byte
 	// idempotent marks a call safe to repeat: a GET, or a POST whose dedupe
 	// key was fixed before the first attempt.
 	idempotent bool
@@ -321,8 +324,8 @@ func (c *Client) do(ctx context.Context, r request) ([]byte, error) {
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
 		defer cancel()
 	}
-	var payload []byte
-	if r.body != nil {
+	payload := r.payload
+	if payload == nil && r.body != nil {
 		var err error
 		if payload, err = json.Marshal(r.body); err != nil {
 			return nil, fmt.Errorf("flowgladapi: %s %s: encode request: %w", r.method, r.path, err)

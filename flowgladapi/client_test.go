@@ -217,6 +217,16 @@ func TestClientMethods(t *testing.T) {
 			body: `{"cancellation":{"timing":"immediately"}}`,
 		},
 		{
+			// A timing that is not a plain word is JSON-encoded, never pasted into the body.
+			name: "CancelSubscription/timing that needs escaping",
+			call: func(ctx context.Context, c *flowgladapi.Client) (result, error) {
+				return c.CancelSubscription(ctx, "sub_1", flowgladapi.CancellationTiming(`now","x":"<y>\`))
+			},
+			reply:  `{"subscription":{"id":"sub_1","status":"canceled"}}`,
+			method: "POST", path: "/api/v1/subscriptions/sub_1/cancel",
+			body: `{"cancellation":{"timing":"now\",\"x\":\"\u003cy\u003e\\"}}`,
+		},
+		{
 			name: "UncancelSubscription",
 			call: func(ctx context.Context, c *flowgladapi.Client) (result, error) {
 				return c.UncancelSubscription(ctx, rawID)
