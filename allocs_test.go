@@ -159,3 +159,50 @@ func TestBillingMissAllocs(t *testing.T) {
 		})
 	}
 }
+
+// TestCancelAllocs pins the allocations of subscriptions/cancel with billing read from
+// Flowglad (no cache): the request's body decoded and checked, billing read and its narrow
+// index read in the pass that checks it (the customer's id; each subscription's id,
+// customer and status, in one string), ownership decided, the cancel POSTed (its body
+// built, not encoded) and Flowglad's subscription relayed. Same harness and rules as
+// TestBillingMissAllocs: the canned RoundTripper's own allocations are in the figure (6 per
+// call, two calls). 127 before issue 17's second round of cancel work.
+func TestCancelAllocs(t *testing.T) {
+	const pin = 84
+	canned := &cannedFlowglad{billing: realisticBilling(t)}
+	h, err := flowglad.NewHandler(flowglad.Config{
+		APIKey:     "sk_test_allocs",
+		BaseURL:    "https://flowglad.invalid",
+		HTTPClient: &http.Client{Transport: canned},
+		Logger:     slog.New(slog.DiscardHandler),
+		Auth: flowglad.AuthenticatorFunc(func(r *http.Request) (flowglad.Customer, error) {
+			if id := r.Header.Get("X-Session"); id != "" {
+				return flowglad.Customer{ExternalID: id}, nil
+			}
+			return flowglad.Customer{}, flowglad.ErrUnauthenticated
+		}),
+	})
+	require.NoError(t, err)
+	br := newBenchRequest("subscriptions/cancel", `{"id":"sub_pro_2","cancellation":{"timing":"at_end_of_current_billing_period"}}`)
+	br.r.Header.Set("X-Session", "user_42")
+	br.r.Header.Set("X-Request-Id", "req-1")
+	w := &discardWriter{h: http.Header{}}
+	cancel := func() {
+		clear(w.h)
+		w.status = http.StatusOK
+		h.ServeHTTP(w, br.rewind())
+	}
+	cancel()
+	require.Equal(t, http.StatusOK, w.status)
+	calls := canned.calls.Load()
+	allocs := testing.AllocsPerRun(100, cancel)
+	for range 2 {
+		allocs = min(allocs, testing.AllocsPerRun(100, cancel))
+	}
+	require.Equal(t, http.StatusOK, w.status)
+	require.Equal(t, calls+2*3*101, canned.calls.Load(), "every cancel read billing and POSTed")
+	assert.LessOrEqual(t, allocs, float64(pin), "allocations of a cancel")
+	if allocs < pin {
+		t.Logf("a cancel allocates %v, fewer than its pin %v: lower the pin", allocs, pin)
+	}
+}
