@@ -122,10 +122,14 @@ func checkoutData(cs *flowgladapi.CheckoutSession) any {
 	}{cs, cs.URL}
 }
 
+// subscriptionData is {"subscription": sub}, built rather than encoded: sub is Flowglad's
+// object, checked when it was read, and json.Marshal would check it a second time (and
+// re-escape it) on its way into the answer.
 func subscriptionData(sub subscriptionJSON) any {
-	return struct {
-		Subscription json.RawMessage `json:"subscription"`
-	}{json.RawMessage(sub)}
+	const prefix = `{"subscription":`
+	b := make(json.RawMessage, 0, len(prefix)+len(sub)+1)
+	b = append(append(append(b, prefix...), sub...), '}')
+	return &b
 }
 
 func usageEventData(ev *flowgladapi.UsageEvent) any {

@@ -53,10 +53,17 @@ const (
 type Client struct {
 	apiKey  string
 	baseURL string // scheme://host[/prefix] with no trailing slash
-	hc      *http.Client
-	log     *slog.Logger
-	retry   RetryPolicy
-	timeout time.Duration // <= 0: none
+	// origin and prefix split baseURL: scheme://host, and the escaped path prefix ("" or
+	// "/…"). A request is made from the origin and given its path, so that no call
+	// concatenates and parses its whole URL (see attempt).
+	origin, prefix string
+	// authValue is the Authorization header's value slice, made once: every request
+	// shares it (see constant headers, attempt).
+	authValue []string
+	hc        *http.Client
+	log       *slog.Logger
+	retry     RetryPolicy
+	timeout   time.Duration // <= 0: none
 
 	// secret removes apiKey, in any form or fragment, from echoed text.
 	secret *redact.Secret
@@ -182,7 +189,19 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 			return nil, err
 		}
 	}
+	c.origin, c.prefix = splitBaseURL(c.baseURL)
+	c.authValue = []string{apiKey}
 	return c, nil
+}
+
+// splitBaseURL splits base, as parseBaseURL returns it (scheme://host[/prefix]), into its
+// origin and its path prefix.
+func splitBaseURL(base string) (origin, prefix string) {
+	rest := base[strings.Index(base, "://")+len("://"):]
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		return base[:len(base)-len(rest)+i], rest[i:]
+	}
+	return base, ""
 }
 
 // Idle connections the default transport keeps. A client talks to one host,
@@ -256,6 +275,9 @@ type request struct {
 	path   string // already escaped, starting with "/api/v1/"
 	query  url.Values
 	body   any // marshalled once, before the first attempt; nil = no body
+	// payload, when set, is the body already encoded (body is then ignored): for a call
+	// whose body is a few known bytes, spared encoding/json's reflection.
+	payload []byte
 	// idempotent marks a call safe to repeat: a GET, or a POST whose dedupe
 	// key was fixed before the first attempt.
 	idempotent bool
@@ -273,8 +295,16 @@ func (r request) where() string { return r.method + " " + r.path }
 // pathf joins escaped segments: every argument is url.PathEscape'd, so an
 // external id like "a b/c?d" stays one segment.
 func pathf(segments ...string) string {
+	const prefix = "/api/v1"
+	// Grown once to the length of the path when no segment needs escaping (the usual
+	// case), so the path costs one allocation.
+	n := len(prefix)
+	for _, s := range segments {
+		n += 1 + len(s)
+	}
 	var b strings.Builder
-	b.WriteString("/api/v1")
+	b.Grow(n)
+	b.WriteString(prefix)
 	for _, s := range segments {
 		b.WriteByte('/')
 		// Literal segments from our code escape to themselves; ids from
@@ -294,16 +324,16 @@ func (c *Client) do(ctx context.Context, r request) ([]byte, error) {
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
 		defer cancel()
 	}
-	var payload []byte
-	if r.body != nil {
+	payload := r.payload
+	if payload == nil && r.body != nil {
 		var err error
 		if payload, err = json.Marshal(r.body); err != nil {
 			return nil, fmt.Errorf("flowgladapi: %s %s: encode request: %w", r.method, r.path, err)
 		}
 	}
-	target := c.baseURL + r.path
+	var query string
 	if len(r.query) > 0 {
-		target += "?" + r.query.Encode()
+		query = r.query.Encode()
 	}
 
 	maxRetries := 0
@@ -311,7 +341,7 @@ func (c *Client) do(ctx context.Context, r request) ([]byte, error) {
 		maxRetries = c.retry.MaxRetries
 	}
 	for attempt := 0; ; attempt++ {
-		body, err := c.attempt(ctx, r, target, payload, attempt)
+		body, err := c.attempt(ctx, r, query, payload, attempt)
 		if err == nil {
 			return body, nil
 		}
@@ -363,21 +393,36 @@ func (c *Client) ctxError(ctx context.Context, r request, last error) error {
 	return fmt.Errorf("flowgladapi: %s %s: %w", r.method, r.path, cerr)
 }
 
-// attempt sends one HTTP request and classifies its outcome.
-func (c *Client) attempt(ctx context.Context, r request, target string, payload []byte, attempt int) ([]byte, error) {
+// The constant headers' value slices, shared by every request (Header.Set would make one
+// per header per request). Nothing modifies a request's header values in place: net/http
+// reads them, and Client.Do copies the header before a redirect.
+var (
+	headerJSON      = []string{"application/json"}
+	headerUserAgent = []string{userAgent}
+)
+
+// attempt sends one HTTP request and classifies its outcome. query is r.query encoded.
+func (c *Client) attempt(ctx context.Context, r request, query string, payload []byte, attempt int) ([]byte, error) {
 	var body io.Reader
 	if payload != nil {
 		body = bytes.NewReader(payload)
 	}
-	req, err := http.NewRequestWithContext(ctx, r.method, target, body)
+	// The request is made from the origin alone and given its path and query here: the
+	// same URL that parsing origin+prefix+path+"?"+query gives, without building and
+	// parsing that string on every call.
+	req, err := http.NewRequestWithContext(ctx, r.method, c.origin, body)
 	if err != nil {
 		return nil, fmt.Errorf("flowgladapi: %s %s: %w", r.method, r.path, err)
 	}
-	req.Header.Set("Authorization", c.apiKey)
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", userAgent)
+	if err := setPath(req.URL, c.prefix+r.path); err != nil {
+		return nil, fmt.Errorf("flowgladapi: %s %s: %w", r.method, r.path, err)
+	}
+	req.URL.RawQuery = query
+	req.Header["Authorization"] = c.authValue
+	req.Header["Accept"] = headerJSON
+	req.Header["User-Agent"] = headerUserAgent
 	if payload != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header["Content-Type"] = headerJSON
 	}
 
 	start := time.Now()
@@ -391,7 +436,16 @@ func (c *Client) attempt(ctx context.Context, r request, target string, payload 
 			slog.String("err", "transport error"))
 		return nil, &transportError{method: r.method, path: r.path, err: unwrapURLError(err)}
 	}
-	defer closeBody(resp.Body)
+	// ended: the body was read to its end, so closing it returns the connection to the
+	// pool without the bounded drain of closeBody (whose io.CopyN costs an allocation).
+	ended := false
+	defer func() {
+		if ended {
+			_ = resp.Body.Close()
+			return
+		}
+		closeBody(resp.Body)
+	}()
 	c.log.LogAttrs(ctx, slog.LevelDebug, "flowglad request",
 		slog.String("method", r.method),
 		slog.String("path", r.path),
@@ -400,14 +454,15 @@ func (c *Client) attempt(ctx context.Context, r request, target string, payload 
 		slog.Duration("duration", time.Since(start)))
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		raw, _ := c.readBody(resp, maxErrorBody)
+		var raw []byte
+		raw, ended, _ = c.readBody(resp, maxErrorBody)
 		e := newError(r, resp, raw, c.secret, c.now(), c.retry.maxRetryAfter())
 		e.KeyWorked = c.worked.Load()
 		return nil, e
 	}
 	// Any 2xx proves the key, whatever its body: Flowglad authenticated the call.
 	c.worked.Store(true)
-	raw, err := c.readBody(resp, maxSuccessBody+1)
+	raw, ended, err := c.readBody(resp, maxSuccessBody+1)
 	if err != nil {
 		return nil, &transportError{method: r.method, path: r.path, err: fmt.Errorf("read response: %w", err)}
 	}
@@ -420,44 +475,60 @@ func (c *Client) attempt(ctx context.Context, r request, target string, payload 
 	return raw, nil
 }
 
-// readBody reads at most limit bytes of a response body. The slice it returns has exactly
+// setPath gives u the escaped path, as url.Parse would: Path unescaped, and RawPath the
+// escaped form when the two differ. The segments of escaped were escaped by pathf, so
+// without a '%' it is its own unescaped form.
+func setPath(u *url.URL, escaped string) error {
+	if strings.IndexByte(escaped, '%') < 0 {
+		u.Path, u.RawPath = escaped, ""
+		return nil
+	}
+	p, err := url.PathUnescape(escaped)
+	if err != nil {
+		return err
+	}
+	u.Path, u.RawPath = p, escaped
+	return nil
+}
+
+// readBody reads at most limit bytes of a response body; ended reports that it read to the
+// body's end. The slice it returns has exactly
 // the body's length and capacity: callers keep it (relayed, cached for minutes), so spare
 // capacity would be memory held that nothing reads. A declared length is read in place, in
 // one allocation; a body of unknown length (a compressed or chunked answer: net/http
 // decompresses gzip and drops the length) is read into one of the client's pooled buffers
 // and copied out once, where io.ReadAll would grow a new buffer, copying the body, about
 // twenty times on the way to a billing body's size.
-func (c *Client) readBody(resp *http.Response, limit int64) ([]byte, error) {
+func (c *Client) readBody(resp *http.Response, limit int64) (body []byte, ended bool, err error) {
 	n := resp.ContentLength
 	if n < 0 || n >= limit {
 		return c.readUnsized(resp.Body, limit)
 	}
 	// One byte more than declared, to see the body end without a second buffer.
 	buf := make([]byte, n+1)
-	m, err := readFull(resp.Body, buf)
+	m, ended, err := readFull(resp.Body, buf)
 	if err != nil || m <= int(n) { // the body as declared (or shorter), or a failed read
-		return buf[:m:m], err
+		return buf[:m:m], ended, err
 	}
 	// Longer than declared (net/http's transport enforces the length; a RoundTripper
 	// may not): the rest is part of the body too.
-	rest, err := c.readUnsized(resp.Body, limit-n-1)
-	return append(buf, rest...)[: m+len(rest) : m+len(rest)], err
+	rest, ended, err := c.readUnsized(resp.Body, limit-n-1)
+	return append(buf, rest...)[: m+len(rest) : m+len(rest)], ended, err
 }
 
-// readFull reads r into buf until buf is full or r ends; the end is not an error.
-func readFull(r io.Reader, buf []byte) (int, error) {
-	m := 0
+// readFull reads r into buf until buf is full or r ends (ended); the end is not an error.
+func readFull(r io.Reader, buf []byte) (m int, ended bool, err error) {
 	for m < len(buf) {
 		k, err := r.Read(buf[m:])
 		m += k
 		if err == io.EOF {
-			return m, nil
+			return m, true, nil
 		}
 		if err != nil {
-			return m, err
+			return m, false, err
 		}
 	}
-	return m, nil
+	return m, false, nil
 }
 
 // maxPooledRead is the largest read buffer kept for reuse: one body near the 32 MB cap
@@ -465,15 +536,14 @@ func readFull(r io.Reader, buf []byte) (int, error) {
 const maxPooledRead = 1 << 20
 
 // readUnsized reads at most limit bytes of r into a pooled buffer and returns a copy of
-// exactly their length (nil for none).
-func (c *Client) readUnsized(r io.Reader, limit int64) ([]byte, error) {
+// exactly their length (nil for none); ended reports that r ended.
+func (c *Client) readUnsized(r io.Reader, limit int64) (out []byte, ended bool, err error) {
 	bp, _ := c.reads.Get().(*[]byte)
 	if bp == nil {
 		b := make([]byte, 0, 32<<10) // most of Flowglad's answers fit; billing may grow it once
 		bp = &b
 	}
 	buf := (*bp)[:0]
-	var err error
 	for int64(len(buf)) < limit {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
@@ -490,9 +560,8 @@ func (c *Client) readUnsized(r io.Reader, limit int64) ([]byte, error) {
 		}
 	}
 	if err == io.EOF {
-		err = nil
+		err, ended = nil, true
 	}
-	var out []byte
 	if len(buf) > 0 {
 		out = make([]byte, len(buf))
 		copy(out, buf)
@@ -501,7 +570,7 @@ func (c *Client) readUnsized(r io.Reader, limit int64) ([]byte, error) {
 		*bp = buf[:0]
 		c.reads.Put(bp)
 	}
-	return out, err
+	return out, ended, err
 }
 
 // checkJSON reports whether raw is valid JSON starting with want (when set), and, when it

@@ -217,6 +217,16 @@ func TestClientMethods(t *testing.T) {
 			body: `{"cancellation":{"timing":"immediately"}}`,
 		},
 		{
+			// A timing that is not a plain word is JSON-encoded, never pasted into the body.
+			name: "CancelSubscription/timing that needs escaping",
+			call: func(ctx context.Context, c *flowgladapi.Client) (result, error) {
+				return c.CancelSubscription(ctx, "sub_1", flowgladapi.CancellationTiming(`now","x":"<y>\`))
+			},
+			reply:  `{"subscription":{"id":"sub_1","status":"canceled"}}`,
+			method: "POST", path: "/api/v1/subscriptions/sub_1/cancel",
+			body: `{"cancellation":{"timing":"now\",\"x\":\"\u003cy\u003e\\"}}`,
+		},
+		{
 			name: "UncancelSubscription",
 			call: func(ctx context.Context, c *flowgladapi.Client) (result, error) {
 				return c.UncancelSubscription(ctx, rawID)
@@ -527,16 +537,37 @@ func TestClientRejectsBadInput(t *testing.T) {
 }
 
 // TestBaseURLPrefix checks that a base URL path prefix (a proxy mount) is
-// kept in front of /api/v1.
+// kept in front of /api/v1, escapes as given, and that the request reaches
+// the same escaped path and query whatever the prefix and the ids hold.
 func TestBaseURLPrefix(t *testing.T) {
 	t.Parallel()
-	s := &stub{respond: jsonReply(http.StatusOK, `{"pricingModel":{}}`)}
-	srv := newServer(t, s)
-	c, err := flowgladapi.NewClient(testKey, flowgladapi.WithBaseURL(srv+"/proxy/flowglad/"))
-	require.NoError(t, err)
-	_, err = c.GetDefaultPricingModel(t.Context())
-	require.NoError(t, err)
-	reqs := s.requests()
-	require.Len(t, reqs, 1)
-	assert.Equal(t, "/proxy/flowglad/api/v1/pricing-models/default", reqs[0].Path)
+	tests := []struct {
+		name, prefix string
+		call         func(context.Context, *flowgladapi.Client) error
+		path, query  string
+	}{
+		{"plain prefix", "/proxy/flowglad/", func(ctx context.Context, c *flowgladapi.Client) error {
+			return errOf(c.GetDefaultPricingModel(ctx))
+		}, "/proxy/flowglad/api/v1/pricing-models/default", ""},
+		{"no prefix, escaped id", "", func(ctx context.Context, c *flowgladapi.Client) error {
+			return errOf(c.GetBillingBody(ctx, rawID))
+		}, "/api/v1/customers/" + escapedID + "/billing", ""},
+		{"escaped prefix, escaped id, query", "/a%20b/flow%2Fglad", func(ctx context.Context, c *flowgladapi.Client) error {
+			return errOf(c.GetUsageBalances(ctx, rawID, "sub 1&x"))
+		}, "/a%20b/flow%2Fglad/api/v1/customers/" + escapedID + "/usage-balances", "subscriptionId=sub+1%26x"},
+		{"escaped prefix, plain id", "/a%20b", func(ctx context.Context, c *flowgladapi.Client) error {
+			return errOf(c.GetPricingModel(ctx, "pm_1"))
+		}, "/a%20b/api/v1/pricing-models/pm_1", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := &stub{respond: jsonReply(http.StatusOK, `{"pricingModel":{},"usageMeterBalances":[]}`)}
+			srv := newServer(t, s)
+			c, err := flowgladapi.NewClient(testKey, flowgladapi.WithBaseURL(srv+tc.prefix))
+			require.NoError(t, err)
+			require.NoError(t, tc.call(t.Context(), c))
+			soleRequest(t, s.requests(), http.MethodGet, tc.path, tc.query)
+		})
+	}
 }

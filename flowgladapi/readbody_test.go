@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"runtime"
 	"strconv"
 	"strings"
@@ -151,6 +152,57 @@ func BenchmarkGetBillingBody(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+		})
+	}
+}
+
+// TestConnectionReusedAfterBody: whatever the answer (a body of declared length read to its
+// end, a gzip one, an error body, one longer than the client keeps), the next call reuses
+// the connection: the client reads or drains each body to its end before closing it.
+func TestConnectionReusedAfterBody(t *testing.T) {
+	t.Parallel()
+	body := bigBilling(40 << 10)
+	longErr := []byte(`{"error":"` + strings.Repeat("x", 100<<10) + `"}`)
+	for _, c := range []struct {
+		name   string
+		status int
+		gzip   bool
+		body   []byte
+	}{
+		{"2xx, declared length", http.StatusOK, false, body},
+		{"2xx, gzip", http.StatusOK, true, body},
+		{"error body", http.StatusBadRequest, false, []byte(`{"error":"bad"}`)},
+		{"error body longer than kept", http.StatusBadRequest, false, longErr},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			cl, _ := newStub(t, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				if c.gzip {
+					w.Header().Set("Content-Encoding", "gzip")
+					w.WriteHeader(c.status)
+					zw := gzip.NewWriter(w)
+					_, _ = zw.Write(c.body)
+					_ = zw.Close()
+					return
+				}
+				w.Header().Set("Content-Length", strconv.Itoa(len(c.body)))
+				w.WriteHeader(c.status)
+				_, _ = w.Write(c.body)
+			})
+			var reused []bool
+			ctx := httptrace.WithClientTrace(t.Context(), &httptrace.ClientTrace{
+				GotConn: func(info httptrace.GotConnInfo) { reused = append(reused, info.Reused) },
+			})
+			for range 2 {
+				_, err := cl.GetBillingBody(ctx, "u1")
+				if c.status == http.StatusOK {
+					require.NoError(t, err)
+				} else {
+					require.Error(t, err)
+				}
+			}
+			assert.Equal(t, []bool{false, true}, reused, "the second call reuses the first's connection")
 		})
 	}
 }

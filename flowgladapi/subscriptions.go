@@ -105,13 +105,33 @@ func (c *Client) CancelSubscription(ctx context.Context, id string, timing Cance
 	type cancellation struct {
 		Timing CancellationTiming `json:"timing"`
 	}
-	return c.do(ctx, request{
+	r := request{
 		op: "subscriptions-cancel", method: http.MethodPost, want: '{',
 		path: pathf("subscriptions", id, "cancel"),
-		body: struct {
+	}
+	if isPlainJSONString(string(timing)) {
+		// The timings Flowglad knows are plain words: the body is built, not encoded.
+		const prefix, suffix = `{"cancellation":{"timing":"`, `"}}`
+		r.payload = append(append(append(make([]byte, 0, len(prefix)+len(timing)+len(suffix)),
+			prefix...), timing...), suffix...)
+	} else {
+		r.body = struct {
 			Cancellation cancellation `json:"cancellation"`
-		}{cancellation{timing}},
-	})
+		}{cancellation{timing}}
+	}
+	return c.do(ctx, r)
+}
+
+// isPlainJSONString reports whether s is the same between JSON quotes, unescaped: ASCII
+// letters, digits, '_' and '-' only.
+func isPlainJSONString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // UncancelSubscription calls POST /api/v1/subscriptions/{id}/uncancel (body

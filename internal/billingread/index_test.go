@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"slices"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/flowglad-go/flowglad/flowgladapi"
 	"github.com/stretchr/testify/assert"
@@ -164,4 +167,80 @@ func TestBillingMembers(t *testing.T) {
 	assert.ErrorIs(t, err, flowgladapi.ErrInvalidResponse)
 	_, err = bad.Current()
 	assert.ErrorIs(t, err, flowgladapi.ErrInvalidResponse)
+}
+
+// refSeeds are subscription lists whose ids, customers and statuses the index must read as
+// encoding/json decodes them: escapes in some fields and not others, repeated keys, nulls,
+// strings longer than the index's stack buffer.
+var refSeeds = []string{
+	`[{"id":"s_1","customerId":"cus_1","status":"active"}]`,
+	`[{"id":"s\u00e9","customerId":"cus_1","status":"a\"b"},{"status":"x","id":"s_2"}]`,
+	`[{"id":"a","id":"b","id":null,"customerId":null,"status":"\ud83d\ude00"}]`,
+	`[{"id":"` + strings.Repeat("x", 200) + `","customerId":"` + strings.Repeat("c", 90) + `","status":"\n"}]`,
+	`[{"\u0069d":"escaped key","other":"y"},{}]`,
+	`[]`,
+}
+
+// TestSubscriptionRefsAsDecoded: each ref's strings are what encoding/json decodes.
+func TestSubscriptionRefsAsDecoded(t *testing.T) {
+	for _, s := range refSeeds {
+		checkRefs(t, []byte(s))
+	}
+}
+
+// FuzzSubscriptionRefs holds SubscriptionRefs to encoding/json on any list of subscriptions
+// in valid UTF-8 (without escapes, invalid UTF-8 is read as it is sent, where encoding/json
+// replaces it).
+func FuzzSubscriptionRefs(f *testing.F) {
+	for _, s := range refSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) { checkRefs(t, body) })
+}
+
+func checkRefs(t *testing.T, body []byte) {
+	want, ok := decodeRefs(body)
+	if !ok {
+		return
+	}
+	refs, bad := SubscriptionRefs(body)
+	require.False(t, bad, "%s", body)
+	require.Len(t, refs, len(want), "%s", body)
+	for i, w := range want {
+		assert.Equal(t, w, [3]string{refs[i].ID, refs[i].CustomerID, refs[i].Status}, "%s", body)
+	}
+}
+
+// decodeRefs decodes each subscription's id, customerId and status with encoding/json:
+// the keys compared exactly (a struct's fields would match any case), the last string of
+// a repeated key kept, a null ignored. False when body is not valid UTF-8, not an array of
+// objects, or one of the three is neither a string nor null.
+func decodeRefs(body []byte) ([][3]string, bool) {
+	var elems []json.RawMessage
+	if !utf8.Valid(body) || json.Unmarshal(body, &elems) != nil || body[0] != '[' {
+		return nil, false
+	}
+	out := make([][3]string, len(elems))
+	for i, raw := range elems {
+		if raw[0] != '{' {
+			return nil, false
+		}
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		_, _ = dec.Token() // {
+		for dec.More() {
+			tok, _ := dec.Token()
+			var v json.RawMessage
+			if dec.Decode(&v) != nil {
+				return nil, false
+			}
+			j := slices.Index([]string{"id", "customerId", "status"}, tok.(string))
+			if j < 0 || string(v) == "null" {
+				continue
+			}
+			if json.Unmarshal(v, &out[i][j]) != nil {
+				return nil, false
+			}
+		}
+	}
+	return out, true
 }
