@@ -116,6 +116,9 @@ type flight[E Holder] struct {
 	// started is when the read began: its answer is not stored over an entry of the
 	// in-process store read after that (a Refresh's).
 	started time.Time
+	// committing: a Refresh's flight that has called its commit (guarded by Loader.mu);
+	// done is closed when the Refresh returns.
+	committing bool
 
 	// Guarded by Loader.mu.
 	waiters int  // callers waiting for the answer, the one running it included (for tests)
@@ -185,6 +188,21 @@ func (l *Loader[A, E]) shared(ctx context.Context, key string, arg A, pv pending
 		// which this caller's version predates by the moment between its question and its
 		// lookup. Asking once more costs less than a read from Flowglad.
 		pv.v, pv.asked, pv.known = l.beforeRead(ctx, key)
+		if r := l.committingRefresh(key); r != nil && !pv.same(e.BillingEntry().pending) {
+			// A Refresh between its commit and storing its read under the version after
+			// it, which this caller may have just seen: that is a moment away, a read
+			// from Flowglad a round trip.
+			select {
+			case <-r.done:
+			case <-ctx.Done():
+				var zero E
+				return zero, false, ctx.Err()
+			}
+			e, found, missed, version = l.cached(ctx, key)
+			if found && !pv.same(e.BillingEntry().pending) && e.BillingEntry().pending.known {
+				pv.v, pv.asked, pv.known = l.beforeRead(ctx, key)
+			}
+		}
 	}
 	if found && pv.asked && !pv.same(e.BillingEntry().pending) {
 		// Read under another version of the pending usage (or an unknown one): usage may
@@ -352,24 +370,42 @@ func (l *Loader[A, E]) run(ctx context.Context, f *flight[E], key string, arg A)
 // stores the read under that version, where requests take it; otherwise, or when key was
 // invalidated meanwhile, it forgets key's billing, as Invalidate does.
 //
+// A read of key running (a request's, or another Refresh's) is waited for first.
+//
 // refreshed false, commit not called: there was nothing to refresh (no in-process store,
-// no entry requests take, a read or another Refresh of key running, or the store not to be
-// trusted for key), or the read failed (err). The caller then does what it does without a
+// no entry requests take, ctx ended while waiting for a running read, or the store not to
+// be trusted for key), or the read failed (err). The caller then does what it does without a
 // Refresh: Invalidate, then take the usage out of the pending usage.
 func (l *Loader[A, E]) Refresh(ctx context.Context, key string, arg A, commit func(context.Context) (version uint64, ok bool)) (refreshed bool, err error) {
 	store, local := l.store.(*localStore[E])
 	if !local {
 		return false, nil
 	}
-	f := &flight[E]{}
-	l.mu.Lock()
-	busy := l.dirty[key] || l.flights[key] != nil || l.refreshing[key] != nil
-	if !busy {
-		l.refreshing[key] = f
-	}
-	l.mu.Unlock()
-	if busy {
-		return false, nil
+	f := &flight[E]{done: make(chan struct{})}
+	for {
+		l.mu.Lock()
+		if l.dirty[key] {
+			l.mu.Unlock()
+			return false, nil
+		}
+		// Another read of the key running (a request's, or the Refresh of an earlier
+		// landing): this one follows it. Until it commits, the usage that landed stays
+		// pending, so the billing kept meanwhile counts it.
+		running := l.flights[key]
+		if running == nil {
+			running = l.refreshing[key]
+		}
+		if running == nil {
+			l.refreshing[key] = f
+			l.mu.Unlock()
+			break
+		}
+		l.mu.Unlock()
+		select {
+		case <-running.done:
+		case <-ctx.Done():
+			return false, nil
+		}
 	}
 	defer func() {
 		l.mu.Lock()
@@ -377,6 +413,7 @@ func (l *Loader[A, E]) Refresh(ctx context.Context, key string, arg A, commit fu
 			delete(l.refreshing, key)
 		}
 		l.mu.Unlock()
+		close(f.done)
 	}()
 	old, found, _ := store.get(ctx, key)
 	if !found || !old.BillingEntry().pending.known {
@@ -398,6 +435,9 @@ func (l *Loader[A, E]) Refresh(ctx context.Context, key string, arg A, commit fu
 		// Right under the old entry's version too: the landed usage is still pending.
 		_ = store.set(ctx, key, entry(old.BillingEntry().pending), l.ttl)
 	}
+	l.mu.Lock()
+	f.committing = true
+	l.mu.Unlock()
 	version, ok := commit(ctx)
 	if ok && !l.stale(f, key) {
 		e := entry(pendingVersion{v: version, known: true, asked: true})
@@ -409,6 +449,16 @@ func (l *Loader[A, E]) Refresh(ctx context.Context, key string, arg A, commit fu
 	}
 	_ = l.forget(ctx, key)
 	return true, nil
+}
+
+// committingRefresh returns key's Refresh if it is past its read, committing and storing.
+func (l *Loader[A, E]) committingRefresh(key string) *flight[E] {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if r := l.refreshing[key]; r != nil && r.committing {
+		return r
+	}
+	return nil
 }
 
 // newerStored reports whether the in-process store holds an entry of key read after t.

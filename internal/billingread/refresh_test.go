@@ -188,20 +188,63 @@ func TestRefreshNothingToRefresh(t *testing.T) {
 	}
 }
 
-// TestRefreshWhileARequestReads: a request's read already running may predate the usage
-// that landed; Refresh leaves it to the caller, which forgets the billing.
+// TestRefreshWhileARequestReads: a request's read running when usage lands (it may
+// predate the landing) is waited for; the Refresh then reads again and commits, and its read
+// is what the cache keeps, not the request's. Until the commit, the usage stays pending.
 func TestRefreshWhileARequestReads(t *testing.T) {
 	t.Parallel()
 	r := newRefreshRig(t, NewLocalStore[*Entry](1<<20, nil))
 	release := r.hold(1)
-	go r.request()
+	got := make(chan string, 1)
+	go func() { got <- r.request() }()
 	require.Eventually(t, func() bool { return r.l.Waiting(blCustomer.ExternalID) == 1 }, 5*time.Second, time.Millisecond)
 	var commits atomic.Int64
-	ok, err := r.refresh(r.landing(2, true, &commits))
-	assert.NoError(t, err)
-	assert.False(t, ok)
+	done := make(chan bool, 1)
+	go func() {
+		ok, err := r.refresh(r.landing(2, true, &commits))
+		assert.NoError(t, err)
+		done <- ok
+	}()
+	select {
+	case <-done:
+		t.Fatal("the Refresh did not wait for the running read")
+	case <-time.After(20 * time.Millisecond):
+	}
 	assert.Zero(t, commits.Load())
 	release()
+	assert.Equal(t, readBody(1), <-got)
+	require.True(t, <-done)
+	assert.EqualValues(t, 1, commits.Load())
+	assert.Equal(t, readBody(2), r.request(), "the Refresh's read, under the new version")
+	assert.EqualValues(t, 2, r.reads.Load())
+}
+
+// TestRefreshFollowsARunningRefresh: a second landing while the first's Refresh reads
+// waits for it, then refreshes again: both commit, none forgets the billing.
+func TestRefreshFollowsARunningRefresh(t *testing.T) {
+	t.Parallel()
+	r := newRefreshRig(t, NewLocalStore[*Entry](1<<20, nil))
+	r.request()
+	release := r.hold(2)
+	var commits atomic.Int64
+	first := r.startRefresh(r.landing(2, true, &commits), 2)
+	second := make(chan bool, 1)
+	go func() {
+		ok, err := r.refresh(r.landing(3, true, &commits))
+		assert.NoError(t, err)
+		second <- ok
+	}()
+	select {
+	case <-second:
+		t.Fatal("the second Refresh did not wait for the first")
+	case <-time.After(20 * time.Millisecond):
+	}
+	release()
+	require.True(t, <-first)
+	require.True(t, <-second)
+	assert.EqualValues(t, 2, commits.Load())
+	assert.Equal(t, readBody(3), r.request())
+	assert.EqualValues(t, 3, r.reads.Load(), "no request read Flowglad")
 }
 
 // TestRefreshFailures: when the new read fails, commit is not called (the caller forgets
@@ -340,4 +383,37 @@ func TestRefreshKeepsLastKnown(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, e.Stale())
 	assert.Equal(t, readBody(2), string(e.Raw()))
+}
+
+// TestRequestWaitsForACommittingRefresh: a request that asks for the version after a
+// Refresh's commit moved it, and finds the entry still under the old one (the Refresh has
+// yet to store its read under the new), waits that moment for the Refresh instead of
+// reading Flowglad.
+func TestRequestWaitsForACommittingRefresh(t *testing.T) {
+	t.Parallel()
+	r := newRefreshRig(t, NewLocalStore[*Entry](1<<20, nil))
+	r.request()
+	var asked atomic.Int64
+	r.l.beforeRead = func(ctx context.Context, key string) (uint64, bool, bool) {
+		asked.Add(1)
+		return r.pv.read(ctx, key)
+	}
+	got := make(chan string, 1)
+	ok, err := r.refresh(func(context.Context) (uint64, bool) {
+		r.pv.set(2, true, true)
+		before := asked.Load()
+		go func() { got <- r.request() }()
+		// The request has asked twice (its question, then once more on the mismatch).
+		require.Eventually(t, func() bool { return asked.Load() == before+2 }, 5*time.Second, time.Millisecond)
+		return 2, true
+	})
+	require.NoError(t, err)
+	require.True(t, ok)
+	select {
+	case body := <-got:
+		assert.Equal(t, readBody(2), body)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the request did not end")
+	}
+	assert.EqualValues(t, 2, r.reads.Load(), "no read of its own")
 }
