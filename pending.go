@@ -80,10 +80,12 @@ func (s *Service) notePendingRead(ctx context.Context, externalID string) (versi
 // billing, less the pending usage (which must still hold the usage that landed), goes on
 // answering requests.
 //
-// Once the new billing is read, landed is called: it must take the usage that landed out
-// of the pending usage, and return the version BeforeBillingRead returns from then on, ok
-// true only if nothing else of the customer's pending usage reached Flowglad since the
-// caller began (the billing read may then predate it). The new billing then answers
+// begin is called just before the billing is read (after any read of it already running,
+// which is waited for): the caller notes the version of the pending usage there (false: no
+// refresh). Once the new billing is read, landed is called: it must take the usage that
+// landed out of the pending usage, and return the version BeforeBillingRead returns from
+// then on, ok true only if nothing else of the customer's pending usage reached Flowglad
+// since begin (the billing read may then predate it). The new billing then answers
 // requests; otherwise it is forgotten, as InvalidateBilling does. Balances never count
 // landed usage zero times: at worst twice, for the moment between the read and landed.
 //
@@ -91,12 +93,12 @@ func (s *Service) notePendingRead(ctx context.Context, externalID string) (versi
 // in-process cache, the customer's billing not in it, another read of it running, more
 // than one PendingUsage with BeforeBillingRead registered) or when Flowglad could not be
 // read: the caller then calls InvalidateBilling and takes the usage out itself.
-func (s *Service) RefreshBillingAfterUsage(ctx context.Context, externalID string, landed func(context.Context) (version uint64, ok bool)) bool {
+func (s *Service) RefreshBillingAfterUsage(ctx context.Context, externalID string, begin func(context.Context) bool, landed func(context.Context) (version uint64, ok bool)) bool {
 	c := Customer{ExternalID: externalID}
 	if c.validate() != nil || s.pendingTrackers() != 1 {
 		return false
 	}
-	refreshed, err := s.billing.loader.Refresh(ctx, externalID, billingArg{c: c}, landed)
+	refreshed, err := s.billing.loader.Refresh(ctx, externalID, billingArg{c: c}, begin, landed)
 	if err != nil {
 		s.logger.LogAttrs(ctx, slog.LevelDebug, "flowglad: refreshing billing after usage failed; forgetting it instead",
 			slog.String("error", err.Error()))

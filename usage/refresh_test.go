@@ -170,3 +170,53 @@ func TestLedgerRemovePendingAt(t *testing.T) {
 	assert.True(t, wasAt)
 	assert.Equal(t, v3.Generation, next)
 }
+
+// TestSecondBatchWhileRefreshing: a second batch of the customer lands while the billing
+// read after the first is still out: its refresh follows that read (reading the ledger's
+// generation only then), and neither forgets the billing, so no gate waits for Flowglad.
+func TestSecondBatchWhileRefreshing(t *testing.T) {
+	fake := flowgladapitest.NewServer(t, flowgladapitest.WithSeed(flowgladapitest.DemoSeed()))
+	proxy := &holdingProxy{fake: fake}
+	upstream := httptest.NewServer(proxy)
+	t.Cleanup(upstream.Close)
+	svc, err := flowglad.NewService(flowglad.Config{
+		APIKey: fake.APIKey(), BaseURL: upstream.URL, Logger: slog.New(slog.DiscardHandler),
+		RetryPolicy: &flowgladapi.RetryPolicy{MaxRetries: 0}, BillingCacheTTL: time.Hour,
+	})
+	require.NoError(t, err)
+	rec, err := usage.NewRecorder(svc, usage.WithFlushInterval(noFlushes))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = rec.Close(context.Background()) })
+	gate := func() float64 {
+		t.Helper()
+		subs, err := svc.CurrentSubscriptions(reqmemo.With(ctx(t)), bob)
+		require.NoError(t, err)
+		return subs[0].UsageBalance(meter).AvailableBalance
+	}
+	require.Equal(t, 100.0, gate())
+
+	_, err = rec.Record(ctx(t), bob, flowglad.UsageEventParams{UsageMeterSlug: meter, Amount: 30})
+	require.NoError(t, err)
+	release := proxy.hold(t)
+	first := make(chan error, 1)
+	go func() { first <- rec.Flush(ctx(t)) }()
+	require.Eventually(t, func() bool { return proxy.held.Load() == 1 }, 10*time.Second, time.Millisecond)
+
+	_, err = rec.Record(ctx(t), bob, flowglad.UsageEventParams{UsageMeterSlug: meter, Amount: 20})
+	require.NoError(t, err)
+	second := make(chan error, 1)
+	go func() { second <- rec.Flush(ctx(t)) }()
+	require.Eventually(t, func() bool {
+		b, _ := fake.UsageBalance(flowgladapitest.DemoBobSubscriptionID, meter)
+		return b == 50
+	}, 10*time.Second, time.Millisecond, "the second batch lands")
+	assert.Equal(t, 50.0, gate(), "the first read still out: the cached billing less both, pending")
+	release()
+	require.NoError(t, <-first)
+	require.NoError(t, <-second)
+
+	reads := proxy.reads.Load()
+	assert.Equal(t, 50.0, gate())
+	assert.Equal(t, reads, proxy.reads.Load(), "the gate reads no billing")
+	assert.EqualValues(t, 3, reads, "the first read, and one after each batch")
+}

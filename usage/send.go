@@ -348,9 +348,16 @@ func (r *Recorder) startRefresh() bool {
 // read again (see landed); when the billing cannot be refreshed, it is forgotten instead.
 func (r *Recorder) refresh(ctx context.Context, remover pendingRemoverAt, ext string, txs []string) {
 	bg := context.WithoutCancel(ctx)
-	view, err := r.ledger.View(bg, ext)
-	if err == nil && r.svc.RefreshBillingAfterUsage(ctx, ext, func(context.Context) (uint64, bool) {
-		next, wasAt, err := remover.RemovePendingAt(bg, ext, txs, view.Generation)
+	var gen uint64
+	begin := func(context.Context) bool {
+		// After any earlier read of the customer's billing (an earlier landing's): the
+		// generation this read must be the only change since.
+		view, err := r.ledger.View(bg, ext)
+		gen = view.Generation
+		return err == nil
+	}
+	if r.svc.RefreshBillingAfterUsage(ctx, ext, begin, func(context.Context) (uint64, bool) {
+		next, wasAt, err := remover.RemovePendingAt(bg, ext, txs, gen)
 		if err != nil {
 			r.logger.WarnContext(ctx, "usage: forgetting pending usage failed", "error", err)
 			return 0, false

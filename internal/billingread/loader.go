@@ -362,6 +362,9 @@ func (l *Loader[A, E]) run(ctx context.Context, f *flight[E], key string, arg A)
 // billing, less the pending usage (which still holds that usage), keeps answering requests
 // while Flowglad is read, so that no request waits for the read.
 //
+// begin is called once nothing else reads key, just before the read: the caller notes there
+// what commit compares with (false: no refresh, commit not called).
+//
 // Once the read is in, Refresh stores it where no request under a tracked version of the
 // pending usage takes it (it may count the landed usage twice, never zero times), then
 // calls commit, which takes the landed usage out of the pending usage and returns the
@@ -376,7 +379,7 @@ func (l *Loader[A, E]) run(ctx context.Context, f *flight[E], key string, arg A)
 // no entry requests take, ctx ended while waiting for a running read, or the store not to
 // be trusted for key), or the read failed (err). The caller then does what it does without a
 // Refresh: Invalidate, then take the usage out of the pending usage.
-func (l *Loader[A, E]) Refresh(ctx context.Context, key string, arg A, commit func(context.Context) (version uint64, ok bool)) (refreshed bool, err error) {
+func (l *Loader[A, E]) Refresh(ctx context.Context, key string, arg A, begin func(context.Context) bool, commit func(context.Context) (version uint64, ok bool)) (refreshed bool, err error) {
 	store, local := l.store.(*localStore[E])
 	if !local {
 		return false, nil
@@ -418,6 +421,9 @@ func (l *Loader[A, E]) Refresh(ctx context.Context, key string, arg A, commit fu
 	old, found, _ := store.get(ctx, key)
 	if !found || !old.BillingEntry().pending.known {
 		return false, nil // nothing that requests take: the next one reads anyway
+	}
+	if !begin(ctx) {
+		return false, nil
 	}
 	body, err := l.fetch(ctx, arg)
 	if err != nil {

@@ -85,7 +85,7 @@ func (r *refreshRig) landing(next uint64, ok bool, calls *atomic.Int64) func(con
 }
 
 func (r *refreshRig) refresh(commit func(context.Context) (uint64, bool)) (bool, error) {
-	return r.l.Refresh(r.t.Context(), blCustomer.ExternalID, blCustomer, commit)
+	return r.l.Refresh(r.t.Context(), blCustomer.ExternalID, blCustomer, func(context.Context) bool { return true }, commit)
 }
 
 // startRefresh runs a Refresh with commit on its own goroutine, and returns once the
