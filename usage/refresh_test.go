@@ -54,12 +54,10 @@ func (p *holdingProxy) hold(t *testing.T) (release func()) {
 	return release
 }
 
-// TestBillingRefreshedAfterABatch: once a batch lands, the customers whose billing a
-// request read into the in-process cache have it read again in the background, while the
-// cached billing less the pending usage (the landed usage still in it) answers the gates:
-// the next gated request finds billing in the cache instead of waiting for Flowglad, and
-// the landed usage counts once throughout, never zero times.
-func TestBillingRefreshedAfterABatch(t *testing.T) {
+// newProxiedEnv is a recorder (flushing when asked) on a Service with an in-process billing
+// cache, whose Flowglad is the demo fake behind a holdingProxy.
+func newProxiedEnv(t *testing.T) (*flowgladapitest.Server, *holdingProxy, *flowglad.Service, *usage.Recorder) {
+	t.Helper()
 	fake := flowgladapitest.NewServer(t, flowgladapitest.WithSeed(flowgladapitest.DemoSeed()))
 	proxy := &holdingProxy{fake: fake}
 	upstream := httptest.NewServer(proxy)
@@ -72,16 +70,27 @@ func TestBillingRefreshedAfterABatch(t *testing.T) {
 	rec, err := usage.NewRecorder(svc, usage.WithFlushInterval(noFlushes))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = rec.Close(context.Background()) })
+	return fake, proxy, svc, rec
+}
 
-	// gate reads the balance as a gate does: within a request.
-	gate := func() float64 {
-		t.Helper()
-		subs, err := svc.CurrentSubscriptions(reqmemo.With(ctx(t)), bob)
-		require.NoError(t, err)
-		return subs[0].UsageBalance(meter).AvailableBalance
-	}
+// gateBalance reads bob's balance on the meter as a gate does: within a request.
+func gateBalance(t *testing.T, svc *flowglad.Service) float64 {
+	t.Helper()
+	subs, err := svc.CurrentSubscriptions(reqmemo.With(ctx(t)), bob)
+	require.NoError(t, err)
+	return subs[0].UsageBalance(meter).AvailableBalance
+}
+
+// TestBillingRefreshedAfterABatch: once a batch lands, the customers whose billing a
+// request read into the in-process cache have it read again in the background, while the
+// cached billing less the pending usage (the landed usage still in it) answers the gates:
+// the next gated request finds billing in the cache instead of waiting for Flowglad, and
+// the landed usage counts once throughout, never zero times.
+func TestBillingRefreshedAfterABatch(t *testing.T) {
+	fake, proxy, svc, rec := newProxiedEnv(t)
+	gate := func() float64 { return gateBalance(t, svc) }
 	require.Equal(t, 100.0, gate())
-	_, err = rec.Record(ctx(t), bob, flowglad.UsageEventParams{UsageMeterSlug: meter, Amount: 30})
+	_, err := rec.Record(ctx(t), bob, flowglad.UsageEventParams{UsageMeterSlug: meter, Amount: 30})
 	require.NoError(t, err)
 	require.Equal(t, 70.0, gate(), "pending")
 	require.EqualValues(t, 1, proxy.reads.Load())
@@ -118,12 +127,7 @@ func TestBillingRefreshedAfterABatch(t *testing.T) {
 func TestRefreshFailureForgetsBilling(t *testing.T) {
 	fake := flowgladapitest.NewServer(t, flowgladapitest.WithSeed(flowgladapitest.DemoSeed()))
 	e := newEnvCfg(t, fake, flowglad.Config{BillingCacheTTL: time.Hour})
-	gate := func() float64 {
-		t.Helper()
-		subs, err := e.svc.CurrentSubscriptions(reqmemo.With(ctx(t)), bob)
-		require.NoError(t, err)
-		return subs[0].UsageBalance(meter).AvailableBalance
-	}
+	gate := func() float64 { return gateBalance(t, e.svc) }
 	require.Equal(t, 100.0, gate())
 	_, err := e.rec.Record(ctx(t), bob, flowglad.UsageEventParams{UsageMeterSlug: meter, Amount: 30})
 	require.NoError(t, err)
@@ -175,27 +179,11 @@ func TestLedgerRemovePendingAt(t *testing.T) {
 // read after the first is still out: its refresh follows that read (reading the ledger's
 // generation only then), and neither forgets the billing, so no gate waits for Flowglad.
 func TestSecondBatchWhileRefreshing(t *testing.T) {
-	fake := flowgladapitest.NewServer(t, flowgladapitest.WithSeed(flowgladapitest.DemoSeed()))
-	proxy := &holdingProxy{fake: fake}
-	upstream := httptest.NewServer(proxy)
-	t.Cleanup(upstream.Close)
-	svc, err := flowglad.NewService(flowglad.Config{
-		APIKey: fake.APIKey(), BaseURL: upstream.URL, Logger: slog.New(slog.DiscardHandler),
-		RetryPolicy: &flowgladapi.RetryPolicy{MaxRetries: 0}, BillingCacheTTL: time.Hour,
-	})
-	require.NoError(t, err)
-	rec, err := usage.NewRecorder(svc, usage.WithFlushInterval(noFlushes))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = rec.Close(context.Background()) })
-	gate := func() float64 {
-		t.Helper()
-		subs, err := svc.CurrentSubscriptions(reqmemo.With(ctx(t)), bob)
-		require.NoError(t, err)
-		return subs[0].UsageBalance(meter).AvailableBalance
-	}
+	fake, proxy, svc, rec := newProxiedEnv(t)
+	gate := func() float64 { return gateBalance(t, svc) }
 	require.Equal(t, 100.0, gate())
 
-	_, err = rec.Record(ctx(t), bob, flowglad.UsageEventParams{UsageMeterSlug: meter, Amount: 30})
+	_, err := rec.Record(ctx(t), bob, flowglad.UsageEventParams{UsageMeterSlug: meter, Amount: 30})
 	require.NoError(t, err)
 	release := proxy.hold(t)
 	first := make(chan error, 1)
