@@ -57,17 +57,7 @@ func TestBillingHitAllocs(t *testing.T) {
 	require.NoError(t, err)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			br := newBenchRequest("customers/billing", `{}`)
-			br.r.Header.Set("X-Session", "user_42")
-			for k, v := range tc.headers {
-				br.r.Header.Set(k, v)
-			}
-			w := &discardWriter{h: http.Header{}}
-			hit := func() {
-				clear(w.h)
-				w.status = http.StatusOK
-				h.ServeHTTP(w, br.rewind())
-			}
+			hit, w := servesBilling(h, tc.headers)
 			hit() // the miss that fills the cache
 			require.Equal(t, http.StatusOK, w.status)
 			calls := canned.calls.Load()
@@ -118,17 +108,7 @@ func TestBillingMissAllocs(t *testing.T) {
 	h, canned := uncachedHandler(t)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			br := newBenchRequest("customers/billing", `{}`)
-			br.r.Header.Set("X-Session", "user_42")
-			for k, v := range tc.headers {
-				br.r.Header.Set(k, v)
-			}
-			w := &discardWriter{h: http.Header{}}
-			miss := func() {
-				clear(w.h)
-				w.status = http.StatusOK
-				h.ServeHTTP(w, br.rewind())
-			}
+			miss, w := servesBilling(h, tc.headers)
 			allocs := measureReads(t, canned, w, miss, 1)
 			assert.LessOrEqual(t, allocs, tc.pin, "allocations of a billing miss")
 			if allocs < tc.pin {
@@ -199,4 +179,20 @@ func measureReads(t *testing.T, canned *cannedFlowglad, w *discardWriter, serve 
 	require.Equal(t, http.StatusOK, w.status)
 	require.Equal(t, before+calls*3*101, canned.calls.Load(), "every request measured read Flowglad")
 	return allocs
+}
+
+// servesBilling returns a function that serves customers/billing for user_42, with headers,
+// through h, one rewound request and a writer that keeps nothing, and that writer.
+func servesBilling(h http.Handler, headers map[string]string) (serve func(), w *discardWriter) {
+	br := newBenchRequest("customers/billing", `{}`)
+	br.r.Header.Set("X-Session", "user_42")
+	for k, v := range headers {
+		br.r.Header.Set(k, v)
+	}
+	w = &discardWriter{h: http.Header{}}
+	return func() {
+		clear(w.h)
+		w.status = http.StatusOK
+		h.ServeHTTP(w, br.rewind())
+	}, w
 }
