@@ -39,22 +39,7 @@ func TestBillingHitAllocs(t *testing.T) {
 		{"a browser's request: Origin and Sec-Fetch-Site", map[string]string{
 			"X-Request-Id": "req-1", "Origin": "https://app.example", "Sec-Fetch-Site": "same-origin"}, 3},
 	}
-	canned := &cannedFlowglad{billing: realisticBilling(t)}
-	h, err := flowglad.NewHandler(flowglad.Config{
-		APIKey:     "sk_test_allocs",
-		BaseURL:    "https://flowglad.invalid",
-		HTTPClient: &http.Client{Transport: canned},
-		Logger:     slog.New(slog.DiscardHandler),
-		// A session header, read without allocating: the figures are the handler's.
-		Auth: flowglad.AuthenticatorFunc(func(r *http.Request) (flowglad.Customer, error) {
-			if id := r.Header.Get("X-Session"); id != "" {
-				return flowglad.Customer{ExternalID: id}, nil
-			}
-			return flowglad.Customer{}, flowglad.ErrUnauthenticated
-		}),
-		BillingCacheTTL: time.Hour,
-	})
-	require.NoError(t, err)
+	h, canned := cannedHandler(t, time.Hour)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			hit, w := servesBilling(h, tc.headers)
@@ -105,7 +90,7 @@ func TestBillingMissAllocs(t *testing.T) {
 		{"no request id: a new one", nil, 30},
 		{"the request's own id", map[string]string{"X-Request-Id": "req-1"}, 29},
 	}
-	h, canned := uncachedHandler(t)
+	h, canned := cannedHandler(t, 0)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			miss, w := servesBilling(h, tc.headers)
@@ -127,7 +112,7 @@ func TestBillingMissAllocs(t *testing.T) {
 // call, two calls). 127 before issue 17's second round of cancel work.
 func TestCancelAllocs(t *testing.T) {
 	const pin = 84
-	h, canned := uncachedHandler(t)
+	h, canned := cannedHandler(t, 0)
 	br := newBenchRequest("subscriptions/cancel", `{"id":"sub_pro_2","cancellation":{"timing":"at_end_of_current_billing_period"}}`)
 	br.r.Header.Set("X-Session", "user_42")
 	br.r.Header.Set("X-Request-Id", "req-1")
@@ -144,9 +129,10 @@ func TestCancelAllocs(t *testing.T) {
 	}
 }
 
-// uncachedHandler is a Handler with no billing cache on a canned Flowglad (every request reads
-// it), whose authenticator takes the customer from the X-Session header.
-func uncachedHandler(t *testing.T) (*flowglad.Handler, *cannedFlowglad) {
+// cannedHandler is a Handler on a canned Flowglad with a billing cache of ttl (0: none, every
+// request reads Flowglad), whose authenticator takes the customer from the X-Session header
+// without allocating: the figures are the handler's.
+func cannedHandler(t *testing.T, ttl time.Duration) (*flowglad.Handler, *cannedFlowglad) {
 	t.Helper()
 	canned := &cannedFlowglad{billing: realisticBilling(t)}
 	h, err := flowglad.NewHandler(flowglad.Config{
@@ -160,6 +146,7 @@ func uncachedHandler(t *testing.T) (*flowglad.Handler, *cannedFlowglad) {
 			}
 			return flowglad.Customer{}, flowglad.ErrUnauthenticated
 		}),
+		BillingCacheTTL: ttl,
 	})
 	require.NoError(t, err)
 	return h, canned
