@@ -586,24 +586,44 @@ func (q *Queue) Each(ctx context.Context, fn func(usage.Event) error) error {
 		return err
 	}
 	defer q.leave()
+	var logged []walRec
 	if q.wal != nil {
-		// In the file, not in the log, once this returns.
+		// In the file, not in the log, once this returns; when the log cannot move (a
+		// full disk), what it holds is walked from memory after the file.
 		if err := q.moveWAL(); err != nil {
-			return err
+			logged = q.wal.snapshot()
 		}
 	}
 	return q.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(eventsBucket).Cursor()
-		for k, v := c.First(); k != nil; k, v = c.Next() {
+		walk := func(v []byte) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 			e, err := usage.DecodeEvent(v)
 			if err != nil {
+				return nil
+			}
+			return fn(e)
+		}
+		c := tx.Bucket(eventsBucket).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if err := walk(v); err != nil {
+				return err
+			}
+		}
+		// A record moved since the snapshot is in the file as this transaction sees it.
+		var applied uint64
+		if v := tx.Bucket(metaBucket).Get(walAppliedKey); len(v) == 8 {
+			applied = binary.BigEndian.Uint64(v)
+		}
+		for _, r := range logged {
+			if r.seq <= applied {
 				continue
 			}
-			if err := fn(e); err != nil {
-				return err
+			for _, v := range r.values {
+				if err := walk(v); err != nil {
+					return err
+				}
 			}
 		}
 		return nil

@@ -197,3 +197,23 @@ func TestStatsWhileTheLogCannotMove(t *testing.T) {
 		})
 	}
 }
+
+// TestEachWhileTheLogCannotMove: while the log cannot be moved into the file, Each still
+// walks every event, those in the file and those in the log, each once (a recorder
+// starting on the queue counts them all as pending); once moves succeed, the same.
+func TestEachWhileTheLogCannotMove(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "usage.db")
+	q, err := Open(path, WithDurability(SyncInBackground))
+	require.NoError(t, err)
+	defer q.Close()
+	putID(t, q, "a")
+	_, err = q.Stats(context.Background()) // moves a into the file
+	require.NoError(t, err)
+
+	unblock := failMoves(t, q)
+	putID(t, q, "b")
+	putID(t, q, "c")
+	assert.Equal(t, []string{"a", "b", "c"}, txIDs(t, q))
+	unblock()
+	assert.Equal(t, []string{"a", "b", "c"}, txIDs(t, q))
+}

@@ -380,3 +380,10 @@ func (q *Queue) moveWAL() error {
 	}
 	return nil
 }
+
+// snapshot returns the records written and not yet moved into the queue's file.
+func (w *wal) snapshot() []walRec {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.pending)
+}
