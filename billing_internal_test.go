@@ -28,41 +28,9 @@ var blCustomer = Customer{ExternalID: "u1", Name: "User One", Email: "u1@example
 // waiters returns how many callers wait on the customer's current flight (0 when none).
 func waiters(svc *Service, ext string) int { return svc.billing.loader.Waiting(ext) }
 
-// blResult is what one Billing call returned.
-type blResult struct {
-	name string
-	err  error
-}
-
-func (r blResult) version(t *testing.T) string {
-	t.Helper()
-	require.NoError(t, r.err)
-	return r.name
-}
-
 // goBilling starts a Billing call and returns where its result will arrive.
-func goBilling(ctx context.Context, svc *Service) <-chan blResult {
-	out := make(chan blResult, 1)
-	go func() {
-		b, err := svc.Billing(ctx, blCustomer)
-		if err != nil {
-			out <- blResult{err: err}
-			return
-		}
-		out <- blResult{name: b.Customer.Name}
-	}()
-	return out
-}
-
-func receive(t *testing.T, ch <-chan blResult) blResult {
-	t.Helper()
-	select {
-	case r := <-ch:
-		return r
-	case <-time.After(10 * time.Second):
-		t.Fatal("Billing did not return")
-		return blResult{}
-	}
+func goBilling(ctx context.Context, svc *Service) <-chan billingstub.Result {
+	return billingstub.Go(func() (*flowgladapi.Billing, error) { return svc.Billing(ctx, blCustomer) })
 }
 
 // The loader's own tests are internal/billingread's; these are the Service's billing reads
@@ -80,7 +48,7 @@ func TestBillingLoaderFirstVisit(t *testing.T) {
 	close(first.Release) // 404: the customer is created, billing read again
 	close(s.Arrival(t).Release)
 	for _, ch := range results {
-		assert.NoError(t, receive(t, ch).err)
+		assert.NoError(t, billingstub.Receive(t, ch).Err)
 	}
 	gets, posts := s.Counts()
 	assert.Equal(t, 1, posts, "the customer is created once")
@@ -129,9 +97,9 @@ func TestLookupPanicIsAnError(t *testing.T) {
 
 // joinOneRead starts n Billing calls at once and waits until they all wait for the one read
 // that reached the (gated) stub, which it returns unreleased.
-func joinOneRead(t *testing.T, s *billingstub.Server, svc *Service, n int) ([]<-chan blResult, *billingstub.Pending) {
+func joinOneRead(t *testing.T, s *billingstub.Server, svc *Service, n int) ([]<-chan billingstub.Result, *billingstub.Pending) {
 	t.Helper()
-	results := make([]<-chan blResult, n)
+	results := make([]<-chan billingstub.Result, n)
 	for i := range results {
 		results[i] = goBilling(t.Context(), svc)
 	}

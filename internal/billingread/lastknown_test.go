@@ -88,9 +88,9 @@ func TestStaleIfErrorNotKeptFromInvalidatedRead(t *testing.T) {
 	after := goBilling(t.Context(), svc)
 	fresh := s.Arrival(t)
 	close(fresh.Release)
-	require.Equal(t, "v2", receive(t, after).version(t))
+	require.Equal(t, "v2", billingstub.Receive(t, after).Version(t))
 	close(old.Release) // the old read ends last
-	require.Equal(t, "v1", receive(t, before).version(t))
+	require.Equal(t, "v1", billingstub.Receive(t, before).Version(t))
 
 	s.Close() // Flowglad is unreachable
 	b, err := svc.Billing(t.Context(), blCustomer)

@@ -110,41 +110,9 @@ var blCustomer = Customer{ExternalID: "u1", Name: "User One", Email: "u1@example
 // waiters returns how many callers wait on the customer's current flight (0 when none).
 func waiters(svc *testService, ext string) int { return svc.billing.Waiting(ext) }
 
-// blResult is what one Billing call returned.
-type blResult struct {
-	name string
-	err  error
-}
-
-func (r blResult) version(t *testing.T) string {
-	t.Helper()
-	require.NoError(t, r.err)
-	return r.name
-}
-
 // goBilling starts a Billing call and returns where its result will arrive.
-func goBilling(ctx context.Context, svc *testService) <-chan blResult {
-	out := make(chan blResult, 1)
-	go func() {
-		b, err := svc.Billing(ctx, blCustomer)
-		if err != nil {
-			out <- blResult{err: err}
-			return
-		}
-		out <- blResult{name: b.Customer.Name}
-	}()
-	return out
-}
-
-func receive(t *testing.T, ch <-chan blResult) blResult {
-	t.Helper()
-	select {
-	case r := <-ch:
-		return r
-	case <-time.After(10 * time.Second):
-		t.Fatal("Billing did not return")
-		return blResult{}
-	}
+func goBilling(ctx context.Context, svc *testService) <-chan billingstub.Result {
+	return billingstub.Go(func() (*flowgladapi.Billing, error) { return svc.Billing(ctx, blCustomer) })
 }
 
 func TestBillingLoaderSharesConcurrentReads(t *testing.T) {
@@ -154,7 +122,7 @@ func TestBillingLoaderSharesConcurrentReads(t *testing.T) {
 	results, p := joinOneRead(t, s, svc, 20)
 	close(p.Release)
 	for _, ch := range results {
-		assert.Equal(t, "v1", receive(t, ch).version(t))
+		assert.Equal(t, "v1", billingstub.Receive(t, ch).Version(t))
 	}
 	s.NoArrival(t)
 	gets, _ := s.Counts()
@@ -163,7 +131,7 @@ func TestBillingLoaderSharesConcurrentReads(t *testing.T) {
 	// Without a cache the next read, after the shared one finished, asks again.
 	next := goBilling(t.Context(), svc)
 	close(s.Arrival(t).Release)
-	assert.Equal(t, "v1", receive(t, next).version(t))
+	assert.Equal(t, "v1", billingstub.Receive(t, next).Version(t))
 }
 
 func TestBillingLoaderSeparateCustomers(t *testing.T) {
@@ -180,7 +148,7 @@ func TestBillingLoaderSeparateCustomers(t *testing.T) {
 	second := s.Arrival(t)
 	close(first.Release)
 	close(second.Release)
-	require.NoError(t, receive(t, a).err)
+	require.NoError(t, billingstub.Receive(t, a).Err)
 	require.NoError(t, <-b)
 }
 
@@ -207,18 +175,18 @@ func TestBillingLoaderInvalidationInFlight(t *testing.T) {
 
 			// The old read finishes last: it must not overwrite what the new one stored.
 			close(fresh.Release)
-			assert.Equal(t, "v2", receive(t, after).version(t))
+			assert.Equal(t, "v2", billingstub.Receive(t, after).Version(t))
 			close(old.Release)
-			assert.Equal(t, "v1", receive(t, before).version(t), "callers that asked before the change get the read they joined")
+			assert.Equal(t, "v1", billingstub.Receive(t, before).Version(t), "callers that asked before the change get the read they joined")
 
 			later := goBilling(t.Context(), svc)
 			if ttl > 0 {
-				assert.Equal(t, "v2", receive(t, later).version(t), "the cache holds the fresh read, not the stale one")
+				assert.Equal(t, "v2", billingstub.Receive(t, later).Version(t), "the cache holds the fresh read, not the stale one")
 				s.NoArrival(t)
 			} else {
 				p := s.Arrival(t)
 				close(p.Release)
-				assert.Equal(t, "v2", receive(t, later).version(t))
+				assert.Equal(t, "v2", billingstub.Receive(t, later).Version(t))
 			}
 		})
 	}
@@ -235,16 +203,16 @@ func TestBillingLoaderStaleReadNotCached(t *testing.T) {
 	s.Bump()
 	require.NoError(t, svc.InvalidateBilling(t.Context(), "u1"))
 	close(p.Release)
-	assert.Equal(t, "v1", receive(t, first).version(t))
+	assert.Equal(t, "v1", billingstub.Receive(t, first).Version(t))
 
 	second := goBilling(t.Context(), svc)
 	p = s.Arrival(t)
 	assert.Equal(t, 2, p.Version, "the stale answer was not cached")
 	close(p.Release)
-	assert.Equal(t, "v2", receive(t, second).version(t))
+	assert.Equal(t, "v2", billingstub.Receive(t, second).Version(t))
 
 	third := goBilling(t.Context(), svc)
-	assert.Equal(t, "v2", receive(t, third).version(t), "the fresh answer was cached")
+	assert.Equal(t, "v2", billingstub.Receive(t, third).Version(t), "the fresh answer was cached")
 	s.NoArrival(t)
 }
 
@@ -266,7 +234,7 @@ func TestBillingLoaderCancellation(t *testing.T) {
 	require.Eventually(t, func() bool { return waiters(svc, "u1") == 3 }, 10*time.Second, time.Millisecond)
 
 	cancelJoiner()
-	assert.ErrorIs(t, receive(t, joiner).err, context.Canceled)
+	assert.ErrorIs(t, billingstub.Receive(t, joiner).Err, context.Canceled)
 	select {
 	case <-p.Canceled:
 		t.Fatal("the read was cancelled when a caller that joined it gave up")
@@ -275,7 +243,7 @@ func TestBillingLoaderCancellation(t *testing.T) {
 	assert.Equal(t, 2, waiters(svc, "u1"))
 
 	cancelStarter()
-	assert.ErrorIs(t, receive(t, starter).err, context.Canceled)
+	assert.ErrorIs(t, billingstub.Receive(t, starter).Err, context.Canceled)
 	select {
 	case <-p.Canceled:
 	case <-time.After(10 * time.Second):
@@ -284,7 +252,7 @@ func TestBillingLoaderCancellation(t *testing.T) {
 
 	again := s.Arrival(t)
 	close(again.Release)
-	assert.Equal(t, "v1", receive(t, staying).version(t), "a caller still waiting reads again")
+	assert.Equal(t, "v1", billingstub.Receive(t, staying).Version(t), "a caller still waiting reads again")
 	s.NoArrival(t)
 	gets, _ := s.Counts()
 	assert.Equal(t, 2, gets)
@@ -305,10 +273,10 @@ func TestBillingLoaderDeadlineHonoured(t *testing.T) {
 	patient := goBilling(t.Context(), svc)
 	require.Eventually(t, func() bool { return waiters(svc, "u1") == 2 }, 10*time.Second, time.Millisecond)
 	close(ctx.done)
-	assert.ErrorIs(t, receive(t, hurried).err, context.DeadlineExceeded)
+	assert.ErrorIs(t, billingstub.Receive(t, hurried).Err, context.DeadlineExceeded)
 	within(t, p.Canceled, "the hurried caller's read was not cancelled")
 	close(s.Arrival(t).Release)
-	assert.Equal(t, "v1", receive(t, patient).version(t))
+	assert.Equal(t, "v1", billingstub.Receive(t, patient).Version(t))
 }
 
 // deadlineCtx is a context whose deadline passes when the test closes done.
@@ -763,9 +731,9 @@ func within(t *testing.T, ch <-chan struct{}, msg string) {
 
 // joinOneRead starts n Billing calls at once and waits until they all wait for the one read
 // that reached the (gated) stub, which it returns unreleased.
-func joinOneRead(t *testing.T, s *billingstub.Server, svc *testService, n int) ([]<-chan blResult, *billingstub.Pending) {
+func joinOneRead(t *testing.T, s *billingstub.Server, svc *testService, n int) ([]<-chan billingstub.Result, *billingstub.Pending) {
 	t.Helper()
-	results := make([]<-chan blResult, n)
+	results := make([]<-chan billingstub.Result, n)
 	for i := range results {
 		results[i] = goBilling(t.Context(), svc)
 	}
@@ -834,10 +802,10 @@ func TestBillingLoaderVersionedCache(t *testing.T) {
 	require.Equal(t, 2, p.Version, "the new callers' read began after it")
 	close(p.Release)
 	for _, ch := range after {
-		assert.Equal(t, "v2", receive(t, ch).version(t), "a caller that came after the change")
+		assert.Equal(t, "v2", billingstub.Receive(t, ch).Version(t), "a caller that came after the change")
 	}
 	close(old.Release)
-	assert.Equal(t, "v1", receive(t, before).version(t), "the caller that came before it")
+	assert.Equal(t, "v1", billingstub.Receive(t, before).Version(t), "the caller that came before it")
 	s.NoArrival(t)
 
 	body, found, err := cache.Get(t.Context(), "u1")
@@ -860,7 +828,7 @@ func TestBillingLoaderVersionedCacheSharesReads(t *testing.T) {
 	results, p := joinOneRead(t, s, svc, 10)
 	close(p.Release)
 	for _, ch := range results {
-		assert.Equal(t, "v1", receive(t, ch).version(t))
+		assert.Equal(t, "v1", billingstub.Receive(t, ch).Version(t))
 	}
 	s.NoArrival(t)
 	gets, _ := s.Counts()

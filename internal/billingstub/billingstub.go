@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/flowglad-go/flowglad/flowgladapi"
 )
 
 // Pending is one billing read the stub received and holds until the test releases it.
@@ -132,5 +134,47 @@ func (s *Server) NoArrival(t testing.TB) {
 	case p := <-s.arrivals:
 		t.Fatalf("an unexpected billing read reached Flowglad (version %d)", p.Version)
 	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+// Result is what one billing call returned: the customer's name, which says which version
+// of billing it was ("v1", ...), or the error.
+type Result struct {
+	Name string
+	Err  error
+}
+
+// Version returns the version of billing r got, failing t if the call failed.
+func (r Result) Version(t testing.TB) string {
+	t.Helper()
+	if r.Err != nil {
+		t.Fatalf("the billing call failed: %v", r.Err)
+	}
+	return r.Name
+}
+
+// Go runs read on a goroutine and returns where its result arrives.
+func Go(read func() (*flowgladapi.Billing, error)) <-chan Result {
+	out := make(chan Result, 1)
+	go func() {
+		b, err := read()
+		if err != nil {
+			out <- Result{Err: err}
+			return
+		}
+		out <- Result{Name: b.Customer.Name}
+	}()
+	return out
+}
+
+// Receive waits for a result of Go, failing t after 10 s.
+func Receive(t testing.TB, ch <-chan Result) Result {
+	t.Helper()
+	select {
+	case r := <-ch:
+		return r
+	case <-time.After(10 * time.Second):
+		t.Fatal("Billing did not return")
+		return Result{}
 	}
 }
