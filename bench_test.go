@@ -250,22 +250,32 @@ func bareRelaySized(client *http.Client, baseURL string) http.Handler {
 	})
 }
 
+// getBilling is the bare relays' read: the session cookie, then one GET of the customer's
+// billing; false when it has answered the request itself (401, 502).
+func getBilling(w http.ResponseWriter, r *http.Request, client *http.Client, baseURL string) (*http.Response, bool) {
+	c, err := r.Cookie("session")
+	if err != nil {
+		http.Error(w, "unauthenticated", http.StatusUnauthorized)
+		return nil, false
+	}
+	req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, baseURL+"/api/v1/customers/"+c.Value+"/billing", nil)
+	req.Header.Set("Authorization", "sk_test_bench")
+	res, err := client.Do(req)
+	if err != nil {
+		http.Error(w, "unavailable", http.StatusBadGateway)
+		return nil, false
+	}
+	return res, true
+}
+
 // bareRelayCopy is the bare relay that never holds the body: it writes {"data":, copies
 // Flowglad's body into the answer with io.Copy as it is read, and writes }. It checks
 // nothing (a garbled body is relayed garbled, which the handler must never do), and its
 // answer has no Content-Length (over a socket it is chunked).
 func bareRelayCopy(client *http.Client, baseURL string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := r.Cookie("session")
-		if err != nil {
-			http.Error(w, "unauthenticated", http.StatusUnauthorized)
-			return
-		}
-		req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, baseURL+"/api/v1/customers/"+c.Value+"/billing", nil)
-		req.Header.Set("Authorization", "sk_test_bench")
-		res, err := client.Do(req)
-		if err != nil {
-			http.Error(w, "unavailable", http.StatusBadGateway)
+		res, ok := getBilling(w, r, client, baseURL)
+		if !ok {
 			return
 		}
 		defer res.Body.Close()
@@ -280,16 +290,8 @@ func bareRelayCopy(client *http.Client, baseURL string) http.Handler {
 // writes {"data": body}: no validation, no routing, no checks.
 func relay(client *http.Client, baseURL string, read func(*http.Response) ([]byte, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := r.Cookie("session")
-		if err != nil {
-			http.Error(w, "unauthenticated", http.StatusUnauthorized)
-			return
-		}
-		req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, baseURL+"/api/v1/customers/"+c.Value+"/billing", nil)
-		req.Header.Set("Authorization", "sk_test_bench")
-		res, err := client.Do(req)
-		if err != nil {
-			http.Error(w, "unavailable", http.StatusBadGateway)
+		res, ok := getBilling(w, r, client, baseURL)
+		if !ok {
 			return
 		}
 		body, err := read(res)
