@@ -90,9 +90,10 @@ func (s *Service) notePendingRead(ctx context.Context, externalID string) (versi
 // landed usage zero times: at worst twice, for the moment between the read and landed.
 //
 // It returns false, without calling landed, when there is nothing to refresh (no
-// in-process cache, the customer's billing not in it, another read of it running, more
-// than one PendingUsage with BeforeBillingRead registered) or when Flowglad could not be
-// read: the caller then calls InvalidateBilling and takes the usage out itself.
+// in-process cache, the customer's billing not in it, ctx ended while a read of it already
+// running was waited for, more than one PendingUsage with BeforeBillingRead registered,
+// begin false) or when Flowglad could not be read: the caller then calls InvalidateBilling
+// and takes the usage out itself.
 func (s *Service) RefreshBillingAfterUsage(ctx context.Context, externalID string, begin func(context.Context) bool, landed func(context.Context) (version uint64, ok bool)) bool {
 	c := Customer{ExternalID: externalID}
 	if c.validate() != nil || s.pendingTrackers() != 1 {

@@ -80,11 +80,11 @@ type Recorder struct {
 	// probe is the last event Flowglad took (guarded by sendMu): sent again (a duplicate,
 	// counted once) to prove Flowglad up when an event alone in its batch gets a 500.
 	probe *item
-	// refreshes are the running refreshes of billing after a batch landed (landed):
-	// Flush waits for those running when its drain ends, Close for all; the flusher
-	// never does (a slow billing read must not hold usage back). refreshSlots bounds
-	// them; refreshCtx is theirs, canceled by Close once it has waited what it may.
-	refreshes     sync.WaitGroup
+	// refreshDone holds a channel per running refresh of billing after a batch landed
+	// (landed), closed when it ends: Flush waits for those running when its drain ends,
+	// Close for all; the flusher never does (a slow billing read must not hold usage
+	// back). refreshSlots bounds them; refreshCtx is theirs, canceled by Close once it
+	// has waited what it may.
 	refreshSlots  chan struct{}
 	refreshMu     sync.Mutex
 	refreshDone   map[chan struct{}]struct{}
@@ -427,7 +427,7 @@ func (r *Recorder) Close(ctx context.Context) error {
 		err = werr
 	}
 	r.cancelRefresh()
-	r.refreshes.Wait()
+	_ = r.waitRefreshes(context.Background()) // canceled: they end at once
 	r.unregister()
 	if r.ownQueue {
 		_ = r.q.Close() // the recorder's own memory queue, whose Close cannot fail

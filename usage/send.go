@@ -294,7 +294,7 @@ func (r *Recorder) landed(ctx context.Context, items []item) {
 			r.refreshMu.Lock()
 			r.refreshDone[done] = struct{}{}
 			r.refreshMu.Unlock()
-			r.refreshes.Go(func() {
+			go func() {
 				defer func() {
 					cancel()
 					r.refreshMu.Lock()
@@ -304,7 +304,7 @@ func (r *Recorder) landed(ctx context.Context, items []item) {
 					<-r.refreshSlots
 				}()
 				r.refresh(rctx, remover, ext, txs)
-			})
+			}()
 			continue
 		}
 		r.forgetLanded(ctx, ext, txs)

@@ -195,7 +195,6 @@ func (l *Loader[A, E]) shared(ctx context.Context, key string, arg A, pv pending
 			select {
 			case <-r.done:
 			case <-ctx.Done():
-				var zero E
 				return zero, false, ctx.Err()
 			}
 			e, found, missed, version = l.cached(ctx, key)

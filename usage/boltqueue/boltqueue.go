@@ -295,19 +295,7 @@ func (q *Queue) Put(ctx context.Context, events []usage.Event) error {
 
 	// The function may run more than once (see write): a failed run's transaction,
 	// sequence numbers included, is rolled back.
-	err := q.update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(eventsBucket)
-		for _, v := range values {
-			seq, err := b.NextSequence()
-			if err != nil {
-				return err
-			}
-			if err := b.Put(key(seq), v); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err := q.update(func(tx *bolt.Tx) error { return putValues(tx, []walRec{{values: values}}) })
 
 	q.mu.Lock()
 	q.reserved -= len(events)

@@ -357,7 +357,6 @@ func (q *Queue) moveWAL() error {
 		}
 		return tx.Bucket(metaBucket).Put(walAppliedKey, key(last))
 	})
-	n := events
 	if err != nil {
 		// Still in the log, written: put them back first in line, and their file back
 		// in use, so the next move tries again and nothing is emptied meanwhile.
@@ -369,8 +368,8 @@ func (q *Queue) moveWAL() error {
 		return fmt.Errorf("boltqueue: moving the log into the file: %w", err)
 	}
 	q.mu.Lock()
-	q.reserved -= n
-	q.count += n
+	q.reserved -= events
+	q.count += events
 	q.mu.Unlock()
 	// Committed: the old file's records are in the queue's file (a crash before this
 	// truncation leaves them to a reopen, which skips them by walAppliedKey).
