@@ -43,7 +43,10 @@ func (c Customer) Validate() error { return c.validate() }
 // version, from a read another request began or from the in-process cache: such billing
 // may predate usage that has since left the pending usage, and would count it nowhere. The
 // usage package's Recorder implements it with its ledger's generation, and checks its
-// reservations against it.
+// reservations against it. Its PendingUsage then answers the request's balances with the
+// pending usage it read with that version (until the request records usage or reserves):
+// the billing and the pending usage a request subtracts from it are read together, and a
+// shared ledger costs the request one round trip.
 type PendingUsage interface {
 	PendingUsage(ctx context.Context, externalID string) ([]PendingUsageAmount, error)
 }

@@ -2,11 +2,13 @@ package usage_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/flowglad-go/flowglad"
 	"github.com/flowglad-go/flowglad/flowgladapi/flowgladapitest"
+	"github.com/flowglad-go/flowglad/internal/reqmemo"
 	"github.com/flowglad-go/flowglad/usage"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -94,4 +96,81 @@ func TestOneTransactionIDOnTwoMeters(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, 91.0, got)
 	assert.Equal(t, 91.0, balance(t, e.svc, bob), "no longer pending once landed")
+}
+
+// viewCounter is a Ledger that counts its View calls: with a shared ledger (Redis), each is
+// a round trip.
+type viewCounter struct {
+	usage.Ledger
+	views atomic.Int64
+}
+
+func (l *viewCounter) View(ctx context.Context, customerID string) (usage.LedgerView, error) {
+	l.views.Add(1)
+	return l.Ledger.View(ctx, customerID)
+}
+
+// TestRequestReadsTheLedgerOnce: a request that reads the customer's balances (a gate, then
+// its handler) reads the ledger once, just before its billing, and subtracts that view;
+// once the request itself records usage, reserves or releases, its balances read the ledger again
+// (each time, as before this view was kept) and show the change.
+func TestRequestReadsTheLedgerOnce(t *testing.T) {
+	ledger := &viewCounter{Ledger: usage.NewMemoryLedger()}
+	e := newEnv(t, usage.WithLedger(ledger))
+	req := reqmemo.With(ctx(t))
+	var res *usage.Reservation
+	inRequest := func() float64 {
+		t.Helper()
+		subs, err := e.svc.CurrentSubscriptions(req, bob)
+		require.NoError(t, err)
+		return subs[0].UsageBalance(meter).AvailableBalance
+	}
+	for _, step := range []struct {
+		name    string
+		do      func()
+		balance float64
+		views   int64 // the ledger's View calls the step's balance read made
+	}{
+		{"the gate's read", func() {}, 100, 1},
+		{"the handler's read", func() {}, 100, 0},
+		{"after the request's own usage", func() {
+			_, err := e.rec.Record(req, bob, flowglad.UsageEventParams{UsageMeterSlug: meter, Amount: 7})
+			require.NoError(t, err)
+		}, 93, 1},
+		{"read again: the ledger again, as without a view", func() {}, 93, 1},
+		{"after the request's reservation", func() {
+			var err error
+			res, err = e.rec.Reserve(req, bob, meter, 10)
+			require.NoError(t, err)
+		}, 83, 1},
+		{"after its release", func() { res.Release(req) }, 93, 1},
+	} {
+		step.do()
+		before := ledger.views.Load()
+		assert.Equal(t, step.balance, inRequest(), step.name)
+		assert.Equal(t, step.views, ledger.views.Load()-before, "%s: ledger views", step.name)
+	}
+}
+
+// TestRequestBalancesAgreeWithTheirBilling: usage pending when a request read the
+// customer's billing (a gate) lands while the request runs; the request's later balances
+// (its handler's, on the same billing) still count it, once: as pending, since that
+// billing predates it. Read anew, the ledger no longer has it, and the request's billing
+// does not either: the usage was counted nowhere.
+func TestRequestBalancesAgreeWithTheirBilling(t *testing.T) {
+	e := newEnv(t)
+	spend(t, e, 90) // a balance of 10
+	_, err := e.rec.Record(ctx(t), bob, flowglad.UsageEventParams{UsageMeterSlug: meter, Amount: 3})
+	require.NoError(t, err)
+
+	req := reqmemo.With(ctx(t))
+	subs, err := e.svc.CurrentSubscriptions(req, bob) // the gate: 10 at Flowglad, 3 pending
+	require.NoError(t, err)
+	require.Equal(t, 7.0, subs[0].UsageBalance(meter).AvailableBalance)
+
+	require.NoError(t, e.rec.Flush(ctx(t))) // the 3 land: 7 at Flowglad, none pending
+	subs, err = e.svc.CurrentSubscriptions(req, bob)
+	require.NoError(t, err)
+	assert.Equal(t, 7.0, subs[0].UsageBalance(meter).AvailableBalance, "the landed usage counted once")
+	assert.Equal(t, 7.0, balance(t, e.svc, bob), "a new request reads Flowglad's")
 }

@@ -330,6 +330,7 @@ func (r *Recorder) put(ctx context.Context, e Event) error {
 	if err := r.ledger.AddPending(ctx, e.CustomerID, []PendingEvent{pendingOf(e, id)}); err != nil {
 		return fmt.Errorf("usage: noting pending usage: %w", err)
 	}
+	forgetView(ctx, e.CustomerID) // the request's balances show its own usage
 	if err := r.q.Put(ctx, []Event{e}); err != nil {
 		_ = r.ledger.RemovePending(context.WithoutCancel(ctx), e.CustomerID, []string{id})
 		if errors.Is(err, ErrQueueFull) || errors.Is(err, ErrClosed) {

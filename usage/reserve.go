@@ -17,11 +17,21 @@ import (
 type pendingView struct{ r *Recorder }
 
 // PendingUsage implements flowglad.PendingUsage: the customer's pending events and live
-// holds, nil when there are none.
+// holds, nil when there are none. Within a request that read the customer's billing, they
+// are the ledger's view read just before that billing (BeforeBillingRead), not read again:
+// billing and view then agree (an event that reached Flowglad after the billing was read
+// is still pending in the view, where a later view would count it nowhere), and a shared
+// ledger costs one round trip per request rather than two.
 func (v pendingView) PendingUsage(ctx context.Context, externalID string) ([]flowglad.PendingUsageAmount, error) {
-	view, err := v.r.ledger.View(ctx, externalID)
-	if err != nil || (len(view.Pending) == 0 && len(view.Holds) == 0) {
-		return nil, err
+	view, ok := v.noted(ctx, externalID)
+	if !ok {
+		var err error
+		if view, err = v.r.ledger.View(ctx, externalID); err != nil {
+			return nil, err
+		}
+	}
+	if len(view.Pending) == 0 && len(view.Holds) == 0 {
+		return nil, nil
 	}
 	out := make([]flowglad.PendingUsageAmount, 0, len(view.Pending)+len(view.Holds))
 	for _, e := range view.Pending {
@@ -40,6 +50,36 @@ func (v pendingView) PendingUsage(ctx context.Context, externalID string) ([]flo
 // request read the customer's billing.
 const generationNote = "usage.generation"
 
+// viewNote is the request memo's note of the whole ledger view read just before the request
+// read the customer's billing (a notedView), which the request's balances subtract
+// (PendingUsage). The recorder drops it when the request itself changes the customer's
+// pending usage or holds (forgetView).
+const viewNote = "usage.view"
+
+// notedView is a ledger view noted in a request's memo, with the recorder whose ledger it
+// is: another recorder on the same Service reads its own.
+type notedView struct {
+	r    *Recorder
+	view LedgerView
+}
+
+// noted returns the view of the customer's ledger noted in the request ctx belongs to.
+func (v pendingView) noted(ctx context.Context, externalID string) (LedgerView, bool) {
+	n, ok := reqmemo.From(ctx).GetNote(reqmemo.Note{Kind: viewNote, Key: externalID})
+	if !ok {
+		return LedgerView{}, false
+	}
+	nv := n.(notedView)
+	return nv.view, nv.r == v.r
+}
+
+// forgetView drops the view of the customer's ledger noted in the request ctx belongs to:
+// the request has changed the customer's pending usage or holds, and its later balances
+// read the ledger again (they see that change).
+func forgetView(ctx context.Context, externalID string) {
+	reqmemo.From(ctx).DeleteNote(reqmemo.Note{Kind: viewNote, Key: externalID})
+}
+
 // BeforeBillingRead notes, for the rest of the request, the ledger's generation for the
 // customer just before the request reads its billing, and returns it as the version of the
 // customer's pending usage (see flowglad.PendingUsage). When the ledger cannot be read,
@@ -50,9 +90,11 @@ func (v pendingView) BeforeBillingRead(ctx context.Context, externalID string) (
 	view, err := v.r.ledger.View(ctx, externalID)
 	if err != nil {
 		memo.DeleteNote(note)
+		forgetView(ctx, externalID)
 		return 0, false
 	}
 	memo.SetNote(note, view.Generation)
+	memo.SetNote(reqmemo.Note{Kind: viewNote, Key: externalID}, notedView{r: v.r, view: view})
 	return view.Generation, true
 }
 
@@ -145,6 +187,7 @@ func (r *Recorder) Reserve(ctx context.Context, c flowglad.Customer, meter strin
 		case !ok:
 			return nil, ErrInsufficientBalance
 		}
+		forgetView(ctx, c.ExternalID) // the request's balances show its hold
 		return &Reservation{r: r, customer: c, hold: hold}, nil
 	}
 	return nil, fmt.Errorf("usage: reserve: usage kept landing while the balance was read (%d times)", maxStaleReads)
@@ -182,5 +225,6 @@ func (res *Reservation) Release(ctx context.Context) {
 		if err := res.r.ledger.Unreserve(context.WithoutCancel(ctx), res.customer.ExternalID, res.hold.ID); err != nil {
 			res.r.logger.WarnContext(ctx, "usage: releasing a reservation failed; it lapses by itself", "error", err)
 		}
+		forgetView(ctx, res.customer.ExternalID)
 	})
 }
