@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/flowglad-go/flowglad/flowgladapi"
@@ -27,6 +28,9 @@ type Entry struct {
 	stale bool
 	// pending is the version of the pending usage before the read (Config.BeforeRead).
 	pending pendingVersion
+	// holders counts the callers a read with a pooled body (flowgladapi's
+	// GetBillingBodyPooled) handed e to that have not released it yet (Share, Release).
+	holders atomic.Int32
 
 	viewOnce sync.Once
 	view     *flowgladapi.Billing
@@ -57,6 +61,32 @@ func NewEntry(body *flowgladapi.BillingBody) *Entry {
 // Init sets up e, a zero Entry, for body.
 func (e *Entry) Init(body *flowgladapi.BillingBody) {
 	e.raw, e.body = body.JSON(), body
+}
+
+// Pooled reports whether e's body is in a pooled buffer (flowgladapi's
+// GetBillingBodyPooled), which Share and Release give back once every holder is done.
+func (e *Entry) Pooled() bool { return e.body != nil && e.body.Pooled() }
+
+// Share says that n callers hold e, a pooled entry that nothing else keeps (no cache, no
+// last-known billing): the body's buffer goes back to its pool when the n-th Release is
+// called. It is called once, before any holder gets e (the read that made e hands it to
+// the callers that joined it, and to its own). A holder that never calls Release (a Go
+// caller that keeps billing, a request whose memo keeps it for later readers) keeps the
+// buffer from ever being reused: it is then collected with e, as an unpooled body is.
+func (e *Entry) Share(n int) {
+	if e.Pooled() {
+		e.holders.Store(int32(n))
+	}
+}
+
+// Release says that one holder of e (see Share) is done reading e and every part of it
+// (its bytes, its members, its index, its typed views): the last one gives the body's
+// buffer back. It does nothing for an entry that was not shared.
+func (e *Entry) Release() {
+	if e.holders.Add(-1) == 0 {
+		e.raw = nil
+		e.body.Release()
+	}
 }
 
 // BillingEntry returns e: an *Entry is its own Holder.
