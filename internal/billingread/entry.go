@@ -1,6 +1,7 @@
 package billingread
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/flowglad-go/flowglad/flowgladapi"
+	"github.com/flowglad-go/flowglad/internal/reqmemo"
 )
 
 // Entry is one billing body as Flowglad sent it, with what has been decoded of it: nothing
@@ -88,6 +90,20 @@ func (e *Entry) Release() {
 		e.body.Release()
 	}
 }
+
+// Done says that the caller whose request ctx belongs to is done reading e: it releases its
+// share of e (Release), unless the request keeps e in its memo for a reader after this one
+// (a meter after the handler), which then holds it to the end of the request.
+func (e *Entry) Done(ctx context.Context) {
+	if !RequestKeeps(ctx) {
+		e.Release()
+	}
+}
+
+// RequestKeeps reports whether the request ctx belongs to keeps the billing it reads in its
+// memo (Loader.Load), for readers later in the request: such a read's entry outlives its
+// caller's answer, so its caller must not release it (Done).
+func RequestKeeps(ctx context.Context) bool { return reqmemo.From(ctx) != nil }
 
 // BillingEntry returns e: an *Entry is its own Holder.
 func (e *Entry) BillingEntry() *Entry { return e }
