@@ -85,9 +85,20 @@ func (e *Entry) Share(n int) {
 // (its bytes, its members, its index, its typed views): the last one gives the body's
 // buffer back. It does nothing for an entry that was not shared.
 func (e *Entry) Release() {
-	if e.holders.Add(-1) == 0 {
-		e.raw = nil
-		e.body.Release()
+	// Never below zero: an entry that was not shared (a cached one, read by any number of
+	// hits) counts nothing down, and never reaches zero by wrapping around.
+	for {
+		n := e.holders.Load()
+		if n <= 0 {
+			return
+		}
+		if e.holders.CompareAndSwap(n, n-1) {
+			if n == 1 {
+				e.raw = nil
+				e.body.Release()
+			}
+			return
+		}
 	}
 }
 
