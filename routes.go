@@ -84,10 +84,10 @@ func bind[In, Out any](decode func([]byte) (In, error), do func(*Service, contex
 	}
 }
 
-// billingData is the answer of customers/billing: Flowglad's body as it came. A pointer to
-// the entry's bytes: a slice made an interface value costs an allocation, a pointer does
-// not (the entry is never changed once read).
-func billingData(e *billingEntry) any { return (*json.RawMessage)(&e.raw) }
+// billingData is the answer of customers/billing: Flowglad's body as it came. The entry
+// itself (succeed writes its bytes): a slice made an interface value costs an allocation, a
+// pointer does not, and succeed releases a pooled entry once it has answered.
+func billingData(e *billingEntry) any { return e }
 
 // same is the answer shape of operations whose result is the route's data as it is.
 func same[T any](v T) any { return v }

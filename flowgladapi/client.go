@@ -83,6 +83,9 @@ type Client struct {
 	// reads holds *[]byte buffers that bodies of unknown length are read into (readBody),
 	// reused from call to call.
 	reads sync.Pool
+	// bodies holds *[]byte buffers that pooled billing bodies are read into
+	// (GetBillingBodyPooled), back from BillingBody.Release.
+	bodies sync.Pool
 }
 
 // Option configures a Client in NewClient.
@@ -287,6 +290,9 @@ type request struct {
 	// members, when set (with want '{'), records the body's top-level members as it is
 	// checked.
 	members *BillingBody
+	// pooled reads a 2xx body of declared length into one of the client's pooled buffers,
+	// which members (set too) then holds until BillingBody.Release.
+	pooled bool
 }
 
 // where names the call in error messages: "GET /api/v1/...".
@@ -462,17 +468,66 @@ func (c *Client) attempt(ctx context.Context, r request, query string, payload [
 	}
 	// Any 2xx proves the key, whatever its body: Flowglad authenticated the call.
 	c.worked.Store(true)
-	raw, ended, err := c.readBody(resp, maxSuccessBody+1)
+	var raw []byte
+	var buf *[]byte // the pooled buffer raw is part of, nil when none
+	if r.pooled {
+		raw, buf, ended, err = c.readPooled(resp)
+	} else {
+		raw, ended, err = c.readBody(resp, maxSuccessBody+1)
+	}
 	if err != nil {
+		c.putBody(buf)
 		return nil, &transportError{method: r.method, path: r.path, err: fmt.Errorf("read response: %w", err)}
 	}
 	if len(raw) > maxSuccessBody {
+		c.putBody(buf)
 		return nil, invalidResponse(r.where(), fmt.Sprintf("body larger than %d bytes", maxSuccessBody))
 	}
 	if garbled, err := checkJSON(raw, r.want, r.members); err != nil {
+		c.putBody(buf)
 		return nil, &invalidResponseError{where: r.where(), detail: fmt.Sprintf("%d response: %v", resp.StatusCode, err), garbled: garbled}
 	}
+	if buf != nil {
+		r.members.hold(c, buf)
+	}
 	return raw, nil
+}
+
+// readPooled reads a 2xx body of declared length, at most maxPooledRead bytes, into one of
+// the client's pooled buffers (buf, which raw is part of); any other body as readBody does
+// (buf nil).
+func (c *Client) readPooled(resp *http.Response) (raw []byte, buf *[]byte, ended bool, err error) {
+	n := resp.ContentLength
+	if n < 0 || n >= maxPooledRead {
+		raw, ended, err = c.readBody(resp, maxSuccessBody+1)
+		return raw, nil, ended, err
+	}
+	buf, _ = c.bodies.Get().(*[]byte)
+	if buf == nil || int64(cap(*buf)) < n+1 {
+		b := make([]byte, n+1)
+		buf = &b
+	}
+	b := (*buf)[:n+1] // one byte more than declared, to see the end (as readBody)
+	m, ended, err := readFull(resp.Body, b)
+	if err == nil && m <= int(n) {
+		return b[:m:m], buf, ended, nil
+	}
+	// A failed read, or a body longer than declared (a RoundTripper may send one): read as
+	// readBody does, the pooled buffer given back.
+	var rest []byte
+	if err == nil {
+		rest, ended, err = c.readUnsized(resp.Body, maxSuccessBody+1-int64(m))
+	}
+	raw = append(append(make([]byte, 0, m+len(rest)), b[:m]...), rest...)
+	c.putBody(buf)
+	return raw, nil, ended, err
+}
+
+// putBody gives a pooled body's buffer back; nil is none.
+func (c *Client) putBody(buf *[]byte) {
+	if buf != nil {
+		c.bodies.Put(buf)
+	}
 }
 
 // setPath gives u the escaped path, as url.Parse would: Path unescaped, and RawPath the

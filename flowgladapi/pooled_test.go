@@ -1,0 +1,99 @@
+package flowgladapi_test
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"sync/atomic"
+	"testing"
+
+	"github.com/flowglad-go/flowglad/flowgladapi"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestGetBillingBodyPooled: a pooled read returns the body byte for byte whatever its
+// declared length; a body of declared length is in a pooled buffer until Release, after
+// which the body is empty and a second Release does nothing; a body of unknown length is
+// not pooled and Release leaves it alone.
+func TestGetBillingBodyPooled(t *testing.T) {
+	t.Parallel()
+	body := bigBilling(40 << 10)
+	for _, c := range []struct {
+		name   string
+		length int64
+		pooled bool
+	}{
+		{"declared", int64(len(body)), true},
+		{"unknown", -1, false},
+		{"longer than declared", int64(len(body)) - 100, false},
+		{"shorter than declared", int64(len(body)) + 100, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			cl, err := flowgladapi.NewClient(testKey, flowgladapi.WithBaseURL("https://flowglad.invalid"),
+				flowgladapi.WithHTTPClient(&http.Client{Transport: cannedBody(200, body, c.length)}))
+			require.NoError(t, err)
+			b, err := cl.GetBillingBodyPooled(t.Context(), "u1", nil)
+			require.NoError(t, err)
+			assert.Equal(t, string(body), string(b.JSON()))
+			assert.NotNil(t, b.Member("invoices"), "members located")
+			assert.Equal(t, c.pooled, b.Pooled())
+			b.Release()
+			b.Release()
+			assert.False(t, b.Pooled())
+			if c.pooled {
+				assert.Nil(t, b.JSON(), "a released body is empty, not another body")
+				assert.Nil(t, b.Member("invoices"))
+			} else {
+				assert.Equal(t, string(body), string(b.JSON()), "an unpooled body stays")
+			}
+		})
+	}
+}
+
+// TestPooledBodyNotReusedWhileHeld: a buffer goes to another read only once its body is
+// released. Bodies of two customers are read in turn, each held while the next is read:
+// each keeps its own bytes until released, and once the first is released, a later read
+// may take its buffer (without the race detector, which drops pooled buffers at random, it
+// does).
+func TestPooledBodyNotReusedWhileHeld(t *testing.T) {
+	bodies := map[string][]byte{"u1": bigBilling(30 << 10), "u2": bigBilling(31 << 10)}
+	var calls atomic.Int64
+	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		calls.Add(1)
+		b := bodies["u1"]
+		if bytes.Contains([]byte(r.URL.Path), []byte("/u2/")) {
+			b = bodies["u2"]
+		}
+		return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
+			Body: io.NopCloser(bytes.NewReader(b)), ContentLength: int64(len(b)), Request: r}, nil
+	})
+	cl, err := flowgladapi.NewClient(testKey, flowgladapi.WithBaseURL("https://flowglad.invalid"),
+		flowgladapi.WithHTTPClient(&http.Client{Transport: rt}))
+	require.NoError(t, err)
+	held, err := cl.GetBillingBodyPooled(t.Context(), "u1", nil)
+	require.NoError(t, err)
+	last, heldID := &held.JSON()[0], "u1"
+	for i := range 20 {
+		id := []string{"u2", "u1"}[i%2]
+		next, err := cl.GetBillingBodyPooled(t.Context(), id, nil)
+		require.NoError(t, err)
+		require.Equal(t, string(bodies[id]), string(next.JSON()))
+		require.Equal(t, string(bodies[heldID]), string(held.JSON()), "a held body keeps its bytes")
+		held.Release()
+		held, heldID = next, id
+	}
+	held.Release()
+	reused := false
+	for range 20 {
+		next, err := cl.GetBillingBodyPooled(t.Context(), "u1", nil)
+		require.NoError(t, err)
+		reused = reused || &next.JSON()[0] == last
+		last = &next.JSON()[0]
+		next.Release()
+	}
+	if !raceEnabled {
+		assert.True(t, reused, "a released buffer is read into again")
+	}
+}
