@@ -30,11 +30,18 @@ func poolBodies() map[string][]byte {
 			}
 			fmt.Fprintf(&b, `{"id":"inv_%s_%d","status":"paid","amount":%d}`, id, j, j)
 		}
-		b.WriteString(`],"subscriptions":[],"currentSubscriptions":[]}`)
+		// Each customer's subscription has a status of its own, which an ownership check
+		// reads (Service.subscriptionStatus).
+		fmt.Fprintf(&b, `],"subscriptions":[{"id":"sub_%s","customerId":"cus_%s","status":%q}],"currentSubscriptions":[]}`,
+			id, id, poolStatuses[i])
+
 		bodies[id] = []byte(b.String())
 	}
 	return bodies
 }
+
+// poolStatuses are the statuses of poolBodies' subscriptions, customer by customer.
+var poolStatuses = [...]string{"active", "canceled", "past_due", "cancellation_scheduled"}
 
 // bodiesTransport answers each customer's billing with its body, of declared length (what a
 // pooled read reads into a pooled buffer).
@@ -54,7 +61,8 @@ func (t bodiesTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // into pooled buffers, given back once every caller a read was handed to is done), many
 // concurrent requests of a few customers (so that requests join each other's reads), some
 // keeping billing in a request memo and some from Go callers that keep what they read, all
-// get their own customer's body, byte for byte, and what the Go callers and the memos keep
+// get their own customer's body, byte for byte (and an ownership check its own
+// subscription's status), and what the Go callers and the memos keep
 // is still their customer's once every request has ended. Run with -race, it also checks
 // that no reader of an entry races with the reuse of its buffer.
 func TestBillingRouteBodiesNeverShared(t *testing.T) {
@@ -83,6 +91,24 @@ func TestBillingRouteBodiesNeverShared(t *testing.T) {
 			for i := range rounds {
 				id := fmt.Sprintf("u%d", (w+i)%len(bodies))
 				switch i % 6 {
+				case 3: // an ownership check (the cancel's), which reads the index and lets go
+					ctx := t.Context()
+					if w%2 == 0 { // in a request whose memo keeps its billing (behind a gate)
+						ctx = reqmemo.With(ctx)
+					}
+					status, err := h.Service().subscriptionStatus(ctx, Customer{ExternalID: id}, "sub_"+id)
+					if !assert.NoError(t, err) {
+						return
+					}
+					if status != poolStatuses[(w+i)%len(bodies)] {
+						assert.Fail(t, "another customer's subscription, or a corrupted one", "customer %s: %q", id, status)
+						return
+					}
+					if m := reqmemo.From(ctx); m != nil {
+						mu.Lock()
+						keeps = append(keeps, kept{id: id, memo: m})
+						mu.Unlock()
+					}
 				case 5: // a Go caller, which keeps what it reads
 					e, err := h.Service().billingEntry(t.Context(), Customer{ExternalID: id})
 					if !assert.NoError(t, err) {
