@@ -97,3 +97,39 @@ func TestPooledBodyNotReusedWhileHeld(t *testing.T) {
 		assert.True(t, reused, "a released buffer is read into again")
 	}
 }
+
+// TestPooledReadLongerThanDeclaredIsItsOwn: a body longer than its declared length is not
+// pooled (Release does nothing), so it must not be in the pooled buffer it was first read
+// into: once a larger body has left a buffer with room to spare in the pool, the longer
+// body is read, kept, and many pooled reads of another body go through that buffer; the
+// kept body is still byte for byte what was sent.
+func TestPooledReadLongerThanDeclaredIsItsOwn(t *testing.T) {
+	large := bytes.ReplaceAll(bigBilling(60<<10), []byte(`"paid"`), []byte(`"void"`))
+	longer := bigBilling(20 << 10)
+	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		b, n := large, int64(len(large))
+		if bytes.Contains([]byte(r.URL.Path), []byte("/longer/")) {
+			b, n = longer, int64(len(longer))-100
+		}
+		return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
+			Body: io.NopCloser(bytes.NewReader(b)), ContentLength: n, Request: r}, nil
+	})
+	cl, err := flowgladapi.NewClient(testKey, flowgladapi.WithBaseURL("https://flowglad.invalid"),
+		flowgladapi.WithHTTPClient(&http.Client{Transport: rt}))
+	require.NoError(t, err)
+	first, err := cl.GetBillingBodyPooled(t.Context(), "large", nil)
+	require.NoError(t, err)
+	require.True(t, first.Pooled())
+	first.Release() // a buffer of the large body's size is in the pool
+	kept, err := cl.GetBillingBodyPooled(t.Context(), "longer", nil)
+	require.NoError(t, err)
+	require.False(t, kept.Pooled())
+	kept.Release() // does nothing: the body is not pooled
+	for range 20 {
+		b, err := cl.GetBillingBodyPooled(t.Context(), "large", nil)
+		require.NoError(t, err)
+		require.Equal(t, string(large), string(b.JSON()))
+		b.Release()
+	}
+	assert.Equal(t, string(longer), string(kept.JSON()), "the longer body is its own")
+}
