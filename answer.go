@@ -349,7 +349,7 @@ func (rq *request) succeed(data any) {
 	case *json.RawMessage:
 		payload = *v
 	case *billingEntry:
-		payload = v.raw
+		payload = v.Raw()
 		// Once answered, the route reads the entry no more: its share of a pooled body is
 		// given back (unless the request keeps the entry for a reader after the handler).
 		defer v.Done(rq.r.Context())

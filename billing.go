@@ -141,13 +141,11 @@ func (b *billingReads) known(ctx context.Context, externalID string) (*billingEn
 // allocation: the loader keeps and returns billingEntry values, so a hit allocates no
 // wrapper.
 type billingEntry struct {
-	// raw is Entry.Raw(), the bytes customers/billing relays (the route table reads it).
-	raw []byte
 	billingread.Entry
 }
 
 func newBillingEntry(body *flowgladapi.BillingBody) *billingEntry {
-	e := &billingEntry{raw: body.JSON()}
+	e := &billingEntry{}
 	e.Init(body)
 	return e
 }

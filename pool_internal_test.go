@@ -115,7 +115,7 @@ func TestBillingRouteBodiesNeverShared(t *testing.T) {
 						return
 					}
 					mu.Lock()
-					keeps = append(keeps, kept{id: id, raw: e.raw})
+					keeps = append(keeps, kept{id: id, raw: e.Raw()})
 					mu.Unlock()
 				default:
 					ctx := context.Background()
@@ -151,7 +151,7 @@ func TestBillingRouteBodiesNeverShared(t *testing.T) {
 		if k.memo != nil {
 			v, ok := k.memo.Get(k.id)
 			require.True(t, ok, "the memo kept %s's billing", k.id)
-			raw = v.(*billingEntry).raw
+			raw = v.(*billingEntry).Raw()
 		}
 		assert.Equal(t, string(bodies[k.id]), string(raw), "what was kept of %s's billing is still its own", k.id)
 	}

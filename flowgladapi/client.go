@@ -498,9 +498,12 @@ func (c *Client) attempt(ctx context.Context, r request, query string, payload [
 // (buf nil).
 func (c *Client) readPooled(resp *http.Response) (raw []byte, buf *[]byte, ended bool, err error) {
 	n := resp.ContentLength
-	if n < 0 || n >= maxPooledRead {
+	if n >= maxPooledRead {
 		raw, ended, err = c.readBody(resp, maxSuccessBody+1)
 		return raw, nil, ended, err
+	}
+	if n < 0 {
+		return c.readPooledUnsized(resp.Body)
 	}
 	buf, _ = c.bodies.Get().(*[]byte)
 	if buf == nil || int64(cap(*buf)) < n+1 {
@@ -521,6 +524,50 @@ func (c *Client) readPooled(resp *http.Response) (raw []byte, buf *[]byte, ended
 	raw = append(append(make([]byte, 0, m+len(rest)), b[:m]...), rest...)
 	c.putBody(buf)
 	return raw, nil, ended, err
+}
+
+// readPooledUnsized is readPooled for a body of unknown length (what a gzipped or chunked
+// answer is once net/http has it): read into one of the client's pooled buffers, grown as
+// it must be, and kept in it (buf) unless it grew past what the pool keeps.
+func (c *Client) readPooledUnsized(r io.Reader) (raw []byte, buf *[]byte, ended bool, err error) {
+	buf, _ = c.bodies.Get().(*[]byte)
+	if buf == nil {
+		b := make([]byte, 0, 32<<10)
+		buf = &b
+	}
+	out, ended, err := readAppend(r, (*buf)[:0], maxSuccessBody+1)
+	if err != nil || cap(out) > maxPooledRead {
+		// A failed read (which the caller drops), or a body too large to pool: out is its
+		// own (grown past the pooled buffer, which goes back).
+		c.putBody(buf)
+		return out[:len(out):len(out)], nil, ended, err
+	}
+	*buf = out[:0] // the buffer out is in (grown, maybe): the one given back on release
+	return out[:len(out):len(out)], buf, ended, nil
+}
+
+// readAppend reads r, at most limit bytes, appending to buf (grown as needed); ended
+// reports that r ended (io.EOF is no error).
+func readAppend(r io.Reader, buf []byte, limit int64) (out []byte, ended bool, err error) {
+	for int64(len(buf)) < limit {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		free := buf[len(buf):cap(buf)]
+		if left := limit - int64(len(buf)); int64(len(free)) > left {
+			free = free[:left]
+		}
+		var k int
+		k, err = r.Read(free)
+		buf = buf[:len(buf)+k]
+		if err != nil {
+			break
+		}
+	}
+	if err == io.EOF {
+		err, ended = nil, true
+	}
+	return buf, ended, err
 }
 
 // putBody gives a pooled body's buffer back; nil is none.
@@ -598,25 +645,7 @@ func (c *Client) readUnsized(r io.Reader, limit int64) (out []byte, ended bool, 
 		b := make([]byte, 0, 32<<10) // most of Flowglad's answers fit; billing may grow it once
 		bp = &b
 	}
-	buf := (*bp)[:0]
-	for int64(len(buf)) < limit {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		free := buf[len(buf):cap(buf)]
-		if left := limit - int64(len(buf)); int64(len(free)) > left {
-			free = free[:left]
-		}
-		var k int
-		k, err = r.Read(free)
-		buf = buf[:len(buf)+k]
-		if err != nil {
-			break
-		}
-	}
-	if err == io.EOF {
-		err, ended = nil, true
-	}
+	buf, ended, err := readAppend(r, (*bp)[:0], limit)
 	if len(buf) > 0 {
 		out = make([]byte, len(buf))
 		copy(out, buf)

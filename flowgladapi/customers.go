@@ -142,8 +142,9 @@ func (c *Client) GetBillingBodyVisit(ctx context.Context, externalID string, v B
 // spares the garbage collector a buffer of the body's size per call. The caller must call
 // Release once every reader of the body, and of any part of it (Member, JSON, what a
 // BodyVisitor was given), is done with it; a body never released is simply collected. A
-// body of unknown or large length is read as GetBillingBodyVisit reads it (Release then
-// does nothing).
+// body of unknown length (gzipped, chunked) is pooled too; one longer than its declared
+// length, or larger than 1 MiB, is read as GetBillingBodyVisit reads it (Release then does
+// nothing).
 func (c *Client) GetBillingBodyPooled(ctx context.Context, externalID string, v BodyVisitor) (*BillingBody, error) {
 	return c.getBillingBody(ctx, externalID, v, true)
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"io"
 	"net/http"
-	"sync/atomic"
 	"testing"
 
 	"github.com/flowglad-go/flowglad/flowgladapi"
@@ -13,9 +12,10 @@ import (
 )
 
 // TestGetBillingBodyPooled: a pooled read returns the body byte for byte whatever its
-// declared length; a body of declared length is in a pooled buffer until Release, after
-// which the body is empty and a second Release does nothing; a body of unknown length is
-// not pooled and Release leaves it alone.
+// declared length; a body of declared length, or of unknown length (gzipped or chunked, as
+// live Flowglad's are), is in a pooled buffer until Release, after which the body is empty
+// and a second Release does nothing; a body longer than declared is not pooled and Release
+// leaves it alone.
 func TestGetBillingBodyPooled(t *testing.T) {
 	t.Parallel()
 	body := bigBilling(40 << 10)
@@ -25,7 +25,7 @@ func TestGetBillingBodyPooled(t *testing.T) {
 		pooled bool
 	}{
 		{"declared", int64(len(body)), true},
-		{"unknown", -1, false},
+		{"unknown", -1, true},
 		{"longer than declared", int64(len(body)) - 100, false},
 		{"shorter than declared", int64(len(body)) + 100, true},
 	} {
@@ -58,43 +58,50 @@ func TestGetBillingBodyPooled(t *testing.T) {
 // may take its buffer (without the race detector, which drops pooled buffers at random, it
 // does).
 func TestPooledBodyNotReusedWhileHeld(t *testing.T) {
-	bodies := map[string][]byte{"u1": bigBilling(30 << 10), "u2": bigBilling(31 << 10)}
-	var calls atomic.Int64
-	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		calls.Add(1)
-		b := bodies["u1"]
-		if bytes.Contains([]byte(r.URL.Path), []byte("/u2/")) {
-			b = bodies["u2"]
-		}
-		return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
-			Body: io.NopCloser(bytes.NewReader(b)), ContentLength: int64(len(b)), Request: r}, nil
-	})
-	cl, err := flowgladapi.NewClient(testKey, flowgladapi.WithBaseURL("https://flowglad.invalid"),
-		flowgladapi.WithHTTPClient(&http.Client{Transport: rt}))
-	require.NoError(t, err)
-	held, err := cl.GetBillingBodyPooled(t.Context(), "u1", nil)
-	require.NoError(t, err)
-	last, heldID := &held.JSON()[0], "u1"
-	for i := range 20 {
-		id := []string{"u2", "u1"}[i%2]
-		next, err := cl.GetBillingBodyPooled(t.Context(), id, nil)
-		require.NoError(t, err)
-		require.Equal(t, string(bodies[id]), string(next.JSON()))
-		require.Equal(t, string(bodies[heldID]), string(held.JSON()), "a held body keeps its bytes")
-		held.Release()
-		held, heldID = next, id
-	}
-	held.Release()
-	reused := false
-	for range 20 {
-		next, err := cl.GetBillingBodyPooled(t.Context(), "u1", nil)
-		require.NoError(t, err)
-		reused = reused || &next.JSON()[0] == last
-		last = &next.JSON()[0]
-		next.Release()
-	}
-	if !raceEnabled {
-		assert.True(t, reused, "a released buffer is read into again")
+	for _, declared := range []bool{true, false} {
+		t.Run(map[bool]string{true: "declared length", false: "unknown length"}[declared], func(t *testing.T) {
+			bodies := map[string][]byte{"u1": bigBilling(30 << 10), "u2": bigBilling(31 << 10)}
+			rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				b := bodies["u1"]
+				if bytes.Contains([]byte(r.URL.Path), []byte("/u2/")) {
+					b = bodies["u2"]
+				}
+				n := int64(len(b))
+				if !declared {
+					n = -1
+				}
+				return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
+					Body: io.NopCloser(bytes.NewReader(b)), ContentLength: n, Request: r}, nil
+			})
+			cl, err := flowgladapi.NewClient(testKey, flowgladapi.WithBaseURL("https://flowglad.invalid"),
+				flowgladapi.WithHTTPClient(&http.Client{Transport: rt}))
+			require.NoError(t, err)
+			held, err := cl.GetBillingBodyPooled(t.Context(), "u1", nil)
+			require.NoError(t, err)
+			require.True(t, held.Pooled())
+			last, heldID := &held.JSON()[0], "u1"
+			for i := range 20 {
+				id := []string{"u2", "u1"}[i%2]
+				next, err := cl.GetBillingBodyPooled(t.Context(), id, nil)
+				require.NoError(t, err)
+				require.Equal(t, string(bodies[id]), string(next.JSON()))
+				require.Equal(t, string(bodies[heldID]), string(held.JSON()), "a held body keeps its bytes")
+				held.Release()
+				held, heldID = next, id
+			}
+			held.Release()
+			reused := false
+			for range 20 {
+				next, err := cl.GetBillingBodyPooled(t.Context(), "u1", nil)
+				require.NoError(t, err)
+				reused = reused || &next.JSON()[0] == last
+				last = &next.JSON()[0]
+				next.Release()
+			}
+			if !raceEnabled {
+				assert.True(t, reused, "a released buffer is read into again")
+			}
+		})
 	}
 }
 
@@ -132,4 +139,33 @@ func TestPooledReadLongerThanDeclaredIsItsOwn(t *testing.T) {
 		b.Release()
 	}
 	assert.Equal(t, string(longer), string(kept.JSON()), "the longer body is its own")
+}
+
+// TestPooledReadTooLargeIsItsOwn: a body of unknown length that grows past what the pool
+// keeps (1 MiB) is not pooled, and the buffer it grew into never goes to the pool: kept
+// while many pooled reads of a smaller body follow, it is still byte for byte what was
+// sent.
+func TestPooledReadTooLargeIsItsOwn(t *testing.T) {
+	large, small := bigBilling(3<<19), bigBilling(20<<10) // 1.5 MiB and 20 KB
+	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		b := small
+		if bytes.Contains([]byte(r.URL.Path), []byte("/large/")) {
+			b = large
+		}
+		return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
+			Body: io.NopCloser(bytes.NewReader(b)), ContentLength: -1, Request: r}, nil
+	})
+	cl, err := flowgladapi.NewClient(testKey, flowgladapi.WithBaseURL("https://flowglad.invalid"),
+		flowgladapi.WithHTTPClient(&http.Client{Transport: rt}))
+	require.NoError(t, err)
+	kept, err := cl.GetBillingBodyPooled(t.Context(), "large", nil)
+	require.NoError(t, err)
+	assert.False(t, kept.Pooled(), "larger than the pool keeps")
+	for range 20 {
+		b, err := cl.GetBillingBodyPooled(t.Context(), "small", nil)
+		require.NoError(t, err)
+		require.Equal(t, string(small), string(b.JSON()))
+		b.Release()
+	}
+	require.True(t, bytes.Equal(large, kept.JSON()), "the large body is its own")
 }
