@@ -348,6 +348,11 @@ func (rq *request) succeed(data any) {
 		payload = v
 	case *json.RawMessage:
 		payload = *v
+	case *billingEntry:
+		payload = v.Raw()
+		// Once answered, the route reads the entry no more: its share of a pooled body is
+		// given back (unless the request keeps the entry for a reader after the handler).
+		defer v.Done(rq.r.Context())
 	default:
 		b, err := json.Marshal(v)
 		if err != nil {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/flowglad-go/flowglad"
+	"github.com/flowglad-go/flowglad/internal/jsonscan"
 )
 
 // These benchmarks measure the handler's own cost: Flowglad is replaced by an in-process
@@ -286,6 +287,37 @@ func bareRelayCopy(client *http.Client, baseURL string) http.Handler {
 	})
 }
 
+// checkedReads are the read buffers of bareRelayChecked, reused from request to request.
+var checkedReads = sync.Pool{New: func() any { return new([]byte) }}
+
+// bareRelayChecked is the least a relay that keeps the route's contract does: read the
+// body into a reused buffer, check that it is one JSON object (a garbled body is a 502,
+// never relayed) and write {"data": body}. No routing, no customer, no index: what is left
+// above FloorRelayCopy once the check the contract requires is paid.
+func bareRelayChecked(client *http.Client, baseURL string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		res, ok := getBilling(w, r, client, baseURL)
+		if !ok {
+			return
+		}
+		buf := checkedReads.Get().(*[]byte)
+		defer checkedReads.Put(buf)
+		b := bytes.NewBuffer((*buf)[:0])
+		_, err := b.ReadFrom(res.Body)
+		_ = res.Body.Close()
+		*buf = b.Bytes()
+		body := bytes.TrimSpace(b.Bytes())
+		if err != nil || len(body) == 0 || body[0] != '{' || !jsonscan.Valid(body) {
+			http.Error(w, "unavailable", http.StatusBadGateway)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"data":`)
+		_, _ = w.Write(body)
+		_, _ = io.WriteString(w, `}`)
+	})
+}
+
 // relay reads the session cookie, GETs the customer's billing, reads it with read and
 // writes {"data": body}: no validation, no routing, no checks.
 func relay(client *http.Client, baseURL string, read func(*http.Response) ([]byte, error)) http.Handler {
@@ -352,6 +384,14 @@ func BenchmarkFloorHit(b *testing.B) {
 func BenchmarkFloorRelayCopy(b *testing.B) {
 	canned := &cannedFlowglad{billing: realisticBilling(b)}
 	benchHarnesses(b, bareRelayCopy(&http.Client{Transport: canned}, "https://flowglad.invalid"), canned)
+}
+
+// BenchmarkFloorRelayChecked is the floor of a miss that keeps the contract:
+// bareRelayChecked (the body read into a reused buffer and checked before any of it is
+// relayed).
+func BenchmarkFloorRelayChecked(b *testing.B) {
+	canned := &cannedFlowglad{billing: realisticBilling(b)}
+	benchHarnesses(b, bareRelayChecked(&http.Client{Transport: canned}, "https://flowglad.invalid"), canned)
 }
 
 // benchHarnesses serves customers/billing with h under both harnesses, as sub-benchmarks:

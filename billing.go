@@ -56,6 +56,10 @@ type VersionedBillingCache interface {
 // Customer to create on a first visit, keeping billingEntry values.
 type billingReads struct {
 	loader *billingread.Loader[billingArg, *billingEntry]
+	// pooled: neither a cache nor last-known billing keeps what the loader reads, so a read
+	// whose caller keeps no memo may go into a pooled buffer, given back once every caller
+	// it was handed to is done with it (billingread.Entry.Share, Done).
+	pooled bool
 	// lastKnown keeps last-known billing (Config.StaleIfError), nil when that is off: the
 	// route then notes the age of what it serves (handler.go).
 	lastKnown billingread.LastKnownStore[*billingEntry]
@@ -67,6 +71,9 @@ type billingReads struct {
 type billingArg struct {
 	c  Customer
 	ix *billingread.Indexer
+	// pooled reads the body into a pooled buffer (flowgladapi's GetBillingBodyPooled): no
+	// cache, no last-known billing and no request memo keeps it (see pooled).
+	pooled bool
 }
 
 // indexers recycles the Indexers of billingIndexFrom's reads: most find billing kept (the
@@ -77,7 +84,22 @@ var indexers = sync.Pool{New: func() any { return new(billingread.Indexer) }}
 // route request's staleNote the age of last-known billing served through an outage. With
 // indexed, a read from Flowglad reads the narrow index in the pass that checks the body.
 func (b *billingReads) load(ctx context.Context, c Customer, indexed bool) (e *billingEntry, kept bool, err error) {
-	arg := billingArg{c: c}
+	return b.loadFor(ctx, c, indexed, false)
+}
+
+// loadReleased is load for a caller that calls the entry's Done (billingread.Entry.Done)
+// once neither it nor anything it returns reads the entry any more: the customers/billing
+// route once it has answered, an ownership check once it has the subscription's status.
+// When nothing else keeps what the loader reads (no cache, no last-known billing, no
+// request memo), the body is read into a pooled buffer, given back once every caller the
+// read was handed to is done with it.
+func (b *billingReads) loadReleased(ctx context.Context, c Customer, indexed bool) (*billingEntry, error) {
+	e, _, err := b.loadFor(ctx, c, indexed, b.pooled && !billingread.RequestKeeps(ctx))
+	return e, err
+}
+
+func (b *billingReads) loadFor(ctx context.Context, c Customer, indexed, pooled bool) (e *billingEntry, kept bool, err error) {
+	arg := billingArg{c: c, pooled: pooled}
 	if indexed {
 		arg.ix = indexers.Get().(*billingread.Indexer)
 		arg.ix.Body = nil
@@ -119,13 +141,11 @@ func (b *billingReads) known(ctx context.Context, externalID string) (*billingEn
 // allocation: the loader keeps and returns billingEntry values, so a hit allocates no
 // wrapper.
 type billingEntry struct {
-	// raw is Entry.Raw(), the bytes customers/billing relays (the route table reads it).
-	raw []byte
 	billingread.Entry
 }
 
 func newBillingEntry(body *flowgladapi.BillingBody) *billingEntry {
-	e := &billingEntry{raw: body.JSON()}
+	e := &billingEntry{}
 	e.Init(body)
 	return e
 }

@@ -162,7 +162,7 @@ func (s *Service) paymentMethodCheckout(ctx context.Context, c Customer, p payme
 		return nil, err
 	}
 	if p.TargetSubscriptionID != "" {
-		if _, err := s.customersSubscription(ctx, c, p.TargetSubscriptionID); err != nil {
+		if _, err := s.subscriptionStatus(ctx, c, p.TargetSubscriptionID); err != nil {
 			return nil, err
 		}
 	}

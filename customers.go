@@ -153,10 +153,14 @@ func (s *Service) ArchiveCustomer(ctx context.Context, c Customer) (*flowgladapi
 // (arg.ix), the narrow index is read in the pass that checks the body.
 func (s *Service) fetchBilling(ctx context.Context, arg billingArg) (*flowgladapi.BillingBody, error) {
 	body, err := withCustomer(ctx, s, arg.c, true, func() (*flowgladapi.BillingBody, error) {
-		if arg.ix == nil {
-			return s.client.GetBillingBody(ctx, arg.c.ExternalID)
+		var v flowgladapi.BodyVisitor
+		if arg.ix != nil {
+			v = arg.ix
 		}
-		return s.client.GetBillingBodyVisit(ctx, arg.c.ExternalID, arg.ix)
+		if arg.pooled {
+			return s.client.GetBillingBodyPooled(ctx, arg.c.ExternalID, v)
+		}
+		return s.client.GetBillingBodyVisit(ctx, arg.c.ExternalID, v)
 	})
 	if err == nil && arg.ix != nil {
 		arg.ix.Body = body

@@ -49,6 +49,31 @@ func (s *Service) customersSubscription(ctx context.Context, c Customer, id stri
 	return s.ownedSubscription(ctx, b, id)
 }
 
+// subscriptionStatus reads billing and returns the status of the customer's subscription
+// with id (403 when it is not the customer's): what the cancel and a checkout for a
+// subscription check. The billing it reads is done with before it returns (nothing of it
+// is returned: the status is a string of the index's own), so the read may go into a
+// pooled buffer (billingReads.loadReleased).
+func (s *Service) subscriptionStatus(ctx context.Context, c Customer, id string) (string, error) {
+	if err := c.validate(); err != nil {
+		return "", err
+	}
+	e, err := s.billing.loadReleased(ctx, c, true)
+	if err != nil {
+		return "", err
+	}
+	defer e.Done(ctx)
+	b, err := e.Index()
+	if err != nil {
+		return "", err
+	}
+	sub, err := s.ownedSubscription(ctx, b, id)
+	if err != nil {
+		return "", err
+	}
+	return sub.Status, nil
+}
+
 // resolveSubscription picks the subscription an action works on: the given id when there is
 // one (which must be the customer's), else the customer's only current subscription.
 func (s *Service) resolveSubscription(ctx context.Context, b *billingIndex, id string) (*subscriptionRef, error) {

@@ -84,10 +84,20 @@ func bind[In, Out any](decode func([]byte) (In, error), do func(*Service, contex
 	}
 }
 
-// billingData is the answer of customers/billing: Flowglad's body as it came. A pointer to
-// the entry's bytes: a slice made an interface value costs an allocation, a pointer does
-// not (the entry is never changed once read).
-func billingData(e *billingEntry) any { return (*json.RawMessage)(&e.raw) }
+// routeBilling is the customers/billing route's read: the route answers the entry and
+// then releases it (succeed, billingread.Entry.Done), so the read may go into a pooled
+// buffer (billingReads.loadReleased).
+func (s *Service) routeBilling(ctx context.Context, c Customer) (*billingEntry, error) {
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return s.billing.loadReleased(ctx, c, false)
+}
+
+// billingData is the answer of customers/billing: Flowglad's body as it came. The entry
+// itself (succeed writes its bytes): a slice made an interface value costs an allocation, a
+// pointer does not, and succeed releases a pooled entry once it has answered.
+func billingData(e *billingEntry) any { return e }
 
 // same is the answer shape of operations whose result is the route's data as it is.
 func same[T any](v T) any { return v }
@@ -174,7 +184,7 @@ func balancesData(bs []flowgladapi.UsageMeterBalance) any {
 // its Service operation and the shape of its answer. Adding a key is a constant above and a
 // row here.
 var routes = []route{
-	{key: ActionCustomersBilling, run: bind(ignoreBody, withoutInput((*Service).billingEntry), billingData)},
+	{key: ActionCustomersBilling, run: bind(ignoreBody, withoutInput((*Service).routeBilling), billingData)},
 	{key: ActionCustomersFindOrCreate, run: bind(ignoreBody, withoutInput((*Service).FindOrCreateCustomer), customerData)},
 	{key: ActionCustomersUpdate, run: bind(decodeUpdateCustomer, (*Service).UpdateCustomer, customerData)},
 	{key: ActionCheckoutSessionsCreate, redirects: true, run: bind(decodeCheckoutSession, (*Service).CreateCheckoutSession, checkoutData)},

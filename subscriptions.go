@@ -62,11 +62,11 @@ func (s *Service) cancelSubscription(ctx context.Context, c Customer, p CancelSu
 	if err := validateInput(c, p); err != nil {
 		return nil, err
 	}
-	sub, err := s.customersSubscription(ctx, c, p.SubscriptionID)
+	status, err := s.subscriptionStatus(ctx, c, p.SubscriptionID)
 	if err != nil {
 		return nil, err
 	}
-	if sub.Status == "canceled" {
+	if status == "canceled" {
 		return nil, errAlreadyCanceled()
 	}
 	body, err := s.client.CancelSubscription(ctx, p.SubscriptionID, p.Timing)

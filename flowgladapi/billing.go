@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/flowglad-go/flowglad/internal/jsonscan"
@@ -566,6 +567,34 @@ type BillingBody struct {
 	// visit.v, when set, is told what it asks for while the body is checked; visit is
 	// part of the body so that passing it on costs no allocation.
 	visit bodyVisit
+	// buf is the pooled buffer raw is part of (GetBillingBodyPooled), nil when none or
+	// once released; from is the client whose pool it goes back to.
+	buf  atomic.Pointer[[]byte]
+	from *Client
+}
+
+// hold makes b the holder of buf, one of c's pooled buffers, which b's body is part of.
+func (b *BillingBody) hold(c *Client, buf *[]byte) {
+	b.from = c
+	b.buf.Store(buf)
+}
+
+// Pooled reports whether b's body is in a pooled buffer that Release gives back (see
+// Client.GetBillingBodyPooled).
+func (b *BillingBody) Pooled() bool { return b.buf.Load() != nil }
+
+// Release gives a pooled body's buffer back to its client, for another body to be read
+// into: b, and every part of it, must not be read afterwards (b's JSON and members are
+// then empty). Only the first call does anything, and only for a pooled body (see
+// Client.GetBillingBodyPooled); the caller orders it after every reader, on every
+// goroutine, is done.
+func (b *BillingBody) Release() {
+	buf := b.buf.Swap(nil)
+	if buf == nil {
+		return
+	}
+	b.raw, b.members = nil, nil
+	b.from.putBody(buf)
 }
 
 // bodyMember is one top-level member: its raw key (escapes as sent) and value.

@@ -83,6 +83,9 @@ type Client struct {
 	// reads holds *[]byte buffers that bodies of unknown length are read into (readBody),
 	// reused from call to call.
 	reads sync.Pool
+	// bodies holds *[]byte buffers that pooled billing bodies are read into
+	// (GetBillingBodyPooled), back from BillingBody.Release.
+	bodies sync.Pool
 }
 
 // Option configures a Client in NewClient.
@@ -287,6 +290,9 @@ type request struct {
 	// members, when set (with want '{'), records the body's top-level members as it is
 	// checked.
 	members *BillingBody
+	// pooled reads a 2xx body of declared length into one of the client's pooled buffers,
+	// which members (set too) then holds until BillingBody.Release.
+	pooled bool
 }
 
 // where names the call in error messages: "GET /api/v1/...".
@@ -462,17 +468,113 @@ func (c *Client) attempt(ctx context.Context, r request, query string, payload [
 	}
 	// Any 2xx proves the key, whatever its body: Flowglad authenticated the call.
 	c.worked.Store(true)
-	raw, ended, err := c.readBody(resp, maxSuccessBody+1)
+	var raw []byte
+	var buf *[]byte // the pooled buffer raw is part of, nil when none
+	if r.pooled {
+		raw, buf, ended, err = c.readPooled(resp)
+	} else {
+		raw, ended, err = c.readBody(resp, maxSuccessBody+1)
+	}
 	if err != nil {
+		c.putBody(buf)
 		return nil, &transportError{method: r.method, path: r.path, err: fmt.Errorf("read response: %w", err)}
 	}
 	if len(raw) > maxSuccessBody {
+		c.putBody(buf)
 		return nil, invalidResponse(r.where(), fmt.Sprintf("body larger than %d bytes", maxSuccessBody))
 	}
 	if garbled, err := checkJSON(raw, r.want, r.members); err != nil {
+		c.putBody(buf)
 		return nil, &invalidResponseError{where: r.where(), detail: fmt.Sprintf("%d response: %v", resp.StatusCode, err), garbled: garbled}
 	}
+	if buf != nil {
+		r.members.hold(c, buf)
+	}
 	return raw, nil
+}
+
+// readPooled reads a 2xx body of declared length, at most maxPooledRead bytes, into one of
+// the client's pooled buffers (buf, which raw is part of); any other body as readBody does
+// (buf nil).
+func (c *Client) readPooled(resp *http.Response) (raw []byte, buf *[]byte, ended bool, err error) {
+	n := resp.ContentLength
+	if n >= maxPooledRead {
+		raw, ended, err = c.readBody(resp, maxSuccessBody+1)
+		return raw, nil, ended, err
+	}
+	if n < 0 {
+		return c.readPooledUnsized(resp.Body)
+	}
+	buf, _ = c.bodies.Get().(*[]byte)
+	if buf == nil || int64(cap(*buf)) < n+1 {
+		b := make([]byte, n+1)
+		buf = &b
+	}
+	b := (*buf)[:n+1] // one byte more than declared, to see the end (as readBody)
+	m, ended, err := readFull(resp.Body, b)
+	if err == nil && m <= int(n) {
+		return b[:m:m], buf, ended, nil
+	}
+	// A failed read, or a body longer than declared (a RoundTripper may send one): read as
+	// readBody does, the pooled buffer given back.
+	var rest []byte
+	if err == nil {
+		rest, ended, err = c.readUnsized(resp.Body, maxSuccessBody+1-int64(m))
+	}
+	raw = append(append(make([]byte, 0, m+len(rest)), b[:m]...), rest...)
+	c.putBody(buf)
+	return raw, nil, ended, err
+}
+
+// readPooledUnsized is readPooled for a body of unknown length (what a gzipped or chunked
+// answer is once net/http has it): read into one of the client's pooled buffers, grown as
+// it must be, and kept in it (buf) unless it grew past what the pool keeps.
+func (c *Client) readPooledUnsized(r io.Reader) (raw []byte, buf *[]byte, ended bool, err error) {
+	buf, _ = c.bodies.Get().(*[]byte)
+	if buf == nil {
+		b := make([]byte, 0, 32<<10)
+		buf = &b
+	}
+	out, ended, err := readAppend(r, (*buf)[:0], maxSuccessBody+1)
+	if err != nil || cap(out) > maxPooledRead {
+		// A failed read (which the caller drops), or a body too large to pool: out is its
+		// own (grown past the pooled buffer, which goes back).
+		c.putBody(buf)
+		return out[:len(out):len(out)], nil, ended, err
+	}
+	*buf = out[:0] // the buffer out is in (grown, maybe): the one given back on release
+	return out[:len(out):len(out)], buf, ended, nil
+}
+
+// readAppend reads r, at most limit bytes, appending to buf (grown as needed); ended
+// reports that r ended (io.EOF is no error).
+func readAppend(r io.Reader, buf []byte, limit int64) (out []byte, ended bool, err error) {
+	for int64(len(buf)) < limit {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		free := buf[len(buf):cap(buf)]
+		if left := limit - int64(len(buf)); int64(len(free)) > left {
+			free = free[:left]
+		}
+		var k int
+		k, err = r.Read(free)
+		buf = buf[:len(buf)+k]
+		if err != nil {
+			break
+		}
+	}
+	if err == io.EOF {
+		err, ended = nil, true
+	}
+	return buf, ended, err
+}
+
+// putBody gives a pooled body's buffer back; nil is none.
+func (c *Client) putBody(buf *[]byte) {
+	if buf != nil {
+		c.bodies.Put(buf)
+	}
 }
 
 // setPath gives u the escaped path, as url.Parse would: Path unescaped, and RawPath the
@@ -543,25 +645,7 @@ func (c *Client) readUnsized(r io.Reader, limit int64) (out []byte, ended bool, 
 		b := make([]byte, 0, 32<<10) // most of Flowglad's answers fit; billing may grow it once
 		bp = &b
 	}
-	buf := (*bp)[:0]
-	for int64(len(buf)) < limit {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		free := buf[len(buf):cap(buf)]
-		if left := limit - int64(len(buf)); int64(len(free)) > left {
-			free = free[:left]
-		}
-		var k int
-		k, err = r.Read(free)
-		buf = buf[:len(buf)+k]
-		if err != nil {
-			break
-		}
-	}
-	if err == io.EOF {
-		err, ended = nil, true
-	}
+	buf, ended, err := readAppend(r, (*bp)[:0], limit)
 	if len(buf) > 0 {
 		out = make([]byte, len(buf))
 		copy(out, buf)

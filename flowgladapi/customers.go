@@ -133,6 +133,23 @@ func (c *Client) GetBillingBody(ctx context.Context, externalID string) (*Billin
 // body, the parts of it v asks for (see BodyVisitor): a caller that reads a few fields
 // of a few members gets them without walking the body again. A nil v asks for nothing.
 func (c *Client) GetBillingBodyVisit(ctx context.Context, externalID string, v BodyVisitor) (*BillingBody, error) {
+	return c.getBillingBody(ctx, externalID, v, false)
+}
+
+// GetBillingBodyPooled is GetBillingBodyVisit reading the body into a buffer of the
+// client's that the body's Release gives back, for the next call to read another body into:
+// a caller that holds the body only while it answers one request (no cache keeps it)
+// spares the garbage collector a buffer of the body's size per call. The caller must call
+// Release once every reader of the body, and of any part of it (Member, JSON, what a
+// BodyVisitor was given), is done with it; a body never released is simply collected. A
+// body of unknown length (gzipped, chunked) is pooled too; one longer than its declared
+// length, or larger than 1 MiB, is read as GetBillingBodyVisit reads it (Release then does
+// nothing).
+func (c *Client) GetBillingBodyPooled(ctx context.Context, externalID string, v BodyVisitor) (*BillingBody, error) {
+	return c.getBillingBody(ctx, externalID, v, true)
+}
+
+func (c *Client) getBillingBody(ctx context.Context, externalID string, v BodyVisitor, pooled bool) (*BillingBody, error) {
 	if err := checkID("customers-getBilling", "externalID", externalID); err != nil {
 		return nil, err
 	}
@@ -140,7 +157,7 @@ func (c *Client) GetBillingBodyVisit(ctx context.Context, externalID string, v B
 	b.visit = bodyVisit{b, v}
 	raw, err := c.do(ctx, request{
 		op: "customers-getBilling", method: http.MethodGet, idempotent: true, want: '{',
-		path: pathf("customers", externalID, "billing"), members: b,
+		path: pathf("customers", externalID, "billing"), members: b, pooled: pooled,
 	})
 	b.visit = bodyVisit{} // the body does not keep the visitor (nor what it holds) alive
 	if err != nil {

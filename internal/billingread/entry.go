@@ -1,13 +1,16 @@
 package billingread
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/flowglad-go/flowglad/flowgladapi"
+	"github.com/flowglad-go/flowglad/internal/reqmemo"
 )
 
 // Entry is one billing body as Flowglad sent it, with what has been decoded of it: nothing
@@ -27,6 +30,9 @@ type Entry struct {
 	stale bool
 	// pending is the version of the pending usage before the read (Config.BeforeRead).
 	pending pendingVersion
+	// holders counts the callers a read with a pooled body (flowgladapi's
+	// GetBillingBodyPooled) handed e to that have not released it yet (Share, Release).
+	holders atomic.Int32
 
 	viewOnce sync.Once
 	view     *flowgladapi.Billing
@@ -58,6 +64,57 @@ func NewEntry(body *flowgladapi.BillingBody) *Entry {
 func (e *Entry) Init(body *flowgladapi.BillingBody) {
 	e.raw, e.body = body.JSON(), body
 }
+
+// Pooled reports whether e's body is in a pooled buffer (flowgladapi's
+// GetBillingBodyPooled), which Share and Release give back once every holder is done.
+func (e *Entry) Pooled() bool { return e.body != nil && e.body.Pooled() }
+
+// Share says that n callers hold e, a pooled entry that nothing else keeps (no cache, no
+// last-known billing): the body's buffer goes back to its pool when the n-th Release is
+// called. It is called once, before any holder gets e (the read that made e hands it to
+// the callers that joined it, and to its own). A holder that never calls Release (a Go
+// caller that keeps billing, a request whose memo keeps it for later readers) keeps the
+// buffer from ever being reused: it is then collected with e, as an unpooled body is.
+func (e *Entry) Share(n int) {
+	if e.Pooled() {
+		e.holders.Store(int32(n))
+	}
+}
+
+// Release says that one holder of e (see Share) is done reading e and every part of it
+// (its bytes, its members, its index, its typed views): the last one gives the body's
+// buffer back. It does nothing for an entry that was not shared.
+func (e *Entry) Release() {
+	// Never below zero: an entry that was not shared (a cached one, read by any number of
+	// hits) counts nothing down, and never reaches zero by wrapping around.
+	for {
+		n := e.holders.Load()
+		if n <= 0 {
+			return
+		}
+		if e.holders.CompareAndSwap(n, n-1) {
+			if n == 1 {
+				e.raw = nil
+				e.body.Release()
+			}
+			return
+		}
+	}
+}
+
+// Done says that the caller whose request ctx belongs to is done reading e: it releases its
+// share of e (Release), unless the request keeps e in its memo for a reader after this one
+// (a meter after the handler), which then holds it to the end of the request.
+func (e *Entry) Done(ctx context.Context) {
+	if !RequestKeeps(ctx) {
+		e.Release()
+	}
+}
+
+// RequestKeeps reports whether the request ctx belongs to keeps the billing it reads in its
+// memo (Loader.Load), for readers later in the request: such a read's entry outlives its
+// caller's answer, so its caller must not release it (Done).
+func RequestKeeps(ctx context.Context) bool { return reqmemo.From(ctx) != nil }
 
 // BillingEntry returns e: an *Entry is its own Holder.
 func (e *Entry) BillingEntry() *Entry { return e }

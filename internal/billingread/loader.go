@@ -490,8 +490,15 @@ func (l *Loader[A, E]) finish(f *flight[E], key string, e E, err error) {
 	if l.flights[key] == f {
 		delete(l.flights, key)
 	}
+	holders := f.waiters // no caller joins f any more: these are all it is handed to
 	f.waiters = 0
 	l.mu.Unlock()
+	if err == nil && l.store == nil && l.lastKnown == nil {
+		// Nothing but its callers keeps the answer: a pooled body goes back to its pool
+		// once they are all done with it (a no-op for a body that is not pooled). Before
+		// done is closed, so before any of them has it.
+		e.BillingEntry().Share(holders)
+	}
 	f.entry, f.err = e, err
 	close(f.done)
 }
