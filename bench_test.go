@@ -24,9 +24,10 @@ import (
 // are ours, not the network's. The floors stand beside them in the same file and run: the
 // least any Go server serving billing does. BenchmarkBareRelay (read the session, one GET
 // through the same http.Client, io.ReadAll, write {"data": body}) and its tighter variants,
-// BenchmarkFloorRelayCopy for a miss (the body copied into the answer as it is read) and
-// BenchmarkFloorHit for a cache hit (the answer written from memory). BENCHMARKS.md has the
-// figures and ratios.
+// BenchmarkFloorRelayCopy for a miss (the body copied into the answer as it is read),
+// BenchmarkFloorRelayChecked for a miss that keeps the contract (the body checked before it
+// is relayed) and BenchmarkFloorHit for a cache hit (the answer written from memory).
+// BENCHMARKS.md has the figures and ratios.
 
 // cannedFlowglad answers Flowglad's endpoints with fixed bodies and counts the calls.
 type cannedFlowglad struct {
