@@ -3,7 +3,6 @@ package flowglad
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -54,16 +53,7 @@ func TestPooledReadCountsEveryHolder(t *testing.T) {
 	answer := func(id string) string { return `{"data":` + string(bodies[id]) + `}` }
 	setup := func(t *testing.T) (svc *Service, route func(id string) string, joined func(n int), gate chan struct{}) {
 		gate = make(chan struct{})
-		h, err := NewHandler(Config{
-			APIKey:     "sk_test_pool",
-			BaseURL:    "https://flowglad.invalid",
-			HTTPClient: &http.Client{Transport: gatedBodies{bodies: bodies, id: "u1", gate: gate}},
-			Logger:     slog.New(slog.DiscardHandler),
-			Auth: AuthenticatorFunc(func(r *http.Request) (Customer, error) {
-				return Customer{ExternalID: r.Header.Get("X-Session")}, nil
-			}),
-		})
-		require.NoError(t, err)
+		h := poolHandler(t, gatedBodies{bodies: bodies, id: "u1", gate: gate})
 		svc = h.Service()
 		route = func(id string) string {
 			r := httptest.NewRequest(http.MethodPost, "/api/flowglad/customers/billing", strings.NewReader(`{}`))

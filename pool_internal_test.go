@@ -43,6 +43,24 @@ func poolBodies() map[string][]byte {
 // poolStatuses are the statuses of poolBodies' subscriptions, customer by customer.
 var poolStatuses = [...]string{"active", "canceled", "past_due", "cancellation_scheduled"}
 
+// poolHandler is a Handler on rt with no billing cache and no last-known billing (so that
+// its billing reads may be pooled), whose authenticator takes the customer from the
+// X-Session header.
+func poolHandler(t *testing.T, rt http.RoundTripper) *Handler {
+	t.Helper()
+	h, err := NewHandler(Config{
+		APIKey:     "sk_test_pool",
+		BaseURL:    "https://flowglad.invalid",
+		HTTPClient: &http.Client{Transport: rt},
+		Logger:     slog.New(slog.DiscardHandler),
+		Auth: AuthenticatorFunc(func(r *http.Request) (Customer, error) {
+			return Customer{ExternalID: r.Header.Get("X-Session")}, nil
+		}),
+	})
+	require.NoError(t, err)
+	return h
+}
+
 // bodiesTransport answers each customer's billing with its body, of declared length (what a
 // pooled read reads into a pooled buffer).
 type bodiesTransport map[string][]byte
@@ -67,16 +85,7 @@ func (t bodiesTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // that no reader of an entry races with the reuse of its buffer.
 func TestBillingRouteBodiesNeverShared(t *testing.T) {
 	bodies := poolBodies()
-	h, err := NewHandler(Config{
-		APIKey:     "sk_test_pool",
-		BaseURL:    "https://flowglad.invalid",
-		HTTPClient: &http.Client{Transport: bodiesTransport(bodies)},
-		Logger:     slog.New(slog.DiscardHandler),
-		Auth: AuthenticatorFunc(func(r *http.Request) (Customer, error) {
-			return Customer{ExternalID: r.Header.Get("X-Session")}, nil
-		}),
-	})
-	require.NoError(t, err)
+	h := poolHandler(t, bodiesTransport(bodies))
 	type kept struct {
 		id   string
 		raw  []byte

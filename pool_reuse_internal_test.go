@@ -6,7 +6,6 @@ package flowglad
 
 import (
 	"bytes"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -22,16 +21,7 @@ import (
 // (the request and the answer's headers, a few KB), where each read took one.
 func TestReadsReuseBodyBuffers(t *testing.T) {
 	bodies := poolBodies()
-	h, err := NewHandler(Config{
-		APIKey:     "sk_test_pool",
-		BaseURL:    "https://flowglad.invalid",
-		HTTPClient: &http.Client{Transport: bodiesTransport(bodies)},
-		Logger:     slog.New(slog.DiscardHandler),
-		Auth: AuthenticatorFunc(func(r *http.Request) (Customer, error) {
-			return Customer{ExternalID: "u3"}, nil
-		}),
-	})
-	require.NoError(t, err)
+	h := poolHandler(t, bodiesTransport(bodies))
 	w := &bytesRecorder{h: http.Header{}}
 	want := []byte(`{"data":` + string(bodies["u3"]) + `}`)
 	for _, tc := range []struct {
@@ -41,6 +31,7 @@ func TestReadsReuseBodyBuffers(t *testing.T) {
 		{"the billing route", func(t *testing.T) {
 			r := httptest.NewRequest(http.MethodPost, "/api/flowglad/customers/billing", nil)
 			r.Header.Set("Content-Type", "application/json")
+			r.Header.Set("X-Session", "u3")
 			clear(w.h)
 			w.b.Reset() // keeps its room: the answer's bytes are not the handler's
 			h.ServeHTTP(w, r)
