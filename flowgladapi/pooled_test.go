@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/flowglad-go/flowglad/flowgladapi"
@@ -61,21 +62,12 @@ func TestPooledBodyNotReusedWhileHeld(t *testing.T) {
 	for _, declared := range []bool{true, false} {
 		t.Run(map[bool]string{true: "declared length", false: "unknown length"}[declared], func(t *testing.T) {
 			bodies := map[string][]byte{"u1": bigBilling(30 << 10), "u2": bigBilling(31 << 10)}
-			rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
-				b := bodies["u1"]
-				if bytes.Contains([]byte(r.URL.Path), []byte("/u2/")) {
-					b = bodies["u2"]
-				}
-				n := int64(len(b))
+			cl := customersClient(t, func(id string) ([]byte, int64) {
 				if !declared {
-					n = -1
+					return bodies[id], -1
 				}
-				return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
-					Body: io.NopCloser(bytes.NewReader(b)), ContentLength: n, Request: r}, nil
+				return bodies[id], int64(len(bodies[id]))
 			})
-			cl, err := flowgladapi.NewClient(testKey, flowgladapi.WithBaseURL("https://flowglad.invalid"),
-				flowgladapi.WithHTTPClient(&http.Client{Transport: rt}))
-			require.NoError(t, err)
 			held, err := cl.GetBillingBodyPooled(t.Context(), "u1", nil)
 			require.NoError(t, err)
 			require.True(t, held.Pooled())
@@ -113,17 +105,12 @@ func TestPooledBodyNotReusedWhileHeld(t *testing.T) {
 func TestPooledReadLongerThanDeclaredIsItsOwn(t *testing.T) {
 	large := bytes.ReplaceAll(bigBilling(60<<10), []byte(`"paid"`), []byte(`"void"`))
 	longer := bigBilling(20 << 10)
-	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		b, n := large, int64(len(large))
-		if bytes.Contains([]byte(r.URL.Path), []byte("/longer/")) {
-			b, n = longer, int64(len(longer))-100
+	cl := customersClient(t, func(id string) ([]byte, int64) {
+		if id == "longer" {
+			return longer, int64(len(longer)) - 100
 		}
-		return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
-			Body: io.NopCloser(bytes.NewReader(b)), ContentLength: n, Request: r}, nil
+		return large, int64(len(large))
 	})
-	cl, err := flowgladapi.NewClient(testKey, flowgladapi.WithBaseURL("https://flowglad.invalid"),
-		flowgladapi.WithHTTPClient(&http.Client{Transport: rt}))
-	require.NoError(t, err)
 	first, err := cl.GetBillingBodyPooled(t.Context(), "large", nil)
 	require.NoError(t, err)
 	require.True(t, first.Pooled())
@@ -147,17 +134,12 @@ func TestPooledReadLongerThanDeclaredIsItsOwn(t *testing.T) {
 // sent.
 func TestPooledReadTooLargeIsItsOwn(t *testing.T) {
 	large, small := bigBilling(3<<19), bigBilling(20<<10) // 1.5 MiB and 20 KB
-	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		b := small
-		if bytes.Contains([]byte(r.URL.Path), []byte("/large/")) {
-			b = large
+	cl := customersClient(t, func(id string) ([]byte, int64) {
+		if id == "large" {
+			return large, -1
 		}
-		return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
-			Body: io.NopCloser(bytes.NewReader(b)), ContentLength: -1, Request: r}, nil
+		return small, -1
 	})
-	cl, err := flowgladapi.NewClient(testKey, flowgladapi.WithBaseURL("https://flowglad.invalid"),
-		flowgladapi.WithHTTPClient(&http.Client{Transport: rt}))
-	require.NoError(t, err)
 	kept, err := cl.GetBillingBodyPooled(t.Context(), "large", nil)
 	require.NoError(t, err)
 	assert.False(t, kept.Pooled(), "larger than the pool keeps")
@@ -168,4 +150,20 @@ func TestPooledReadTooLargeIsItsOwn(t *testing.T) {
 		b.Release()
 	}
 	require.True(t, bytes.Equal(large, kept.JSON()), "the large body is its own")
+}
+
+// customersClient is a client whose Flowglad answers each customer's billing with the body
+// and declared length (-1: none) that answer gives for the customer's external id.
+func customersClient(t *testing.T, answer func(id string) (body []byte, length int64)) *flowgladapi.Client {
+	t.Helper()
+	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		id := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/api/v1/customers/"), "/billing")
+		b, n := answer(id)
+		return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
+			Body: io.NopCloser(bytes.NewReader(b)), ContentLength: n, Request: r}, nil
+	})
+	cl, err := flowgladapi.NewClient(testKey, flowgladapi.WithBaseURL("https://flowglad.invalid"),
+		flowgladapi.WithHTTPClient(&http.Client{Transport: rt}))
+	require.NoError(t, err)
+	return cl
 }
