@@ -135,6 +135,21 @@ type Ledger interface {
 // usage of the customer landed since the Recorder read gen. Both ledgers of this module
 // have it.
 
+// A Ledger may also have a method
+//
+//	AddPendingCount(ctx context.Context, customerID string, events []PendingEvent) (added int, err error)
+//
+// which is AddPending that returns how many of the events it noted: an event already
+// pending under its id (a caller's retry with the same transaction id) is not. With it, the
+// Recorder takes an event it could not queue out of the pending usage only when it noted it,
+// never another's that is still queued under the same id. Both ledgers of this module have
+// it.
+
+// pendingCounter is a Ledger's optional AddPendingCount (see Ledger).
+type pendingCounter interface {
+	AddPendingCount(ctx context.Context, customerID string, events []PendingEvent) (added int, err error)
+}
+
 // pendingRemoverAt is a Ledger's optional RemovePendingAt (see Ledger).
 type pendingRemoverAt interface {
 	RemovePendingAt(ctx context.Context, customerID string, txIDs []string, gen uint64) (next uint64, wasAt bool, err error)
@@ -195,7 +210,14 @@ func newMemoryLedger(now func() time.Time) *MemoryLedger {
 }
 
 // AddPending implements Ledger.
-func (l *MemoryLedger) AddPending(_ context.Context, customerID string, events []PendingEvent) error {
+func (l *MemoryLedger) AddPending(ctx context.Context, customerID string, events []PendingEvent) error {
+	_, err := l.AddPendingCount(ctx, customerID, events)
+	return err
+}
+
+// AddPendingCount is AddPending that returns how many of the events were not pending
+// already (see Ledger).
+func (l *MemoryLedger) AddPendingCount(_ context.Context, customerID string, events []PendingEvent) (added int, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	c := l.customer(customerID)
@@ -205,8 +227,9 @@ func (l *MemoryLedger) AddPending(_ context.Context, customerID string, events [
 		}
 		c.pending[e.TransactionID] = e
 		c.sums[keyOf(e)] += e.Amount
+		added++
 	}
-	return nil
+	return added, nil
 }
 
 // RemovePending implements Ledger.

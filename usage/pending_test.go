@@ -2,6 +2,7 @@ package usage_test
 
 import (
 	"context"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -173,4 +174,66 @@ func TestRequestBalancesAgreeWithTheirBilling(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 7.0, subs[0].UsageBalance(meter).AvailableBalance, "the landed usage counted once")
 	assert.Equal(t, 7.0, balance(t, e.svc, bob), "a new request reads Flowglad's")
+}
+
+// failingPuts is a Queue whose Put fails while fail is set.
+type failingPuts struct {
+	usage.Queue
+	fail atomic.Bool
+}
+
+func (q *failingPuts) Put(ctx context.Context, events []usage.Event) error {
+	if q.fail.Load() {
+		return usage.ErrQueueFull
+	}
+	return q.Queue.Put(ctx, events)
+}
+
+// TestFailedRetryKeepsThePendingEvent: an event is queued and pending; a retry of it (the
+// same transaction id) cannot be queued. The retry's failure takes nothing out of the
+// pending usage: the first event is still queued, and the balance still counts it, once,
+// until it lands. A new event that cannot be queued is not pending.
+func TestFailedRetryKeepsThePendingEvent(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		ledger usage.Ledger
+	}{
+		{"memory ledger", usage.NewMemoryLedger()},
+		{"a ledger without AddPendingCount", struct{ usage.Ledger }{usage.NewMemoryLedger()}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := &failingPuts{Queue: usage.NewMemoryQueue(100)}
+			e := newEnv(t, usage.WithQueue(q), usage.WithLedger(tc.ledger))
+			job := flowglad.UsageEventParams{UsageMeterSlug: meter, Amount: 6, TransactionID: "job-1"}
+			_, err := e.rec.Record(ctx(t), bob, job)
+			require.NoError(t, err)
+			require.Equal(t, 94.0, balance(t, e.svc, bob))
+
+			q.fail.Store(true)
+			_, err = e.rec.Record(ctx(t), bob, job) // the caller's retry
+			require.ErrorIs(t, err, usage.ErrQueueFull)
+			_, err = e.rec.Record(ctx(t), bob, flowglad.UsageEventParams{UsageMeterSlug: meter, Amount: 9})
+			require.ErrorIs(t, err, usage.ErrQueueFull)
+			if _, counts := tc.ledger.(interface {
+				AddPendingCount(context.Context, string, []usage.PendingEvent) (int, error)
+			}); counts {
+				assert.Equal(t, 94.0, balance(t, e.svc, bob), "job-1 is still queued, and pending")
+			} else {
+				// Without AddPendingCount the recorder cannot tell a retry from a new
+				// event: the failed retry takes job-1 out of the pending usage.
+				assert.Equal(t, 100.0, balance(t, e.svc, bob))
+			}
+
+			q.fail.Store(false)
+			require.NoError(t, e.rec.Flush(ctx(t)))
+			landed := 0
+			for _, ev := range e.fake.UsageEvents() {
+				if strings.HasSuffix(ev.TransactionID, ":job-1") { // the id Flowglad keeps, namespaced
+					landed++
+				}
+			}
+			assert.Equal(t, 1, landed, "job-1 reached Flowglad once")
+			assert.Equal(t, 94.0, balance(t, e.svc, bob), "and is counted once")
+		})
+	}
 }

@@ -327,12 +327,17 @@ func (r *Recorder) put(ctx context.Context, e Event) error {
 		return ErrClosed
 	}
 	id := r.pendingID(e)
-	if err := r.ledger.AddPending(ctx, e.CustomerID, []PendingEvent{pendingOf(e, id)}); err != nil {
+	noted, err := r.addPending(ctx, e.CustomerID, pendingOf(e, id))
+	if err != nil {
 		return fmt.Errorf("usage: noting pending usage: %w", err)
 	}
 	forgetView(ctx, e.CustomerID) // the request's balances show its own usage
 	if err := r.q.Put(ctx, []Event{e}); err != nil {
-		_ = r.ledger.RemovePending(context.WithoutCancel(ctx), e.CustomerID, []string{id})
+		if noted {
+			// Not an event pending already under the same id (a retry of one still
+			// queued): that one stays pending until it lands.
+			_ = r.ledger.RemovePending(context.WithoutCancel(ctx), e.CustomerID, []string{id})
+		}
 		if errors.Is(err, ErrQueueFull) || errors.Is(err, ErrClosed) {
 			return err
 		}
@@ -345,6 +350,18 @@ func (r *Recorder) put(ctx context.Context, e Event) error {
 		}
 	}
 	return nil
+}
+
+// addPending notes p as pending and reports whether it noted it: false when an event was
+// pending under p's id already, which only a ledger with AddPendingCount can tell (without
+// it, true).
+func (r *Recorder) addPending(ctx context.Context, customerID string, p PendingEvent) (noted bool, err error) {
+	events := []PendingEvent{p}
+	if c, ok := r.ledger.(pendingCounter); ok {
+		n, err := c.AddPendingCount(ctx, customerID, events)
+		return n > 0, err
+	}
+	return true, r.ledger.AddPending(ctx, customerID, events)
 }
 
 // pendingID is the id an event is pending under in the ledger: the transaction id Flowglad

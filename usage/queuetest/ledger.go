@@ -27,6 +27,7 @@ func RunLedger(t *testing.T, open func(t *testing.T) usage.Ledger) {
 		{"ReserveCountsPendingAndHolds", testLedgerReserve},
 		{"ReserveConcurrent", testLedgerReserveConcurrent},
 		{"Stale", testLedgerStale},
+		{"AddPendingCount", testLedgerAddPendingCount},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.run(t, open(t)) })
@@ -89,6 +90,41 @@ func testLedgerSums(t *testing.T, l usage.Ledger) {
 	if v := view(t, l, "other"); len(v.Pending) != 0 {
 		t.Errorf("another customer sees %v", v.Pending)
 	}
+}
+
+// testLedgerAddPendingCount: a ledger with the optional AddPendingCount (see usage.Ledger)
+// counts the events it noted, not those pending already under their id, and notes each
+// once, as AddPending does.
+func testLedgerAddPendingCount(t *testing.T, l usage.Ledger) {
+	c, ok := l.(interface {
+		AddPendingCount(ctx context.Context, customerID string, events []usage.PendingEvent) (int, error)
+	})
+	if !ok {
+		t.Skip("the ledger has no AddPendingCount (optional)")
+	}
+	ctx := context.Background()
+	a := usage.PendingEvent{TransactionID: "a", UsageMeterSlug: "m", Amount: 3}
+	b := usage.PendingEvent{TransactionID: "b", UsageMeterSlug: "m", Amount: 4}
+	for _, step := range []struct {
+		events []usage.PendingEvent
+		added  int
+	}{
+		{[]usage.PendingEvent{a}, 1},
+		{[]usage.PendingEvent{a}, 0},    // a retry with the same id
+		{[]usage.PendingEvent{a, b}, 1}, // one of them new
+		{nil, 0},
+	} {
+		n, err := c.AddPendingCount(ctx, "c", step.events)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != step.added {
+			t.Errorf("AddPendingCount(%v) = %d, want %d", step.events, n, step.added)
+		}
+	}
+	checkPending(t, "after adding", view(t, l, "c").Pending, map[usage.PendingEvent]bool{
+		{UsageMeterSlug: "m", Amount: 7}: true,
+	})
 }
 
 func checkPending(t *testing.T, when string, got []usage.PendingEvent, want map[usage.PendingEvent]bool) {

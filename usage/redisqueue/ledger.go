@@ -72,19 +72,21 @@ var ledgerEscaper = strings.NewReplacer("%", "%25", "{", "%7B", "}", "%7D")
 const pendingTTL = 7 * 24 * time.Hour
 
 // addPendingScript notes each event once (HSETNX on its transaction id) and adds its amount
-// to its key's sum.
+// to its key's sum. It returns how many it noted.
 //
 // KEYS[1] pending, KEYS[2] sums; ARGV[1] TTL in ms, then per event: transaction id, amount,
 // key.
 var addPendingScript = redis.NewScript(`
+local added = 0
 for i = 2, #ARGV, 3 do
   if redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1] .. '|' .. ARGV[i + 2]) == 1 then
     redis.call('HINCRBY', KEYS[2], ARGV[i + 2], ARGV[i + 1])
+    added = added + 1
   end
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 redis.call('PEXPIRE', KEYS[2], ARGV[1])
-return 1
+return added
 `)
 
 // removePendingScript forgets events and subtracts them from their sums, then moves the
@@ -110,26 +112,34 @@ return gen
 
 // AddPending implements usage.Ledger: one script, an event noted twice counted once.
 func (l *Ledger) AddPending(ctx context.Context, customerID string, events []usage.PendingEvent) error {
+	_, err := l.AddPendingCount(ctx, customerID, events)
+	return err
+}
+
+// AddPendingCount is AddPending that returns how many of the events were not pending
+// already (see usage.Ledger), in the same script.
+func (l *Ledger) AddPendingCount(ctx context.Context, customerID string, events []usage.PendingEvent) (added int, err error) {
 	if len(events) == 0 {
-		return nil
+		return 0, nil
 	}
 	keys, err := l.keys(customerID)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	args := make([]any, 0, 1+3*len(events))
 	args = append(args, pendingTTL.Milliseconds())
 	for _, e := range events {
 		k, err := json.Marshal(sumKey{e.UsageMeterSlug, e.UsageMeterID, e.PriceSlug, e.PriceID, e.SubscriptionID})
 		if err != nil {
-			return fmt.Errorf("redisqueue: ledger: %w", err)
+			return 0, fmt.Errorf("redisqueue: ledger: %w", err)
 		}
 		args = append(args, e.TransactionID, e.Amount, k)
 	}
-	if err := addPendingScript.Run(ctx, l.rdb, []string{keys[0], keys[3]}, args...).Err(); err != nil {
-		return fmt.Errorf("redisqueue: ledger: add pending: %w", err)
+	n, err := addPendingScript.Run(ctx, l.rdb, []string{keys[0], keys[3]}, args...).Int()
+	if err != nil {
+		return 0, fmt.Errorf("redisqueue: ledger: add pending: %w", err)
 	}
-	return nil
+	return n, nil
 }
 
 // RemovePending implements usage.Ledger.
