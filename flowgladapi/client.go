@@ -536,11 +536,16 @@ func (c *Client) readPooledUnsized(r io.Reader) (raw []byte, buf *[]byte, ended 
 		buf = &b
 	}
 	out, ended, err := readAppend(r, (*buf)[:0], maxSuccessBody+1)
-	if err != nil || cap(out) > maxPooledRead {
-		// A failed read (which the caller drops), or a body too large to pool: out is its
-		// own (grown past the pooled buffer, which goes back).
+	switch {
+	case err != nil:
+		// A failed read: nothing of it is returned (out may be in the buffer given back).
 		c.putBody(buf)
-		return out[:len(out):len(out)], nil, ended, err
+		return nil, nil, ended, err
+	case cap(out) > maxPooledRead:
+		// Too large to pool: out grew past the pooled buffer (never that large), which
+		// goes back, and is the body's own.
+		c.putBody(buf)
+		return out[:len(out):len(out)], nil, ended, nil
 	}
 	*buf = out[:0] // the buffer out is in (grown, maybe): the one given back on release
 	return out[:len(out):len(out)], buf, ended, nil
