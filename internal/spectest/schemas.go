@@ -2,6 +2,7 @@ package spectest
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,6 +29,16 @@ type schemas struct {
 	mu       sync.Mutex
 	compiler *jsonschema.Compiler
 	compiled map[string]compiled
+	// valid remembers the bodies found valid, by schema and body (validBody): the tests
+	// validate the same bodies again and again (the demo customers' billing, above all), and
+	// a body valid once is valid again. Most of a test run's time was spent validating.
+	valid sync.Map
+}
+
+// validBody is a key of schemas.valid: a schema and the hash of a body it accepted.
+type validBody struct {
+	ptr  string
+	hash [sha256.Size]byte
 }
 
 type compiled struct {
@@ -192,6 +203,10 @@ func operationPointer(route *routers.Route) string {
 
 // validateBody checks the JSON body against the document's schema at ptr.
 func (s *schemas) validateBody(ptr string, body []byte) error {
+	key := validBody{ptr, sha256.Sum256(body)}
+	if _, ok := s.valid.Load(key); ok {
+		return nil
+	}
 	sch, err := s.get(ptr)
 	if err != nil {
 		return fmt.Errorf("compiling the schema at %s: %w", ptr, err)
@@ -200,7 +215,11 @@ func (s *schemas) validateBody(ptr string, body []byte) error {
 	if err != nil {
 		return fmt.Errorf("the body is not JSON: %w", err)
 	}
-	return sch.Validate(v)
+	if err := sch.Validate(v); err != nil {
+		return err
+	}
+	s.valid.Store(key, struct{}{})
+	return nil
 }
 
 // validateRequestBody is kin-openapi's check of a request body, with its schema compiled
