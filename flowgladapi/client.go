@@ -467,7 +467,9 @@ func (c *Client) attempt(ctx context.Context, r request, query string, payload [
 		return nil, e
 	}
 	// Any 2xx proves the key, whatever its body: Flowglad authenticated the call.
-	c.worked.Store(true)
+	if !c.worked.Load() { // a store on every call would move the cache line between cores
+		c.worked.Store(true)
+	}
 	var raw []byte
 	var buf *[]byte // the pooled buffer raw is part of, nil when none
 	if r.pooled {
