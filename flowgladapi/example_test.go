@@ -1,7 +1,9 @@
 package flowgladapi_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -64,6 +66,36 @@ func ExampleClient_GetBilling() {
 	// api calls left: 420
 	// pro monthly: 2900
 	// bought pro: true
+}
+
+// A handler that relays a customer's billing and keeps nothing of it reads the body into a
+// buffer of the client's, and gives the buffer back once it has written its answer.
+func ExampleClient_GetBillingBodyPooled() {
+	srv := exampleFlowglad()
+	defer srv.Close()
+
+	api, err := flowgladapi.NewClient("sk_test_example", flowgladapi.WithBaseURL(srv.URL))
+	if err != nil {
+		log.Fatal(err)
+	}
+	relay := func(w io.Writer, customer string) error {
+		body, err := api.GetBillingBodyPooled(context.Background(), customer, nil)
+		if err != nil {
+			return err
+		}
+		defer body.Release() // after the last read of body, its JSON and its members
+		fmt.Println("customer:", string(body.Member("customer")))
+		_, err = w.Write(body.JSON())
+		return err
+	}
+	var answer bytes.Buffer
+	if err := relay(&answer, "user_42"); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("relayed JSON:", json.Valid(answer.Bytes()))
+	// Output:
+	// customer: {"id": "cust_1", "externalId": "user_42"}
+	// relayed JSON: true
 }
 
 func ExampleError() {
