@@ -24,39 +24,52 @@ type holdingProxy struct {
 	fake    *flowgladapitest.Server
 	reads   atomic.Int64
 	held    atomic.Int64
-	release atomic.Pointer[chan struct{}]
+	holding atomic.Pointer[heldReads]
+}
+
+// heldReads are the billing reads a holdingProxy holds: those whose path ends in path,
+// until release is closed.
+type heldReads struct {
+	path    string
+	release chan struct{}
 }
 
 func (p *holdingProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/billing") {
 		p.reads.Add(1)
-		if ch := p.release.Load(); ch != nil {
+		if h := p.holding.Load(); h != nil && strings.HasSuffix(r.URL.Path, h.path) {
 			p.held.Add(1)
-			<-*ch
+			select {
+			case <-h.release:
+			case <-r.Context().Done():
+				return
+			}
 		}
 	}
 	p.fake.ServeHTTP(w, r)
 }
 
-// hold makes the billing reads from now on wait for the returned function.
-func (p *holdingProxy) hold(t *testing.T) (release func()) {
-	ch := make(chan struct{})
-	p.release.Store(&ch)
+// hold makes the billing reads from now on whose path ends in path ("/billing": all of
+// them) wait for the returned function, which the test's cleanup calls too (before the
+// recorder's Close, which waits for them).
+func (p *holdingProxy) hold(t *testing.T, path string) (release func()) {
+	h := &heldReads{path: path, release: make(chan struct{})}
+	p.holding.Store(h)
 	done := false
 	release = func() {
 		if !done {
 			done = true
-			p.release.Store(nil)
-			close(ch)
+			p.holding.Store(nil)
+			close(h.release)
 		}
 	}
 	t.Cleanup(release)
 	return release
 }
 
-// newProxiedEnv is a recorder (flushing when asked) on a Service with an in-process billing
-// cache, whose Flowglad is the demo fake behind a holdingProxy.
-func newProxiedEnv(t *testing.T) (*flowgladapitest.Server, *holdingProxy, *flowglad.Service, *usage.Recorder) {
+// newProxiedEnv is a recorder (flushing when asked, unless opts say otherwise) on a Service
+// with an in-process billing cache, whose Flowglad is the demo fake behind a holdingProxy.
+func newProxiedEnv(t *testing.T, opts ...usage.Option) (*flowgladapitest.Server, *holdingProxy, *flowglad.Service, *usage.Recorder) {
 	t.Helper()
 	fake := flowgladapitest.NewServer(t, flowgladapitest.WithSeed(flowgladapitest.DemoSeed()))
 	proxy := &holdingProxy{fake: fake}
@@ -67,7 +80,7 @@ func newProxiedEnv(t *testing.T) (*flowgladapitest.Server, *holdingProxy, *flowg
 		RetryPolicy: &flowgladapi.RetryPolicy{MaxRetries: 0}, BillingCacheTTL: time.Hour,
 	})
 	require.NoError(t, err)
-	rec, err := usage.NewRecorder(svc, usage.WithFlushInterval(noFlushes))
+	rec, err := usage.NewRecorder(svc, append([]usage.Option{usage.WithFlushInterval(noFlushes)}, opts...)...)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = rec.Close(context.Background()) })
 	return fake, proxy, svc, rec
@@ -95,7 +108,7 @@ func TestBillingRefreshedAfterABatch(t *testing.T) {
 	require.Equal(t, 70.0, gate(), "pending")
 	require.EqualValues(t, 1, proxy.reads.Load())
 
-	release := proxy.hold(t)
+	release := proxy.hold(t, "/billing")
 	flushed := make(chan error, 1)
 	go func() { flushed <- rec.Flush(ctx(t)) }()
 	require.Eventually(t, func() bool { return proxy.held.Load() == 1 }, 10*time.Second, time.Millisecond,
@@ -185,7 +198,7 @@ func TestSecondBatchWhileRefreshing(t *testing.T) {
 
 	_, err := rec.Record(ctx(t), bob, flowglad.UsageEventParams{UsageMeterSlug: meter, Amount: 30})
 	require.NoError(t, err)
-	release := proxy.hold(t)
+	release := proxy.hold(t, "/billing")
 	first := make(chan error, 1)
 	go func() { first <- rec.Flush(ctx(t)) }()
 	require.Eventually(t, func() bool { return proxy.held.Load() == 1 }, 10*time.Second, time.Millisecond)
@@ -207,4 +220,41 @@ func TestSecondBatchWhileRefreshing(t *testing.T) {
 	assert.Equal(t, 50.0, gate())
 	assert.Equal(t, reads, proxy.reads.Load(), "the gate reads no billing")
 	assert.EqualValues(t, 3, reads, "the first read, and one after each batch")
+}
+
+// TestSlowBillingRefreshDoesNotStallTheFlusher: the billing read after a batch landed is
+// the gates' convenience, not metering's: while Flowglad is slow to answer one customer's
+// billing, full batches of other customers' usage are still sent (the queue must not fill
+// up behind a billing read, which would refuse Record). Only Flush and Close wait for it.
+func TestSlowBillingRefreshDoesNotStallTheFlusher(t *testing.T) {
+	fake, proxy, svc, rec := newProxiedEnv(t, usage.WithBatchSize(2), usage.WithFlushInterval(time.Millisecond),
+		usage.WithBackoff(func(int) time.Duration { return 0 }))
+
+	// Both customers' billing is in the cache, read by gates under the pending version.
+	for _, c := range []flowglad.Customer{bob, alice} {
+		_, err := svc.CurrentSubscriptions(reqmemo.With(ctx(t)), c)
+		require.NoError(t, err)
+	}
+	// One event of bob's: the interval's flush sends it, then reads bob's billing again;
+	// Flowglad holds that read.
+	proxy.hold(t, "/customers/"+bob.ExternalID+"/billing")
+	_, err := rec.Record(ctx(t), bob, flowglad.UsageEventParams{UsageMeterSlug: meter, Amount: 1})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return proxy.held.Load() == 1 }, 10*time.Second, time.Millisecond,
+		"bob's usage lands and his billing is read again")
+
+	// A full batch of alice's usage goes out meanwhile.
+	for range 2 {
+		_, err := rec.Record(ctx(t), alice, flowglad.UsageEventParams{UsageMeterSlug: meter, Amount: 1})
+		require.NoError(t, err)
+	}
+	assert.Eventually(t, func() bool {
+		n := 0
+		for _, e := range fake.UsageEvents() {
+			if e.Amount == 1 {
+				n++
+			}
+		}
+		return n == 3
+	}, 5*time.Second, time.Millisecond, "alice's batch waits for bob's billing read")
 }
