@@ -28,6 +28,7 @@ func RunLedger(t *testing.T, open func(t *testing.T) usage.Ledger) {
 		{"ReserveConcurrent", testLedgerReserveConcurrent},
 		{"Stale", testLedgerStale},
 		{"AddPendingCount", testLedgerAddPendingCount},
+		{"RemovePendingAt", testLedgerRemovePendingAt},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.run(t, open(t)) })
@@ -125,6 +126,51 @@ func testLedgerAddPendingCount(t *testing.T, l usage.Ledger) {
 	checkPending(t, "after adding", view(t, l, "c").Pending, map[usage.PendingEvent]bool{
 		{UsageMeterSlug: "m", Amount: 7}: true,
 	})
+}
+
+// testLedgerRemovePendingAt: a ledger with the optional RemovePendingAt (see usage.Ledger)
+// removes as RemovePending does, returns the generation after it (what View then says),
+// and reports whether the generation was the caller's just before: a removal in between
+// makes it false, and removes all the same.
+func testLedgerRemovePendingAt(t *testing.T, l usage.Ledger) {
+	r, ok := l.(interface {
+		RemovePendingAt(ctx context.Context, customerID string, txIDs []string, gen uint64) (uint64, bool, error)
+	})
+	if !ok {
+		t.Skip("the ledger has no RemovePendingAt (optional)")
+	}
+	ctx := context.Background()
+	if err := l.AddPending(ctx, "c", []usage.PendingEvent{
+		{TransactionID: "t1", UsageMeterSlug: "m", Amount: 2},
+		{TransactionID: "t2", UsageMeterSlug: "m", Amount: 3},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	gen := view(t, l, "c").Generation
+	for _, step := range []struct {
+		id        string
+		wasAt     bool
+		remaining map[usage.PendingEvent]bool
+	}{
+		{"t1", true, map[usage.PendingEvent]bool{{UsageMeterSlug: "m", Amount: 3}: true}},
+		{"t2", false, map[usage.PendingEvent]bool{}}, // behind: t1's removal came in between
+	} {
+		next, wasAt, err := r.RemovePendingAt(ctx, "c", []string{step.id}, gen)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if wasAt != step.wasAt {
+			t.Errorf("RemovePendingAt(%s) at generation %d: wasAt = %v, want %v", step.id, gen, wasAt, step.wasAt)
+		}
+		v := view(t, l, "c")
+		if next != v.Generation {
+			t.Errorf("RemovePendingAt(%s) returned generation %d, View says %d", step.id, next, v.Generation)
+		}
+		if next == gen {
+			t.Errorf("RemovePendingAt(%s) left the generation at %d", step.id, gen)
+		}
+		checkPending(t, "after removing "+step.id, v.Pending, step.remaining)
+	}
 }
 
 func checkPending(t *testing.T, when string, got []usage.PendingEvent, want map[usage.PendingEvent]bool) {

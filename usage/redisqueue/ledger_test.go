@@ -123,9 +123,10 @@ func TestRedisLedgerConformance(t *testing.T) {
 	})
 }
 
-// TestRedisLedgerRemovePendingAt: RemovePendingAt removes as RemovePending does, returns
-// the generation after it (what View then says), and reports whether the generation was
-// the caller's before it: another instance's removal in between makes it false.
+// TestRedisLedgerRemovePendingAt: instances sharing a ledger see each other's removals:
+// the generation one's RemovePendingAt returns is what the other's View says, and a
+// removal by one makes the other's RemovePendingAt at the older generation report it
+// (queuetest.RunLedger holds the rest).
 func TestRedisLedgerRemovePendingAt(t *testing.T) {
 	srv := redistest.Start(t)
 	a := newQueue(t, srv.Client(), "shared").Ledger()
@@ -143,14 +144,9 @@ func TestRedisLedgerRemovePendingAt(t *testing.T) {
 	assert.True(t, wasAt)
 	v2, err := b.View(ctx, "alice")
 	require.NoError(t, err)
-	assert.Equal(t, next, v2.Generation)
-	assert.Equal(t, []usage.PendingEvent{{UsageMeterSlug: "api-calls", Amount: 3}}, v2.Pending)
+	assert.Equal(t, next, v2.Generation, "b sees a's removal")
 
-	next, wasAt, err = b.RemovePendingAt(ctx, "alice", []string{"t2"}, v.Generation)
+	_, wasAt, err = b.RemovePendingAt(ctx, "alice", []string{"t2"}, v.Generation)
 	require.NoError(t, err)
 	assert.False(t, wasAt, "a's removal came in between")
-	v3, err := a.View(ctx, "alice")
-	require.NoError(t, err)
-	assert.Equal(t, next, v3.Generation)
-	assert.Empty(t, v3.Pending)
 }
