@@ -22,7 +22,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -236,10 +235,8 @@ func Start(ctx context.Context, t *testing.T, run string, cfg Config) *Child {
 	raw, err := json.Marshal(cfg)
 	require.NoError(t, err)
 	c := &Child{exited: make(chan struct{}), marks: map[string][][]string{}, seen: map[string]chan struct{}{}}
-	c.cmd = exec.CommandContext(ctx, os.Args[0], "-test.run=^"+run+"$", "-test.count=1", "-test.v")
-	c.cmd.Env = append(os.Environ(), envConfig+"="+string(raw))
+	c.cmd = Command(ctx, run, envConfig+"="+string(raw))
 	c.cmd.Stdout = (*markWriter)(c)
-	c.cmd.Stderr = os.Stderr
 	require.NoError(t, c.cmd.Start())
 	go func() {
 		c.err = c.cmd.Wait()
@@ -350,11 +347,7 @@ func (c *Child) Kill(t *testing.T) {
 		require.NoError(t, err)
 	}
 	<-c.exited
-	var exit *exec.ExitError
-	require.ErrorAs(t, c.err, &exit, "the child ended on its own:\n%s", c.output())
-	ws, ok := exit.Sys().(syscall.WaitStatus)
-	require.True(t, ok)
-	require.Equal(t, syscall.SIGKILL, ws.Signal(), "the child died of SIGKILL")
+	RequireKilled(t, c.err, c.output())
 }
 
 // Wait waits for the child to exit, and requires that it succeeded.

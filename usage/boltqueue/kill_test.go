@@ -5,17 +5,16 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/flowglad-go/flowglad/internal/crashtest"
 	"github.com/flowglad-go/flowglad/usage"
 	"github.com/flowglad-go/flowglad/usage/boltqueue"
 )
@@ -27,26 +26,6 @@ const (
 	putWriters  = 8
 	putBatch    = 3
 )
-
-// startChild runs the test binary again as a child process running only the test named
-// run, with env added; the context kills it if the test runs out of time.
-func startChild(ctx context.Context, t *testing.T, run string, env ...string) *exec.Cmd {
-	t.Helper()
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^"+run+"$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stderr = os.Stderr
-	return cmd
-}
-
-// killed asserts that cmd ended by SIGKILL.
-func killed(t *testing.T, cmd *exec.Cmd, err error) {
-	t.Helper()
-	var exit *exec.ExitError
-	require.ErrorAs(t, err, &exit, "the child ended on its own")
-	ws, ok := exit.Sys().(syscall.WaitStatus)
-	require.True(t, ok)
-	require.Equal(t, syscall.SIGKILL, ws.Signal(), "the child died of SIGKILL")
-}
 
 // TestKill9MidPut: a process putting batches of events from several goroutines is killed
 // with SIGKILL. Reopened, the file holds every batch whose Put had returned, and every batch
@@ -68,7 +47,7 @@ func kill9MidPut(t *testing.T, sync string) {
 	defer cancel()
 	path := filepath.Join(t.TempDir(), "usage.db")
 
-	child := startChild(ctx, t, "TestPutChild", envPutChild+"="+path, envPutSync+"="+sync)
+	child := crashtest.Command(ctx, "TestPutChild", envPutChild+"="+path, envPutSync+"="+sync)
 	out, err := child.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, child.Start())
@@ -82,7 +61,7 @@ func kill9MidPut(t *testing.T, sync string) {
 	}
 	require.Len(t, returned, enough, "the child stopped putting: %v", sc.Err())
 	require.NoError(t, child.Process.Kill())
-	killed(t, child, child.Wait())
+	crashtest.RequireKilled(t, child.Wait(), "")
 
 	q, err := boltqueue.Open(path)
 	require.NoError(t, err)

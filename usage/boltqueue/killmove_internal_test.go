@@ -5,13 +5,12 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/flowglad-go/flowglad/internal/crashtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	bolt "go.etcd.io/bbolt"
@@ -33,9 +32,7 @@ func TestKill9AfterAFailedMove(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 	path := filepath.Join(t.TempDir(), "usage.db")
-	child := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestFailedMoveChild$", "-test.count=1", "-test.v")
-	child.Env = append(os.Environ(), envFailedMoveChild+"="+path)
-	child.Stderr = os.Stderr
+	child := crashtest.Command(ctx, "TestFailedMoveChild", envFailedMoveChild+"="+path)
 	out, err := child.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, child.Start())
@@ -46,12 +43,7 @@ func TestKill9AfterAFailedMove(t *testing.T) {
 	}
 	require.True(t, ready, "the child did not get ready: %v", sc.Err())
 	require.NoError(t, child.Process.Kill())
-	err = child.Wait()
-	var exit *exec.ExitError
-	require.ErrorAs(t, err, &exit, "the child ended on its own")
-	ws, ok := exit.Sys().(syscall.WaitStatus)
-	require.True(t, ok)
-	require.Equal(t, syscall.SIGKILL, ws.Signal(), "the child died of SIGKILL")
+	crashtest.RequireKilled(t, child.Wait(), "")
 
 	var sizes [2]int64
 	for i, p := range walPaths(path) {
