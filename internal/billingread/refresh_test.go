@@ -88,17 +88,33 @@ func (r *refreshRig) refresh(commit func(context.Context) (uint64, bool)) (bool,
 	return r.l.Refresh(r.t.Context(), blCustomer.ExternalID, blCustomer, func(context.Context) bool { return true }, commit)
 }
 
-// startRefresh runs a Refresh with commit on its own goroutine, and returns once the
-// Refresh's read (read number n) has begun; the channel gets its result.
-func (r *refreshRig) startRefresh(commit func(context.Context) (uint64, bool), n int64) <-chan bool {
+// goRefresh runs a Refresh with commit on its own goroutine; the channel gets its result.
+func (r *refreshRig) goRefresh(commit func(context.Context) (uint64, bool)) <-chan bool {
 	done := make(chan bool, 1)
 	go func() {
 		ok, err := r.refresh(commit)
 		assert.NoError(r.t, err)
 		done <- ok
 	}()
+	return done
+}
+
+// startRefresh is goRefresh, returning once the Refresh's read (read number n) has begun.
+func (r *refreshRig) startRefresh(commit func(context.Context) (uint64, bool), n int64) <-chan bool {
+	done := r.goRefresh(commit)
 	require.Eventually(r.t, func() bool { return r.reads.Load() == n }, 5*time.Second, time.Millisecond)
 	return done
+}
+
+// waits fails the test if done has a result within a moment: the Refresh it comes from
+// must be waiting (for what, says why).
+func waits(t *testing.T, done <-chan bool, why string) {
+	t.Helper()
+	select {
+	case <-done:
+		t.Fatal(why)
+	case <-time.After(20 * time.Millisecond):
+	}
 }
 
 // TestRefreshNoRequestWaits: after usage landed, the billing is read again while the cached
@@ -199,17 +215,8 @@ func TestRefreshWhileARequestReads(t *testing.T) {
 	go func() { got <- r.request() }()
 	require.Eventually(t, func() bool { return r.l.Waiting(blCustomer.ExternalID) == 1 }, 5*time.Second, time.Millisecond)
 	var commits atomic.Int64
-	done := make(chan bool, 1)
-	go func() {
-		ok, err := r.refresh(r.landing(2, true, &commits))
-		assert.NoError(t, err)
-		done <- ok
-	}()
-	select {
-	case <-done:
-		t.Fatal("the Refresh did not wait for the running read")
-	case <-time.After(20 * time.Millisecond):
-	}
+	done := r.goRefresh(r.landing(2, true, &commits))
+	waits(t, done, "the Refresh did not wait for the running read")
 	assert.Zero(t, commits.Load())
 	release()
 	assert.Equal(t, readBody(1), <-got)
@@ -228,17 +235,8 @@ func TestRefreshFollowsARunningRefresh(t *testing.T) {
 	release := r.hold(2)
 	var commits atomic.Int64
 	first := r.startRefresh(r.landing(2, true, &commits), 2)
-	second := make(chan bool, 1)
-	go func() {
-		ok, err := r.refresh(r.landing(3, true, &commits))
-		assert.NoError(t, err)
-		second <- ok
-	}()
-	select {
-	case <-second:
-		t.Fatal("the second Refresh did not wait for the first")
-	case <-time.After(20 * time.Millisecond):
-	}
+	second := r.goRefresh(r.landing(3, true, &commits))
+	waits(t, second, "the second Refresh did not wait for the first")
 	release()
 	require.True(t, <-first)
 	require.True(t, <-second)
