@@ -56,10 +56,6 @@ type VersionedBillingCache interface {
 // Customer to create on a first visit, keeping billingEntry values.
 type billingReads struct {
 	loader *billingread.Loader[billingArg, *billingEntry]
-	// pooled: neither a cache nor last-known billing keeps what the loader reads, so a read
-	// whose caller keeps no memo may go into a pooled buffer, given back once every caller
-	// it was handed to is done with it (billingread.Entry.Share, Done).
-	pooled bool
 	// lastKnown keeps last-known billing (Config.StaleIfError), nil when that is off: the
 	// route then notes the age of what it serves (handler.go).
 	lastKnown billingread.LastKnownStore[*billingEntry]
@@ -72,7 +68,7 @@ type billingArg struct {
 	c  Customer
 	ix *billingread.Indexer
 	// pooled reads the body into a pooled buffer (flowgladapi's GetBillingBodyPooled): no
-	// cache, no last-known billing and no request memo keeps it (see pooled).
+	// cache, no last-known billing and no request memo keeps it (see loadReleased).
 	pooled bool
 }
 
@@ -94,7 +90,8 @@ func (b *billingReads) load(ctx context.Context, c Customer, indexed bool) (e *b
 // request memo), the body is read into a pooled buffer, given back once every caller the
 // read was handed to is done with it.
 func (b *billingReads) loadReleased(ctx context.Context, c Customer, indexed bool) (*billingEntry, error) {
-	e, _, err := b.loadFor(ctx, c, indexed, b.pooled && !billingread.RequestKeeps(ctx))
+	pooled := !b.loader.KeepsReads() && !billingread.RequestKeeps(ctx)
+	e, _, err := b.loadFor(ctx, c, indexed, pooled)
 	return e, err
 }
 

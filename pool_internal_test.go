@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/flowglad-go/flowglad/flowgladapi"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/flowglad-go/flowglad/internal/reqmemo"
 	"github.com/stretchr/testify/assert"
@@ -164,4 +167,62 @@ func TestBillingRouteBodiesNeverShared(t *testing.T) {
 		}
 		assert.Equal(t, string(bodies[k.id]), string(raw), "what was kept of %s's billing is still its own", k.id)
 	}
+}
+
+// TestKeptReadsAreNotPooled: with a billing cache, or with last-known billing, what a read
+// reads is kept after the request that read it has answered, so it is never in a pooled
+// buffer: another customer's reads afterwards cannot change what is kept, and it is what
+// the route answers when Flowglad is then down.
+func TestKeptReadsAreNotPooled(t *testing.T) {
+	bodies := poolBodies()
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"a billing cache", Config{BillingCacheTTL: time.Hour}},
+		{"last-known billing", Config{StaleIfError: time.Hour}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			upstream := &downable{bodies: bodiesTransport(bodies)}
+			cfg := tc.cfg
+			cfg.APIKey, cfg.BaseURL = "sk_test_pool", "https://flowglad.invalid"
+			cfg.HTTPClient = &http.Client{Transport: upstream}
+			cfg.RetryPolicy = &flowgladapi.RetryPolicy{MaxRetries: 0}
+			cfg.Logger = slog.New(slog.DiscardHandler)
+			cfg.Auth = AuthenticatorFunc(func(r *http.Request) (Customer, error) {
+				return Customer{ExternalID: r.Header.Get("X-Session")}, nil
+			})
+			h, err := NewHandler(cfg)
+			require.NoError(t, err)
+			route := func(id string) string {
+				r := httptest.NewRequest(http.MethodPost, "/api/flowglad/customers/billing", strings.NewReader(`{}`))
+				r.Header.Set("Content-Type", "application/json")
+				r.Header.Set("X-Session", id)
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, r)
+				require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+				return rec.Body.String()
+			}
+			want := `{"data":` + string(bodies["u3"]) + `}`
+			require.Equal(t, want, route("u3"))
+			for range 10 { // u0's reads, into any buffer a pooled read of u3 would have left
+				route("u0")
+			}
+			upstream.down.Store(true)
+			assert.Equal(t, want, route("u3"), "u3's kept billing is still its own")
+		})
+	}
+}
+
+// downable is bodies, answering 503 while down.
+type downable struct {
+	bodies bodiesTransport
+	down   atomic.Bool
+}
+
+func (d *downable) RoundTrip(r *http.Request) (*http.Response, error) {
+	if d.down.Load() {
+		return &http.Response{StatusCode: http.StatusServiceUnavailable, Header: http.Header{}, Body: http.NoBody, Request: r}, nil
+	}
+	return d.bodies.RoundTrip(r)
 }

@@ -132,7 +132,6 @@ func newBillingReads(s *Service, opts serviceOptions, now func() time.Time) bill
 			b.lastKnown = billingread.NewLocalLastKnown[*billingEntry](opts.cacheMaxBytes, now)
 		}
 	}
-	b.pooled = store == nil && b.lastKnown == nil
 	b.loader = billingread.NewLoader(billingread.Config[billingArg, *billingEntry]{
 		Fetch:      s.fetchBilling,
 		New:        newBillingEntry,

@@ -164,6 +164,12 @@ func (l *Loader[A, E]) Known(ctx context.Context, key string) (e E, found bool) 
 	return v.(E), true
 }
 
+// KeepsReads reports whether l keeps what it reads beyond the callers it hands a read to
+// (a Store, last-known billing). When it does not, a read's body may go into a pooled
+// buffer, which goes back once those callers are done with it (Entry.Share): the one
+// condition both the callers that ask for such reads and finish, which shares them, go by.
+func (l *Loader[A, E]) KeepsReads() bool { return l.store != nil || l.lastKnown != nil }
+
 // Age returns how long ago e was read from Flowglad, on the Loader's clock.
 func (l *Loader[A, E]) Age(e E) time.Duration { return l.now().Sub(e.BillingEntry().readAt) }
 
@@ -493,7 +499,7 @@ func (l *Loader[A, E]) finish(f *flight[E], key string, e E, err error) {
 	holders := f.waiters // no caller joins f any more: these are all it is handed to
 	f.waiters = 0
 	l.mu.Unlock()
-	if err == nil && l.store == nil && l.lastKnown == nil {
+	if err == nil && !l.KeepsReads() {
 		// Nothing but its callers keeps the answer: a pooled body goes back to its pool
 		// once they are all done with it (a no-op for a body that is not pooled). Before
 		// done is closed, so before any of them has it.
