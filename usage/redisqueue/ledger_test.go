@@ -13,7 +13,15 @@ import (
 	"github.com/flowglad-go/flowglad/internal/redistest"
 	"github.com/flowglad-go/flowglad/usage"
 	"github.com/flowglad-go/flowglad/usage/queuetest"
+	"github.com/flowglad-go/flowglad/usage/redisqueue"
 )
+
+// twoInstances returns the ledgers of two instances' queues sharing one Redis.
+func twoInstances(t *testing.T) (a, b *redisqueue.Ledger) {
+	t.Helper()
+	srv := redistest.Start(t)
+	return newQueue(t, srv.Client(), "shared").Ledger(), newQueue(t, srv.Client(), "shared").Ledger()
+}
 
 var apiCalls = usage.MeterRefs{Slug: "api-calls", ID: "um_1", PriceSlugs: []string{"api-calls-overage"}, PriceIDs: []string{"price_1"}}
 
@@ -21,9 +29,7 @@ var apiCalls = usage.MeterRefs{Slug: "api-calls", ID: "um_1", PriceSlugs: []stri
 // reserve 1 of a balance of 5 at once: exactly 5 pass, and pending usage of either instance,
 // named by the meter's slug, id or price, counts against the balance.
 func TestRedisLedgerReservationsAcrossInstances(t *testing.T) {
-	srv := redistest.Start(t)
-	a := newQueue(t, srv.Client(), "shared").Ledger()
-	b := newQueue(t, srv.Client(), "shared").Ledger()
+	a, b := twoInstances(t)
 	ctx := t.Context()
 
 	require.NoError(t, a.AddPending(ctx, "alice", []usage.PendingEvent{
@@ -128,9 +134,7 @@ func TestRedisLedgerConformance(t *testing.T) {
 // removal by one makes the other's RemovePendingAt at the older generation report it
 // (queuetest.RunLedger holds the rest).
 func TestRedisLedgerRemovePendingAt(t *testing.T) {
-	srv := redistest.Start(t)
-	a := newQueue(t, srv.Client(), "shared").Ledger()
-	b := newQueue(t, srv.Client(), "shared").Ledger()
+	a, b := twoInstances(t)
 	ctx := t.Context()
 	require.NoError(t, a.AddPending(ctx, "alice", []usage.PendingEvent{
 		{TransactionID: "t1", UsageMeterSlug: "api-calls", Amount: 2},
